@@ -1,0 +1,51 @@
+"""Refuse bad answers before cookiecutter writes a single file.
+
+The rules live in src/service_runbooks/rules.py (shared with the fleet CLI and the Backstage
+form). Answers are read as data through ``tojson``, never pasted into Python source.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ANSWERS = json.loads(r"""{{ cookiecutter | tojson }} """)
+# The answers as given, before cookiecutter rendered them: shows what came from the command
+# line or extra_context (an answer typed at a prompt is rendered before we can see it).
+GIVEN = json.loads(r"""{{ _cookiecutter | tojson }} """)
+TEMPLATE_DIR = Path(json.loads(r"""{{ template_dir | tojson }} """))
+
+sys.path.insert(0, str(TEMPLATE_DIR / "src"))
+from service_runbooks.rules import (  # noqa: E402
+    COOKIECUTTER_JSON,
+    Problem,
+    format_problems,
+    has_jinja,
+    validate,
+)
+
+
+def evaluated_templates() -> list[Problem]:
+    """Answers that were given as Jinja templates: cookiecutter evaluated them already."""
+    return [
+        Problem(
+            field,
+            value,
+            "was given as a Jinja template, which cookiecutter evaluates as code; "
+            "give plain values only",
+            rule=None,
+        )
+        for field, value in GIVEN.items()
+        if has_jinja(value) and value != COOKIECUTTER_JSON.get(field)
+    ]
+
+
+def main() -> int:
+    problems = evaluated_templates() + validate(ANSWERS)
+    if problems:
+        print(format_problems(problems), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

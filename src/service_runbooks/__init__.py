@@ -1,0 +1,1 @@
+"""service-runbooks: operational runbooks for every service, from one cookiecutter template."""

@@ -1,0 +1,58 @@
+"""The variable reference (README and project site), generated from cookiecutter.json and the rules.
+
+Run ``python -m service_runbooks.reference`` to rewrite the table in README.md; a test fails when
+the README's copy is stale.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT
+
+START, END = "<!-- variables:start -->", "<!-- variables:end -->"
+README = TEMPLATE_ROOT / "README.md"
+
+
+def _prompt(field: str) -> str:
+    prompt = COOKIECUTTER_JSON["__prompts__"][field]  # type: ignore[index]
+    return prompt["__prompt__"] if isinstance(prompt, dict) else prompt
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def variables_table() -> str:
+    """A Markdown table: variable, question, default, and the rule its answer must follow."""
+    rows = ["| Variable | Question | Default | Rule |", "|---|---|---|---|"]
+    for rule in RULES:
+        default = COOKIECUTTER_JSON[rule.field]
+        shown = default[0] if isinstance(default, list) else default
+        default_cell = f"`{shown}`" if shown else "(empty)"
+        if rule.choices:
+            rule_cell = "one of " + ", ".join(f"`{choice}`" for choice in rule.choices)
+        else:
+            rule_cell = rule.summary + ("" if rule.required else " (optional)")
+            rule_cell += f". Example: `{rule.example}`"
+        cells = [f"`{rule.field}`", _prompt(rule.field), default_cell, rule_cell]
+        rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(rows)
+
+
+def with_table(text: str) -> str:
+    """``text`` with the part between the markers replaced by the current table."""
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"markers {START} ... {END} not found")
+    return pattern.sub(lambda _: f"{START}\n{variables_table()}\n{END}", text)
+
+
+def main() -> int:
+    README.write_text(with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Every rule an answer must follow: one source for the hooks, the fleet CLI and the Backstage form.
+
+Plain standard-library Python: cookiecutter's hook imports this module with whatever Python
+runs cookiecutter. Each rule is a regular expression that must match the whole answer (written so
+it means the same in Python and in JavaScript with the ``u`` flag, as Backstage compiles form
+patterns), a maximum length, or a list of choices. Nothing else decides validity, so a JSON
+schema generated from these rules accepts exactly what the hook accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# cookiecutter.json owns the answers' names, defaults and choice lists; this module owns what
+# makes an answer valid. Choice rules read their choices from it.
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+COOKIECUTTER_JSON: dict[str, object] = json.loads(
+    (TEMPLATE_ROOT / "cookiecutter.json").read_text(encoding="utf-8")
+)
+
+# Cookiecutter renders every answer as an unsandboxed Jinja template before any hook runs, so
+# no answer may carry Jinja delimiters (see DESIGN.md). Every character class below already
+# excludes "{"; free text states it with a look-ahead.
+JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_OBJECT_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"  # Backstage metadata.name
+_NAMESPACE_PREFIX = r"([a-z0-9]+(-[a-z0-9]+)*/)?"  # Backstage namespace, then "/"
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_LABEL_KEY = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME
+_LABEL_PAIR = _LABEL_KEY + "=" + _LABEL_NAME
+# A URL an on-call engineer can paste into a shell inside single quotes: no quote, no space,
+# no backslash, no braces.
+_URL = r"https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][-A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%]*)?"
+# YAML printable text without the characters that do not survive a round trip (C0/C1 controls
+# other than tab and newline, line/paragraph separators, BOM, non-characters).
+_NOT_FREE_TEXT = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff"
+# Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
+_SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one answer must be. ``pattern`` must match the whole answer."""
+
+    field: str
+    summary: str  # the rule in words, for messages and docs
+    example: str
+    pattern: str | None = None
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = True
+
+    def check(self, value: object) -> str | None:
+        """The problem with ``value`` in words, or None when it is valid."""
+        if not isinstance(value, str):
+            return f"must be a string, got {type(value).__name__}"
+        if value == "":
+            return "is required" if self.required else None
+        if self.choices:
+            return None if value in self.choices else f"must be one of: {', '.join(self.choices)}"
+        if self.max_length is not None and len(value) > self.max_length:
+            return f"is {len(value)} characters long; at most {self.max_length} allowed"
+        if any(delimiter in value for delimiter in JINJA_DELIMITERS):
+            return "must not contain Jinja delimiters ({{, {% or {#)"
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            return "is not valid"
+        return None
+
+
+def _choice(field: str, summary: str) -> Rule:
+    """A rule for a choice variable; its choices are the list in cookiecutter.json."""
+    choices = tuple(COOKIECUTTER_JSON[field])  # type: ignore[arg-type]
+    return Rule(field, summary, example=choices[0], choices=choices)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "service_name",
+        "a Kubernetes DNS-1035 label (it names the Deployment, the Service and the Backstage "
+        "component): lowercase letters, digits and '-', starting with a letter, ending with a "
+        "letter or digit, at most 63 characters",
+        example="payments-api",
+        pattern=r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
+        max_length=63,
+    ),
+    Rule(
+        "description",
+        "free text of at most 300 characters for the catalog and the runbooks: any printable "
+        "characters, emoji and newlines included, but no other control characters, no Jinja "
+        "delimiters, and no leading or trailing whitespace",
+        example="Payments API: takes card payments and refunds.",
+        pattern=(
+            r"(?![\s\S]*(\{\{|\{%|\{#))"  # no Jinja delimiter anywhere
+            rf"(?![{_SPACES}])[^{_NOT_FREE_TEXT}]*[^{_SPACES}{_NOT_FREE_TEXT}]"
+        ),
+        max_length=300,
+    ),
+    Rule(
+        "owner",
+        "a Backstage entity reference to the owning group or user: [group:|user:][namespace/]name, "
+        "where name is 1-63 letters, digits and '-', '_' or '.' inside",
+        example="team-payments",
+        pattern=r"((group|user):)?" + _NAMESPACE_PREFIX + _OBJECT_NAME,
+        max_length=200,
+    ),
+    Rule(
+        "system",
+        "empty, or a Backstage entity reference to a System: [system:][namespace/]name",
+        example="payments",
+        pattern=r"(system:)?" + _NAMESPACE_PREFIX + _OBJECT_NAME,
+        max_length=200,
+        required=False,
+    ),
+    _choice("lifecycle", "the Backstage lifecycle of the component"),
+    Rule(
+        "namespace",
+        "a Kubernetes namespace (DNS-1123 label): lowercase letters, digits and '-', starting "
+        "and ending with a letter or digit, at most 63 characters",
+        example="production",
+        pattern=_DNS_LABEL,
+        max_length=63,
+    ),
+    Rule(
+        "staging_namespace",
+        "a Kubernetes namespace (DNS-1123 label) where changes are tried first",
+        example="staging",
+        pattern=_DNS_LABEL,
+        max_length=63,
+    ),
+    Rule(
+        "kube_context",
+        "empty (use the current kubectl context), or a kubeconfig context name: letters, "
+        "digits and '.', '_', ':', '/', '@', '-', starting with a letter or digit, at most "
+        "253 characters",
+        example="prod-eu-west-1",
+        pattern=r"[A-Za-z0-9][-A-Za-z0-9._:/@]*",
+        max_length=253,
+        required=False,
+    ),
+    _choice(
+        "workload",
+        "how the service runs: a Deployment, a StatefulSet, an Argo Rollouts Rollout, "
+        "or a Helm release",
+    ),
+    Rule(
+        "helm_release",
+        "a Helm release name: lowercase letters, digits, '-' and '.', starting and ending with "
+        "a letter or digit, at most 53 characters",
+        example="payments-api",
+        pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        max_length=53,
+    ),
+    Rule(
+        "app_label_selector",
+        "a Kubernetes equality label selector that finds the service's pods: key=value pairs "
+        "separated by ',', keys with an optional DNS prefix and '/'",
+        example="app.kubernetes.io/name=payments-api",
+        pattern=_LABEL_PAIR + "(," + _LABEL_PAIR + ")*",
+        max_length=500,
+    ),
+    Rule(
+        "health_url",
+        "an http:// or https:// URL of the service's health check, without spaces, quotes, "
+        "backslashes or braces",
+        example="https://payments-api.example.com/health",
+        pattern=_URL,
+        max_length=2000,
+    ),
+    Rule(
+        "incident_channel",
+        "a Slack channel: '#' then 1-80 lowercase letters, digits, '-' or '_'",
+        example="#incidents",
+        pattern=r"#[a-z0-9][-a-z0-9_]{0,79}",
+        max_length=81,
+    ),
+    _choice(
+        "migration_tool",
+        "the database migration tool, or none for a service without a database",
+    ),
+    _choice("gitops", "what deploys the service from Git, if anything"),
+    Rule(
+        "gitops_app",
+        "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
+        "a DNS-1123 label",
+        example="payments-api",
+        pattern=_DNS_LABEL,
+        max_length=63,
+    ),
+    Rule(
+        "flux_namespace",
+        "the namespace of the Flux objects (DNS-1123 label)",
+        example="flux-system",
+        pattern=_DNS_LABEL,
+        max_length=63,
+    ),
+    Rule(
+        "rollout_timeout",
+        "how long any command may wait for a rollout: a whole number followed by s, m or h",
+        example="5m",
+        pattern=r"[1-9][0-9]{0,3}[smh]",
+        max_length=5,
+    ),
+    Rule(
+        "pagerduty_service_id",
+        "empty, or a PagerDuty service ID: 'P' then 6 uppercase letters or digits",
+        example="PABC123",
+        pattern=r"P[A-Z0-9]{6}",
+        max_length=7,
+        required=False,
+    ),
+    Rule(
+        "github_repo",
+        "empty, or a GitHub repository as org/repo",
+        example="acme/payments-api",
+        pattern=r"[A-Za-z0-9]([-A-Za-z0-9]{0,37}[A-Za-z0-9])?/(?!\.\.?$)[-A-Za-z0-9._]{1,100}",
+        max_length=140,
+        required=False,
+    ),
+    Rule(
+        "dashboard_url",
+        "empty, or an http:// or https:// URL of the service's dashboard, without spaces, "
+        "quotes, backslashes or braces",
+        example="https://grafana.example.com/d/payments-api",
+        pattern=_URL,
+        max_length=2000,
+        required=False,
+    ),
+)
+
+RULES_BY_FIELD: dict[str, Rule] = {rule.field: rule for rule in RULES}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One answer that breaks its rule."""
+
+    field: str
+    value: object
+    reason: str
+    rule: Rule | None
+
+    def __str__(self) -> str:
+        shown = repr(self.value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        if self.rule is None:
+            return f"{self.field}: {self.reason}"
+        return (
+            f"{self.field}: {shown} {self.reason}. Rule: {self.rule.summary}. "
+            f"Example: {self.rule.example}"
+        )
+
+
+def validate(answers: Mapping[str, object]) -> list[Problem]:
+    """Every problem with ``answers``, in rule order; empty when all are valid.
+
+    Keys starting with '_' are cookiecutter's own and are ignored. A missing answer counts as
+    empty. Unknown keys are the caller's business (cookiecutter drops them silently).
+    """
+    problems = []
+    for rule in RULES:
+        value = answers.get(rule.field, "")
+        reason = rule.check(value)
+        if reason is not None:
+            problems.append(Problem(rule.field, value, reason, rule))
+    return problems
+
+
+def unknown_fields(answers: Mapping[str, object]) -> list[str]:
+    """Answer keys that no rule knows (excluding cookiecutter's private '_' keys)."""
+    return [key for key in answers if not key.startswith("_") and key not in RULES_BY_FIELD]
+
+
+def has_jinja(value: object) -> bool:
+    """True when ``value`` is a string that cookiecutter would evaluate as a template."""
+    return isinstance(value, str) and any(d in value for d in JINJA_DELIMITERS)
+
+
+def format_problems(problems: list[Problem]) -> str:
+    """A report for a person: one line per problem."""
+    lines = [f"ERROR: {len(problems)} invalid answer(s); nothing was generated."]
+    lines += [f"  - {problem}" for problem in problems]
+    return "\n".join(lines)

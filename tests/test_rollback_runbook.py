@@ -1,0 +1,184 @@
+"""docs/runbooks/rollback.md over the option matrix: every seed section in order, the exact
+commands for the service's tooling, and nothing for tools it does not use."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from matrix import COMBINATIONS_BY_ID, ROOT
+
+FENCE = re.compile(r"^ *```.*?^ *```", flags=re.MULTILINE | re.DOTALL)
+
+
+def headings(markdown: str) -> list[str]:
+    """Markdown headings outside code blocks (a '# comment' in a shell block is not one)."""
+    return re.findall(r"^#{1,3} .+$", FENCE.sub("", markdown), flags=re.MULTILINE)
+
+
+SEED = (ROOT / "tests" / "fixtures" / "seed-rollback.md").read_text(encoding="utf-8")
+SEED_HEADINGS = headings(SEED)
+SEED_CHECKLIST = re.findall(r"^- \[ \] .+$", SEED, flags=re.MULTILINE)
+LEFTOVER_TEMPLATE = re.compile(r"\{\{|\{%|\{#|cookiecutter\.|\$\{\{")
+# The seed's emoji decoded with the wrong charset ("\u00fc\u00ee..." was a red circle).
+GARBLED = re.compile("\u00fc\u00ee|\u00fc\u00fc|\u201a\u00f6|\u00d4\u220f")
+NS = "-n production"
+
+
+def expected_commands(answers: dict[str, str]) -> list[str]:
+    """What a correct rollback page must show, straight from each tool's documentation."""
+    ctx = " --context prod-eu-west-1" if answers.get("kube_context") else ""
+    helm_ctx = " --kube-context prod-eu-west-1" if answers.get("kube_context") else ""
+    workload, gitops = answers["workload"], answers["gitops"]
+    if workload in ("deployment", "statefulset"):
+        target = f"{workload}/payments-api"
+        commands = [
+            f"kubectl rollout undo {target} {NS}{ctx}",
+            f"kubectl rollout undo {target} {NS}{ctx} --to-revision=2",
+            f"kubectl rollout history {target} {NS}{ctx}",
+            f"kubectl rollout history {target} {NS}{ctx} --revision=2",
+            f"kubectl rollout status {target} {NS}{ctx} --timeout=5m",
+            f"kubectl get {workload} payments-api {NS}{ctx} -o jsonpath=",
+        ]
+        if workload == "statefulset":
+            commands.append(f"kubectl delete pod POD_NAME {NS}{ctx}")
+    elif workload == "argo-rollout":
+        commands = [
+            f"kubectl argo rollouts abort payments-api {NS}{ctx}",
+            f"kubectl argo rollouts undo payments-api {NS}{ctx}",
+            f"kubectl argo rollouts undo payments-api {NS}{ctx} --to-revision=2",
+            f"kubectl argo rollouts status payments-api {NS}{ctx} --timeout 5m",
+            f"kubectl argo rollouts get rollout payments-api {NS}{ctx}",
+        ]
+    elif gitops == "argocd":  # Argo CD renders the chart: no Helm release to roll back
+        commands = [
+            "argocd app history payments-api",
+            "argocd app rollback payments-api --timeout 300",
+            "argocd app rollback payments-api 2 --timeout 300",
+        ]
+    else:
+        commands = [
+            f"helm history payments-api {NS}{helm_ctx}",
+            f"helm rollback payments-api {NS}{helm_ctx} --wait --timeout 5m",
+            f"helm rollback payments-api 2 {NS}{helm_ctx} --wait --timeout 5m",
+        ]
+    if gitops == "flux":
+        kind = "helmrelease" if workload == "helm" else "kustomization"
+        commands += [
+            f"flux suspend {kind} payments-api -n flux-system{ctx}",
+            f"flux resume {kind} payments-api -n flux-system{ctx}",
+        ]
+    elif gitops == "argocd":
+        commands += [
+            "argocd app set payments-api --sync-policy none",
+            "argocd app set payments-api --sync-policy automated",
+        ]
+    commands.append("curl -fsS --max-time 10 'https://api.example.com/health'")
+    return commands
+
+
+MIGRATION_COMMANDS = {
+    "django": ["python manage.py showmigrations", "python manage.py migrate APP_LABEL"],
+    "alembic": ["alembic current", "alembic history --verbose", "alembic downgrade -1"],
+    "flyway": ["flyway info", "flyway undo"],
+    "liquibase": ["liquibase rollback-count-sql --count=1", "liquibase rollback-count --count=1"],
+    "rails": ["bin/rails db:migrate:status", "bin/rails db:rollback STEP=1"],
+    "prisma": ["npx prisma migrate status", "prisma migrate resolve --rolled-back"],
+    "golang-migrate": ['-database "$DATABASE_URL" version', '-database "$DATABASE_URL" down 1'],
+}
+MIGRATION_LIMITS = {
+    "flyway": "paid editions",
+    "prisma": "no down migrations",
+    "django": "IrreversibleError",
+}
+# Words that must not appear on a page for a service that does not use the tool.
+TOOL_WORDS = {
+    "helm": re.compile(r"\bhelm\b", re.IGNORECASE),
+    "argo-rollout": re.compile(r"argo rollouts", re.IGNORECASE),
+    "argocd": re.compile(r"argo ?cd", re.IGNORECASE),
+    "flux": re.compile(r"\bflux\b", re.IGNORECASE),
+}
+
+
+def rollback_page(render_combo, combo: str) -> str:
+    return (render_combo(combo) / "docs" / "runbooks" / "rollback.md").read_text(encoding="utf-8")
+
+
+def fenced_blocks(markdown: str, language: str) -> list[str]:
+    return re.findall(rf"^ *```{language}\n(.*?)^ *```", markdown, flags=re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)
+def test_every_seed_section_survives_in_order(render_combo, combo: str) -> None:
+    page = rollback_page(render_combo, combo)
+    expected = list(SEED_HEADINGS)
+    if COMBINATIONS_BY_ID[combo]["migration_tool"] == "none":
+        expected.remove("## Database Rollback")
+    assert [h for h in headings(page) if h in SEED_HEADINGS] == expected
+    for item in SEED_CHECKLIST:
+        assert item in page
+    assert "Initiating Rollback" in page and "Rollback Complete" in page
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)
+def test_commands_match_the_tooling(render_combo, combo: str) -> None:
+    answers = COMBINATIONS_BY_ID[combo]
+    page = rollback_page(render_combo, combo)
+    for command in expected_commands(answers):
+        assert command in page, f"missing: {command}"
+    for line in page.splitlines():
+        if "rollout status" in line and "kubectl" in line:
+            assert "--timeout" in line, f"an unbounded wait: {line}"
+    assert "rollouts history" not in page, "Argo Rollouts has no history command"
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)
+def test_no_tool_the_service_does_not_use(render_combo, combo: str) -> None:
+    answers = COMBINATIONS_BY_ID[combo]
+    page = rollback_page(render_combo, combo)
+    used = {answers["workload"], answers["gitops"]}
+    for tool, word in TOOL_WORDS.items():
+        if tool not in used:
+            assert not word.search(page), f"{tool} mentioned for {combo}"
+    tool = answers["migration_tool"]
+    for other, commands in MIGRATION_COMMANDS.items():
+        if other != tool:
+            for command in commands:
+                assert command not in page, f"{other} command on a {tool} page"
+    if tool == "none":
+        assert "migration" not in page.lower()
+
+
+WITH_DATABASE = [
+    c for c, answers in COMBINATIONS_BY_ID.items() if answers["migration_tool"] != "none"
+]
+
+
+@pytest.mark.parametrize("combo", WITH_DATABASE)
+def test_database_section_uses_the_migration_tool(render_combo, combo: str) -> None:
+    tool = COMBINATIONS_BY_ID[combo]["migration_tool"]
+    page = rollback_page(render_combo, combo)
+    database = page.split("## Database Rollback", 1)[1].split("\n## ", 1)[0]
+    for command in MIGRATION_COMMANDS[tool]:
+        assert command in database
+    assert "data loss" in database
+    if tool in MIGRATION_LIMITS:
+        assert MIGRATION_LIMITS[tool] in database
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)
+def test_page_is_clean_and_its_shell_blocks_parse(render_combo, combo: str) -> None:
+    page = rollback_page(render_combo, combo)
+    assert not LEFTOVER_TEMPLATE.search(page)
+    assert not GARBLED.search(page)
+    assert "🔴" in page and "🟢" in page
+    blocks = fenced_blocks(page, "bash")
+    assert blocks
+    for block in blocks:
+        result = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True)
+        assert result.returncode == 0, f"{result.stderr}\n{block}"
+
+
+def test_the_garbled_pattern_finds_the_seeds_broken_emoji() -> None:
+    assert len(GARBLED.findall(SEED)) >= 3

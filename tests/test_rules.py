@@ -1,0 +1,117 @@
+"""The rules module: one rule per answer, agreeing with cookiecutter.json, right on both sides."""
+
+from __future__ import annotations
+
+import pytest
+from matrix import COOKIECUTTER_JSON
+
+from service_runbooks.rules import RULES, RULES_BY_FIELD, format_problems, validate
+
+ANSWER_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
+
+
+def test_every_answer_has_exactly_one_rule() -> None:
+    assert [rule.field for rule in RULES] == ANSWER_KEYS
+
+
+def test_every_answer_has_a_prompt_a_person_understands() -> None:
+    prompts = COOKIECUTTER_JSON["__prompts__"]
+    for key in ANSWER_KEYS:
+        prompt = prompts[key]["__prompt__"] if isinstance(prompts[key], dict) else prompts[key]
+        assert len(prompt.split()) >= 3, key
+
+
+def test_choice_rules_take_their_choices_from_cookiecutter_json() -> None:
+    for key in ANSWER_KEYS:
+        if isinstance(COOKIECUTTER_JSON[key], list):
+            assert RULES_BY_FIELD[key].choices == tuple(COOKIECUTTER_JSON[key])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("service_name", "a"),
+        ("service_name", "payments-api"),
+        ("service_name", "a" * 63),
+        ("service_name", "api2"),
+        ("owner", "team-payments"),
+        ("owner", "group:default/team-payments"),
+        ("owner", "user:jane.doe"),
+        ("system", ""),
+        ("system", "system:default/payments"),
+        ("namespace", "0prod"),
+        ("kube_context", ""),
+        ("kube_context", "arn:aws:eks:eu-west-1:123456789012:cluster/prod"),
+        ("kube_context", "gke_acme_europe-west1_prod"),
+        ("kube_context", "admin@prod"),
+        ("helm_release", "a" * 53),
+        ("helm_release", "payments.api"),
+        ("app_label_selector", "app=payments-api"),
+        ("app_label_selector", "app.kubernetes.io/name=payments-api,tier=web"),
+        ("health_url", "https://api.example.com/health"),
+        ("health_url", "http://10.0.0.1:8080/healthz?full=1&x=%20"),
+        ("incident_channel", "#incidents"),
+        ("incident_channel", "#inc-payments_eu"),
+        ("rollout_timeout", "90s"),
+        ("rollout_timeout", "2h"),
+        ("pagerduty_service_id", "PABC123"),
+        ("github_repo", "acme/payments-api"),
+        ("github_repo", "acme/.github"),
+        ("dashboard_url", "https://grafana.example.com/d/abc?orgId=1"),
+        ("description", "Payments: \"quoted\" 'single' # not a comment\nline two 🔴 ✅"),
+        ("description", "x"),
+    ],
+)
+def test_good_values_pass(field: str, value: str) -> None:
+    assert RULES_BY_FIELD[field].check(value) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("service_name", "a" * 64),
+        ("service_name", "1api"),
+        ("service_name", "api-"),
+        ("service_name", "p\u0430yments"),  # Cyrillic a
+        ("owner", "team payments"),
+        ("owner", "component:team"),
+        ("namespace", "Prod"),
+        ("kube_context", "-prod"),
+        ("kube_context", "prod;rm -rf /"),
+        ("helm_release", "a" * 54),
+        ("helm_release", "Payments"),
+        ("app_label_selector", "app!=x"),
+        ("app_label_selector", "app=x y"),
+        ("app_label_selector", "app"),
+        ("health_url", "ftp://example.com"),
+        ("health_url", "https://example.com/'$(id)'"),
+        ("health_url", "https://exa mple.com"),
+        ("incident_channel", "incidents"),
+        ("incident_channel", "#Incidents"),
+        ("rollout_timeout", "0m"),
+        ("rollout_timeout", "5 minutes"),
+        ("pagerduty_service_id", "pabc123"),
+        ("github_repo", "acme"),
+        ("github_repo", "acme/.."),
+        ("github_repo", "-acme/x"),
+        ("description", " leading space"),
+        ("description", "trailing newline\n"),
+        ("description", "bell \x07"),
+        ("description", "line\u2028separator"),
+        ("description", "{{ 7 * 7 }}"),
+        ("description", "{% if %}"),
+        ("description", "x" * 301),
+        ("lifecycle", "prod"),
+        ("workload", "daemonset"),
+    ],
+)
+def test_bad_values_fail(field: str, value: str) -> None:
+    assert RULES_BY_FIELD[field].check(value) is not None
+
+
+def test_report_names_field_rule_and_example() -> None:
+    report = format_problems(validate({"service_name": "Payments API"}))
+    assert "service_name: 'Payments API' is not valid" in report
+    assert "DNS-1035" in report
+    assert "Example: payments-api" in report
+    assert "description: '' is required" in report  # every problem, not just the first

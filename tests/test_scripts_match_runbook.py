@@ -9,12 +9,19 @@ its reason.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import tool
 from script_stubs import CONTEXT, SCRIPT_COMBOS, Stubs, script_combo_id
+
+Calls = list[list[str]]
 
 POD = "payments-api-7c9d8f6b5-x2x4q"  # the stub's pod
 DJANGO_ARGS = ("--app", "payments", "--to", "0002_add_refunds")
@@ -104,15 +111,30 @@ def run_every_script(scripts: Path, stubs: Stubs, answers: dict[str, str]) -> No
     assert result.returncode == 4, result.stderr
 
 
+@pytest.fixture(scope="module")
+def script_calls(render, tmp_path_factory) -> Callable[[dict[str, str]], tuple[Path, Calls]]:
+    """The rendered service and every call its scripts made (run once per combination)."""
+    cache: dict[str, tuple[Path, Calls]] = {}
+
+    def _calls(answers: dict[str, str]) -> tuple[Path, Calls]:
+        key = script_combo_id(answers)
+        if key not in cache:
+            service = render(answers)
+            folder = tmp_path_factory.mktemp(key)
+            stubs = Stubs(folder, current_context=answers.get("kube_context", CONTEXT))
+            run_every_script(service / "scripts", stubs, answers)
+            cache[key] = (service, stubs.calls())
+        return cache[key]
+
+    return _calls
+
+
 @pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)
 def test_scripts_run_the_commands_the_rollback_page_shows(
-    render, tmp_path: Path, answers: dict[str, str]
+    script_calls, answers: dict[str, str]
 ) -> None:
-    service = render(answers)
-    stubs = Stubs(tmp_path, current_context=answers.get("kube_context", CONTEXT))
-    run_every_script(service / "scripts", stubs, answers)
+    service, calls = script_calls(answers)
     commands = page_commands((service / "docs" / "runbooks" / "rollback.md").read_text())
-    calls = stubs.calls()
     assert len(calls) > 10
     missing = [shlex.join(call) for call in calls if not shown(call, commands)]
     assert not missing, (
@@ -120,6 +142,49 @@ def test_scripts_run_the_commands_the_rollback_page_shows(
         + "\n".join(dict.fromkeys(missing))
         + ("\n\nthe page's commands:\n" + "\n".join(shlex.join(c) for c in commands))
     )
+
+
+@pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)
+def test_real_kubectl_accepts_every_kubectl_call(
+    script_calls, tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """The scripts' built-in kubectl calls, script-only flags included, parse with the real
+    kubectl: against a server that refuses connections, a usage error fails, a refusal passes."""
+    _, calls = script_calls(answers)
+    kubectl = tool("kubectl")
+    env = {**os.environ, "KUBECONFIG": str(unreachable_kubeconfig(tmp_path))}
+    built_in = {
+        tuple(call) for call in calls if call[0] == "kubectl" and call[1] not in ("argo", "config")
+    }
+    assert built_in or answers["workload"] == "argo-rollout"
+    for call in sorted(built_in):
+        result = subprocess.run(
+            [kubectl, "--request-timeout=2s", *call[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert "127.0.0.1:1" in result.stderr, f"{shlex.join(call)}:\n{result.stderr}"
+
+
+def unreachable_kubeconfig(folder: Path) -> Path:
+    """A kubeconfig whose contexts (the current one and the tests' named ones) lead nowhere."""
+    contexts = ["current", CONTEXT, "staging-eu"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "nobody", "user": {"token": "x"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": "nowhere", "user": "nobody"}} for name in contexts
+        ],
+        "current-context": "current",
+    }
+    path = folder / "kubeconfig"
+    path.write_text(json.dumps(config))
+    return path
 
 
 def test_the_comparison_catches_a_difference() -> None:

@@ -38,6 +38,12 @@ CALLS
   assert_output_has "would run: argocd app rollback $SERVICE --timeout 300"
 }
 
+@test "rollback: --namespace does not apply to an Argo CD application (2, no call)" {
+  run -2 "$SCRIPTS/rollback.sh" --namespace staging --yes
+  assert_output_has "rolls back the Argo CD application $SERVICE"
+  assert_no_calls
+}
+
 @test "rollback: an app that does not become healthy exits 4" {
   STUB_STATUS_RC=1 run -4 "$SCRIPTS/rollback.sh" --yes
 }

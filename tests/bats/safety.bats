@@ -98,7 +98,9 @@ load helpers
 
 @test "GitOps: without a terminal and without --yes the rollback is refused (3), naming the pause command" {
   [[ $GITOPS != none ]] || skip "no GitOps"
-  run -3 "$SCRIPTS/rollback.sh" --namespace staging </dev/null
+  local namespace=staging # GitOps asks even outside production
+  if [[ $WORKLOAD == helm && $GITOPS == argocd ]]; then namespace=$NS; fi
+  run -3 "$SCRIPTS/rollback.sh" --namespace "$namespace" </dev/null
   case $GITOPS in
     flux) assert_output_has "Flux deploys $SERVICE"; assert_output_has "flux suspend" ;;
     argocd) assert_output_has "Argo CD deploys $SERVICE"; assert_output_has "argocd app set $SERVICE --sync-policy none" ;;
@@ -129,7 +131,12 @@ load helpers
 
 @test "context: --context overrides the check and pins every kubectl call" {
   export STUB_CURRENT_CONTEXT=kind-laptop
-  run -0 "$SCRIPTS/rollback.sh" --context staging-eu --namespace staging --yes
+  if [[ $WORKLOAD == helm && $GITOPS == argocd ]]; then
+    run -0 "$SCRIPTS/status.sh" --context staging-eu --namespace staging
+    [[ $(calls) == *"kubectl get pods -l app=$SERVICE -n staging --context staging-eu"* ]]
+  else
+    run -0 "$SCRIPTS/rollback.sh" --context staging-eu --namespace staging --yes
+  fi
   ! all_calls | grep -x 'kubectl config current-context'
   if [[ $WORKLOAD == helm && $GITOPS != argocd ]]; then
     [[ $(mutating_calls) == *"-n staging --kube-context staging-eu"* ]]

@@ -106,6 +106,11 @@ main() {
 {% if c.workload == 'argo-rollout' %}
   [[ $ABORT -eq 0 || -z $TO_REVISION ]] || usage_error "--abort and --to-revision do not go together"
 {% endif %}
+{% if c.workload == 'helm' and not cmd.uses_helm_release %}
+  # The Argo CD application is the target, wherever its pods run: a namespace would mislead.
+  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
+{% endif %}
   warn_gitops
   plan_write gitops
   check_context

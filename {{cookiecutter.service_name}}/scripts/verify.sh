@@ -47,11 +47,12 @@ script_option() {
 main() {
   parse_options "$@"
   check_context
-  local image
+  local image newest
   image=$(run "${IMAGE_CMD[@]}") || die "$EXIT_FAILED" "could not read the image of $SERVICE"
   read_history >/dev/null
+  newest=$(tail -n 1 <<<"$REVISIONS")
   printf 'Image:    %s\n' "$image"
-  printf 'Revision: %s (the newest of: %s)\n' "$(tail -n 1 <<<"$REVISIONS")" "$(tr '\n' ' ' <<<"$REVISIONS")"
+  printf 'Revision: %s (the newest of: %s)\n' "${newest:-unknown}" "$(tr '\n' ' ' <<<"$REVISIONS")"
   wait_until_healthy ||
     die "$EXIT_VERIFY_FAILED" "$SERVICE is not healthy: its rollout did not finish within $TIMEOUT"
   run curl -fsS --max-time "$HEALTH_MAX_TIME" "$HEALTH_URL" ||

@@ -134,7 +134,10 @@ def test_scripts_run_the_commands_the_rollback_page_shows(
     script_calls, answers: dict[str, str]
 ) -> None:
     service, calls = script_calls(answers)
-    commands = page_commands((service / "docs" / "runbooks" / "rollback.md").read_text())
+    runbooks = service / "docs" / "runbooks"
+    # The rollback page holds the database section today; a database page may take it over.
+    pages = [runbooks / "rollback.md", *runbooks.glob("database.md")]
+    commands = [command for page in pages for command in page_commands(page.read_text())]
     assert len(calls) > 10
     missing = [shlex.join(call) for call in calls if not shown(call, commands)]
     assert not missing, (

@@ -21,7 +21,7 @@ and wait until it is healthy. It shows the history first, then where the change 
 and asks you to type the service name before changing production.
 
 Options:
-      --to-revision N    roll back to revision N (a positive integer the history lists)
+      --to-revision N    roll back to revision N (a number the history lists)
 {% if c.workload == 'argo-rollout' %}
       --abort            abort a rollout that is still in progress instead (traffic goes back
                          to the stable version; Git still holds the bad one)
@@ -72,7 +72,7 @@ undo_command() {
 {% endif %}
 }
 
-# --dry-run: let the server check the rollback where the tool can, else only show it.
+# --dry-run: let the tool simulate the rollback where it can (kubectl on the server), else only show it.
 dry_run() {
 {% if c.workload in ['deployment', 'statefulset'] %}
   run "${UNDO[@]}" --dry-run=server || die "$EXIT_FAILED" "the server refused the rollback"

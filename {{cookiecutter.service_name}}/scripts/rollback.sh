@@ -1,43 +1,37 @@
 {% import "{% if False %}commands.jinja{% endif %}" as cmd with context %}
 {% set c = cookiecutter %}
 #!/usr/bin/env bash
-# shellcheck source-path=SCRIPTDIR
-# Roll {{ c.service_name }} back to its previous version, or to --to-revision N.
-# The same commands as docs/runbooks/rollback.md, with the safety checks around them.
+# Roll {{ c.service_name }} back to its previous revision, or to --to-revision N, and wait until it is healthy.
+# The commands of docs/runbooks/rollback.md, with the safety checks around them.
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-readonly SERVICE="{{ c.service_name }}"
-readonly DEFAULT_NAMESPACE="{{ c.namespace }}"
-readonly PRODUCTION_NAMESPACE="{{ c.namespace }}"
-readonly CONFIGURED_CONTEXT="{{ c.kube_context }}"
-readonly DEFAULT_TIMEOUT="{{ c.rollout_timeout }}"
-{% if cmd.uses_helm_release %}
-readonly HELM_RELEASE="{{ c.helm_release }}"
-{% endif %}
-{% if c.workload == 'helm' and not cmd.uses_helm_release %}
-readonly GITOPS_APP="{{ c.gitops_app }}"
-{% endif %}
 TO_REVISION=""
+{% if c.workload == 'argo-rollout' %}
+ABORT=0
+{% endif %}
 
 usage() {
   cat <<USAGE
 Usage: ${0##*/} [options]
 
-Roll $SERVICE ({{ cmd.workload_label }}) back to the previous revision and wait until it is healthy.
+Roll $SERVICE ($WORKLOAD_LABEL) back to the previous revision (or to --to-revision N)
+and wait until it is healthy. It shows the history first, then where the change goes,
+and asks you to type the service name before changing production.
 
 Options:
-  -c, --context NAME     kubectl context (default: ${CONFIGURED_CONTEXT:-the current context})
-  -n, --namespace NAME   namespace (default: $DEFAULT_NAMESPACE)
-      --to-revision N    roll back to revision N (a positive integer) instead of the previous one
-      --timeout DURATION how long to wait for the rollout (default: $DEFAULT_TIMEOUT)
-      --dry-run          show what would run; change nothing
-  -y, --yes              do not ask for confirmation in production
-  -h, --help             show this help
+      --to-revision N    roll back to revision N (a number the history lists)
+{% if c.workload == 'argo-rollout' %}
+      --abort            abort a rollout that is still in progress instead (traffic goes back
+                         to the stable version; Git still holds the bad one)
+{% endif %}
+$COMMON_OPTIONS_HELP
 
 Examples:
   ${0##*/} --dry-run
   ${0##*/} --to-revision 3
-  ${0##*/} --namespace {{ c.staging_namespace }}
+  ${0##*/} --namespace $STAGING_NAMESPACE --yes
 
 $EXIT_CODES_HELP
 USAGE
@@ -46,76 +40,108 @@ USAGE
 script_option() {
   case $1 in
     --to-revision)
-      TO_REVISION=$(option_value "$@")
-      [[ $TO_REVISION =~ ^[1-9][0-9]{0,8}$ ]] ||
-        usage_error "--to-revision must be a positive integer, got '$TO_REVISION'"
+      local value
+      value=$(option_value "$@")
+      TO_REVISION=$(revision_value "$1" "$value")
       OPTION_SHIFT=2
       ;;
-    *) return 1 ;;
+{% if c.workload == 'argo-rollout' %}
+    --abort) ABORT=1; OPTION_SHIFT=1 ;;
+{% endif %}
+    *) ;;
   esac
 }
 
-# shellcheck source=lib/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# The rollback command itself, as the runbook's Step 3 shows it.
+undo_command() {
+{% if c.workload in ['deployment', 'statefulset'] %}
+  UNDO=(kubectl rollout undo "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}")
+  if [[ -n $TO_REVISION ]]; then UNDO+=("--to-revision=$TO_REVISION"); fi
+{% elif c.workload == 'argo-rollout' %}
+  UNDO=(kubectl argo rollouts undo "$SERVICE" "${KUBE_ARGS[@]}")
+  if [[ -n $TO_REVISION ]]; then UNDO+=("--to-revision=$TO_REVISION"); fi
+  if [[ $ABORT -eq 1 ]]; then UNDO=(kubectl argo rollouts abort "$SERVICE" "${KUBE_ARGS[@]}"); fi
+{% elif cmd.uses_helm_release %}
+  UNDO=(helm rollback "$HELM_RELEASE")
+  if [[ -n $TO_REVISION ]]; then UNDO+=("$TO_REVISION"); fi
+  UNDO+=("${HELM_ARGS[@]}" --wait --timeout "$TIMEOUT")
+{% else %}
+  UNDO=(argocd app rollback "$GITOPS_APP")
+  if [[ -n $TO_REVISION ]]; then UNDO+=("$TO_REVISION"); fi
+  UNDO+=(--timeout "$(timeout_seconds)")
+{% endif %}
+}
 
+# --dry-run: let the tool simulate the rollback where it can (kubectl on the server), else only show it.
+dry_run() {
+{% if c.workload in ['deployment', 'statefulset'] %}
+  run "${UNDO[@]}" --dry-run=server || die "$EXIT_FAILED" "the server refused the rollback"
+{% elif cmd.uses_helm_release %}
+  run "${UNDO[@]}" --dry-run || die "$EXIT_FAILED" "helm refused the rollback"
+{% else %}
+  show_only "${UNDO[@]}"
+{% endif %}
+{% if c.workload == 'argo-rollout' %}
+  if [[ $ABORT -eq 1 ]]; then return 0; fi
+{% endif %}
+  show_only "${WAIT_CMD[@]}"
+}
+
+{% if c.workload == 'statefulset' %}
+# A StatefulSet with OrderedReady pods stays stuck on a broken pod: show which pods still run
+# another revision than the one the StatefulSet now wants (runbook Step 3).
+explain_stuck_statefulset() {
+  local wanted
+  info "A StatefulSet can stay stuck on a pod from the bad revision. Pods and their revisions:"
+  run "${PODS_CMD[@]}" -L controller-revision-hash || true
+  wanted=$(run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.status.updateRevision}') || wanted="(unknown)"
+  info "The StatefulSet wants revision: $wanted"
+  info "Delete each pod whose CONTROLLER-REVISION-HASH is not that one; it is recreated from it:"
+  info "  $(quote kubectl delete pod POD_NAME "${KUBE_ARGS[@]}")"
+}
+
+{% endif %}
 main() {
   parse_options "$@"
+{% if c.workload == 'argo-rollout' %}
+  [[ $ABORT -eq 0 || -z $TO_REVISION ]] || usage_error "--abort and --to-revision do not go together"
+{% endif %}
+{% if c.workload == 'helm' and not cmd.uses_helm_release %}
+  # The Argo CD application is the target, wherever its pods run: a namespace would mislead.
+  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
+{% endif %}
+  warn_gitops
+  plan_write gitops
   check_context
-  kube_args
-{% if c.gitops != 'none' %}
-  if [[ $DRY_RUN -eq 0 && $ASSUME_YES -eq 0 ]]; then
-    die "$EXIT_REFUSED" "{{ 'Flux' if c.gitops == 'flux' else 'Argo CD' }} deploys $SERVICE and will revert a manual rollback at its next sync.
-Pause it first, then run again with --yes:
-  {{ cmd.gitops_pause }}"
-  fi
-  info "warning: {{ 'Flux' if c.gitops == 'flux' else 'Argo CD' }} deploys $SERVICE; make sure it is paused ({{ cmd.gitops_pause }}), or the next sync undoes this rollback."
-{% endif %}
-  confirm_write "roll back $SERVICE to ${TO_REVISION:+revision }${TO_REVISION:-the previous revision}"
-{% if c.workload in ['deployment', 'statefulset'] %}
-  local undo=(kubectl rollout undo "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}")
-  if [[ -n $TO_REVISION ]]; then undo+=("--to-revision=$TO_REVISION"); fi
-  if [[ $DRY_RUN -eq 1 ]]; then
-    run "${undo[@]}" --dry-run=server || die "$EXIT_FAILED" "the server refused the rollback"
-    return 0
-  fi
-  run "${undo[@]}" || die "$EXIT_FAILED" "rollout undo failed"
-  run kubectl rollout status "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}" "--timeout=$TIMEOUT" ||
-    die "$EXIT_VERIFY_FAILED" "the rollback did not become healthy within $TIMEOUT"
-{% elif c.workload == 'argo-rollout' %}
-  local undo=(kubectl argo rollouts undo "$SERVICE" "${KUBE_ARGS[@]}")
-  if [[ -n $TO_REVISION ]]; then undo+=("--to-revision=$TO_REVISION"); fi
-  if [[ $DRY_RUN -eq 1 ]]; then
-    info "would run: ${undo[*]}"
-    info "would run: kubectl argo rollouts status $SERVICE ${KUBE_ARGS[*]} --timeout $TIMEOUT"
-    return 0
-  fi
-  run "${undo[@]}" || die "$EXIT_FAILED" "argo rollouts undo failed"
-  run kubectl argo rollouts status "$SERVICE" "${KUBE_ARGS[@]}" --timeout "$TIMEOUT" ||
-    die "$EXIT_VERIFY_FAILED" "the rollback did not become healthy within $TIMEOUT"
-{% elif cmd.uses_helm_release %}
-  local helm_args=(-n "$NAMESPACE")
-  if [[ -n $CONTEXT ]]; then helm_args+=(--kube-context "$CONTEXT"); fi
-  local rollback=(helm rollback "$HELM_RELEASE")
-  if [[ -n $TO_REVISION ]]; then rollback+=("$TO_REVISION"); fi
-  rollback+=("${helm_args[@]}" --wait --timeout "$TIMEOUT")
-  if [[ $DRY_RUN -eq 1 ]]; then
-    run "${rollback[@]}" --dry-run || die "$EXIT_FAILED" "helm refused the rollback"
-    return 0
-  fi
-  run "${rollback[@]}" || die "$EXIT_VERIFY_FAILED" "helm rollback failed or did not become ready within $TIMEOUT"
+  read_history
+  if [[ -n $TO_REVISION ]]; then require_revision --to-revision "$TO_REVISION"; fi
+  undo_command
+  confirm_write "$(quote "${UNDO[@]}")"
+  if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
+{% if cmd.uses_helm_release %}
+  run "${UNDO[@]}" ||
+    die "$EXIT_VERIFY_FAILED" "helm rollback failed, or its pods were not ready within $TIMEOUT"
 {% else %}
-  local rollback=(argocd app rollback "$GITOPS_APP")
-  if [[ -n $TO_REVISION ]]; then rollback+=("$TO_REVISION"); fi
-  rollback+=(--timeout "{{ cmd.timeout_seconds }}")
-  if [[ $DRY_RUN -eq 1 ]]; then
-    info "would run: ${rollback[*]}"
+  run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"
+{% endif %}
+{% if c.workload == 'argo-rollout' %}
+  if [[ $ABORT -eq 1 ]]; then
+    info "Aborted: traffic is back on the stable version. The rollout stays Degraded until Git"
+    info "holds a good version again: revert the bad change in Git (or run without --abort)."
     return 0
   fi
-  run "${rollback[@]}" || die "$EXIT_FAILED" "argocd app rollback failed"
-  run argocd app wait "$GITOPS_APP" --health --timeout "{{ cmd.timeout_seconds }}" ||
-    die "$EXIT_VERIFY_FAILED" "the application did not become healthy within $TIMEOUT"
 {% endif %}
-  info "Rolled back $SERVICE. Next: verify it (docs/runbooks/rollback.md, Step 5)."
+  if ! wait_until_healthy; then
+{% if c.workload == 'statefulset' %}
+    explain_stuck_statefulset
+{% endif %}
+    die "$EXIT_VERIFY_FAILED" "$SERVICE did not become healthy within $TIMEOUT after the rollback"
+  fi
+  info "Rolled back $SERVICE. Next: scripts/verify.sh, then tell the incident channel."
+{% if c.gitops != 'none' %}
+  info "Revert the bad change in Git before $GITOPS_TOOL resumes syncing."
+{% endif %}
 }
 
 main "$@"

@@ -1,0 +1,96 @@
+# Loaded by every .bats file: the rendered service, stub tools on PATH, and assertions.
+# pytest (tests/test_bats.py) sets SERVICE_DIR to a rendered service and passes its answers:
+# WORKLOAD, GITOPS, MIGRATION_TOOL and KUBE_CONTEXT (empty when not given).
+
+bats_require_minimum_version 1.5.0
+
+SERVICE=payments-api
+NS=production
+
+setup() {
+  : "${SERVICE_DIR:?set SERVICE_DIR to a rendered service}"
+  SCRIPTS=$SERVICE_DIR/scripts
+  local bin=$BATS_TEST_TMPDIR/bin tool
+  mkdir -p "$bin"
+  for tool in kubectl helm curl argocd flux; do
+    ln -s "$BATS_TEST_DIRNAME/stubs/stub" "$bin/$tool"
+  done
+  export PATH="$bin:$PATH"
+  export STUB_LOG=$BATS_TEST_TMPDIR/calls.log
+  export STUB_CURRENT_CONTEXT=${KUBE_CONTEXT:-kind-dev}
+  # kubectl flags as the runbook writes them: namespace, then the configured context.
+  K="-n $NS${KUBE_CONTEXT:+ --context $KUBE_CONTEXT}"
+  HK="-n $NS${KUBE_CONTEXT:+ --kube-context $KUBE_CONTEXT}"
+  cd "$BATS_TEST_TMPDIR" # the scripts must find their library from anywhere
+}
+
+# Every call the stubs saw, one a line.
+all_calls() { cat "$STUB_LOG" 2>/dev/null || true; }
+
+# What the script did, leaving out reading the current context (the context check).
+calls() { all_calls | grep -vx 'kubectl config current-context' || true; }
+
+# Calls that would change something: rollbacks, aborts, deletes, GitOps changes, and migration
+# rollbacks run in a pod (a status or a preview in a pod changes nothing). A server-side (or
+# Helm) dry run changes nothing either.
+MUTATING='^kubectl (rollout undo|argo rollouts (undo|abort|promote|retry)|delete|apply|patch|scale|annotate)'
+MUTATING+='|^helm (rollback|upgrade|install|uninstall)|^argocd app (rollback|set|sync|delete)|^flux '
+MUTATING+='|^kubectl exec .*(manage\.py migrate [A-Za-z0-9_]+ [A-Za-z0-9_]+$|alembic downgrade|flyway undo'
+MUTATING+='|rollback-count --count|db:rollback|down(\\ | )1)'
+mutating_calls() {
+  all_calls | grep -E "$MUTATING" | grep -vE -- '--dry-run(=server)?( |$)' || true
+}
+
+# assert_calls <<EOF ... EOF: the script's calls are exactly these lines, in this order.
+assert_calls() {
+  local expected actual
+  expected=$(cat)
+  actual=$(calls)
+  if [[ $actual != "$expected" ]]; then
+    printf -- '--- expected calls\n%s\n--- actual calls\n%s\n--- script output\n%s\n' \
+      "$expected" "$actual" "${output:-}" >&2
+    return 1
+  fi
+}
+
+assert_no_calls() {
+  if [[ -s $STUB_LOG ]]; then
+    printf -- '--- expected no calls at all, got\n%s\n--- script output\n%s\n' "$(all_calls)" "${output:-}" >&2
+    return 1
+  fi
+}
+
+assert_no_mutating_calls() {
+  local mutating
+  mutating=$(mutating_calls)
+  if [[ -n $mutating ]]; then
+    printf -- '--- expected no mutating call, got\n%s\n--- script output\n%s\n' "$mutating" "${output:-}" >&2
+    return 1
+  fi
+}
+
+# assert_output_has TEXT: the script's output (stdout and stderr, as bats' run captures) has TEXT.
+assert_output_has() {
+  if [[ $output != *"$1"* ]]; then
+    printf -- '--- expected the output to contain\n%s\n--- output\n%s\n' "$1" "$output" >&2
+    return 1
+  fi
+}
+
+# Run a script with a pseudo-terminal as stdin, typing $1 at the prompt.
+typing() {
+  local typed=$1
+  shift
+  python3 "$BATS_TEST_DIRNAME/with_tty.py" "$typed" "$@"
+}
+
+# The write scripts of this service and the arguments that make each one write.
+write_commands() {
+  printf '%s\n' "rollback.sh"
+  case ${MIGRATION_TOOL:-none} in
+    none | prisma) ;;
+    django) printf '%s\n' "db-migrations.sh rollback --app payments --to 0002_add_refunds" ;;
+    flyway) printf '%s\n' "db-migrations.sh rollback --paid-edition" ;;
+    *) printf '%s\n' "db-migrations.sh rollback" ;;
+  esac
+}

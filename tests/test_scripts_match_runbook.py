@@ -1,0 +1,212 @@
+"""The commands the helper scripts run are the ones docs/runbooks/rollback.md shows.
+
+Each script runs against stub tools that log every call; every logged call must be a command of
+the rendered rollback page (the Database Rollback section included), after putting back the
+page's placeholders for the values the test chose (revision 2, "$POD", Django's APP_LABEL and
+PREVIOUS_MIGRATION). The few ways a script may differ from the page are listed below, each with
+its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import tool
+from script_stubs import CONTEXT, SCRIPT_COMBOS, Stubs, script_combo_id
+
+Calls = list[list[str]]
+
+POD = "payments-api-7c9d8f6b5-x2x4q"  # the stub's pod
+DJANGO_ARGS = ("--app", "payments", "--to", "0002_add_refunds")
+PLACEHOLDERS = {POD: "$POD", "payments": "APP_LABEL", "0002_add_refunds": "PREVIOUS_MIGRATION"}
+
+# Calls a script makes that the page rightly does not show.
+NOT_ON_THE_PAGE = {
+    # The context check reads the current context; a reader sees it in their prompt.
+    ("kubectl", "config", "current-context"),
+    # status.sh shows an Argo CD application's sync and health state; the rollback page waits for
+    # health with `argocd app wait` instead (the verification page is the place for `app get`).
+    ("argocd", "app", "get"),
+}
+# Flags a script adds: dry runs (the page's commands are the real thing) and status.sh's
+# snapshot (--watch=false: the page waits for the rollout, a status script must not).
+SCRIPT_ONLY_FLAGS = {"--dry-run=server", "--dry-run", "--watch=false"}
+
+SHELL_FENCE = re.compile(r"^( *)```bash\n(.*?)^\1```", flags=re.MULTILINE | re.DOTALL)
+SUBSTITUTION = re.compile(r"^\w+=\$\((.*)\)$")
+
+
+def page_commands(markdown: str) -> list[list[str]]:
+    """Every command in the page's bash blocks, as argument lists (`X=$(cmd)` gives cmd)."""
+    commands = []
+    for indent, block in SHELL_FENCE.findall(markdown):
+        for raw in block.splitlines():
+            line = raw.removeprefix(indent).strip()
+            if not line or line.startswith("#"):
+                continue
+            inner = SUBSTITUTION.match(line)
+            commands.append(shlex.split(inner.group(1) if inner else line))
+    return commands
+
+
+def as_on_the_page(call: list[str]) -> tuple[list[str], bool]:
+    """The call with the page's placeholders and without script-only flags; and whether it was
+    a snapshot of something the page waits for."""
+    snapshot = "--watch=false" in call
+    words = [PLACEHOLDERS.get(word, word) for word in call if word not in SCRIPT_ONLY_FLAGS]
+    if words[:3] == ["kubectl", "exec", "-i"]:
+        words[2] = "-it"  # the page gives a person a terminal; a script has one only sometimes
+    return words, snapshot
+
+
+def shown(call: list[str], commands: list[list[str]]) -> bool:
+    words, snapshot = as_on_the_page(call)
+    if tuple(words[:3]) in NOT_ON_THE_PAGE:
+        return True
+    for command in commands:
+        rest = command[len(words) :]
+        if command[: len(words)] != words:
+            continue
+        if not rest:
+            return True
+        if rest == ["-w"]:  # the page watches the pods; a script lists them once
+            return True
+        if snapshot and (rest[0].startswith("--timeout=") or rest[0] == "--timeout"):
+            return True
+    return False
+
+
+def run_every_script(scripts: Path, stubs: Stubs, answers: dict[str, str]) -> None:
+    """Every script, in every mode that issues commands; each must succeed."""
+    runs = [
+        (0, "rollback.sh", "--yes"),
+        (0, "rollback.sh", "--to-revision", "2", "--yes"),
+        (0, "rollback.sh", "--dry-run", "--to-revision", "2"),
+        (0, "status.sh"),
+        (0, "history.sh"),
+        (0, "history.sh", "--revision", "2"),
+        (0, "verify.sh"),
+    ]
+    if answers["workload"] == "argo-rollout":
+        runs.append((0, "rollback.sh", "--abort", "--yes"))
+    tool = answers["migration_tool"]
+    if tool != "none":
+        runs.append((0, "db-migrations.sh", "status"))
+    if tool not in ("none", "prisma"):
+        extra = {"django": DJANGO_ARGS, "flyway": ("--paid-edition",)}.get(tool, ())
+        runs.append((0, "db-migrations.sh", "rollback", *extra, "--yes"))
+    for expected, script, *args in runs:
+        result = stubs.run(scripts / script, *args)
+        assert result.returncode == expected, f"{script} {args}: {result.stderr}"
+    # The failure path (a StatefulSet shows its pods' revisions) runs commands too.
+    failing = {"STUB_STATUS_RC": "1", "STUB_HELM_STATUS": "failed"}
+    result = stubs.run(scripts / "rollback.sh", "--yes", **failing)
+    assert result.returncode == 4, result.stderr
+
+
+@pytest.fixture(scope="module")
+def script_calls(render, tmp_path_factory) -> Callable[[dict[str, str]], tuple[Path, Calls]]:
+    """The rendered service and every call its scripts made (run once per combination)."""
+    cache: dict[str, tuple[Path, Calls]] = {}
+
+    def _calls(answers: dict[str, str]) -> tuple[Path, Calls]:
+        key = script_combo_id(answers)
+        if key not in cache:
+            service = render(answers)
+            folder = tmp_path_factory.mktemp(key)
+            stubs = Stubs(folder, current_context=answers.get("kube_context", CONTEXT))
+            run_every_script(service / "scripts", stubs, answers)
+            cache[key] = (service, stubs.calls())
+        return cache[key]
+
+    return _calls
+
+
+@pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)
+def test_scripts_run_the_commands_the_rollback_page_shows(
+    script_calls, answers: dict[str, str]
+) -> None:
+    service, calls = script_calls(answers)
+    runbooks = service / "docs" / "runbooks"
+    # The rollback page holds the database section today; a database page may take it over.
+    pages = [runbooks / "rollback.md", *runbooks.glob("database.md")]
+    commands = [command for page in pages for command in page_commands(page.read_text())]
+    assert len(calls) > 10
+    missing = [shlex.join(call) for call in calls if not shown(call, commands)]
+    assert not missing, (
+        "not on rollback.md:\n"
+        + "\n".join(dict.fromkeys(missing))
+        + ("\n\nthe page's commands:\n" + "\n".join(shlex.join(c) for c in commands))
+    )
+
+
+@pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)
+def test_real_kubectl_accepts_every_kubectl_call(
+    script_calls, tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """The scripts' built-in kubectl calls, script-only flags included, parse with the real
+    kubectl: against a server that refuses connections, a usage error fails, a refusal passes."""
+    _, calls = script_calls(answers)
+    kubectl = tool("kubectl")
+    env = {**os.environ, "KUBECONFIG": str(unreachable_kubeconfig(tmp_path))}
+    built_in = {
+        tuple(call) for call in calls if call[0] == "kubectl" and call[1] not in ("argo", "config")
+    }
+    assert built_in or answers["workload"] == "argo-rollout"
+    for call in sorted(built_in):
+        result = subprocess.run(
+            [kubectl, "--request-timeout=2s", *call[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert "127.0.0.1:1" in result.stderr, f"{shlex.join(call)}:\n{result.stderr}"
+
+
+def unreachable_kubeconfig(folder: Path) -> Path:
+    """A kubeconfig whose contexts (the current one and the tests' named ones) lead nowhere."""
+    contexts = ["current", CONTEXT, "staging-eu"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "nobody", "user": {"token": "x"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": "nowhere", "user": "nobody"}} for name in contexts
+        ],
+        "current-context": "current",
+    }
+    path = folder / "kubeconfig"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_the_comparison_catches_a_difference() -> None:
+    """The matcher itself: a wrong flag, a missing timeout or another namespace is not 'shown'."""
+    page = page_commands(
+        "```bash\n"
+        "kubectl rollout status deployment/x -n prod --timeout=5m\n"
+        "POD=$(kubectl get pods -l app=x -n prod -o jsonpath='{.items[0].metadata.name}')\n"
+        'kubectl exec -it "$POD" -n prod -- alembic current\n'
+        "```\n"
+    )
+
+    def is_shown(call: str) -> bool:
+        return shown(shlex.split(call), page)
+
+    assert is_shown("kubectl rollout status deployment/x -n prod --timeout=5m")
+    assert is_shown("kubectl rollout status deployment/x -n prod --watch=false")
+    assert is_shown(f"kubectl exec -i {POD} -n prod -- alembic current")
+    assert is_shown("kubectl get pods -l app=x -n prod -o 'jsonpath={.items[0].metadata.name}'")
+    assert not is_shown("kubectl rollout status deployment/x -n prod")
+    assert not is_shown("kubectl rollout status deployment/x -n staging --timeout=5m")
+    assert not is_shown(f"kubectl exec -i {POD} -n prod -- alembic downgrade")

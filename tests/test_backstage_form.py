@@ -67,6 +67,9 @@ SPECIAL = (
     "{}%#\t\n\r \x00\x07\x1f\x7f\x85\xa0\u1680\u2028\u2029\u202f\u3000\ufeff\ufffe\uffff"
     "\u0430é中🔴-_.:/@=,?&'\"\\$`;!()[]*+~"
 )
+# Lone surrogates are left out (codec="utf-8"): the description rule accepts them although no
+# UTF-8 file can hold one, and the server's jsonschema counts a lone low surrogate as no
+# character at all, so the two sides may disagree there (reported; the rule is the core's).
 TEXT = st.text(
     st.one_of(st.sampled_from(SPECIAL), st.characters(codec="utf-8")), min_size=1, max_size=24
 )
@@ -193,29 +196,33 @@ def _variants(example: str, payload: str) -> list[str]:
     ]
 
 
+def without(field: str) -> dict[str, object]:
+    return {key: item for key, item in TYPED.items() if key != field}
+
+
 @pytest.mark.parametrize("field", STRING_FIELDS)
 def test_template_injection_is_refused_in_every_string_field(form: FormChecker, field: str) -> None:
     rule = RULES_BY_FIELD.get(field)
     example = rule.example if rule else "github.com?owner=acme&repo=x"
-    for payload in PAYLOADS:
-        for value in _variants(example, payload):
-            assert not form_accepts(form, field, value), value
-            if rule is not None:
-                assert not hook_accepts(field, value), value
+    values = [value for payload in PAYLOADS for value in _variants(example, payload)]
+    verdicts = form.check_many([{**without(field), field: value} for value in values])
+    accepted = [v for v, verdict in zip(values, verdicts, strict=True) if verdict.server]
+    accepted += [v for v, verdict in zip(values, verdicts, strict=True) if verdict.browser]
+    assert accepted == []
+    if rule is not None:
+        assert not [value for value in values if hook_accepts(field, value)]
 
 
 def test_empty_answers_mean_what_they_mean_to_cookiecutter(form: FormChecker) -> None:
-    """Left empty: refused when required, allowed when optional, computed when the default is
-    a cookiecutter expression."""
-    for field in TEXT_FIELDS:
-        accepted = form_accepts(form, field, None)
-        assert accepted == (field not in REQUIRED), field
-        assert form_accepts(form, field, "") == accepted, field
+    """Left empty (absent, or given as ''): refused when required, allowed when optional, and
+    computed when cookiecutter's default is an expression."""
+    absent = form.check_many([without(field) for field in TEXT_FIELDS])
+    empty = form.check_many([{**without(field), field: ""} for field in TEXT_FIELDS])
+    for field, gone, blank in zip(TEXT_FIELDS, absent, empty, strict=True):
+        assert gone.server == gone.browser == blank.server == blank.browser, field
+        assert gone.server == (field not in REQUIRED), field
         rule = RULES_BY_FIELD[field]
-        if field in COMPUTED:
-            assert rule.required
-        elif rule.choices == ():
-            assert accepted == (not rule.required), field
+        assert gone.server == (not rule.required or field in COMPUTED), field
 
 
 def test_computed_answers_pass_the_hook_or_the_form_asks_for_them(form: FormChecker) -> None:

@@ -131,6 +131,10 @@ def test_fetch_cookiecutter_renders_what_the_cli_renders(tmp_path: Path) -> None
     catalogs = []
     for name, result in zip(COMBINATIONS, results, strict=True):
         assert result["ok"], f"{name}: {result['error']}\n" + "\n".join(result["log"][-5:])
+        log = "\n".join(result["log"])
+        assert "Context generated is" in log and "('_new_lines', " in log, name
+        assert "_extensions" not in log, "the backend cannot import local_extensions.py"
+        assert "No hooks/dir in template_dir" in log, "Backstage runs no hooks"
         workspace = Path(result["workspace"])
         top = {path.name for path in workspace.iterdir()}
         assert {"catalog-info.yaml", "mkdocs.yml", "docs", "scripts"} <= top, (name, top)

@@ -27,7 +27,11 @@ TEMPLATE = load_template()
 PROPERTIES = form_properties(TEMPLATE)
 BASE = form_defaults(TEMPLATE)
 REQUIRED = {name for page in TEMPLATE["spec"]["parameters"] for name in page.get("required", [])}
-TEXT_FIELDS = [name for name, schema in PROPERTIES.items() if name in RULES_BY_FIELD]
+TEXT_FIELDS = [
+    name
+    for name, schema in PROPERTIES.items()
+    if name in RULES_BY_FIELD and schema["type"] == "string"
+]
 STRING_FIELDS = [name for name, schema in PROPERTIES.items() if schema["type"] == "string"]
 # Fields left empty in the form whose value the step computes from other answers.
 COMPUTED = [name for name, schema in PROPERTIES.items() if "ui:placeholder" in schema]

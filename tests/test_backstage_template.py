@@ -119,10 +119,16 @@ def test_the_form_asks_what_cookiecutter_asks() -> None:
     assert sorted(PROPERTIES) == sorted([*ANSWERS, "repoUrl"])
     prompts = COOKIECUTTER_JSON["__prompts__"]
     for field in ANSWERS:
-        schema, default, rule = PROPERTIES[field], COOKIECUTTER_JSON[field], RULES_BY_FIELD[field]
+        schema, default, rule = (
+            PROPERTIES[field],
+            COOKIECUTTER_JSON[field],
+            RULES_BY_FIELD.get(field),
+        )
         prompt = prompts[field]
         assert schema["title"] == (prompt["__prompt__"] if isinstance(prompt, dict) else prompt)
-        if isinstance(default, list):
+        if isinstance(default, bool):
+            assert schema["type"] == "boolean" and schema["default"] is default
+        elif isinstance(default, list):
             assert schema["enum"] == default and schema["default"] == default[0]
             assert schema["enumNames"] == [prompt[choice] for choice in default]
         elif has_jinja(default):

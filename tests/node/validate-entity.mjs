@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const model = require('@backstage/catalog-model');
+// The scaffolder's processor adds the Template kind to the catalog.
+const { templateEntityV1beta3Validator } = require('@backstage/plugin-scaffolder-common');
 const YAML = require('yaml');
 
 const kindValidators = [
@@ -21,6 +23,7 @@ const kindValidators = [
   model.groupEntityV1alpha1Validator,
   model.userEntityV1alpha1Validator,
   model.locationEntityV1alpha1Validator,
+  templateEntityV1beta3Validator,
 ];
 const policy = model.EntityPolicies.allOf([
   new model.SchemaValidEntityPolicy(),

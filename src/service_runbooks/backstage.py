@@ -1,0 +1,486 @@
+"""Generate the Backstage Software Template (template.yaml) from cookiecutter.json and the rules.
+
+Run ``python -m service_runbooks.backstage`` to rewrite ``template.yaml``; ``--check`` exits 1
+instead when the file is stale (a test runs it). ``--root DIR`` works on another copy of the
+template (a folder holding cookiecutter.json and template.yaml).
+
+What the form carries, field by field:
+
+- the question of ``__prompts__`` as its title, the rule in words as its description;
+- a choice list as ``enum`` (with the prompt's labels as ``enumNames``), a boolean as a checkbox;
+- every other answer as a string with ``maxLength`` and a ``pattern`` built from the rule,
+  anchored, with a look-ahead that refuses Jinja delimiters whatever the rule says (Backstage
+  runs no cookiecutter hook, so the form is the only guard before cookiecutter evaluates
+  answers as templates);
+- a default that is itself a cookiecutter expression (``app={{ cookiecutter.service_name }}``)
+  becomes an optional field, and the step computes the value with a Nunjucks expression
+  (``parameters.app_label_selector or ('app=' + parameters.service_name)``): no value the step
+  hands to cookiecutter ever holds a Jinja delimiter.
+
+The ``fetch:cookiecutter`` step passes every answer, plus ``_jinja2_env_vars`` and
+``_new_lines``, because the skeleton folder has no cookiecutter.json of its own. It does not pass
+``_extensions``: the backend cannot import ``local_extensions.py``, which only the hook needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TEMPLATE_ROOT, Rule
+
+TEMPLATE_FILE = "template.yaml"
+# Relative to template.yaml: fetch:cookiecutter renders the fetched folder inside its own
+# "{{cookiecutter and 'contents'}}" folder, so pointing at the skeleton itself puts the
+# service's files at the top of the new repository.
+SKELETON_URL = "./{{cookiecutter.service_name}}"
+# cookiecutter settings the skeleton needs and Backstage would not know otherwise.
+PASSED_SETTINGS = ("_jinja2_env_vars", "_new_lines")
+
+TEMPLATE_NAME = "service-runbooks"
+TEMPLATE_OWNER = "group:default/platform-team"
+TEMPLATE_TAGS = ["runbooks", "techdocs", "cookiecutter"]
+ALLOWED_HOSTS = ["github.com"]
+
+# A look-ahead that fails when a Jinja delimiter appears anywhere in the value.
+NO_JINJA = r"(?![\s\S]*(?:\{\{|\{%|\{#))"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the form: a title, a line of help, the answers it asks for."""
+
+    title: str
+    description: str
+    fields: tuple[str, ...]
+
+
+PAGES: tuple[Page, ...] = (
+    Page(
+        "Service",
+        "The service the runbooks are for, and who owns it in the catalog.",
+        ("service_name", "description", "owner", "system", "lifecycle"),
+    ),
+    Page(
+        "Kubernetes",
+        "Where the service runs and how it is deployed: every command in the runbooks and "
+        "scripts is written for these answers.",
+        (
+            "namespace",
+            "staging_namespace",
+            "kube_context",
+            "workload",
+            "helm_release",
+            "app_label_selector",
+            "rollout_timeout",
+        ),
+    ),
+    Page(
+        "GitOps and database",
+        "What deploys the service from Git, and how its database schema is migrated.",
+        ("gitops", "gitops_app", "flux_namespace", "migration_tool"),
+    ),
+    Page(
+        "On-call",
+        "Where on-call engineers look and talk during an incident.",
+        ("health_url", "incident_channel", "pagerduty_service_id", "dashboard_url", "github_repo"),
+    ),
+)
+# Answers no page names (say, a new option in cookiecutter.json) go on this page.
+MORE_OPTIONS = Page("More options", "Further options of the runbooks.", ())
+REPOSITORY_PAGE = Page("Repository", "Where to publish the new runbooks repository.", ("repoUrl",))
+
+_COOKIECUTTER_REFERENCE = re.compile(r"\{\{\s*cookiecutter\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# Characters a literal in a generated expression may not hold: quotes and backslashes would need
+# escaping, and braces, '%' and '#' could join a neighbour into a Jinja delimiter.
+_UNSAFE_IN_LITERAL = set("'\\{}%#")
+
+
+class TemplateError(ValueError):
+    """cookiecutter.json holds something the generator cannot express in a Backstage form."""
+
+
+def answer_fields(cookiecutter: Mapping[str, Any]) -> list[str]:
+    """The answers of cookiecutter.json, in its order (not its private or prompt keys)."""
+    return [key for key in cookiecutter if not key.startswith("_")]
+
+
+def prompt(cookiecutter: Mapping[str, Any], field: str) -> str:
+    """The question cookiecutter asks for ``field``."""
+    text = cookiecutter.get("__prompts__", {}).get(field, field)
+    return text["__prompt__"] if isinstance(text, dict) else text
+
+
+def choice_labels(cookiecutter: Mapping[str, Any], field: str) -> list[str]:
+    """The prompt's label of every choice of ``field`` (the choice itself when unlabelled)."""
+    labels = cookiecutter.get("__prompts__", {}).get(field, {})
+    labels = labels if isinstance(labels, dict) else {}
+    return [str(labels.get(choice, choice)) for choice in cookiecutter[field]]
+
+
+def form_pattern(rule: Rule, *, allow_empty: bool) -> str:
+    """The rule's pattern for a JSON-schema ``pattern`` (JavaScript, ``u`` flag): anchored,
+    refusing Jinja delimiters, and matching the empty string when the field may be left empty."""
+    body = rule.pattern if rule.pattern is not None else r"[\s\S]*"
+    return f"^{NO_JINJA}(?:{body}){'?' if allow_empty else ''}$"
+
+
+def default_parts(default: str, fields: Sequence[str]) -> list[tuple[str, str]] | None:
+    """A default such as ``app={{ cookiecutter.service_name }}`` as parts
+    ``[("text", "app="), ("field", "service_name")]``; None when it holds no expression.
+
+    Only plain references to other answers are supported: anything else cannot be computed
+    safely in the step, so it is an error.
+    """
+    if not any(delimiter in default for delimiter in JINJA_DELIMITERS):
+        return None
+    parts: list[tuple[str, str]] = []
+    position = 0
+    for match in _COOKIECUTTER_REFERENCE.finditer(default):
+        if match.start() > position:
+            parts.append(("text", default[position : match.start()]))
+        if match.group(1) not in fields:
+            raise TemplateError(f"default {default!r} refers to an unknown answer")
+        parts.append(("field", match.group(1)))
+        position = match.end()
+    if position < len(default):
+        parts.append(("text", default[position:]))
+    for kind, value in parts:
+        if kind == "text" and set(value) & _UNSAFE_IN_LITERAL:
+            raise TemplateError(
+                f"default {default!r}: only references like {{{{ cookiecutter.x }}}} and plain "
+                f"text without {''.join(sorted(_UNSAFE_IN_LITERAL))} can be computed in Backstage"
+            )
+    if any(a[0] == b[0] == "field" for a, b in itertools.pairwise(parts)):
+        raise TemplateError(f"default {default!r}: two references must not be adjacent")
+    return parts
+
+
+def parts_expression(parts: list[tuple[str, str]]) -> str:
+    """The Nunjucks expression that joins ``parts`` (text as literals, fields as parameters)."""
+    terms = [f"'{value}'" if kind == "text" else f"parameters.{value}" for kind, value in parts]
+    return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
+
+
+def parts_shown(parts: list[tuple[str, str]]) -> str:
+    """The computed default in words for the form, e.g. ``app=<service_name>``."""
+    return "".join(value if kind == "text" else f"<{value}>" for kind, value in parts)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One answer as the form asks for it and as the step hands it to cookiecutter."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool
+    step_value: str
+    # JSON-schema ``if``/``then`` clauses that make this field required in some cases.
+    conditions: tuple[dict[str, Any], ...] = ()
+
+
+def _rule(field: str) -> Rule:
+    if field not in RULES_BY_FIELD:
+        raise TemplateError(f"{field}: no rule in src/service_runbooks/rules.py")
+    return RULES_BY_FIELD[field]
+
+
+def _boolean_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
+    schema = {"title": prompt(cookiecutter, field), "type": "boolean"}
+    schema["default"] = cookiecutter[field]
+    return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
+
+
+def _choice_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
+    choices = [str(choice) for choice in cookiecutter[field]]
+    schema: dict[str, Any] = {
+        "title": prompt(cookiecutter, field),
+        "type": "string",
+        "enum": choices,
+        "enumNames": choice_labels(cookiecutter, field),
+        "default": choices[0],
+    }
+    return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
+
+
+def _computed_default_conditions(
+    field: str, rule: Rule, parts: list[tuple[str, str]]
+) -> tuple[dict[str, Any], ...]:
+    """Make ``field`` required whenever its computed default would be longer than its rule
+    allows (e.g. a 60-character service name is too long for a Helm release)."""
+    if rule.max_length is None:
+        return ()
+    text_length = sum(len(value) for kind, value in parts if kind == "text")
+    conditions = []
+    for kind, source in parts:
+        if kind != "field":
+            continue
+        source_max = _rule(source).max_length
+        limit = rule.max_length - text_length
+        if source_max is None or source_max > limit:
+            conditions.append(
+                {
+                    "if": {
+                        "properties": {source: {"type": "string", "minLength": limit + 1}},
+                        "required": [source],
+                    },
+                    "then": {"required": [field]},
+                }
+            )
+    return tuple(conditions)
+
+
+def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[str]) -> Field:
+    rule = _rule(field)
+    default = cookiecutter[field]
+    parts = default_parts(default, fields)
+    description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
+    schema: dict[str, Any] = {"title": prompt(cookiecutter, field), "type": "string"}
+    if parts is not None:
+        # Optional in the form; left empty, the step computes what cookiecutter would.
+        shown = parts_shown(parts)
+        schema["description"] = f"{description}. Leave empty for {shown}."
+        schema["ui:placeholder"] = shown
+        schema["pattern"] = form_pattern(rule, allow_empty=True)
+        step = f"${{{{ parameters.{field} or {parts_expression(parts)} }}}}"
+        conditions = _computed_default_conditions(field, rule, parts)
+        required = False
+    else:
+        required = rule.required
+        schema["description"] = description + ("" if required else ". Optional.")
+        schema["pattern"] = form_pattern(rule, allow_empty=not required)
+        if default != "":
+            schema["default"] = default
+        # An optional answer left empty is absent from the form's data; cookiecutter still
+        # needs the key.
+        fallback = "" if required else " or ''"
+        step = f"${{{{ parameters.{field}{fallback} }}}}"
+        conditions = ()
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    return Field(field, schema, required, step, conditions)
+
+
+def form_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
+    """How the form asks for ``field`` and how the step passes it on."""
+    default = cookiecutter[field]
+    if isinstance(default, bool):
+        return _boolean_field(cookiecutter, field)
+    if isinstance(default, list):
+        return _choice_field(cookiecutter, field)
+    if isinstance(default, str):
+        return _text_field(cookiecutter, field, answer_fields(cookiecutter))
+    raise TemplateError(f"{field}: a default of type {type(default).__name__} is not supported")
+
+
+def _extra_ui(field: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """Backstage's pickers for entity references, and focus on the first question."""
+    if field == "service_name":
+        return {**schema, "ui:autofocus": True}
+    if field == "owner":
+        return {
+            **schema,
+            "ui:field": "OwnerPicker",
+            "ui:options": {"catalogFilter": {"kind": ["Group", "User"]}},
+        }
+    if field == "system":
+        return {
+            **schema,
+            "ui:field": "EntityPicker",
+            "ui:options": {"catalogFilter": {"kind": "System"}, "defaultKind": "System"},
+        }
+    return schema
+
+
+def repository_field() -> Field:
+    """Where publish:github creates the repository (never handed to cookiecutter)."""
+    schema = {
+        "title": "Repository location",
+        "description": "The new repository for the runbooks, e.g. acme/payments-api-runbooks.",
+        "type": "string",
+        "pattern": f"^{NO_JINJA}[\\s\\S]+$",
+        "maxLength": 500,
+        "ui:field": "RepoUrlPicker",
+        "ui:options": {"allowedHosts": ALLOWED_HOSTS},
+    }
+    return Field("repoUrl", schema, required=True, step_value="${{ parameters.repoUrl }}")
+
+
+def pages(cookiecutter: Mapping[str, Any]) -> list[tuple[Page, list[Field]]]:
+    """The form's pages with their fields; answers no page names go on "More options"."""
+    fields = answer_fields(cookiecutter)
+    placed = [name for page in PAGES for name in page.fields]
+    if unknown := sorted(set(placed) - set(fields)):
+        raise TemplateError(f"PAGES name answers cookiecutter.json does not have: {unknown}")
+    result = [(page, [form_field(cookiecutter, name) for name in page.fields]) for page in PAGES]
+    if rest := [name for name in fields if name not in placed]:
+        result.append((MORE_OPTIONS, [form_field(cookiecutter, name) for name in rest]))
+    result.append((REPOSITORY_PAGE, [repository_field()]))
+    return result
+
+
+def page_schema(page: Page, fields: list[Field]) -> dict[str, Any]:
+    """One page of ``spec.parameters``: a JSON schema over the answers it asks for."""
+    schema: dict[str, Any] = {"title": page.title, "description": page.description}
+    required = [field.name for field in fields if field.required]
+    if required:
+        schema["required"] = required
+    schema["properties"] = {field.name: _extra_ui(field.name, field.schema) for field in fields}
+    conditions = [condition for field in fields for condition in field.conditions]
+    if len(conditions) == 1:
+        schema.update(conditions[0])
+    elif conditions:
+        schema["allOf"] = conditions
+    return schema
+
+
+def step_values(cookiecutter: Mapping[str, Any], form: list[tuple[Page, list[Field]]]) -> dict:
+    """The ``values`` of the fetch:cookiecutter step: every answer, then the settings."""
+    by_name = {field.name: field for _, fields in form for field in fields}
+    values: dict[str, Any] = {
+        name: by_name[name].step_value for name in answer_fields(cookiecutter)
+    }
+    for setting in PASSED_SETTINGS:
+        if setting in cookiecutter:
+            values[setting] = cookiecutter[setting]
+    return values
+
+
+def template(cookiecutter: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole Template entity."""
+    form = pages(cookiecutter)
+    return {
+        "apiVersion": "scaffolder.backstage.io/v1beta3",
+        "kind": "Template",
+        "metadata": {
+            "name": TEMPLATE_NAME,
+            "title": "Service runbooks",
+            "description": (
+                "Operational runbooks (TechDocs), safe helper scripts and a catalog entry for "
+                "one service, with every command written for its tooling."
+            ),
+            "tags": TEMPLATE_TAGS,
+        },
+        "spec": {
+            "owner": TEMPLATE_OWNER,
+            "type": "service",
+            "parameters": [page_schema(page, fields) for page, fields in form],
+            "steps": [
+                {
+                    "id": "fetch",
+                    "name": "Render the runbooks",
+                    "action": "fetch:cookiecutter",
+                    "input": {"url": SKELETON_URL, "values": step_values(cookiecutter, form)},
+                },
+                {
+                    "id": "publish",
+                    "name": "Publish to GitHub",
+                    "action": "publish:github",
+                    "input": {
+                        "allowedHosts": ALLOWED_HOSTS,
+                        "repoUrl": "${{ parameters.repoUrl }}",
+                        "description": "Runbooks of ${{ parameters.service_name }}",
+                        "defaultBranch": "main",
+                    },
+                },
+                {
+                    "id": "register",
+                    "name": "Register in the catalog",
+                    "action": "catalog:register",
+                    "input": {
+                        "repoContentsUrl": "${{ steps.publish.output.repoContentsUrl }}",
+                        "catalogInfoPath": "/catalog-info.yaml",
+                    },
+                },
+            ],
+            "output": {
+                "links": [
+                    {"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"},
+                    {
+                        "title": "Open in catalog",
+                        "icon": "catalog",
+                        "entityRef": "${{ steps.register.output.entityRef }}",
+                    },
+                ]
+            },
+        },
+    }
+
+
+HEADER = (
+    "# Backstage Software Template for service-runbooks. Generated from cookiecutter.json and\n"
+    "# src/service_runbooks/rules.py by `python -m service_runbooks.backstage`: do not edit by\n"
+    "# hand (a test fails when this file is stale).\n"
+)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Plain YAML for people: no anchors, no folded lines (patterns stay on one line), and
+    strings with line breaks double-quoted so they read as written."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = '"' if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def render(cookiecutter: Mapping[str, Any]) -> str:
+    """template.yaml's text for this cookiecutter.json."""
+    body = yaml.dump(
+        template(cookiecutter),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10_000,
+        indent=2,
+    )
+    return HEADER + body
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m service_runbooks.backstage", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if template.yaml is stale")
+    parser.add_argument("--root", type=Path, default=TEMPLATE_ROOT, help="the template's folder")
+    args = parser.parse_args(argv)
+    cookiecutter = json.loads((args.root / "cookiecutter.json").read_text(encoding="utf-8"))
+    try:
+        text = render(cookiecutter)
+    except TemplateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    target = args.root / TEMPLATE_FILE
+    current = target.read_text(encoding="utf-8") if target.exists() else None
+    if args.check:
+        if current != text:
+            print(
+                f"{target} is out of date with cookiecutter.json; "
+                "run: python -m service_runbooks.backstage",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if current != text:
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

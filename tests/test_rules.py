@@ -115,3 +115,8 @@ def test_report_names_field_rule_and_example() -> None:
     assert "DNS-1035" in report
     assert "Example: payments-api" in report
     assert "description: '' is required" in report  # every problem, not just the first
+
+
+def test_a_lone_surrogate_is_not_free_text() -> None:
+    # It cannot be written to a UTF-8 file, so it must never reach the renderer.
+    assert RULES_BY_FIELD["description"].check("half an emoji \ud83d") is not None

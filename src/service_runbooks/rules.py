@@ -38,7 +38,10 @@ _LABEL_PAIR = _LABEL_KEY + "=" + _LABEL_NAME
 _URL = r"https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][-A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%]*)?"
 # YAML printable text without the characters that do not survive a round trip (C0/C1 controls
 # other than tab and newline, line/paragraph separators, BOM, non-characters).
-_NOT_FREE_TEXT = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff"
+# (Lone surrogates too: they cannot be written to a UTF-8 file.)
+_NOT_FREE_TEXT = (
+    r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
+)
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 

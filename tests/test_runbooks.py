@@ -74,6 +74,11 @@ MIGRATION_WORDS = {
     "golang-migrate": r"golang-migrate|migrate -path",
 }
 COMBOS = list(COMBINATIONS_BY_ID)
+# Commands that wait for a rollout or a sync: each needs a timeout, or it may wait forever.
+WAITS = re.compile(
+    r"kubectl rollout status|argo rollouts status|argocd app (wait|sync|rollback)"
+    r"|helm (rollback|upgrade)"
+)
 
 
 def service_pages(render_combo, combo: str) -> dict[str, str]:
@@ -225,10 +230,10 @@ def test_pages_are_clean_and_their_shell_blocks_parse(render_combo, combo: str) 
         assert not GARBLED.search(text), page
         assert set(fence_languages(text)) <= {"bash", "text"}, f"{page}: untyped code block"
         assert "rollouts history" not in text, "Argo Rollouts has no history command"
-        for line in text.splitlines():
-            if "kubectl rollout status" in line:
-                assert "--timeout=" in line, f"an unbounded wait in {page}: {line}"
         for block in fenced_blocks(text, "bash"):
+            for line in block.splitlines():
+                if WAITS.search(line) and "--dry-run" not in line:
+                    assert "--timeout" in line, f"an unbounded wait in {page}: {line}"
             result = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True)
             assert result.returncode == 0, f"{page}: {result.stderr}\n{block}"
 

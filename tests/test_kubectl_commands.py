@@ -9,7 +9,6 @@ from conftest import tool
 from kubectl_check import (
     READER_VARIABLES,
     Call,
-    Verdict,
     is_builtin,
     kubectl_calls,
     kubectl_verdicts,
@@ -17,35 +16,33 @@ from kubectl_check import (
 from matrix import COMBINATIONS_BY_ID
 from runbook_pages import fenced_blocks, pages_of
 
-# Verdicts by argument list, shared by the tests of one worker (many pages repeat commands).
-_VERDICTS: dict[tuple[str, ...], Verdict] = {}
-
-
-def verdicts(args: list[tuple[str, ...]]) -> dict[tuple[str, ...], Verdict]:
-    missing = [a for a in args if a not in _VERDICTS and is_builtin(a)]
-    if missing:
-        _VERDICTS.update(kubectl_verdicts(tool("kubectl"), missing))
-    return {a: _VERDICTS[a] for a in args if is_builtin(a)}
-
 
 def page_calls(pages: dict[str, str]) -> dict[str, list[Call]]:
     return {page: kubectl_calls(fenced_blocks(text, "bash")) for page, text in pages.items()}
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)
-def test_kubectl_accepts_every_command_on_every_page(render_combo, combo: str) -> None:
-    calls = page_calls(pages_of(render_combo(combo)))
-    builtin = [c.args for page in calls.values() for c in page if is_builtin(c.args)]
-    assert len(builtin) >= 30, "too few kubectl commands found: is the extraction broken?"
-    results = verdicts(builtin)
-    rejected = [
-        f"{page} (block {c.block}): kubectl {' '.join(c.args)}\n  {results[c.args].output}"
-        for page, page_list in calls.items()
-        for c in page_list
-        if is_builtin(c.args) and not results[c.args].accepted
-    ]
+def test_kubectl_accepts_every_command_on_every_page(render_combo) -> None:
+    """One batch over the whole matrix, so each distinct command runs once."""
+    calls = {combo: page_calls(pages_of(render_combo(combo))) for combo in COMBINATIONS_BY_ID}
+    builtin = {
+        combo: [c.args for page in pages.values() for c in page if is_builtin(c.args)]
+        for combo, pages in calls.items()
+    }
+    for combo, args in builtin.items():
+        assert len(args) >= 30, f"{combo}: too few kubectl commands: is the extraction broken?"
+    results = kubectl_verdicts(tool("kubectl"), [a for args in builtin.values() for a in args])
+    rejected = sorted(
+        {
+            f"{combo} {page} (block {c.block}): kubectl {' '.join(c.args)}\n"
+            f"  {results[c.args].output}"
+            for combo, pages in calls.items()
+            for page, page_list in pages.items()
+            for c in page_list
+            if is_builtin(c.args) and not results[c.args].accepted
+        }
+    )
     assert not rejected, "\n".join(rejected)
-    for args in builtin:
+    for args in results:
         if args[:2] == ("rollout", "status"):
             assert any(a.startswith("--timeout=") for a in args), f"unbounded: {args}"
 

@@ -6,6 +6,7 @@ the README's copy is stale.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -30,8 +31,12 @@ def variables_table() -> str:
     for rule in RULES:
         default = COOKIECUTTER_JSON[rule.field]
         shown = default[0] if isinstance(default, list) else default
+        if isinstance(shown, bool):
+            shown = json.dumps(shown)  # as written in cookiecutter.json: true / false
         default_cell = f"`{shown}`" if shown else "(empty)"
-        if rule.choices:
+        if rule.boolean:
+            rule_cell = f"{rule.summary}: `true` or `false`"
+        elif rule.choices:
             rule_cell = "one of " + ", ".join(f"`{choice}`" for choice in rule.choices)
         else:
             rule_cell = rule.summary + ("" if rule.required else " (optional)")

@@ -273,6 +273,7 @@ def test_reader_finds_the_rollback_page_with_search(page: Page) -> None:
     expect(page.locator(".md-search-result__meta")).to_contain_text("matching documents")
     hit = results.and_(page.locator(f"a[href*='/examples/{name}/runbooks/rollback/']")).first
     expect(hit).to_contain_text("Rollback Procedure")
+    expect(hit.locator(".md-tag")).to_have_text(name)  # which service's rollback it is
     screenshot(page, "4-search")
     screenshot(page, "4-search-results-in-view", full_page=False)  # the overlay, readable
 

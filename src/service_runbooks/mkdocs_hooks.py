@@ -13,6 +13,7 @@ At every build (`make demo`, `make serve`, the tests):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -37,6 +38,7 @@ OUTPUT_ENV = "SERVICE_RUNBOOKS_EXAMPLES_OUT"
 DEFAULT_OUTPUT = TEMPLATE_ROOT / "build" / "examples"
 SITE_FOLDER = "examples"  # where the examples' pages go in the site
 NAV_SECTION = "Examples"  # the nav section (in mkdocs.yml) that gets one entry per example
+log = logging.getLogger("mkdocs.hooks.examples")  # under "mkdocs", so `mkdocs build` shows it
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,17 @@ GENERATED: dict[str, Callable[[], str]] = {
 }
 
 
+def example_of(page: Page) -> str | None:
+    """The example service a page belongs to, if it is one of theirs."""
+    folder, _, rest = page.file.src_uri.partition("/")
+    service = rest.split("/", 1)[0]
+    return service if folder == SITE_FOLDER and service in {e.name for e in _examples} else None
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     output = Path(os.environ.get(OUTPUT_ENV) or DEFAULT_OUTPUT)
     _examples[:] = render_examples(EXAMPLES_DIR, output)
+    log.info("Rendered %d example services from the template into %s", len(_examples), output)
     section = nav_section(config.nav or [], NAV_SECTION)
     names = {example.name for example in _examples}
     section[:] = [e for e in section if not (isinstance(e, dict) and next(iter(e)) in names)]
@@ -199,6 +209,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    # Every example has a "Rollback Procedure": tag its pages with the service's name, which
+    # Material shows on the page and in each search result, so a reader knows whose it is.
+    service = example_of(page)
+    if service is not None:
+        page.meta["tags"] = [service]
     for name, generate in GENERATED.items():
         marker = f"<!-- generated: {name} -->"
         if marker in markdown:

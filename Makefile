@@ -1,16 +1,22 @@
 # Two commands for a new user: `make demo` and `make test`. Both install what they need.
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEMO := build/demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
 export NO_MKDOCS_2_WARNING := 1
+# Root installs Debian packages itself; anyone else goes through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test install lint clean
+.PHONY: demo serve test install chromium lint clean
 
+# Renders examples/*.yaml from the template into build/examples/ and builds the project's site
+# (with their runbooks) into site/; the MkDocs hook in src/service_runbooks does the rendering.
 demo: $(VENV)/.installed
-	rm -rf $(DEMO)
-	$(BIN)/cookiecutter --no-input --output-dir $(DEMO) .
-	$(BIN)/mkdocs build --strict --config-file $(DEMO)/payments-api/mkdocs.yml --site-dir ../site
-	@echo "Rendered $(DEMO)/payments-api; its TechDocs site is in $(DEMO)/site"
+	$(BIN)/mkdocs build --strict --site-dir site
+	@echo "Examples rendered into build/examples/; the site is in site/ (make serve to browse it)"
+
+serve: $(VENV)/.installed
+	$(BIN)/mkdocs serve --strict --dev-addr $(HOST):$(PORT)
 
 test: install lint
 	$(BIN)/pytest -n auto
@@ -19,7 +25,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed chromium
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,9 +33,22 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
 	touch $@
 
+# A node_modules that is a link to a shared install is left alone: `npm ci` would empty the
+# shared folder for everyone using it.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ -L node_modules ] && [ -x node_modules/.bin/techdocs-cli ]; then \
+		echo "node_modules is a link to a shared install; not reinstalling it"; \
+	else \
+		npm ci --no-audit --no-fund; \
+	fi
 	touch $@
+
+# The browser test drives Debian's Chromium (Playwright's own browser download fails here);
+# the fonts make its screenshots show text and the runbooks' emoji as a reader sees them.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
+			chromium fonts-liberation fonts-noto-color-emoji; }
 
 clean:
 	rm -rf $(VENV) node_modules build site .pytest_cache

@@ -48,3 +48,12 @@ def render(cookies_session) -> Callable[[dict[str, str]], Path]:
 def render_combo(render) -> Callable[[str], Path]:
     """Render one of the matrix combinations by its id."""
     return lambda combo: render(COMBINATIONS_BY_ID[combo])
+
+
+def node_tool(name: str) -> str:
+    """A Node tool installed from package-lock.json by `make install` (node_modules/.bin); a
+    missing one fails the test."""
+    path = ROOT / "node_modules" / ".bin" / name
+    if not path.is_file():
+        pytest.fail(f"{name} is not installed in node_modules; run `make install`")
+    return str(path)

@@ -109,6 +109,14 @@ def test_bad_values_fail(field: str, value: str) -> None:
     assert RULES_BY_FIELD[field].check(value) is not None
 
 
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [(True, True), (False, True), ("true", False), ("", False), (1, False), (None, False)],
+)
+def test_a_yes_no_answer_is_a_boolean(value: object, valid: bool) -> None:
+    assert (RULES_BY_FIELD["publish_techdocs"].check(value) is None) is valid
+
+
 def test_report_names_field_rule_and_example() -> None:
     report = format_problems(validate({"service_name": "Payments API"}))
     assert "service_name: 'Payments API' is not valid" in report

@@ -1,4 +1,5 @@
-"""The variable reference (README and project site), generated from cookiecutter.json and the rules.
+"""The variable reference and the validation rules (README and project site), generated from
+cookiecutter.json and the rules.
 
 Run ``python -m service_runbooks.reference`` to rewrite the table in README.md; a test fails when
 the README's copy is stale.
@@ -6,10 +7,11 @@ the README's copy is stale.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT
+from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT, Rule
 
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
 README = TEMPLATE_ROOT / "README.md"
@@ -30,8 +32,12 @@ def variables_table() -> str:
     for rule in RULES:
         default = COOKIECUTTER_JSON[rule.field]
         shown = default[0] if isinstance(default, list) else default
+        if isinstance(shown, bool):
+            shown = json.dumps(shown)  # as written in cookiecutter.json: true / false
         default_cell = f"`{shown}`" if shown else "(empty)"
-        if rule.choices:
+        if rule.boolean:
+            rule_cell = f"{rule.summary}: `true` or `false`"
+        elif rule.choices:
             rule_cell = "one of " + ", ".join(f"`{choice}`" for choice in rule.choices)
         else:
             rule_cell = rule.summary + ("" if rule.required else " (optional)")
@@ -39,6 +45,33 @@ def variables_table() -> str:
         cells = [f"`{rule.field}`", _prompt(rule.field), default_cell, rule_cell]
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(rows)
+
+
+def _rule_facts(rule: Rule) -> list[str]:
+    """The checks one rule makes, one line each, in the order the hook makes them."""
+    if rule.boolean:
+        return ["`true` or `false` (a JSON boolean; the cookiecutter CLI also takes yes/no)"]
+    facts = ["required" if rule.required else "optional: empty means none"]
+    if rule.choices:
+        facts.append("one of " + ", ".join(f"`{choice}`" for choice in rule.choices))
+        return facts
+    if rule.max_length is not None:
+        facts.append(f"at most {rule.max_length} characters")
+    facts.append("no Jinja delimiters (`{{`, `{%`, `{#`)")
+    if rule.pattern is not None:
+        facts.append(f"matches, as a whole, `{rule.pattern}`")
+    facts.append(f"example: `{rule.example}`")
+    return facts
+
+
+def rules_reference() -> str:
+    """Every rule in full, for the project site: its summary, then each check it makes."""
+    sections = []
+    for rule in RULES:
+        lines = [f"### `{rule.field}`", "", rule.summary[0].upper() + rule.summary[1:] + ".", ""]
+        lines += [f"- {fact}" for fact in _rule_facts(rule)]
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
 
 
 def with_table(text: str) -> str:

@@ -3,8 +3,9 @@
 Plain standard-library Python: cookiecutter's hook imports this module with whatever Python
 runs cookiecutter. Each rule is a regular expression that must match the whole answer (written so
 it means the same in Python and in JavaScript with the ``u`` flag, as Backstage compiles form
-patterns), a maximum length, or a list of choices. Nothing else decides validity, so a JSON
-schema generated from these rules accepts exactly what the hook accepts.
+patterns), a maximum length, or a list of choices; a yes/no answer is a boolean rule (JSON
+``true``/``false``, as cookiecutter and Backstage's form give it). Nothing else decides validity,
+so a JSON schema generated from these rules accepts exactly what the hook accepts.
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ class Rule:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     required: bool = True
+    boolean: bool = False  # a yes/no answer: true or false, never a string
 
     def check(self, value: object) -> str | None:
         """The problem with ``value`` in words, or None when it is valid."""
+        if self.boolean:
+            return None if isinstance(value, bool) else "must be true or false"
         if not isinstance(value, str):
             return f"must be a string, got {type(value).__name__}"
         if value == "":
@@ -79,6 +83,13 @@ def _choice(field: str, summary: str) -> Rule:
     """A rule for a choice variable; its choices are the list in cookiecutter.json."""
     choices = tuple(COOKIECUTTER_JSON[field])  # type: ignore[arg-type]
     return Rule(field, summary, example=choices[0], choices=choices)
+
+
+def _boolean(field: str, summary: str) -> Rule:
+    """A rule for a yes/no variable (a JSON boolean in cookiecutter.json)."""
+    if not isinstance(COOKIECUTTER_JSON[field], bool):
+        raise TypeError(f"{field} must be a JSON boolean in cookiecutter.json")
+    return Rule(field, summary, example="true", boolean=True)
 
 
 RULES: tuple[Rule, ...] = (
@@ -232,6 +243,11 @@ RULES: tuple[Rule, ...] = (
         pattern=_URL,
         max_length=2000,
         required=False,
+    ),
+    _boolean(
+        "publish_techdocs",
+        "whether the service gets .github/workflows/techdocs.yml, a CI workflow that builds its "
+        "TechDocs with techdocs-cli and publishes them to the team's storage",
     ),
 )
 

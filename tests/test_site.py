@@ -1,0 +1,283 @@
+"""The project's own site (top-level mkdocs.yml): it builds with `mkdocs build --strict`, renders
+the example services from the template at build time and contains all their runbooks, generates the
+variable reference and the rules from rules.py, and works for a reader in a real browser
+(Debian's Chromium, headless, driven by Playwright): navigation, the emergency rollback command
+with its copy button, and search. Screenshots go to build/screenshots/."""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import html
+import os
+import re
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import tool
+from matrix import ROOT
+from mkdocs.config import load_config
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from service_runbooks.mkdocs_hooks import OUTPUT_ENV, read_answers
+from service_runbooks.rules import RULES
+
+EXAMPLES = {path.stem: read_answers(path) for path in sorted((ROOT / "examples").glob("*.yaml"))}
+SCREENSHOTS = ROOT / "build" / "screenshots"
+# Debian's Chromium as root, on a machine without outside network (see DESIGN.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+class Built:
+    """The built site and the example services rendered for it."""
+
+    def __init__(self, site: Path, examples: Path) -> None:
+        self.site = site
+        self.examples = examples
+
+    def page(self, uri: str) -> str:
+        return (self.site / uri / "index.html").read_text(encoding="utf-8")
+
+
+def build_site(root: Path) -> None:
+    """`mkdocs build --strict` of the project site into root/site, examples into root/examples."""
+    result = subprocess.run(
+        [
+            tool("mkdocs"),
+            "build",
+            "--strict",
+            "-f",
+            str(ROOT / "mkdocs.yml"),
+            "-d",
+            str(root / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, OUTPUT_ENV: str(root / "examples")},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Built:
+    """One build per test run, shared by the xdist workers (the first one builds, under a lock)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the run's own folder, common to its workers
+    root = shared / "project-site"
+    with (shared / "project-site.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (root / "built").exists():
+            build_site(root)
+            (root / "built").touch()
+    return Built(root / "site", root / "examples")
+
+
+def built_pages(docs: Path) -> dict[Path, str]:
+    """Each Markdown file of a docs folder and the folder of its built page."""
+    pages = {}
+    for markdown in sorted(docs.rglob("*.md")):
+        page = markdown.relative_to(docs).with_suffix("")
+        folder = page.parent if page.name == "index" else page
+        pages[markdown] = "" if folder == Path(".") else folder.as_posix()
+    return pages
+
+
+def test_home_page_shows_the_readme(built: Built) -> None:
+    home = built.page("")
+    assert "What validation refuses" in home
+    assert "make serve" in home
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_site_contains_every_runbook_of_every_example(built: Built, name: str) -> None:
+    docs = built.examples / name / "docs"
+    pages = built_pages(docs)
+    assert "runbooks/rollback" in pages.values()
+    for markdown, uri in pages.items():
+        title = markdown.read_text(encoding="utf-8").split("\n", 1)[0].removeprefix("# ")
+        built_page = built.page(f"examples/{name}/{uri}")
+        assert f">{html.escape(title, quote=False)}<" in built_page, (name, uri)
+    rollback = built.page(f"examples/{name}/runbooks/rollback")
+    assert f"<strong>{name}</strong>" in rollback
+    search_index = (built.site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert f'"location":"examples/{name}/runbooks/rollback/"' in search_index
+
+
+def test_examples_page_lists_every_example(built: Built) -> None:
+    overview = built.page("examples")
+    for name, answers in EXAMPLES.items():
+        assert f'href="{name}/"' in overview
+        assert f"<code>{answers['workload']}</code>" in overview
+
+
+def test_variable_reference_and_rules_are_generated_from_the_rules(built: Built) -> None:
+    variables = built.page("variables")
+    assert "<!-- generated" not in variables
+    for rule in RULES:
+        assert f"<code>{rule.field}</code>" in variables
+    assert variables.count("<tr>") == len(RULES) + 1  # the header, then one row per rule
+    validation = built.page("validation")
+    for rule in RULES:
+        assert f'id="{rule.field}"' in validation
+        if rule.pattern:
+            assert html.escape(rule.pattern, quote=False) in validation, rule.field
+
+
+def test_site_turns_on_every_markdown_extension_techdocs_does(render) -> None:
+    """So the example runbooks look here as they do in Backstage."""
+    techdocs = load_config(config_file=str(render({}) / "mkdocs.yml"))
+    techdocs = techdocs.plugins.on_config(techdocs)  # techdocs-core adds its extensions here
+    site = load_config(config_file=str(ROOT / "mkdocs.yml"))
+    assert set(techdocs.markdown_extensions) <= set(site.markdown_extensions)
+    for extension, settings in techdocs.mdx_configs.items():
+        assert site.mdx_configs[extension].items() >= settings.items(), extension
+
+
+# ---- in the browser ----
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(built: Built) -> Iterator[str]:
+    """The built site over HTTP on 127.0.0.1, on a free port, for this module's tests."""
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built.site))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=tool("chromium"), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, site_url: str) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=site_url, viewport={"width": 1280, "height": 900}, reduced_motion="reduce"
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
+
+
+def nav_section(page: Page, scope: Locator, title: str) -> Locator:
+    """A collapsible section of the side navigation, opened by a click on its title if shut."""
+    section = scope.locator("li.md-nav__item--nested").filter(
+        has=page.locator(":scope > label", has_text=title)
+    )
+    if not section.locator(":scope > input.md-nav__toggle").is_checked():
+        section.locator(":scope > label").click()
+    return section
+
+
+def copy_code(page: Page, block: Locator) -> str:
+    """Click a code block's copy button; return what landed on the clipboard."""
+    button = block.get_by_role("button", name="Copy to clipboard")
+    expect(button).to_have_count(1)
+    block.hover()
+    button.click()
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def undo_command(name: str) -> str:
+    """The example's emergency undo line, as the rendered runbook has it."""
+    answers = EXAMPLES[name]
+    context = f" --context {answers['kube_context']}" if answers.get("kube_context") else ""
+    assert answers["workload"] == "deployment"  # the journey below uses a Deployment example
+    return f"kubectl rollout undo deployment/{name} -n {answers['namespace']}{context}"
+
+
+def test_reader_navigates_to_an_example_rollback_and_copies_the_command(page: Page) -> None:
+    name = "payments-api"
+    undo = undo_command(name)
+    page.goto("/")
+    expect(page.locator("h1").first).to_contain_text("service-runbooks")
+    screenshot(page, "1-home")
+
+    page.locator(".md-tabs").get_by_role("link", name="Examples", exact=True).click()
+    expect(page.locator("h1").first).to_contain_text("Example services")
+    nav = page.locator("nav.md-nav--primary")
+    service = nav_section(page, nav, name)
+    service.get_by_role("link", name="Home", exact=True).click()
+
+    expect(page).to_have_url(re.compile(rf"/examples/{name}/$"))
+    expect(page.locator("h1").first).to_contain_text(name)
+    emergency = page.locator(".admonition.danger").filter(has_text="In an emergency: roll back")
+    expect(emergency).to_be_visible()
+    box_code = emergency.locator(".highlight")
+    expect(box_code).to_contain_text(undo)
+    assert undo in copy_code(page, box_code)
+    screenshot(page, "2-example-home")
+
+    service = nav_section(page, page.locator("nav.md-nav--primary"), name)
+    runbooks = nav_section(page, service, "Runbooks")
+    runbooks.get_by_role("link", name="Rollback", exact=True).click()
+
+    expect(page).to_have_url(re.compile(rf"/examples/{name}/runbooks/rollback/$"))
+    expect(page.locator("h1").first).to_contain_text("Rollback Procedure")
+    quick = page.locator("h2", has_text="Quick Rollback (Emergency)")
+    expect(quick).to_be_visible()
+    # The first code block after the heading holds the emergency commands.
+    quick_code = page.locator("h2:has-text('Quick Rollback') ~ div.highlight").first
+    expect(quick_code).to_contain_text(undo)
+    copied = copy_code(page, quick_code)
+    assert copied.splitlines()[1] == undo  # exactly the command: no line numbers, no prompt
+    screenshot(page, "3-example-rollback")
+
+
+def test_reader_finds_the_rollback_page_with_search(page: Page) -> None:
+    name = "payments-api"
+    page.goto("/")
+    search = page.get_by_role("textbox", name="Search")
+    search.click()
+    search.press_sequentially("rollback procedure", delay=20)
+
+    results = page.locator(".md-search-result__item > a")
+    expect(page.locator(".md-search-result__meta")).to_contain_text("matching documents")
+    hit = results.and_(page.locator(f"a[href*='/examples/{name}/runbooks/rollback/']")).first
+    expect(hit).to_contain_text("Rollback Procedure")
+    expect(hit.locator(".md-tag")).to_have_text(name)  # which service's rollback it is
+    screenshot(page, "4-search")
+    screenshot(page, "4-search-results-in-view", full_page=False)  # the overlay, readable
+
+    hit.click()
+    expect(page).to_have_url(re.compile(rf"/examples/{name}/runbooks/rollback/(\?h=[^/]*)?$"))
+    expect(page.locator("h1").first).to_contain_text("Rollback Procedure")
+    expect(page.locator("h2", has_text="Quick Rollback (Emergency)")).to_be_visible()

@@ -239,7 +239,7 @@ def test_reader_navigates_to_an_example_rollback_and_copies_the_command(page: Pa
 
     expect(page).to_have_url(re.compile(rf"/examples/{name}/$"))
     expect(page.locator("h1").first).to_contain_text(name)
-    emergency = page.locator(".admonition.danger").filter(has_text="In an emergency: roll back")
+    emergency = page.locator(".admonition.danger").filter(has_text="In an emergency")
     expect(emergency).to_be_visible()
     box_code = emergency.locator(".highlight")
     expect(box_code).to_contain_text(undo)

@@ -141,7 +141,9 @@ def answer_problems(where: str, answers: Mapping[Any, Any]) -> list[FleetProblem
         if rule is None:
             problems.append(_unknown_key(where, key))
         elif not isinstance(value, str):
-            shown = "empty (null)" if value is None else f"a {type(value).__name__} ({value!r})"
+            kind = type(value).__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            shown = "empty (null)" if value is None else f"{article} {kind} ({value!r})"
             problems.append(
                 FleetProblem(where, key, f"is {shown}; every answer must be a string: quote it")
             )

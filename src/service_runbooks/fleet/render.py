@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -152,7 +153,7 @@ def _cpu_count() -> int:
 
 
 def _prepare_all(
-    pool: Executor, pending: list[Pending], options: Options, output: Path
+    pool: Executor, pending: list[Pending], options: Options, output: Path, fleet: Path
 ) -> list[Any]:
     """Contexts of every pending service; FleetError when any rendered answer breaks a rule."""
     from service_runbooks.fleet import engine
@@ -170,7 +171,7 @@ def _prepare_all(
             for p in rule_problems
         ]
     if problems:
-        raise FleetError(Path("fleet"), problems)
+        raise FleetError(fleet, problems)
     return contexts
 
 
@@ -181,6 +182,29 @@ def _rendered_message(problem: Problem, entry: Entry) -> str:
     if problem.field not in entry.answers:
         text += " (this is the cookiecutter.json default, rendered for this service: set it)"
     return text
+
+
+def _job(
+    item: Pending,
+    context: Any,
+    tree: str,
+    stamp: Stamp,
+    options: Options,
+    output: Path,
+    staging: Path,
+) -> sync.Job:
+    return sync.Job(
+        name=item.entry.name,
+        context=context,
+        answers=item.entry.answers,
+        fingerprint=item.fingerprint,
+        template_tree=tree,
+        stamp=stamp,
+        template=options.template,
+        output=output,
+        staging=staging,
+        merge=options.merge,
+    )
 
 
 def _run_jobs(
@@ -217,30 +241,17 @@ def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> S
     stamp = git_stamp(options.template, options.template_url)
     pending, restamp, unchanged = _plan(entries, output, tree, stamp)
     outcomes: dict[str, sync.Outcome] = {}
-    with locked(output) as staging:
-        if pending:
-            with _executor(options, len(pending)) as pool:
-                try:
-                    contexts = _prepare_all(pool, pending, options, output)
-                except FleetError as error:
-                    raise FleetError(fleet, error.problems) from None
-                jobs = [
-                    sync.Job(
-                        name=item.entry.name,
-                        context=context,
-                        answers=item.entry.answers,
-                        fingerprint=item.fingerprint,
-                        template_tree=tree,
-                        stamp=stamp,
-                        template=options.template,
-                        output=output,
-                        staging=staging,
-                        merge=options.merge,
-                    )
-                    for item, context in zip(pending, contexts, strict=True)
-                ]
-                with progress_bar(len(jobs), "rendering", options.progress) as advance:
-                    outcomes.update(_run_jobs(pool, jobs, advance))
+    with ExitStack() as stack:
+        pool = stack.enter_context(_executor(options, len(pending))) if pending else None
+        contexts = _prepare_all(pool, pending, options, output, fleet) if pool else []
+        staging = stack.enter_context(locked(output))  # the first write
+        if pool is not None:
+            jobs = [
+                _job(item, context, tree, stamp, options, output, staging)
+                for item, context in zip(pending, contexts, strict=True)
+            ]
+            with progress_bar(len(jobs), "rendering", options.progress) as advance:
+                outcomes.update(_run_jobs(pool, jobs, advance))
         for entry in restamp:
             _restamp(output / entry.name, stamp)
             outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED, "re-stamped")

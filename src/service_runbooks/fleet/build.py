@@ -1,0 +1,208 @@
+"""``service-runbooks build``: one TechDocs site per service, built in parallel, plus an index.
+
+Each service's site is built on its own (``mkdocs build --strict`` through MkDocs' Python API,
+with the service's own mkdocs.yml, so techdocs-core applies), into a staging folder, and
+swapped in only when the build succeeded. A digest of the service's docs sources is kept per
+site, so an unchanged service is not rebuilt. Work and output grow linearly with the number of
+services, unlike one site holding them all, where every page carries the whole navigation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import TextIO
+
+from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.site_index import index_html, read_card, services_json
+from service_runbooks.fleet.state import write_atomic
+from service_runbooks.fleet.workdir import is_service_dir
+
+STATE_DIR = ".service-runbooks"  # inside the site folder: digests and staging
+BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"
+TOOLS = ("mkdocs", "mkdocs-techdocs-core", "mkdocs-material")
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    name: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class BuildSummary:
+    outcomes: list[BuildOutcome] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.status != FAILED for outcome in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    def report(self, out: TextIO) -> None:
+        for outcome in self.outcomes:
+            if outcome.status == FAILED:
+                print(f"   failed  {outcome.name}: {outcome.detail}", file=out)
+        if self.removed:
+            print(f"removed the sites of {', '.join(self.removed)} (no longer rendered)", file=out)
+        print(
+            f"{len(self.outcomes)} sites: {self.count(BUILT)} built, "
+            f"{self.count(UNCHANGED)} unchanged, {self.count(FAILED)} failed; index: {self.index}",
+            file=out,
+        )
+
+
+def _tools_digest() -> str:
+    return ",".join(f"{tool}={version(tool)}" for tool in TOOLS)
+
+
+def source_digest(service: Path, tools: str) -> str:
+    """A digest of everything a service's site is built from: mkdocs.yml, docs/, the tools."""
+    digest = hashlib.sha256(tools.encode())
+    files = [service / "mkdocs.yml"]
+    docs = service / "docs"
+    if docs.is_dir():
+        files += sorted(p for p in docs.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(path.relative_to(service).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def discover(services: Path) -> list[Path]:
+    """Service folders with a mkdocs.yml, by name."""
+    return sorted(
+        p for p in services.iterdir() if is_service_dir(p) and (p / "mkdocs.yml").is_file()
+    )
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def mkdocs_build(config_file: Path, site_dir: Path) -> list[str]:
+    """``mkdocs build --strict -f config_file -d site_dir``; the warnings, raising on failure."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    collect = _Collect()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(collect)
+    try:
+        config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
+        build(config)
+    except BaseException as error:
+        detail = "; ".join(collect.messages[-5:]) or str(error)
+        raise RuntimeError(f"{error} {detail}".strip()) from None
+    finally:
+        logger.removeHandler(collect)
+    return collect.messages
+
+
+def _swap_in(built: Path, target: Path, trash: Path) -> None:
+    """Replace ``target`` with ``built``: two renames, the old site removed afterwards."""
+    old = None
+    if target.exists():
+        old = trash / f"{target.name}.{os.getpid()}"
+        os.rename(target, old)
+    os.rename(built, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(service: Path, site: Path, digest: str) -> BuildOutcome:
+    """Build one service's site and swap it in (runs in a worker process)."""
+    state = site / STATE_DIR
+    scratch = Path(tempfile.mkdtemp(prefix=f"{service.name}.", dir=state / "staging"))
+    try:
+        mkdocs_build(service / "mkdocs.yml", scratch / "site")
+        _swap_in(scratch / "site", site / service.name, scratch)
+        write_atomic(state / "digests" / f"{service.name}.sha256", digest + "\n")
+        return BuildOutcome(service.name, BUILT)
+    except Exception as error:
+        return BuildOutcome(service.name, FAILED, str(error))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _init_worker() -> None:
+    from service_runbooks.fleet import compile_cache
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    compile_cache.install()
+
+
+def _stored_digest(site: Path, name: str) -> str | None:
+    try:
+        return (site / STATE_DIR / "digests" / f"{name}.sha256").read_text().strip()
+    except OSError:
+        return None
+
+
+def _remove_stale(site: Path, names: set[str]) -> list[str]:
+    """Sites built earlier for services that are gone (only what this command built)."""
+    removed = []
+    digests = site / STATE_DIR / "digests"
+    for stored in sorted(digests.glob("*.sha256")):
+        name = stored.name.removesuffix(".sha256")
+        if name not in names:
+            shutil.rmtree(site / name, ignore_errors=True)
+            stored.unlink()
+            removed.append(name)
+    return removed
+
+
+def build_sites(
+    services: Path, site: Path, jobs: int | None = None, progress: bool | None = None
+) -> BuildSummary:
+    """Build the sites whose sources changed, then the index of every service."""
+    services, site = services.absolute(), site.absolute()
+    site.mkdir(parents=True, exist_ok=True)
+    state = site / STATE_DIR
+    shutil.rmtree(state / "staging", ignore_errors=True)
+    (state / "staging").mkdir(parents=True)
+    (state / "digests").mkdir(exist_ok=True)
+    folders = discover(services)
+    tools = _tools_digest()
+    digests = {folder.name: source_digest(folder, tools) for folder in folders}
+    todo = [
+        f
+        for f in folders
+        if digests[f.name] != _stored_digest(site, f.name) or not (site / f.name).is_dir()
+    ]
+    outcomes = {f.name: BuildOutcome(f.name, UNCHANGED) for f in folders if f not in todo}
+    if todo:
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        with (
+            ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool,
+            progress_bar(len(todo), "building sites", progress) as advance,
+        ):
+            futures = [pool.submit(build_site, f, site, digests[f.name]) for f in todo]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.name] = outcome
+                advance(outcome.name)
+    summary = BuildSummary([outcomes[f.name] for f in folders])
+    summary.removed = _remove_stale(site, set(digests))
+    shutil.rmtree(state / "staging", ignore_errors=True)
+    cards = [read_card(f, (site / f.name / "index.html").is_file()) for f in folders]
+    write_atomic(site / "index.html", index_html(cards))
+    write_atomic(site / "services.json", services_json(cards))
+    summary.index = site / "index.html"
+    return summary

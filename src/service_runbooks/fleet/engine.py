@@ -18,6 +18,7 @@ included. The only changes are how work is done, never what is produced:
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import runpy
@@ -149,8 +150,17 @@ def run_script_in_process(script_path: str, cwd: Path | str = ".") -> None:
 
 
 def install_worker(template: Path, hooks_in_process: bool) -> None:
-    """Set up a worker process: compile cache, and in-process hooks when provably the same."""
+    """Set up a worker process: compile cache, and in-process hooks when provably the same.
+
+    Cookiecutter also sniffs every template file for binary content once per service; the
+    template does not change during a run, so each file is sniffed once per worker.
+    """
+    import cookiecutter.generate
+
     compile_cache.install()
+    cookiecutter.generate.is_binary = functools.lru_cache(maxsize=None)(
+        cookiecutter.generate.is_binary
+    )
     sys.path.insert(0, str(template))
     if hooks_in_process and owns_rules(template):
         cookiecutter.hooks.run_script = run_script_in_process

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from service_runbooks.fleet import sync
 from service_runbooks.fleet.fleetfile import Entry, FleetError, FleetProblem, load_fleet
@@ -41,6 +40,9 @@ from service_runbooks.fleet.template import (
 )
 from service_runbooks.fleet.workdir import is_service_dir, locked
 from service_runbooks.rules import TEMPLATE_ROOT, Problem
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 UNCHANGED = "unchanged"
 
@@ -136,6 +138,8 @@ def _restamp(service: Path, stamp: Stamp) -> None:
 
 
 def _executor(options: Options, count: int) -> Executor:
+    from concurrent.futures import ProcessPoolExecutor
+
     from service_runbooks.fleet import engine
 
     workers = max(1, min(options.jobs or _cpu_count(), count))
@@ -210,6 +214,8 @@ def _job(
 def _run_jobs(
     pool: Executor, jobs: list[sync.Job], advance: Callable[[str], None]
 ) -> dict[str, sync.Outcome]:
+    from concurrent.futures import as_completed
+
     futures = {pool.submit(sync.sync_service, job): job for job in jobs}
     outcomes = {}
     for future in as_completed(futures):

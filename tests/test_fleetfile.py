@@ -135,3 +135,12 @@ def test_file_level_three_way_plan(tmp_path: Path) -> None:
         "deleted-here (deleted since rendered)",
         "edited-template-changed (edited since rendered)",
     ]
+
+
+def test_the_example_fleet_is_valid_and_varied() -> None:
+    from matrix import ROOT
+
+    entries = load_fleet(ROOT / "examples" / "fleet.yaml")
+    assert len(entries) >= 5
+    for field in ("workload", "migration_tool", "gitops", "lifecycle"):
+        assert len({e.answers.get(field, "default") for e in entries}) >= 3, field

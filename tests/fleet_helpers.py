@@ -13,6 +13,7 @@ import yaml
 from matrix import ROOT
 
 LOCK = ".service-runbooks.lock"
+RECORD = ".service-runbooks-fleet.json"  # file-system identities of the last run: not content
 METADATA = {".cruft.json", ".service-runbooks.json"}
 GIT_ID = ["-c", "user.name=fleet-tests", "-c", "user.email=fleet-tests@example.com"]
 
@@ -92,7 +93,7 @@ def snapshot(root: Path, ignore: set[str] | frozenset[str] = frozenset()) -> dic
         for name in dirnames + filenames:
             path = Path(dirpath, name)
             rel = path.relative_to(root).as_posix()
-            if name in ignore or name == LOCK:
+            if name in ignore or name in (LOCK, RECORD):
                 continue
             if path.is_dir():
                 tree[rel + "/"] = ()

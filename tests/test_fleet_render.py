@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +147,10 @@ def test_an_unchanged_rerun_touches_nothing(
         result.stdout
     )
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+    shutil.rmtree(out / "orders")  # the quick "nothing changed" record must notice this
+    result = run_cli(template_repo, "render", fleet, "--output", out)
+    assert "1 rendered (1 new, 0 updated, 0 merged), 2 unchanged" in result.stdout
+    assert snapshot(out / "orders")
 
 
 def _edit(service: Path) -> tuple[Path, str]:

@@ -107,7 +107,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from service_runbooks.fleet.fleetfile import FleetError
+    from service_runbooks.fleet.problems import FleetError
     from service_runbooks.fleet.workdir import Busy
 
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from service_runbooks.fleet.problems import FleetError, FleetProblem
 from service_runbooks.rules import RULES_BY_FIELD, has_jinja
 
 try:  # the C parser is much faster on large fleets; same results
@@ -42,37 +43,6 @@ class Entry:
     @property
     def where(self) -> str:
         return entry_label(self.index, self.line, self.answers.get("service_name"))
-
-
-@dataclass(frozen=True)
-class FleetProblem:
-    """One problem in the fleet file: where, which field (if any), and what is wrong."""
-
-    where: str
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.where}: {self.field}: {self.message}"
-            if self.field
-            else (f"{self.where}: {self.message}")
-        )
-
-
-class FleetError(Exception):
-    """The fleet file cannot be rendered; ``problems`` says why, all at once."""
-
-    def __init__(self, path: Path, problems: list[FleetProblem]) -> None:
-        self.path = path
-        self.problems = problems
-        super().__init__(format_fleet_problems(path, problems))
-
-
-def format_fleet_problems(path: Path, problems: list[FleetProblem]) -> str:
-    lines = [f"ERROR: {len(problems)} problem(s) in {path}; nothing was rendered."]
-    lines += [f"  - {problem}" for problem in problems]
-    return "\n".join(lines)
 
 
 def entry_label(index: int, line: int | None, name: object = None) -> str:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from service_runbooks.fleet import sync
-from service_runbooks.fleet.fleetfile import Entry, FleetError, FleetProblem, load_fleet
+from service_runbooks.fleet import lastrun, sync
+from service_runbooks.fleet.problems import FleetError, FleetProblem
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.state import (
     CRUFT_FILE,
@@ -43,6 +43,8 @@ from service_runbooks.rules import TEMPLATE_ROOT, Problem
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from service_runbooks.fleet.fleetfile import Entry
 
 UNCHANGED = "unchanged"
 
@@ -116,10 +118,10 @@ def _plan(
     pending, restamp, unchanged = [], [], []
     engine = engine_id()
     for entry in entries:
-        print_ = fingerprint(tree, entry.answers, engine)
+        expected = fingerprint(tree, entry.answers, engine)
         manifest = read_manifest(output / entry.name)
-        if manifest is None or manifest.fingerprint != print_:
-            pending.append(Pending(entry, print_))
+        if manifest is None or manifest.fingerprint != expected:
+            pending.append(Pending(entry, expected))
         elif manifest.stamp != stamp_dict(stamp):
             restamp.append(entry)
         else:
@@ -241,16 +243,30 @@ def _orphans(output: Path, entries: list[Entry]) -> list[str]:
 def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> Summary:
     """Render every service of ``fleet`` into ``output``; FleetError before writing anything."""
     options = options or Options()
-    entries = load_fleet(fleet)
     output = output.absolute()
-    tree = tree_digest(options.template)
     stamp = git_stamp(options.template, options.template_url)
+    inputs = lastrun.inputs(fleet, options.template, stamp)
+    names = lastrun.unchanged_services(output, inputs)
+    if names is not None:
+        return Summary([sync.Outcome(name, UNCHANGED) for name in names])
+    summary = _render(fleet, output, options, stamp)
+    if summary.ok:
+        lastrun.remember(output, inputs, [outcome.name for outcome in summary.outcomes])
+    return summary
+
+
+def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summary:
+    from service_runbooks.fleet.fleetfile import load_fleet
+
+    entries = load_fleet(fleet)
+    tree = tree_digest(options.template)
     pending, restamp, unchanged = _plan(entries, output, tree, stamp)
     outcomes: dict[str, sync.Outcome] = {}
     with ExitStack() as stack:
         pool = stack.enter_context(_executor(options, len(pending))) if pending else None
         contexts = _prepare_all(pool, pending, options, output, fleet) if pool else []
         staging = stack.enter_context(locked(output))  # the first write
+        lastrun.forget(output)
         if pool is not None:
             jobs = [
                 _job(item, context, tree, stamp, options, output, staging)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import tool
-from fleet_helpers import copy_template, run_cli, write_fleet
+from fleet_helpers import copy_template, run_cli, snapshot, write_fleet
 
 HOSTILE = 'Ships <script>alert("x")</script> & "quotes" 💥'
 SERVICES = [
@@ -33,7 +34,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     template = copy_template(root / "template")
     fleet = write_fleet(root / "fleet.yaml", SERVICES)
     run_cli(template, "render", fleet, "--output", root / "out")
-    result = run_cli(template, "build", root / "out", "--site", root / "site")
+    # One worker: the later sites are built with the worker's shared caches warm.
+    result = run_cli(template, "build", root / "out", "--site", root / "site", "--jobs", "1")
     assert "3 sites: 3 built, 0 unchanged, 0 failed" in result.stdout
     return template, root / "out", root / "site"
 
@@ -49,6 +51,19 @@ def test_each_service_gets_its_own_techdocs_site(built: tuple[Path, Path, Path])
         assert (site / name / "index.html").is_file()
         assert (site / name / "runbooks" / "rollback" / "index.html").is_file()
         assert (site / name / "search" / "search_index.json").is_file()
+
+
+def test_a_site_is_what_mkdocs_build_strict_makes(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, out, site = built
+    config = out / "search" / "mkdocs.yml"
+    subprocess.run(
+        [tool("mkdocs"), "build", "--strict", "-q", "-f", config, "-d", tmp_path / "cli"],
+        check=True,
+        capture_output=True,
+    )
+    assert snapshot(tmp_path / "cli") == snapshot(site / "search")
 
 
 def test_the_index_lists_every_service_with_owner_lifecycle_and_links(

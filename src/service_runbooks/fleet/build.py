@@ -173,6 +173,29 @@ def _init_worker() -> None:
 
     jinja2.FileSystemLoader.list_templates = list_templates  # type: ignore[method-assign]
     _skip_dot_paths_for_theme_files()
+    _one_emoji_index_per_worker()
+
+
+def _one_emoji_index_per_worker() -> None:
+    """Build pymdownx's emoji index once per worker instead of deep-copying it for every page.
+
+    techdocs-core enables ``pymdownx.emoji``, whose index functions return a deep copy of a
+    large table for every Markdown instance (every page): about a third of a page's build. The
+    extension only reads the index (``.get`` lookups and its name), so one copy per worker
+    renders the same pages.
+    """
+    import pymdownx.emoji
+
+    for name in ("emojione", "gemoji"):
+        build_index = getattr(pymdownx.emoji, name)
+        cache: dict[str, Any] = {}
+
+        def index(options: Any, md: Any, build_index: Any = build_index, cache: Any = cache) -> Any:
+            if "index" not in cache:
+                cache["index"] = build_index(options, md)
+            return cache["index"]
+
+        setattr(pymdownx.emoji, name, index)
 
 
 def _skip_dot_paths_for_theme_files() -> None:

@@ -147,6 +147,8 @@ def conflicts_left(target: Path, files: Mapping[str, str]) -> list[str]:
 
 def merge(job: Job, target: Path, staged: Path, files: dict[str, str]) -> Outcome:
     """Let ``cruft update`` merge the template's changes into the edited files."""
+    from service_runbooks.fleet import engine
+
     if job.stamp.commit is None or not (target / CRUFT_FILE).is_file():
         return Outcome(
             job.name,
@@ -154,8 +156,6 @@ def merge(job: Job, target: Path, staged: Path, files: dict[str, str]) -> Outcom
             "cannot merge: needs a .cruft.json from an earlier render and a template in git",
         )
     answers = {k: v for k, v in job.context["cookiecutter"].items() if not k.startswith("_")}
-    from service_runbooks.fleet import engine
-
     ok, log = engine.cruft_update(target, job.stamp.commit, answers)
     if not ok:
         return Outcome(job.name, REFUSED, f"cruft update did not apply: {log.strip()}")

@@ -118,7 +118,8 @@ def fleet_render(fleet: Path, out: Path) -> float:
 def differences(left: Path, right: Path, ignore: set[str]) -> list[str]:
     """Paths whose presence, bytes or executable bit differ between two trees."""
     found = []
-    comparison = filecmp.dircmp(left, right, ignore=[*ignore, ".service-runbooks.lock"])
+    ours_only = [".service-runbooks.lock", ".service-runbooks-fleet.json"]  # the output folder's
+    comparison = filecmp.dircmp(left, right, ignore=[*ignore, *ours_only])
     stack = [(comparison, Path())]
     while stack:
         cmp, rel = stack.pop()

@@ -76,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _render(args: argparse.Namespace, merge: bool) -> int:
+    from service_runbooks.fleet import lastrun
+    from service_runbooks.fleet.report import UNCHANGED, summary_line
+    from service_runbooks.fleet.template import TEMPLATE_ROOT
+
+    # The no-op case is answered before the renderer (and YAML, cookiecutter...) is loaded.
+    names = lastrun.unchanged(args.fleet, args.output, TEMPLATE_ROOT, args.template_url)
+    if names is not None:
+        print(summary_line([UNCHANGED] * len(names)))
+        return EXIT_OK
     from service_runbooks.fleet.render import Options, render_fleet
 
     options = Options(
@@ -107,9 +116,6 @@ def _build(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from service_runbooks.fleet.problems import FleetError
-    from service_runbooks.fleet.workdir import Busy
-
     try:
         if args.command == "render":
             return _render(args, merge=args.merge)
@@ -118,12 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check(args)
         return _build(args)
-    except FleetError as error:
-        print(error, file=sys.stderr)
-        return EXIT_INVALID
-    except Busy as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    except Exception as error:
+        # Imported here, not above: the no-op render must not pay for them.
+        from service_runbooks.fleet.problems import FleetError
+        from service_runbooks.fleet.workdir import Busy
+
+        if isinstance(error, FleetError):
+            print(error, file=sys.stderr)
+            return EXIT_INVALID
+        if isinstance(error, Busy):
+            print(f"ERROR: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        raise
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ from typing import Any, TextIO
 
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.site_index import index_html, read_card, services_json
-from service_runbooks.fleet.state import write_atomic
-from service_runbooks.fleet.workdir import is_service_dir
+from service_runbooks.fleet.workdir import is_service_dir, write_atomic
 
 STATE_DIR = ".service-runbooks"  # inside the site folder: digests and staging
 BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"

@@ -16,8 +16,13 @@ from service_runbooks.fleet.state import (
     stamp_dict,
     tree_digests,
 )
-from service_runbooks.fleet.template import Stamp, engine_id, git_stamp, tree_digest
-from service_runbooks.rules import TEMPLATE_ROOT
+from service_runbooks.fleet.template import (
+    TEMPLATE_ROOT,
+    Stamp,
+    engine_id,
+    git_stamp,
+    tree_digest,
+)
 
 
 @dataclass

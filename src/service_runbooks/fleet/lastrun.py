@@ -1,7 +1,7 @@
 """The inputs of the last run that completed without a refusal, so an unchanged fleet costs
 one look: no YAML parsing, no validation, no rendering.
 
-The record holds a digest of the fleet file, of the code that checks it, of the template's
+The record holds a digest of the fleet file, of this package's code, of the template's
 render inputs, the renderer's version and the template's commit, plus the file-system identity
 (inode, size, mtime) of every service's manifest as that run left it. When all of these are
 the same, the previous run's verdict (every entry valid, every service up to date) still holds,
@@ -16,15 +16,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from service_runbooks.fleet.state import MANIFEST, write_atomic
-from service_runbooks.fleet.template import Stamp, engine_id, tree_digest
+from service_runbooks.fleet.template import Stamp, engine_id, git_stamp, tree_digest
+from service_runbooks.fleet.workdir import MANIFEST, write_atomic
 
 RECORD = ".service-runbooks-fleet.json"
-_CHECKER = Path(__file__).with_name("fleetfile.py")  # rules.py is among the template's inputs
+_CODE = Path(__file__).parent  # this package: how fleets are checked and rendered
 
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _code_digest() -> str:
+    """Our own code (rules.py is among the template's inputs): new code, full path once."""
+    digest = hashlib.sha256()
+    for path in sorted(_CODE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, Any] | None:
@@ -35,7 +43,7 @@ def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, Any] | None:
         return None  # the normal path explains what is wrong with the file
     return {
         "fleet": fleet_digest,
-        "checker": _file_digest(_CHECKER),
+        "code": _code_digest(),
         "template_tree": tree_digest(template),
         "engine": engine_id(),
         "stamp": [stamp.template, stamp.commit, stamp.checkout],
@@ -83,3 +91,11 @@ def remember(output: Path, current: dict[str, Any] | None, names: list[str]) -> 
         return
     text = json.dumps({"inputs": current, "services": services}, indent=1) + "\n"
     write_atomic(output / RECORD, text)
+
+
+def unchanged(
+    fleet: Path, output: Path, template: Path, template_url: str | None = None
+) -> list[str] | None:
+    """The no-op answer: the fleet's services when nothing changed since the last run, or None."""
+    stamp = git_stamp(template, template_url)
+    return unchanged_services(output.absolute(), inputs(fleet, template, stamp))

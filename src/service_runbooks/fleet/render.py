@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from service_runbooks.fleet import lastrun, sync
 from service_runbooks.fleet.problems import FleetError, FleetProblem
 from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.report import UNCHANGED, summary_line
 from service_runbooks.fleet.state import (
     CRUFT_FILE,
     MANIFEST,
@@ -29,24 +30,22 @@ from service_runbooks.fleet.state import (
     read_manifest,
     restamped,
     stamp_dict,
-    write_atomic,
 )
 from service_runbooks.fleet.template import (
+    TEMPLATE_ROOT,
     Stamp,
     engine_id,
     git_stamp,
     tree_digest,
     uncommitted_inputs,
 )
-from service_runbooks.fleet.workdir import is_service_dir, locked
-from service_runbooks.rules import TEMPLATE_ROOT, Problem
+from service_runbooks.fleet.workdir import is_service_dir, locked, write_atomic
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from service_runbooks.fleet.fleetfile import Entry
-
-UNCHANGED = "unchanged"
+    from service_runbooks.rules import Problem
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,7 @@ class Summary:
         return self.count(sync.REFUSED, sync.FAILED) == 0
 
     def line(self) -> str:
-        rendered = self.count(sync.RENDERED, sync.UPDATED, sync.MERGED)
-        return (
-            f"{len(self.outcomes)} services: {rendered} rendered "
-            f"({self.count(sync.RENDERED)} new, {self.count(sync.UPDATED)} updated, "
-            f"{self.count(sync.MERGED)} merged), {self.count(UNCHANGED)} unchanged, "
-            f"{self.count(sync.REFUSED, sync.FAILED)} refused"
-        )
+        return summary_line([outcome.status for outcome in self.outcomes])
 
     def report(self, out: TextIO) -> None:
         for warning in self.warnings:
@@ -241,14 +234,14 @@ def _orphans(output: Path, entries: list[Entry]) -> list[str]:
 
 
 def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> Summary:
-    """Render every service of ``fleet`` into ``output``; FleetError before writing anything."""
+    """Render every service of ``fleet`` into ``output``; FleetError before writing anything.
+
+    This is the full path; ``lastrun.unchanged`` answers the no-op case without it.
+    """
     options = options or Options()
     output = output.absolute()
     stamp = git_stamp(options.template, options.template_url)
     inputs = lastrun.inputs(fleet, options.template, stamp)
-    names = lastrun.unchanged_services(output, inputs)
-    if names is not None:
-        return Summary([sync.Outcome(name, UNCHANGED) for name in names])
     summary = _render(fleet, output, options, stamp)
     if summary.ok:
         lastrun.remember(output, inputs, [outcome.name for outcome in summary.outcomes])

@@ -12,16 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from service_runbooks.fleet.template import Stamp
+from service_runbooks.fleet.workdir import CRUFT_FILE, MANIFEST
 
-MANIFEST = ".service-runbooks.json"
-CRUFT_FILE = ".cruft.json"
 METADATA = frozenset({MANIFEST, CRUFT_FILE})
 FORMAT = 1
 # Context keys cookiecutter adds that describe one run (paths of that run), not the service.
@@ -124,28 +122,3 @@ def stamp_dict(stamp: Stamp) -> dict[str, str | None]:
 def cruft_json(state: Mapping[str, Any]) -> str:
     """Formatted the way cruft writes it, so cruft's own rewrites produce small diffs."""
     return json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the new one, never a part.
-
-    Atomic against the process being killed (the point here); not fsync'ed against power loss.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service_runbooks.fleet.report import FAILED, MERGED, REFUSED, RENDERED, UPDATED
 from service_runbooks.fleet.state import (
     CRUFT_FILE,
     MANIFEST,
@@ -36,7 +37,6 @@ from service_runbooks.fleet.state import (
 )
 from service_runbooks.fleet.template import Stamp
 
-RENDERED, UPDATED, MERGED, REFUSED, FAILED = "rendered", "updated", "merged", "refused", "failed"
 CONFLICT_MARKER = "<<<<<<< "
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from service_runbooks.rules import TEMPLATE_ROOT
+# The template this package ships with (rules.TEMPLATE_ROOT, without importing the rules).
+TEMPLATE_ROOT = Path(__file__).resolve().parents[3]
 
 # Files and folders of the template root that can change what a service gets: the answers, the
 # Jinja extension, the hooks, cookiecutter's shared templates folder, and the rules the hook
@@ -57,8 +58,7 @@ def tree_digest(root: Path = TEMPLATE_ROOT) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """Where a rendered service came from, as cruft records it in .cruft.json."""
 
     template: str  # path or URL cruft clones

@@ -1,14 +1,18 @@
-"""The output folder's housekeeping: one run at a time, and a staging area beside the services."""
+"""The output folder's housekeeping: our file names, one run at a time, a staging area beside
+the services, and writes that are all or nothing."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+MANIFEST = ".service-runbooks.json"  # in each service folder (see state)
+CRUFT_FILE = ".cruft.json"  # in each service folder, for cruft
 LOCK_FILE = ".service-runbooks.lock"
 STAGING_DIR = ".service-runbooks-staging"
 
@@ -44,3 +48,28 @@ def locked(output: Path) -> Iterator[Path]:
 def is_service_dir(path: Path) -> bool:
     """Service folders are the visible sub-folders of the output folder."""
     return path.is_dir() and not path.name.startswith(".")
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the new one, never a part.
+
+    Atomic against the process being killed (the point here); not fsync'ed against power loss.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

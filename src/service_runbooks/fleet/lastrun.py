@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from service_runbooks.fleet.template import Stamp, engine_id, git_stamp, tree_digest
 from service_runbooks.fleet.workdir import MANIFEST, write_atomic
@@ -35,7 +34,7 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, Any] | None:
+def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, object] | None:
     """Everything the last run's verdict depends on, besides the service folders."""
     try:
         fleet_digest = _file_digest(fleet)
@@ -58,7 +57,7 @@ def _identity(manifest: Path) -> list[int] | None:
     return [info.st_ino, info.st_size, info.st_mtime_ns]
 
 
-def unchanged_services(output: Path, current: dict[str, Any] | None) -> list[str] | None:
+def unchanged_services(output: Path, current: dict[str, object] | None) -> list[str] | None:
     """The services of the last run, in fleet order, if nothing changed since; else None."""
     if current is None:
         return None
@@ -82,7 +81,7 @@ def forget(output: Path) -> None:
     (output / RECORD).unlink(missing_ok=True)
 
 
-def remember(output: Path, current: dict[str, Any] | None, names: list[str]) -> None:
+def remember(output: Path, current: dict[str, object] | None, names: list[str]) -> None:
     """Record a run that left every service up to date."""
     if current is None:
         return

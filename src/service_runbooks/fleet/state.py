@@ -108,15 +108,12 @@ def restamped(state: dict[str, Any], stamp: Stamp) -> dict[str, Any]:
     answers = dict(state["context"]["cookiecutter"])
     answers["_template"] = stamp.template
     answers["_commit"] = stamp.commit
-    return {**state, **_stamp_fields(stamp), "context": {"cookiecutter": answers}}
-
-
-def _stamp_fields(stamp: Stamp) -> dict[str, str | None]:
-    return {"template": stamp.template, "commit": stamp.commit, "checkout": stamp.checkout}
+    return {**state, **stamp_dict(stamp), "context": {"cookiecutter": answers}}
 
 
 def stamp_dict(stamp: Stamp) -> dict[str, str | None]:
-    return _stamp_fields(stamp)
+    """template, commit and checkout, as .cruft.json and the manifest name them."""
+    return dict(stamp._asdict())
 
 
 def cruft_json(state: Mapping[str, Any]) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple
 
 # The template this package ships with (rules.TEMPLATE_ROOT, without importing the rules).
 TEMPLATE_ROOT = Path(__file__).resolve().parents[3]
@@ -58,12 +58,15 @@ def tree_digest(root: Path = TEMPLATE_ROOT) -> str:
     return digest.hexdigest()
 
 
-class Stamp(NamedTuple):
-    """Where a rendered service came from, as cruft records it in .cruft.json."""
+class Stamp(namedtuple("Stamp", ["template", "commit", "checkout"])):
+    """Where a rendered service came from, as cruft records it in .cruft.json.
 
-    template: str  # path or URL cruft clones
-    commit: str | None  # template commit; None when the template is not a git checkout
-    checkout: str | None  # branch cruft follows; None for the repository's default HEAD
+    ``template``: the path or URL cruft clones; ``commit``: the template's commit (None when it
+    is not a git checkout); ``checkout``: the branch cruft follows (None: the default HEAD).
+    A plain named tuple: the no-op path does not import ``typing``.
+    """
+
+    __slots__ = ()
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -78,9 +81,10 @@ def _git(root: Path, *args: str) -> str | None:
 
 def git_stamp(root: Path = TEMPLATE_ROOT, template_url: str | None = None) -> Stamp:
     """The template's HEAD commit and branch; ``template_url`` is recorded instead of the path."""
-    commit = (_git(root, "rev-parse", "--verify", "-q", "HEAD") or "").strip()
-    branch = (_git(root, "symbolic-ref", "-q", "--short", "HEAD") or "").strip()
-    return Stamp(template=template_url or str(root), commit=commit or None, checkout=branch or None)
+    found = (_git(root, "rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").split()
+    commit, branch = found if len(found) == 2 else (None, None)
+    checkout = branch if branch != "HEAD" else None  # HEAD: detached, no branch to follow
+    return Stamp(template=template_url or str(root), commit=commit, checkout=checkout)
 
 
 def uncommitted_inputs(root: Path = TEMPLATE_ROOT) -> list[str]:

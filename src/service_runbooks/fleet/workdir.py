@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +26,8 @@ def locked(output: Path) -> Iterator[Path]:
     A staging folder left by a killed run is only partial renders, never anything a service
     folder points to, so it is removed here.
     """
+    import shutil
+
     output.mkdir(parents=True, exist_ok=True)
     fd = os.open(output / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -64,6 +64,8 @@ def write_atomic(path: Path, text: str) -> None:
 
     Atomic against the process being killed (the point here); not fsync'ed against power loss.
     """
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -51,7 +51,7 @@ def test_every_bad_entry_and_field_is_named_at_once() -> None:
         "services[2] 'fine' (line 5): service_name: 'fine' is already used by services[0]"
         in (found[3])
     )
-    assert "rollout_timeout: is an int (5); every answer must be a string: quote it" in found[2]
+    assert "rollout_timeout: is an int (5); this answer must be a string: quote it" in found[2]
     assert found[4] == "services[3] (line 7): service_name: is required in every entry"
     assert "services[4] 'evil' (line 8): description:" in found[5]
     assert "Jinja delimiters" in found[5]

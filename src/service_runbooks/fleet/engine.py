@@ -7,9 +7,9 @@ the same rules as the hook. ``render`` hands that context to ``generate_files``,
 included. The only changes are how work is done, never what is produced:
 
 * Jinja compiles each template once per worker instead of once per service
-  (``compile_cache``).
+  (``compile_cache``), and each template file is sniffed for binary content once.
 * A Python hook of *this* template runs inside the worker instead of in a new interpreter
-  (``run_hooks_in_process``): cookiecutter renders the hook exactly as before, and the rendered
+  (``run_script_in_process``): cookiecutter renders the hook exactly as before, and the rendered
   file runs with ``runpy`` as ``__main__``, with the project folder as working directory, and a
   non-zero exit raises the same ``FailedHookException``. It is the hook's own code, so its
   checks are the hook's checks, byte for byte. Hooks of any other template, and non-Python

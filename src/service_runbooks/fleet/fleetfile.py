@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from service_runbooks.fleet.problems import FleetError, FleetProblem
-from service_runbooks.rules import RULES_BY_FIELD, has_jinja
+from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja
 
 try:  # the C parser is much faster on large fleets; same results
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -90,53 +90,61 @@ def parse(text: str) -> tuple[Any, list[int]]:
     return data, _service_lines(root)
 
 
-def _unknown_key(where: str, key: object) -> FleetProblem:
+def _unknown_key(key: object) -> str:
     hint = ""
     if isinstance(key, str):
         close = difflib.get_close_matches(key, RULES_BY_FIELD, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return FleetProblem(
-        where,
-        str(key),
+    return (
         f"unknown key{hint}; cookiecutter would ignore it silently. "
-        f"Known keys: {', '.join(RULES_BY_FIELD)}",
+        f"Known keys: {', '.join(RULES_BY_FIELD)}"
     )
 
 
+def _wrong_type(value: object) -> str:
+    kind = type(value).__name__
+    article = "an" if kind[0] in "aeiou" else "a"
+    shown = "empty (null)" if value is None else f"{article} {kind} ({value!r})"
+    return f"is {shown}; this answer must be a string: quote it"
+
+
+def _jinja(value: str) -> str:
+    return (
+        f"{value[:60]!r} contains Jinja delimiters ({{{{, {{% or {{#); cookiecutter would "
+        "evaluate it as a template (code), so it is refused"
+    )
+
+
+def _broken_rule(value: object, reason: str, rule: Rule) -> str:
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return f"{shown} {reason}. Rule: {rule.summary}. Example: {rule.example}"
+
+
+def answer_problem(rule: Rule, value: object) -> str | None:
+    """What is wrong with one answer given in the fleet file, or None.
+
+    A text answer must be a YAML string (``yes``, ``5`` or an empty value are not); a yes/no
+    rule (``boolean``, where rules.py has one) takes YAML's true/false.
+    """
+    if getattr(rule, "boolean", False):
+        reason = rule.check(value)
+        return None if reason is None else _broken_rule(value, reason, rule)
+    if not isinstance(value, str):
+        return _wrong_type(value)
+    if has_jinja(value):
+        return _jinja(value)
+    reason = rule.check(value)
+    return None if reason is None else _broken_rule(value, reason, rule)
+
+
 def answer_problems(where: str, answers: Mapping[Any, Any]) -> list[FleetProblem]:
-    """Unknown keys, non-strings, Jinja, and rule violations among the answers given here."""
+    """Unknown keys, wrong types, Jinja, and rule violations among the answers given here."""
     problems = []
     for key, value in answers.items():
         rule = RULES_BY_FIELD.get(key) if isinstance(key, str) else None
-        if rule is None:
-            problems.append(_unknown_key(where, key))
-        elif not isinstance(value, str):
-            kind = type(value).__name__
-            article = "an" if kind[0] in "aeiou" else "a"
-            shown = "empty (null)" if value is None else f"{article} {kind} ({value!r})"
-            problems.append(
-                FleetProblem(where, key, f"is {shown}; every answer must be a string: quote it")
-            )
-        elif has_jinja(value):
-            problems.append(
-                FleetProblem(
-                    where,
-                    key,
-                    f"{value[:60]!r} contains Jinja delimiters ({{{{, {{% or {{#); cookiecutter "
-                    "would evaluate it as a template (code), so it is refused",
-                )
-            )
-        else:
-            reason = rule.check(value)
-            if reason is not None:
-                shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-                problems.append(
-                    FleetProblem(
-                        where,
-                        key,
-                        f"{shown} {reason}. Rule: {rule.summary}. Example: {rule.example}",
-                    )
-                )
+        message = _unknown_key(key) if rule is None else answer_problem(rule, value)
+        if message is not None:
+            problems.append(FleetProblem(where, str(key), message))
     return problems
 
 

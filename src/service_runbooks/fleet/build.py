@@ -1,0 +1,279 @@
+"""``service-runbooks build``: one TechDocs site per service, built in parallel, plus an index.
+
+Each service's site is built on its own (``mkdocs build --strict`` through MkDocs' Python API,
+with the service's own mkdocs.yml, so techdocs-core applies), into a staging folder, and
+swapped in only when the build succeeded. A digest of the service's docs sources is kept per
+site, so an unchanged service is not rebuilt. Work and output grow linearly with the number of
+services, unlike one site holding them all, where every page carries the whole navigation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sysconfig
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, TextIO
+
+from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.site_index import index_html, read_card, services_json
+from service_runbooks.fleet.workdir import is_service_dir, write_atomic
+
+STATE_DIR = ".service-runbooks"  # inside the site folder: digests and staging
+BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"
+TOOLS = ("mkdocs", "mkdocs-techdocs-core", "mkdocs-material")
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    name: str
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class BuildSummary:
+    outcomes: list[BuildOutcome] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.status != FAILED for outcome in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    def report(self, out: TextIO) -> None:
+        for outcome in self.outcomes:
+            if outcome.status == FAILED:
+                print(f"   failed  {outcome.name}: {outcome.detail}", file=out)
+        if self.removed:
+            print(f"removed the sites of {', '.join(self.removed)} (no longer rendered)", file=out)
+        print(
+            f"{len(self.outcomes)} sites: {self.count(BUILT)} built, "
+            f"{self.count(UNCHANGED)} unchanged, {self.count(FAILED)} failed; index: {self.index}",
+            file=out,
+        )
+
+
+def _tools_digest() -> str:
+    return ",".join(f"{tool}={version(tool)}" for tool in TOOLS)
+
+
+def source_digest(service: Path, tools: str) -> str:
+    """A digest of everything a service's site is built from: mkdocs.yml, docs/, the tools."""
+    digest = hashlib.sha256(tools.encode())
+    files = [service / "mkdocs.yml"]
+    docs = service / "docs"
+    if docs.is_dir():
+        files += sorted(p for p in docs.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(path.relative_to(service).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def discover(services: Path) -> list[Path]:
+    """Service folders with a mkdocs.yml, by name."""
+    return sorted(
+        p for p in services.iterdir() if is_service_dir(p) and (p / "mkdocs.yml").is_file()
+    )
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def mkdocs_build(config_file: Path, site_dir: Path) -> list[str]:
+    """``mkdocs build --strict -f config_file -d site_dir``; the warnings, raising on failure."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    collect = _Collect()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(collect)
+    try:
+        config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
+        build(config)
+    except BaseException as error:
+        detail = "; ".join(collect.messages[-5:]) or str(error)
+        raise RuntimeError(f"{error} {detail}".strip()) from None
+    finally:
+        logger.removeHandler(collect)
+    return collect.messages
+
+
+def _swap_in(built: Path, target: Path, trash: Path) -> None:
+    """Replace ``target`` with ``built``: two renames, the old site removed afterwards."""
+    old = None
+    if target.exists():
+        old = trash / f"{target.name}.{os.getpid()}"
+        os.rename(target, old)
+    os.rename(built, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(service: Path, site: Path, digest: str) -> BuildOutcome:
+    """Build one service's site and swap it in (runs in a worker process)."""
+    state = site / STATE_DIR
+    scratch = Path(tempfile.mkdtemp(prefix=f"{service.name}.", dir=state / "staging"))
+    try:
+        mkdocs_build(service / "mkdocs.yml", scratch / "site")
+        _swap_in(scratch / "site", site / service.name, scratch)
+        write_atomic(state / "digests" / f"{service.name}.sha256", digest + "\n")
+        return BuildOutcome(service.name, BUILT)
+    except Exception as error:
+        return BuildOutcome(service.name, FAILED, str(error))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _init_worker() -> None:
+    """Set up a build worker: its builds share compiled theme templates and the theme's file list.
+
+    Every build of a run uses the same installed theme, so compiling its templates and listing
+    its ~15,000 files (Material ships its icons) once per worker instead of once per service
+    changes nothing in the output. Folders outside the installed packages (techdocs-core adds a
+    temporary one per build) are listed every time.
+    """
+    import jinja2
+
+    from service_runbooks.fleet import compile_cache
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    compile_cache.install()
+    original = jinja2.FileSystemLoader.list_templates
+    installed = [Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")]
+    listed: dict[str, list[str]] = {}
+
+    def names_in(searchpath: str) -> list[str]:
+        if searchpath in listed:
+            return listed[searchpath]
+        found = original(jinja2.FileSystemLoader(searchpath))
+        if any(Path(searchpath).is_relative_to(root) for root in installed):
+            listed[searchpath] = found
+        return found
+
+    def list_templates(self: jinja2.FileSystemLoader) -> list[str]:
+        return sorted({name for path in self.searchpath for name in names_in(path)})
+
+    jinja2.FileSystemLoader.list_templates = list_templates  # type: ignore[method-assign]
+    _skip_dot_paths_for_theme_files()
+    _one_emoji_index_per_worker()
+
+
+def _one_emoji_index_per_worker() -> None:
+    """Build pymdownx's emoji index once per worker instead of deep-copying it for every page.
+
+    techdocs-core enables ``pymdownx.emoji``, whose index functions return a deep copy of a
+    large table for every Markdown instance (every page): about a third of a page's build. The
+    extension only reads the index (``.get`` lookups and its name), so one copy per worker
+    renders the same pages.
+    """
+    import pymdownx.emoji
+
+    for name in ("emojione", "gemoji"):
+        build_index = getattr(pymdownx.emoji, name)
+        cache: dict[str, Any] = {}
+
+        def index(options: Any, md: Any, build_index: Any = build_index, cache: Any = cache) -> Any:
+            if "index" not in cache:
+                cache["index"] = build_index(options, md)
+            return cache["index"]
+
+        setattr(pymdownx.emoji, name, index)
+
+
+def _skip_dot_paths_for_theme_files() -> None:
+    """Let MkDocs' theme-file filter skip the dot paths it refuses anyway, without testing each.
+
+    ``Files.add_files_from_theme`` lists every theme file and drops, among others, every name
+    matching '.*' or '*/.*' (fnmatch's '*' also matches '/'): exactly the names that start with
+    '.' or contain '/.'. Material's 14,000 icons are such names; dropping them before the filter
+    gives the same list for a fraction of the work.
+    """
+    from jinja2 import Environment
+
+    original = Environment.list_templates
+
+    def list_templates(self: Environment, extensions: Any = None, filter_func: Any = None) -> Any:
+        if getattr(filter_func, "__qualname__", "") != "Files.add_files_from_theme.<locals>.filter":
+            return original(self, extensions, filter_func)
+        names = self.loader.list_templates() if self.loader else []
+        kept = [n for n in names if not n.startswith(".") and "/." not in n]
+        return [n for n in kept if filter_func(n)]
+
+    Environment.list_templates = list_templates  # type: ignore[method-assign]
+
+
+def _stored_digest(site: Path, name: str) -> str | None:
+    try:
+        return (site / STATE_DIR / "digests" / f"{name}.sha256").read_text().strip()
+    except OSError:
+        return None
+
+
+def _remove_stale(site: Path, names: set[str]) -> list[str]:
+    """Sites built earlier for services that are gone (only what this command built)."""
+    removed = []
+    digests = site / STATE_DIR / "digests"
+    for stored in sorted(digests.glob("*.sha256")):
+        name = stored.name.removesuffix(".sha256")
+        if name not in names:
+            shutil.rmtree(site / name, ignore_errors=True)
+            stored.unlink()
+            removed.append(name)
+    return removed
+
+
+def build_sites(
+    services: Path, site: Path, jobs: int | None = None, progress: bool | None = None
+) -> BuildSummary:
+    """Build the sites whose sources changed, then the index of every service."""
+    services, site = services.absolute(), site.absolute()
+    site.mkdir(parents=True, exist_ok=True)
+    state = site / STATE_DIR
+    shutil.rmtree(state / "staging", ignore_errors=True)
+    (state / "staging").mkdir(parents=True)
+    (state / "digests").mkdir(exist_ok=True)
+    folders = discover(services)
+    tools = _tools_digest()
+    digests = {folder.name: source_digest(folder, tools) for folder in folders}
+    todo = [
+        f
+        for f in folders
+        if digests[f.name] != _stored_digest(site, f.name) or not (site / f.name).is_dir()
+    ]
+    outcomes = {f.name: BuildOutcome(f.name, UNCHANGED) for f in folders if f not in todo}
+    if todo:
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        with (
+            ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool,
+            progress_bar(len(todo), "building sites", progress) as advance,
+        ):
+            futures = [pool.submit(build_site, f, site, digests[f.name]) for f in todo]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.name] = outcome
+                advance(outcome.name)
+    summary = BuildSummary([outcomes[f.name] for f in folders])
+    summary.removed = _remove_stale(site, set(digests))
+    shutil.rmtree(state / "staging", ignore_errors=True)
+    cards = [read_card(f, (site / f.name / "index.html").is_file()) for f in folders]
+    write_atomic(site / "index.html", index_html(cards))
+    write_atomic(site / "services.json", services_json(cards))
+    summary.index = site / "index.html"
+    return summary

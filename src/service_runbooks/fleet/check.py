@@ -1,0 +1,115 @@
+"""``service-runbooks check``: which services are behind the fleet file or the template, and
+which were changed by hand since they were rendered. Reads only; exits non-zero on any."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from service_runbooks.fleet.fleetfile import Entry, load_fleet
+from service_runbooks.fleet.state import (
+    Manifest,
+    answers_digest,
+    fingerprint,
+    read_manifest,
+    stamp_dict,
+    tree_digests,
+)
+from service_runbooks.fleet.template import (
+    TEMPLATE_ROOT,
+    Stamp,
+    engine_id,
+    git_stamp,
+    tree_digest,
+)
+
+
+@dataclass
+class Status:
+    """One service's standing: empty lists mean up to date."""
+
+    name: str
+    behind: list[str] = field(default_factory=list)
+    drifted: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.behind and not self.drifted
+
+
+def drift(service: Path, manifest: Manifest) -> list[str]:
+    """Rendered files that were edited or deleted since (files people added are not drift)."""
+    current = tree_digests(service)
+    changed = []
+    for rel, digest in manifest.files.items():
+        if rel not in current:
+            changed.append(f"{rel} (deleted)")
+        elif current[rel] != digest:
+            changed.append(f"{rel} (edited)")
+    return changed
+
+
+def _behind(manifest: Manifest, entry: Entry, tree: str, engine: str, stamp: Stamp) -> list[str]:
+    reasons = []
+    if manifest.template_tree != tree:
+        reasons.append("the template changed since it was rendered")
+    if answers_digest(manifest.answers) != answers_digest(entry.answers):
+        changed = sorted(
+            key
+            for key in set(manifest.answers) | set(entry.answers)
+            if manifest.answers.get(key) != entry.answers.get(key)
+        )
+        reasons.append(f"its answers changed in the fleet file ({', '.join(changed)})")
+    if not reasons and manifest.fingerprint != fingerprint(tree, entry.answers, engine):
+        reasons.append("it was rendered by another version of the renderer")
+    if not reasons and manifest.stamp != stamp_dict(stamp):
+        reasons.append(
+            f"the template moved to commit {str(stamp.commit)[:12]} (same files; "
+            "`render` re-stamps .cruft.json)"
+        )
+    return reasons
+
+
+def service_status(entry: Entry, output: Path, tree: str, engine: str, stamp: Stamp) -> Status:
+    service = output / entry.name
+    status = Status(entry.name)
+    manifest = read_manifest(service)
+    if manifest is None:
+        status.behind.append(
+            "not rendered yet" if not service.exists() else "not rendered by service-runbooks"
+        )
+        return status
+    status.behind += _behind(manifest, entry, tree, engine, stamp)
+    status.drifted += drift(service, manifest)
+    return status
+
+
+def check_fleet(
+    fleet: Path,
+    output: Path,
+    template: Path = TEMPLATE_ROOT,
+    template_url: str | None = None,
+) -> list[Status]:
+    """The standing of every service in ``fleet``; FleetError when the file itself is bad."""
+    entries = load_fleet(fleet)
+    tree, engine = tree_digest(template), engine_id()
+    stamp = git_stamp(template, template_url)
+    return [service_status(entry, output, tree, engine, stamp) for entry in entries]
+
+
+def report(statuses: list[Status], out: TextIO) -> None:
+    for status in statuses:
+        for reason in status.behind:
+            print(f"   behind  {status.name}: {reason}", file=out)
+        if status.drifted:
+            print(f"  drifted  {status.name}: changed here since rendered:", file=out)
+            for name in status.drifted:
+                print(f"           - {name}", file=out)
+    behind = sum(bool(s.behind) for s in statuses)
+    drifted = sum(bool(s.drifted) for s in statuses)
+    current = sum(s.ok for s in statuses)
+    print(
+        f"{len(statuses)} services: {current} up to date, {behind} behind, {drifted} drifted",
+        file=out,
+    )

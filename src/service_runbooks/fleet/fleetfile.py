@@ -1,0 +1,223 @@
+"""Read a fleet file (``defaults:`` plus ``services:``) and check every entry before any render.
+
+Everything that can be checked without rendering is checked here, for all entries at once:
+the file's shape, unknown keys (cookiecutter would drop them silently), values that are not
+strings, values holding Jinja delimiters (cookiecutter would evaluate them as code), and every
+given answer against its rule. Answers that come from cookiecutter.json defaults are checked
+after cookiecutter renders them (``engine.prepare``), still before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service_runbooks.fleet.problems import FleetError, FleetProblem
+from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja
+
+try:  # the C parser is much faster on large fleets; same results
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+TOP_LEVEL_KEYS = ("defaults", "services")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One service of the fleet: its answers with the defaults merged in."""
+
+    index: int
+    line: int | None
+    answers: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.answers["service_name"]
+
+    @property
+    def where(self) -> str:
+        return entry_label(self.index, self.line, self.answers.get("service_name"))
+
+
+def entry_label(index: int, line: int | None, name: object = None) -> str:
+    label = f"services[{index}]"
+    if isinstance(name, str) and name:
+        label += f" {name!r}"
+    if line is not None:
+        label += f" (line {line})"
+    return label
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that refuses duplicate keys instead of keeping the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _service_lines(root: yaml.Node | None) -> list[int]:
+    """1-based line of each item of the top-level ``services`` list."""
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "services" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def parse(text: str) -> tuple[Any, list[int]]:
+    """The YAML document and the line of each service entry."""
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return data, _service_lines(root)
+
+
+def _unknown_key(key: object) -> str:
+    hint = ""
+    if isinstance(key, str):
+        close = difflib.get_close_matches(key, RULES_BY_FIELD, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"unknown key{hint}; cookiecutter would ignore it silently. "
+        f"Known keys: {', '.join(RULES_BY_FIELD)}"
+    )
+
+
+def _wrong_type(value: object) -> str:
+    kind = type(value).__name__
+    article = "an" if kind[0] in "aeiou" else "a"
+    shown = "empty (null)" if value is None else f"{article} {kind} ({value!r})"
+    return f"is {shown}; this answer must be a string: quote it"
+
+
+def _jinja(value: str) -> str:
+    return (
+        f"{value[:60]!r} contains Jinja delimiters ({{{{, {{% or {{#); cookiecutter would "
+        "evaluate it as a template (code), so it is refused"
+    )
+
+
+def _broken_rule(value: object, reason: str, rule: Rule) -> str:
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return f"{shown} {reason}. Rule: {rule.summary}. Example: {rule.example}"
+
+
+def answer_problem(rule: Rule, value: object) -> str | None:
+    """What is wrong with one answer given in the fleet file, or None.
+
+    A text answer must be a YAML string (``yes``, ``5`` or an empty value are not); a yes/no
+    rule (``boolean``, where rules.py has one) takes YAML's true/false.
+    """
+    if getattr(rule, "boolean", False):
+        reason = rule.check(value)
+        return None if reason is None else _broken_rule(value, reason, rule)
+    if not isinstance(value, str):
+        return _wrong_type(value)
+    if has_jinja(value):
+        return _jinja(value)
+    reason = rule.check(value)
+    return None if reason is None else _broken_rule(value, reason, rule)
+
+
+def answer_problems(where: str, answers: Mapping[Any, Any]) -> list[FleetProblem]:
+    """Unknown keys, wrong types, Jinja, and rule violations among the answers given here."""
+    problems = []
+    for key, value in answers.items():
+        rule = RULES_BY_FIELD.get(key) if isinstance(key, str) else None
+        message = _unknown_key(key) if rule is None else answer_problem(rule, value)
+        if message is not None:
+            problems.append(FleetProblem(where, str(key), message))
+    return problems
+
+
+def _check_defaults(defaults: object) -> tuple[dict[str, str], list[FleetProblem]]:
+    if defaults is None:
+        return {}, []
+    if not isinstance(defaults, dict):
+        return {}, [FleetProblem("defaults", None, "must be a mapping of answers")]
+    problems = answer_problems("defaults", defaults)
+    if "service_name" in defaults:
+        problems.append(
+            FleetProblem("defaults", "service_name", "cannot be a default; name each service")
+        )
+    return dict(defaults), problems
+
+
+def _check_entry(
+    index: int, line: int | None, item: object, defaults: dict[str, str], seen: dict[str, str]
+) -> tuple[Entry | None, list[FleetProblem]]:
+    if not isinstance(item, dict):
+        return None, [FleetProblem(entry_label(index, line), None, "must be a mapping of answers")]
+    where = entry_label(index, line, item.get("service_name"))
+    problems = answer_problems(where, item)
+    name = item.get("service_name")
+    if name is None:
+        problems.append(FleetProblem(where, "service_name", "is required in every entry"))
+    elif isinstance(name, str) and name in seen:
+        problems.append(
+            FleetProblem(where, "service_name", f"{name!r} is already used by {seen[name]}")
+        )
+    if isinstance(name, str):
+        seen.setdefault(name, where)
+    if problems:
+        return None, problems
+    return Entry(index, line, {**defaults, **item}), []
+
+
+def check_fleet(data: object, lines: list[int]) -> tuple[list[Entry], list[FleetProblem]]:
+    """The entries and every problem found in a parsed fleet file."""
+    if not isinstance(data, dict):
+        return [], [FleetProblem("file", None, "must be a mapping with 'defaults' and 'services'")]
+    problems = [
+        FleetProblem("file", str(key), f"unknown top-level key; expected {TOP_LEVEL_KEYS}")
+        for key in data
+        if key not in TOP_LEVEL_KEYS
+    ]
+    defaults, default_problems = _check_defaults(data.get("defaults"))
+    problems += default_problems
+    services = data.get("services")
+    if not isinstance(services, list) or not services:
+        problems.append(FleetProblem("file", "services", "must be a non-empty list of services"))
+        return [], problems
+    entries, seen = [], {}
+    for index, item in enumerate(services):
+        line = lines[index] if index < len(lines) else None
+        entry, entry_problems = _check_entry(index, line, item, defaults, seen)
+        problems += entry_problems
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
+
+
+def load_fleet(path: Path) -> list[Entry]:
+    """Every entry of the fleet file, or FleetError listing every problem in it."""
+    try:
+        data, lines = parse(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        problem = FleetProblem("file", None, f"cannot be read: {error}")
+        raise FleetError(path, [problem]) from error
+    except yaml.YAMLError as error:
+        problem = FleetProblem("file", None, f"is not valid YAML: {error}")
+        raise FleetError(path, [problem]) from error
+    entries, problems = check_fleet(data, lines)
+    if problems:
+        raise FleetError(path, problems)
+    return entries

@@ -1,0 +1,288 @@
+"""``service-runbooks render`` (and ``update``): every service of a fleet file, in parallel.
+
+1. Read and check the whole fleet file (``fleetfile``); any problem stops here.
+2. A service whose fingerprint (answers + template inputs + engine) matches its manifest is
+   unchanged: nothing is rendered or written (at most .cruft.json is re-stamped when only the
+   template's commit moved).
+3. The others are prepared in worker processes (cookiecutter renders the answers' defaults and
+   the rules check the result); any problem stops here, still before anything is written.
+4. Workers render and sync each service (``sync``); a summary says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from service_runbooks.fleet import lastrun, sync
+from service_runbooks.fleet.problems import FleetError, FleetProblem
+from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.report import UNCHANGED, summary_line
+from service_runbooks.fleet.state import (
+    CRUFT_FILE,
+    MANIFEST,
+    cruft_json,
+    fingerprint,
+    read_manifest,
+    restamped,
+    stamp_dict,
+)
+from service_runbooks.fleet.template import (
+    TEMPLATE_ROOT,
+    Stamp,
+    engine_id,
+    git_stamp,
+    tree_digest,
+    uncommitted_inputs,
+)
+from service_runbooks.fleet.workdir import is_service_dir, locked, write_atomic
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from service_runbooks.fleet.fleetfile import Entry
+    from service_runbooks.rules import Problem
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to render; the defaults are what the CLI does."""
+
+    merge: bool = False
+    jobs: int | None = None
+    template: Path = TEMPLATE_ROOT
+    template_url: str | None = None
+    hooks_in_process: bool = True
+    progress: bool | None = None
+
+
+@dataclass
+class Summary:
+    """The outcome of every service, in fleet order."""
+
+    outcomes: list[sync.Outcome] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, *statuses: str) -> int:
+        return sum(outcome.status in statuses for outcome in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(sync.REFUSED, sync.FAILED) == 0
+
+    def line(self) -> str:
+        return summary_line([outcome.status for outcome in self.outcomes])
+
+    def report(self, out: TextIO) -> None:
+        for warning in self.warnings:
+            print(f"warning: {warning}", file=out)
+        for outcome in self.outcomes:
+            if outcome.status in (UNCHANGED, sync.RENDERED, sync.UPDATED):
+                continue
+            print(f"{outcome.status:>9}  {outcome.name}: {outcome.detail}", file=out)
+            for name in outcome.files:
+                print(f"{'':>11}- {name}", file=out)
+        if self.orphans:
+            print(
+                f"note: {len(self.orphans)} rendered service(s) are not in the fleet file and "
+                f"were left alone: {', '.join(self.orphans)}",
+                file=out,
+            )
+        print(self.line(), file=out)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A service that needs rendering."""
+
+    entry: Entry
+    fingerprint: str
+
+
+def _plan(
+    entries: Iterable[Entry], output: Path, tree: str, stamp: Stamp
+) -> tuple[list[Pending], list[Entry], list[Entry]]:
+    """Split entries into (to render, to re-stamp, unchanged) by their manifests."""
+    pending, restamp, unchanged = [], [], []
+    engine = engine_id()
+    for entry in entries:
+        expected = fingerprint(tree, entry.answers, engine)
+        manifest = read_manifest(output / entry.name)
+        if manifest is None or manifest.fingerprint != expected:
+            pending.append(Pending(entry, expected))
+        elif manifest.stamp != stamp_dict(stamp):
+            restamp.append(entry)
+        else:
+            unchanged.append(entry)
+    return pending, restamp, unchanged
+
+
+def _restamp(service: Path, stamp: Stamp) -> None:
+    """Point .cruft.json at the template's current commit (the rendered files are the same)."""
+    state = json.loads((service / CRUFT_FILE).read_text(encoding="utf-8"))
+    write_atomic(service / CRUFT_FILE, cruft_json(restamped(state, stamp)))
+    manifest = read_manifest(service)
+    assert manifest is not None
+    manifest.stamp = stamp_dict(stamp)
+    write_atomic(service / MANIFEST, manifest.to_json())
+
+
+def _executor(options: Options, count: int) -> Executor:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from service_runbooks.fleet import engine
+
+    workers = max(1, min(options.jobs or _cpu_count(), count))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=engine.install_worker,
+        initargs=(options.template, options.hooks_in_process),
+    )
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _prepare_all(
+    pool: Executor, pending: list[Pending], options: Options, output: Path, fleet: Path
+) -> list[Any]:
+    """Contexts of every pending service; FleetError when any rendered answer breaks a rule."""
+    from service_runbooks.fleet import engine
+
+    futures = [
+        pool.submit(engine.prepare, options.template, item.entry.answers, output)
+        for item in pending
+    ]
+    contexts, problems = [], []
+    for item, future in zip(pending, futures, strict=True):
+        context, rule_problems = future.result()
+        contexts.append(context)
+        problems += [
+            FleetProblem(item.entry.where, p.field, _rendered_message(p, item.entry))
+            for p in rule_problems
+        ]
+    if problems:
+        raise FleetError(fleet, problems)
+    return contexts
+
+
+def _rendered_message(problem: Problem, entry: Entry) -> str:
+    text = f"{problem.value!r} {problem.reason}"
+    if problem.rule is not None:
+        text += f". Rule: {problem.rule.summary}. Example: {problem.rule.example}"
+    if problem.field not in entry.answers:
+        text += " (this is the cookiecutter.json default, rendered for this service: set it)"
+    return text
+
+
+def _job(
+    item: Pending,
+    context: Any,
+    tree: str,
+    stamp: Stamp,
+    options: Options,
+    output: Path,
+    staging: Path,
+) -> sync.Job:
+    return sync.Job(
+        name=item.entry.name,
+        context=context,
+        answers=item.entry.answers,
+        fingerprint=item.fingerprint,
+        template_tree=tree,
+        stamp=stamp,
+        template=options.template,
+        output=output,
+        staging=staging,
+        merge=options.merge,
+    )
+
+
+def _run_jobs(
+    pool: Executor, jobs: list[sync.Job], advance: Callable[[str], None]
+) -> dict[str, sync.Outcome]:
+    from concurrent.futures import as_completed
+
+    futures = {pool.submit(sync.sync_service, job): job for job in jobs}
+    outcomes = {}
+    for future in as_completed(futures):
+        job = futures[future]
+        try:
+            outcome = future.result()
+        except Exception as error:  # a worker died or raised: report, do not hide
+            outcome = sync.Outcome(job.name, sync.FAILED, f"{type(error).__name__}: {error}")
+        outcomes[job.name] = outcome
+        advance(job.name)
+    return outcomes
+
+
+def _orphans(output: Path, entries: list[Entry]) -> list[str]:
+    names = {entry.name for entry in entries}
+    return sorted(
+        p.name
+        for p in output.iterdir()
+        if is_service_dir(p) and p.name not in names and (p / MANIFEST).is_file()
+    )
+
+
+def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> Summary:
+    """Render every service of ``fleet`` into ``output``; FleetError before writing anything.
+
+    This is the full path; ``lastrun.unchanged`` answers the no-op case without it.
+    """
+    options = options or Options()
+    output = output.absolute()
+    stamp = git_stamp(options.template, options.template_url)
+    inputs = lastrun.inputs(fleet, options.template, stamp)
+    summary = _render(fleet, output, options, stamp)
+    if summary.ok:
+        lastrun.remember(output, inputs, [outcome.name for outcome in summary.outcomes])
+    return summary
+
+
+def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summary:
+    from service_runbooks.fleet.fleetfile import load_fleet
+
+    entries = load_fleet(fleet)
+    tree = tree_digest(options.template)
+    pending, restamp, unchanged = _plan(entries, output, tree, stamp)
+    outcomes: dict[str, sync.Outcome] = {}
+    with ExitStack() as stack:
+        pool = stack.enter_context(_executor(options, len(pending))) if pending else None
+        contexts = _prepare_all(pool, pending, options, output, fleet) if pool else []
+        staging = stack.enter_context(locked(output))  # the first write
+        lastrun.forget(output)
+        if pool is not None:
+            jobs = [
+                _job(item, context, tree, stamp, options, output, staging)
+                for item, context in zip(pending, contexts, strict=True)
+            ]
+            with progress_bar(len(jobs), "rendering", options.progress) as advance:
+                outcomes.update(_run_jobs(pool, jobs, advance))
+        for entry in restamp:
+            _restamp(output / entry.name, stamp)
+            outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED, "re-stamped")
+    for entry in unchanged:
+        outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED)
+    warnings = uncommitted_warning(options.template) if pending else []
+    return Summary([outcomes[e.name] for e in entries], _orphans(output, entries), warnings)
+
+
+def uncommitted_warning(template: Path) -> list[str]:
+    """cruft renders the template's commit: say so when the working tree differs from it."""
+    changed = uncommitted_inputs(template)
+    if not changed:
+        return []
+    shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+    return [
+        f"the template has uncommitted changes ({shown}); .cruft.json records the last commit, "
+        "which is what cruft check and cruft update compare with"
+    ]

@@ -1,0 +1,166 @@
+"""The fleet's index page: every service with owner, lifecycle and links, filtered as you type.
+
+One static HTML file with the rows rendered in (it works without JavaScript); a few lines of
+script filter them by name and owner and keep the filter in the address (``?q=``). Every value
+is HTML-escaped: descriptions are free text from the fleet file.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ServiceCard:
+    """What the index shows about one service, read from its catalog-info.yaml."""
+
+    name: str
+    owner: str = ""
+    lifecycle: str = ""
+    system: str = ""
+    description: str = ""
+    docs: str | None = None  # relative URL of its site, when it was built
+    links: tuple[Link, ...] = field(default_factory=tuple)
+
+
+def read_card(service: Path, has_site: bool) -> ServiceCard:
+    """The card of a service folder; a missing or odd catalog-info.yaml gives a bare card."""
+    try:
+        entity = yaml.load((service / "catalog-info.yaml").read_text(encoding="utf-8"), _Loader)
+    except (OSError, yaml.YAMLError):
+        entity = None
+    if not isinstance(entity, dict):
+        entity = {}
+    metadata = entity.get("metadata") or {}
+    spec = entity.get("spec") or {}
+    links = [
+        Link(str(link.get("title") or link["url"]), str(link["url"]))
+        for link in metadata.get("links") or []
+        if isinstance(link, dict) and link.get("url")
+    ]
+    return ServiceCard(
+        name=str(metadata.get("name") or service.name),
+        owner=str(spec.get("owner") or ""),
+        lifecycle=str(spec.get("lifecycle") or ""),
+        system=str(spec.get("system") or ""),
+        description=str(metadata.get("description") or ""),
+        docs=f"{service.name}/" if has_site else None,
+        links=tuple(links),
+    )
+
+
+_STYLE = """
+body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+main{max-width:72rem;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem;margin:0 0 1rem}
+label{font-weight:600;margin-right:.5rem}
+input{font:inherit;padding:.4rem .6rem;width:min(28rem,100%);
+  border:1px solid #888;border-radius:4px}
+table{border-collapse:collapse;width:100%;margin-top:1rem;background:#fff}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+th{background:#f0f0f0}
+.lifecycle{font-size:.85rem;padding:.1rem .4rem;border-radius:3px;background:#e8eefc}
+.lifecycle-deprecated{background:#fde2e1}.lifecycle-experimental{background:#fff4d6}
+.links a{margin-right:.6rem}
+.muted{color:#666}
+"""
+
+_SCRIPT = """
+(function () {
+  var input = document.getElementById("q");
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tbody tr"));
+  var count = document.getElementById("count");
+  var none = document.getElementById("none");
+  function apply() {
+    var words = input.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    var shown = 0;
+    rows.forEach(function (row) {
+      var text = row.getAttribute("data-search");
+      var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+      row.hidden = !match;
+      if (match) { shown += 1; }
+    });
+    count.textContent = shown + " of " + rows.length + " services";
+    none.hidden = shown !== 0;
+    var url = new URL(window.location.href);
+    if (input.value) { url.searchParams.set("q", input.value); }
+    else { url.searchParams.delete("q"); }
+    window.history.replaceState(null, "", url);
+  }
+  input.value = new URL(window.location.href).searchParams.get("q") || "";
+  input.addEventListener("input", apply);
+  apply();
+})();
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _row(card: ServiceCard) -> str:
+    name = f'<a href="{_e(card.docs)}">{_e(card.name)}</a>' if card.docs else _e(card.name)
+    if not card.docs:
+        name += ' <span class="muted">(no site)</span>'
+    links = " ".join(f'<a href="{_e(link.url)}">{_e(link.title)}</a>' for link in card.links)
+    lifecycle = (
+        f'<span class="lifecycle lifecycle-{_e(card.lifecycle)}">{_e(card.lifecycle)}</span>'
+        if card.lifecycle
+        else ""
+    )
+    system = f'<br><span class="muted">system: {_e(card.system)}</span>' if card.system else ""
+    search = f"{card.name} {card.owner}".lower()
+    return (
+        f'<tr data-search="{_e(search)}"><td>{name}</td><td>{_e(card.owner)}{system}</td>'
+        f"<td>{lifecycle}</td><td>{_e(card.description)}</td>"
+        f'<td class="links">{links}</td></tr>'
+    )
+
+
+def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str:
+    rows = "\n".join(_row(card) for card in sorted(cards, key=lambda c: c.name))
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<main>
+<h1>{_e(title)}</h1>
+<label for="q">Filter by name or owner</label>
+<input id="q" type="search" placeholder="e.g. payments or team-payments" autocomplete="off">
+<p id="count" class="muted" aria-live="polite">{len(cards)} services</p>
+<table>
+<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+<p id="none" hidden>No service matches.</p>
+</main>
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def services_json(cards: list[ServiceCard]) -> str:
+    """The same list for machines."""
+    return json.dumps([asdict(card) for card in cards], indent=2, ensure_ascii=False) + "\n"

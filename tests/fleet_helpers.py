@@ -1,0 +1,102 @@
+"""Helpers for the fleet CLI tests: a committed copy of this template, and running the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from matrix import ROOT
+
+LOCK = ".service-runbooks.lock"
+RECORD = ".service-runbooks-fleet.json"  # file-system identities of the last run: not content
+METADATA = {".cruft.json", ".service-runbooks.json"}
+GIT_ID = ["-c", "user.name=fleet-tests", "-c", "user.email=fleet-tests@example.com"]
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *GIT_ID, *args], cwd=repo, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+def copy_template(destination: Path) -> Path:
+    """This checkout's files (committed or not, minus ignored ones) as a fresh one-commit repo.
+
+    cruft clones the template and renders its commit, so tests need a template whose commit
+    is exactly the files being tested, and one they may change.
+    """
+    listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for rel in filter(None, listed.split("\0")):
+        source = ROOT / rel
+        if source.is_file() and not source.is_symlink():
+            (destination / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / rel)
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "template")
+    return destination
+
+
+def clone_template(template: Path, destination: Path) -> Path:
+    git(template, "clone", "-q", str(template), str(destination))
+    return destination
+
+
+def cli_env(template: Path) -> dict[str, str]:
+    """Run the CLI from ``template``'s own copy of the package: it renders that template."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(template / "src"),
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+
+
+def run_cli(
+    template: Path, *args: str | Path, cwd: Path | None = None, check: int | None = 0
+) -> subprocess.CompletedProcess[str]:
+    """``service-runbooks ARGS`` as a user runs it, from ``template``'s package."""
+    result = subprocess.run(
+        [sys.executable, "-m", "service_runbooks", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(template),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check is not None:
+        assert result.returncode == check, (
+            f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def write_fleet(
+    path: Path, services: list[Mapping[str, object]], defaults: Mapping[str, object] | None = None
+) -> Path:
+    data: dict[str, object] = {"services": [dict(s) for s in services]}
+    if defaults is not None:
+        data["defaults"] = dict(defaults)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def snapshot(root: Path, ignore: set[str] | frozenset[str] = frozenset()) -> dict[str, tuple]:
+    """Every file under ``root``: relative path -> (bytes, executable?); folders as markers."""
+    tree: dict[str, tuple] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            if name in ignore or name in (LOCK, RECORD):
+                continue
+            if path.is_dir():
+                tree[rel + "/"] = ()
+            else:
+                tree[rel] = (path.read_bytes(), bool(path.stat().st_mode & 0o111))
+    return tree

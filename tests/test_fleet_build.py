@@ -1,0 +1,140 @@
+"""``service-runbooks build``: a TechDocs site per service, rebuilt only when needed, and an
+index page that lists every service and filters them by name and owner in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import tool
+from fleet_helpers import copy_template, run_cli, snapshot, write_fleet
+
+HOSTILE = 'Ships <script>alert("x")</script> & "quotes" 💥'
+SERVICES = [
+    {"service_name": "payments-api", "owner": "team-payments", "description": HOSTILE},
+    {
+        "service_name": "orders",
+        "owner": "team-commerce",
+        "lifecycle": "experimental",
+        "github_repo": "acme/orders",
+        "dashboard_url": "https://grafana.example.com/d/orders",
+    },
+    {"service_name": "search", "owner": "team-commerce", "lifecycle": "deprecated"},
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(template, rendered services, site) after one render and one build."""
+    root = tmp_path_factory.mktemp("fleet-build")
+    template = copy_template(root / "template")
+    fleet = write_fleet(root / "fleet.yaml", SERVICES)
+    run_cli(template, "render", fleet, "--output", root / "out")
+    # One worker: the later sites are built with the worker's shared caches warm.
+    result = run_cli(template, "build", root / "out", "--site", root / "site", "--jobs", "1")
+    assert "3 sites: 3 built, 0 unchanged, 0 failed" in result.stdout
+    return template, root / "out", root / "site"
+
+
+def rows(index: Path) -> list[str]:
+    return re.findall(r"<tr data-search=.*?</tr>", index.read_text(encoding="utf-8"))
+
+
+def test_each_service_gets_its_own_techdocs_site(built: tuple[Path, Path, Path]) -> None:
+    _, _, site = built
+    for service in SERVICES:
+        name = service["service_name"]
+        assert (site / name / "index.html").is_file()
+        assert (site / name / "runbooks" / "rollback" / "index.html").is_file()
+        assert (site / name / "search" / "search_index.json").is_file()
+
+
+def test_a_site_is_what_mkdocs_build_strict_makes(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, out, site = built
+    config = out / "search" / "mkdocs.yml"
+    subprocess.run(
+        [tool("mkdocs"), "build", "--strict", "-q", "-f", config, "-d", tmp_path / "cli"],
+        check=True,
+        capture_output=True,
+    )
+    assert snapshot(tmp_path / "cli") == snapshot(site / "search")
+
+
+def test_the_index_lists_every_service_with_owner_lifecycle_and_links(
+    built: tuple[Path, Path, Path],
+) -> None:
+    _, _, site = built
+    index = site / "index.html"
+    found = rows(index)
+    assert len(found) == len(SERVICES)
+    by_name = {re.search(r'href="([^"/]+)/"', row).group(1): row for row in found}
+    assert set(by_name) == {s["service_name"] for s in SERVICES}
+    assert "team-commerce" in by_name["orders"] and "experimental" in by_name["orders"]
+    assert 'href="https://github.com/acme/orders"' in by_name["orders"]
+    assert 'href="https://grafana.example.com/d/orders"' in by_name["orders"]
+    assert "production" in by_name["payments-api"] and "deprecated" in by_name["search"]
+    text = index.read_text(encoding="utf-8")
+    assert "<script>alert" not in text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quotes&quot; 💥" in text
+    listed = json.loads((site / "services.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in listed] == ["orders", "payments-api", "search"]
+
+
+def test_only_changed_sources_are_rebuilt_and_gone_services_leave(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    template, out, site = built
+    out, site = shutil.copytree(out, tmp_path / "out"), shutil.copytree(site, tmp_path / "site")
+    result = run_cli(template, "build", out, "--site", site)
+    assert "3 sites: 0 built, 3 unchanged, 0 failed" in result.stdout
+    page = out / "orders" / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nA note from the team.\n")
+    shutil.rmtree(out / "search")
+    result = run_cli(template, "build", out, "--site", site)
+    assert "2 sites: 1 built, 1 unchanged, 0 failed" in result.stdout
+    assert "removed the sites of search" in result.stdout
+    assert "A note from the team." in (site / "orders" / "index.html").read_text()
+    assert not (site / "search").exists()
+    assert len(rows(site / "index.html")) == 2
+
+
+def test_a_failing_build_keeps_the_previous_site(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    template, out, site = built
+    out, site = shutil.copytree(out, tmp_path / "out"), shutil.copytree(site, tmp_path / "site")
+    page = out / "orders" / "docs" / "index.md"
+    page.write_text(page.read_text() + "\n[broken](no-such-page.md)\n")  # a strict-mode warning
+    result = run_cli(template, "build", out, "--site", site, check=1)
+    assert "failed  orders:" in result.stdout and "strict" in result.stdout
+    assert (site / "orders" / "index.html").is_file()  # the last good site is still served
+
+
+def test_the_index_filters_by_name_and_owner_in_a_browser(built: tuple[Path, Path, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, _, site = built
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=tool("chromium"), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.goto((site / "index.html").as_uri())
+        visible = "tbody tr:not([hidden]) a[href$='/']"
+        assert page.locator(visible).all_inner_texts() == ["orders", "payments-api", "search"]
+        page.fill("#q", "commerce")
+        assert page.locator(visible).all_inner_texts() == ["orders", "search"]
+        page.fill("#q", "SEARCH team-commerce")
+        assert page.locator(visible).all_inner_texts() == ["search"]
+        assert page.inner_text("#count") == "1 of 3 services"
+        page.fill("#q", "nothing-like-this")
+        assert page.locator("#none").is_visible()
+        page.goto((site / "index.html").as_uri() + "?q=payments")
+        assert page.locator(visible).all_inner_texts() == ["payments-api"]
+        browser.close()

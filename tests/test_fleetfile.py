@@ -1,0 +1,146 @@
+"""The fleet file's checks, without rendering: every problem found, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service_runbooks.fleet.fleetfile import FleetError, check_fleet, load_fleet, parse
+from service_runbooks.fleet.sync import plan_update
+
+PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
+
+
+def problems_of(text: str) -> list[str]:
+    data, lines = parse(text)
+    _, problems = check_fleet(data, lines)
+    return [str(p) for p in problems]
+
+
+def test_a_good_fleet_merges_defaults_under_each_entry(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "defaults:\n  owner: team-a\n  incident_channel: '#inc'\n"
+        "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n",
+        encoding="utf-8",
+    )
+    entries = load_fleet(fleet)
+    assert [e.answers for e in entries] == [
+        {"owner": "team-a", "incident_channel": "#inc", "service_name": "one"},
+        {"owner": "team-b", "incident_channel": "#inc", "service_name": "two"},
+    ]
+    assert [e.line for e in entries] == [5, 6]
+
+
+def test_every_bad_entry_and_field_is_named_at_once() -> None:
+    found = problems_of(
+        "services:\n"
+        "  - service_name: fine\n"
+        "  - service_name: Bad_Name\n"
+        "    ownr: team-a\n"
+        "  - service_name: fine\n"
+        "    rollout_timeout: 5\n"
+        "  - description: no name\n"
+        f'  - service_name: evil\n    description: "{PAYLOAD}"\n'
+    )
+    assert len(found) == 6, found
+    assert found[0].startswith("services[1] 'Bad_Name' (line 3): service_name: 'Bad_Name'")
+    assert "ownr: unknown key (did you mean 'owner'?)" in found[1]
+    assert (
+        "services[2] 'fine' (line 5): service_name: 'fine' is already used by services[0]"
+        in (found[3])
+    )
+    assert "rollout_timeout: is an int (5); this answer must be a string: quote it" in found[2]
+    assert found[4] == "services[3] (line 7): service_name: is required in every entry"
+    assert "services[4] 'evil' (line 8): description:" in found[5]
+    assert "Jinja delimiters" in found[5]
+
+
+@pytest.mark.parametrize(
+    "key", ["_extensions", "_jinja2_env_vars", "__prompts__", "_copy_without_render", "extra"]
+)
+def test_cookiecutters_private_keys_are_unknown_keys(key: str) -> None:
+    found = problems_of(f"services:\n  - service_name: a\n    {key}: x\n")
+    assert len(found) == 1 and f"{key}: unknown key" in found[0]
+
+
+def test_defaults_are_checked_once_and_cannot_name_a_service() -> None:
+    found = problems_of(
+        f'defaults:\n  service_name: x\n  owner: "{PAYLOAD}"\nservices:\n  - service_name: a\n'
+    )
+    assert found == [
+        found[0],
+        "defaults: service_name: cannot be a default; name each service",
+    ]
+    assert found[0].startswith("defaults: owner:") and "Jinja delimiters" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n", "file: must be a mapping with 'defaults' and 'services'"),
+        ("services: []\n", "file: services: must be a non-empty list of services"),
+        ("servces: []\nservices: [{service_name: a}]\n", "file: servces: unknown top-level key"),
+        ("services:\n  - service_name: a\n    owner: x\n    owner: y\n", "duplicate key 'owner'"),
+        ("services:\n  - just-a-string\n", "services[0] (line 2): must be a mapping of answers"),
+        ("services:\n  - service_name: a\n    system:\n", "system: is empty (null)"),
+    ],
+)
+def test_malformed_files_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(text, encoding="utf-8")
+    with pytest.raises(FleetError) as raised:
+        load_fleet(fleet)
+    assert message in str(raised.value)
+    assert "nothing was rendered" in str(raised.value)
+
+
+def test_file_level_three_way_plan(tmp_path: Path) -> None:
+    """base = last render (manifest), ours = the folder, theirs = the new render."""
+    (tmp_path / "same").write_text("a")
+    (tmp_path / "untouched").write_text("old")
+    (tmp_path / "edited-template-same").write_text("mine")
+    (tmp_path / "edited-template-changed").write_text("mine")
+    (tmp_path / "dropped").write_text("old")
+    (tmp_path / "already-new").write_text("new")
+
+    def digest(text: str) -> str:
+        from hashlib import sha256
+
+        return sha256(text.encode()).hexdigest()
+
+    base = {
+        "same": digest("a"),
+        "untouched": digest("old"),
+        "edited-template-same": digest("old"),
+        "edited-template-changed": digest("old"),
+        "dropped": digest("old"),
+        "already-new": digest("old"),
+        "deleted-here": digest("old"),
+    }
+    theirs = {
+        "same": digest("a"),
+        "untouched": digest("new"),
+        "edited-template-same": digest("old"),
+        "edited-template-changed": digest("new"),
+        "already-new": digest("new"),
+        "deleted-here": digest("new"),
+        "added": digest("new"),
+    }
+    plan = plan_update(tmp_path, base, theirs)
+    assert plan.write == ["added", "untouched"]
+    assert plan.delete == ["dropped"]
+    assert plan.conflicts == [
+        "deleted-here (deleted since rendered)",
+        "edited-template-changed (edited since rendered)",
+    ]
+
+
+def test_the_example_fleet_is_valid_and_varied() -> None:
+    from matrix import ROOT
+
+    entries = load_fleet(ROOT / "examples" / "fleet.yaml")
+    assert len(entries) >= 5
+    for field in ("workload", "migration_tool", "gitops", "lifecycle"):
+        assert len({e.answers.get(field, "default") for e in entries}) >= 3, field

@@ -9,7 +9,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo serve test install chromium lint clean
 
-# Renders examples/*.yaml from the template into build/examples/ and builds the project's site
+# Renders examples/services/*.yaml from the template into build/examples/ and builds the project's site
 # (with their runbooks) into site/; the MkDocs hook in src/service_runbooks does the rendering.
 demo: $(VENV)/.installed
 	$(BIN)/mkdocs build --strict --site-dir site

@@ -10,8 +10,9 @@ from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }} """)
 # The answers as given, before cookiecutter rendered them: shows what came from the command
-# line or extra_context (an answer typed at a prompt is rendered before we can see it).
-GIVEN = json.loads(r"""{{ _cookiecutter | tojson }} """)
+# line or extra_context (an answer typed at a prompt is rendered before we can see it). cruft's
+# update and diff render without it: then there is nothing given to check.
+GIVEN = json.loads(r"""{{ _cookiecutter | default({}) | tojson }} """)
 TEMPLATE_DIR = Path(json.loads(r"""{{ template_dir | tojson }} """))
 
 sys.path.insert(0, str(TEMPLATE_DIR / "src"))

@@ -1,5 +1,5 @@
-"""The example services (examples/*.yaml) that the project site shows: their answers are valid
-and render with cookiecutter, and between them they cover what a reader looks for."""
+"""The example services (examples/services/*.yaml) that the project site shows: their answers are
+valid and render with cookiecutter, and between them they cover what a reader looks for."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from matrix import GITOPS, ROOT, WORKLOADS
 
 from service_runbooks.mkdocs_hooks import read_answers
 
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "examples" / "services").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("answers_file", EXAMPLES, ids=[path.stem for path in EXAMPLES])

@@ -247,12 +247,6 @@ def test_a_new_commit_with_the_same_files_only_restamps(
     subprocess.run([tool("cruft"), "check"], cwd=out / "orders", check=True, capture_output=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hooks/pre_gen_project.py reads `_cookiecutter`, which cruft 2.16 does not put in "
-    "its context, so plain `cruft update`/`cruft diff` fail with StrictUndefined; "
-    "`service-runbooks update` supplies it. Fix: `{{ _cookiecutter | default({}) | tojson }}`.",
-)
 def test_plain_cruft_update_works_on_a_rendered_service(
     template_repo: Path, fleet: Path, tmp_path: Path
 ) -> None:

@@ -26,7 +26,10 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from service_runbooks.mkdocs_hooks import OUTPUT_ENV, read_answers
 from service_runbooks.rules import RULES
 
-EXAMPLES = {path.stem: read_answers(path) for path in sorted((ROOT / "examples").glob("*.yaml"))}
+EXAMPLES = {
+    path.stem: read_answers(path)
+    for path in sorted((ROOT / "examples" / "services").glob("*.yaml"))
+}
 SCREENSHOTS = ROOT / "build" / "screenshots"
 # Debian's Chromium as root, on a machine without outside network (see DESIGN.md).
 CHROMIUM_ARGS = [

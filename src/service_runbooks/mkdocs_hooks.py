@@ -2,10 +2,10 @@
 
 At every build (`make demo`, `make serve`, the tests):
 
-- each example service's answers (`examples/<service>.yaml`) are checked and rendered from the
-  template with cookiecutter into `build/examples/` (or ``$SERVICE_RUNBOOKS_EXAMPLES_OUT``); its
-  docs join the site under `examples/<service>/`, in the nav of its own mkdocs.yml, so the
-  examples never go stale;
+- each example service's answers (`examples/services/<service>.yaml`) are checked and rendered
+  from the template with cookiecutter into `build/examples/` (or
+  ``$SERVICE_RUNBOOKS_EXAMPLES_OUT``); its docs join the site under `examples/<service>/`, in
+  the nav of its own mkdocs.yml, so the examples never go stale;
 - a line ``<!-- generated: NAME -->`` in a page is replaced by that generated block: the variable
   table and the validation rules (from rules.py), and the list of examples.
 """
@@ -33,7 +33,7 @@ from mkdocs.structure.pages import Page
 from service_runbooks.reference import rules_reference, variables_table
 from service_runbooks.rules import COOKIECUTTER_JSON, RULES_BY_FIELD, TEMPLATE_ROOT
 
-EXAMPLES_DIR = TEMPLATE_ROOT / "examples"
+EXAMPLES_DIR = TEMPLATE_ROOT / "examples" / "services"
 OUTPUT_ENV = "SERVICE_RUNBOOKS_EXAMPLES_OUT"
 DEFAULT_OUTPUT = TEMPLATE_ROOT / "build" / "examples"
 SITE_FOLDER = "examples"  # where the examples' pages go in the site

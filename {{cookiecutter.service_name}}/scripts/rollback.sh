@@ -4,7 +4,7 @@
 # Roll {{ c.service_name }} back to its previous revision, or to --to-revision N, and wait until it is healthy.
 # The commands of docs/runbooks/rollback.md, with the safety checks around them.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 TO_REVISION=""

@@ -3,7 +3,7 @@
 #!/usr/bin/env bash
 # Show {{ c.service_name }} as it runs now: the image, the pods and the rollout state. Read-only.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {

@@ -4,7 +4,7 @@
 # Verify {{ c.service_name }}: the running image and revision, a bounded wait for the rollout, and the
 # health check (docs/runbooks/rollback.md, Steps 4 and 5). Exits 4 when it is not healthy.
 set -euo pipefail
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 HEALTH_URL=$DEFAULT_HEALTH_URL

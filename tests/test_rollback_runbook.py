@@ -8,12 +8,11 @@ import subprocess
 
 import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
-
-FENCE = re.compile(r"^ *```.*?^ *```", flags=re.MULTILINE | re.DOTALL)
+from runbook_pages import FENCE, fenced_blocks
 
 
 def headings(markdown: str) -> list[str]:
-    """Markdown headings outside code blocks (a '# comment' in a shell block is not one)."""
+    """Heading lines with their level, outside code blocks (a '# comment' is not a heading)."""
     return re.findall(r"^#{1,3} .+$", FENCE.sub("", markdown), flags=re.MULTILINE)
 
 
@@ -103,10 +102,6 @@ TOOL_WORDS = {
 
 def rollback_page(render_combo, combo: str) -> str:
     return (render_combo(combo) / "docs" / "runbooks" / "rollback.md").read_text(encoding="utf-8")
-
-
-def fenced_blocks(markdown: str, language: str) -> list[str]:
-    return re.findall(rf"^ *```{language}\n(.*?)^ *```", markdown, flags=re.MULTILINE | re.DOTALL)
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)

@@ -39,6 +39,10 @@ READER_VARIABLES = {
     "CHART": "./chart",
     "VALUES": "values-production.yaml",
     "DEPENDENCY_URL": "https://ledger.example.com/health",
+    "REVISION": "3",
+    "SOURCE_REVISION": "4f2c9e1",
+    "NODE": "node-1",
+    "CHART_VERSION": "1.4.2",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
+from oracle import Service
 from runbook_pages import FENCE, fenced_blocks
 
 
@@ -22,59 +23,11 @@ SEED_CHECKLIST = re.findall(r"^- \[ \] .+$", SEED, flags=re.MULTILINE)
 LEFTOVER_TEMPLATE = re.compile(r"\{\{|\{%|\{#|cookiecutter\.|\$\{\{")
 # The seed's emoji decoded with the wrong charset ("\u00fc\u00ee..." was a red circle).
 GARBLED = re.compile("\u00fc\u00ee|\u00fc\u00fc|\u201a\u00f6|\u00d4\u220f")
-NS = "-n production"
 
 
 def expected_commands(answers: dict[str, str]) -> list[str]:
-    """What a correct rollback page must show, straight from each tool's documentation."""
-    ctx = " --context prod-eu-west-1" if answers.get("kube_context") else ""
-    helm_ctx = " --kube-context prod-eu-west-1" if answers.get("kube_context") else ""
-    workload, gitops = answers["workload"], answers["gitops"]
-    if workload in ("deployment", "statefulset"):
-        target = f"{workload}/payments-api"
-        commands = [
-            f"kubectl rollout undo {target} {NS}{ctx}",
-            f"kubectl rollout undo {target} {NS}{ctx} --to-revision=2",
-            f"kubectl rollout history {target} {NS}{ctx}",
-            f"kubectl rollout history {target} {NS}{ctx} --revision=2",
-            f"kubectl rollout status {target} {NS}{ctx} --timeout=5m",
-            f"kubectl get {workload} payments-api {NS}{ctx} -o jsonpath=",
-        ]
-        if workload == "statefulset":
-            commands.append(f"kubectl delete pod POD_NAME {NS}{ctx}")
-    elif workload == "argo-rollout":
-        commands = [
-            f"kubectl argo rollouts abort payments-api {NS}{ctx}",
-            f"kubectl argo rollouts undo payments-api {NS}{ctx}",
-            f"kubectl argo rollouts undo payments-api {NS}{ctx} --to-revision=2",
-            f"kubectl argo rollouts status payments-api {NS}{ctx} --timeout 5m",
-            f"kubectl argo rollouts get rollout payments-api {NS}{ctx}",
-        ]
-    elif gitops == "argocd":  # Argo CD renders the chart: no Helm release to roll back
-        commands = [
-            "argocd app history payments-api",
-            "argocd app rollback payments-api --timeout 300",
-            "argocd app rollback payments-api 2 --timeout 300",
-        ]
-    else:
-        commands = [
-            f"helm history payments-api {NS}{helm_ctx}",
-            f"helm rollback payments-api {NS}{helm_ctx} --wait --timeout 5m",
-            f"helm rollback payments-api 2 {NS}{helm_ctx} --wait --timeout 5m",
-        ]
-    if gitops == "flux":
-        kind = "helmrelease" if workload == "helm" else "kustomization"
-        commands += [
-            f"flux suspend {kind} payments-api -n flux-system{ctx}",
-            f"flux resume {kind} payments-api -n flux-system{ctx}",
-        ]
-    elif gitops == "argocd":
-        commands += [
-            "argocd app set payments-api --sync-policy none",
-            "argocd app set payments-api --sync-policy automated",
-        ]
-    commands.append("curl -fsS --max-time 10 'https://api.example.com/health'")
-    return commands
+    """What a correct rollback page must show: the oracle's operations for this service."""
+    return Service(answers).rollback_page()
 
 
 MIGRATION_COMMANDS = {

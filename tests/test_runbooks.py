@@ -8,8 +8,8 @@ import re
 import subprocess
 
 import pytest
-from expected import HEALTH, NAME, Service
 from matrix import COMBINATIONS_BY_ID, OPTIONAL_ANSWERS, ROOT
+from oracle import HEALTH, NAME, Service
 from runbook_pages import (
     LEFTOVER_TEMPLATE,
     PAGES,
@@ -90,9 +90,9 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
     wide = f"{svc.pods()} -o wide"
     pause = svc.gitops_pause()
     commands = {
-        "deploy.md": [*svc.deploy(), svc.status(), svc.history(), HEALTH],
+        "deploy.md": [*svc.deploy(), svc.wait(), svc.history(), HEALTH],
         "verification.md": [
-            svc.status(),
+            svc.wait(),
             svc.history(),
             HEALTH,
             wide,
@@ -126,11 +126,11 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
             wide,
             svc.events(),
             svc.undo(),
-            svc.status(),
+            svc.wait(),
             *pause[:1],
         ],
         "on-call.md": [svc.pods(), svc.history()],
-        "index.md": [svc.undo(), svc.status(), *pause[:1]],
+        "index.md": [svc.undo(), svc.wait(), *pause[:1]],
     }.get(page, [])
     if page == "verification.md" and svc.workload != "helm":
         commands.append(f"kubectl events {svc.flags} --for {svc.ref}")
@@ -147,7 +147,7 @@ def scaling_specifics(svc: Service) -> list[str]:
     if svc.workload == "helm":
         commands.append(f'kubectl rollout status "${{WORKLOAD:?}}" {svc.flags} --timeout=5m')
     else:
-        commands.append(svc.status())
+        commands.append(svc.wait())
     return commands
 
 

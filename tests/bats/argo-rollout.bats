@@ -25,14 +25,31 @@ kubectl argo rollouts status $SERVICE $K --timeout 5m
 CALLS
 }
 
-@test "rollback --abort: aborts the rollout in progress and does not wait for a Degraded rollout" {
-  run -0 "$SCRIPTS/rollback.sh" --abort --yes
+PHASE='-o jsonpath=\{.status.phase\}\{\"\\t\"\}\{.status.abort\}\{\"\\t\"\}\{.status.message\}'
+PODS_JSONPATH='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\{.spec.containers\[\*\].image\}\{\"\\n\"\}\{end\}'
+
+@test "rollback --abort: aborts, then reports the Degraded rollout as aborted, not as a failure" {
+  STUB_ROLLOUT_ABORTED=1 run -0 "$SCRIPTS/rollback.sh" --abort --yes
   assert_calls <<CALLS
 kubectl argo rollouts get rollout $SERVICE $K
 kubectl argo rollouts abort $SERVICE $K
+kubectl get rollout $SERVICE $K $PHASE
 CALLS
+  assert_output_has "Aborted (state: Degraded true RolloutAborted"
+  assert_output_has "the stable version serves again"
   assert_output_has "revert the bad change in Git"
   run -2 "$SCRIPTS/rollback.sh" --abort --to-revision 2 --yes
+  run -2 "$SCRIPTS/rollback.sh" --abort --promote-full --yes
+}
+
+@test "rollback --promote-full: after the undo, skips the canary steps the undo runs again" {
+  run -0 "$SCRIPTS/rollback.sh" --promote-full --yes
+  assert_calls <<CALLS
+kubectl argo rollouts get rollout $SERVICE $K
+kubectl argo rollouts undo $SERVICE $K
+kubectl argo rollouts promote $SERVICE $K --full
+kubectl argo rollouts status $SERVICE $K --timeout 5m
+CALLS
 }
 
 @test "rollback --dry-run: the plugin has no dry run, so it only shows the commands" {
@@ -44,17 +61,25 @@ CALLS
   assert_output_has "would run: kubectl argo rollouts status $SERVICE $K --timeout 5m"
 }
 
-@test "rollback: a rollout status that fails exits 4" {
+@test "rollback: a rollout status that fails exits 4 and says an undo re-runs the canary steps" {
   STUB_STATUS_RC=1 run -4 "$SCRIPTS/rollback.sh" --yes
+  assert_output_has "--promote-full"
 }
 
-@test "status: image, pods and the rollout state without waiting" {
+@test "status: the pods' images, pods and the rollout state without waiting" {
   run -0 "$SCRIPTS/status.sh"
   assert_calls <<CALLS
-kubectl get rollout $SERVICE $K -o jsonpath=\{.spec.template.spec.containers\[\*\].image\}
+kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
 kubectl get pods -l app=$SERVICE $K
-kubectl argo rollouts status $SERVICE $K --watch=false
+kubectl argo rollouts get rollout $SERVICE $K
+kubectl get rollout $SERVICE $K $PHASE
 CALLS
+  assert_output_has "Phase: Healthy"
+}
+
+@test "status: an aborted rollout reads as aborted with the stable version serving (exit 0)" {
+  STUB_ROLLOUT_ABORTED=1 run -0 "$SCRIPTS/status.sh"
+  assert_output_has "Aborted: the stable version serves"
 }
 
 @test "history: get rollout lists every revision (also for --revision)" {
@@ -70,7 +95,7 @@ CALLS
 @test "verify: image, revision, bounded wait, health check" {
   run -0 "$SCRIPTS/verify.sh"
   assert_calls <<CALLS
-kubectl get rollout $SERVICE $K -o jsonpath=\{.spec.template.spec.containers\[\*\].image\}
+kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
 kubectl argo rollouts get rollout $SERVICE $K
 kubectl argo rollouts status $SERVICE $K --timeout 5m
 curl -fsS --max-time 10 https://api.example.com/health

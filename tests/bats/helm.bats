@@ -1,9 +1,20 @@
 #!/usr/bin/env bats
-# A Helm release (no GitOps, or Flux's HelmRelease): helm history / rollback --wait / status.
+# A Helm release (no GitOps, or Flux's HelmRelease): helm history / rollback --wait / status,
+# then each workload of the chart's own bounded rollout status (STATUS deployed is not health).
 
 load helpers
 
 PODS_JSONPATH='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\{.spec.containers\[\*\].image\}\{\"\\n\"\}\{end\}'
+
+# How the scripts find the chart's workload: the pods' owner, and the ReplicaSet's owner.
+OWNER='-o jsonpath=\{.metadata.ownerReferences\[0\].kind\}/\{.metadata.ownerReferences\[0\].name\}'
+PODS_OWNERS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.ownerReferences\[0\].kind\}/\{.metadata.ownerReferences\[0\].name\}\{\"\\n\"\}\{end\}'
+
+setup() {
+  common_setup
+  WORKLOADS_FOUND="kubectl get pods -l app=$SERVICE $K $PODS_OWNERS
+kubectl get replicaset $SERVICE-7c9d8f6b5 $K $OWNER"
+}
 
 setup_file() {
   [[ $WORKLOAD == helm && $GITOPS != argocd ]] || { echo "helm.bats is for a Helm release" >&2; return 1; }
@@ -12,32 +23,41 @@ setup_file() {
 @test "rollback: history, rollback --wait --timeout, then the release status" {
   run -0 "$SCRIPTS/rollback.sh" --yes
   assert_calls <<CALLS
-helm history $SERVICE $HK
-helm rollback $SERVICE $HK --wait --timeout 5m
-helm status $SERVICE $HK
+helm history $HELM_RELEASE $HK
+helm rollback $HELM_RELEASE $HK --wait --timeout 5m
+helm status $HELM_RELEASE $HK
+$WORKLOADS_FOUND
+kubectl rollout status deployment/$SERVICE $K --timeout=5m
 CALLS
 }
 
 @test "rollback --to-revision 2 --timeout 10m" {
   run -0 "$SCRIPTS/rollback.sh" --to-revision 2 --timeout 10m --yes
   assert_calls <<CALLS
-helm history $SERVICE $HK
-helm rollback $SERVICE 2 $HK --wait --timeout 10m
-helm status $SERVICE $HK
+helm history $HELM_RELEASE $HK
+helm rollback $HELM_RELEASE 2 $HK --wait --timeout 10m
+helm status $HELM_RELEASE $HK
+$WORKLOADS_FOUND
+kubectl rollout status deployment/$SERVICE $K --timeout=10m
 CALLS
 }
 
 @test "rollback --dry-run: helm rollback --dry-run, nothing else" {
   run -0 "$SCRIPTS/rollback.sh" --dry-run
   assert_calls <<CALLS
-helm history $SERVICE $HK
-helm rollback $SERVICE $HK --wait --timeout 5m --dry-run
+helm history $HELM_RELEASE $HK
+helm rollback $HELM_RELEASE $HK --wait --timeout 5m --dry-run
 CALLS
 }
 
-@test "rollback: pods not ready within the timeout (helm rollback --wait fails) exits 4" {
-  STUB_UNDO_RC=1 run -4 "$SCRIPTS/rollback.sh" --yes
-  assert_output_has "not ready within 5m"
+@test "rollback: a failed helm rollback is a failed command (1), not a failed verification" {
+  STUB_UNDO_RC=1 run -1 "$SCRIPTS/rollback.sh" --yes
+  assert_output_has "the rollback command failed"
+}
+
+@test "rollback: a workload that does not finish its rollout in time exits 4" {
+  STUB_STATUS_RC=1 run -4 "$SCRIPTS/rollback.sh" --yes
+  assert_output_has "did not become healthy within 5m"
 }
 
 @test "rollback: a release left failed exits 4" {
@@ -49,7 +69,7 @@ CALLS
   assert_calls <<CALLS
 kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
 kubectl get pods -l app=$SERVICE $K
-helm status $SERVICE $HK
+helm status $HELM_RELEASE $HK
 CALLS
 }
 
@@ -57,8 +77,8 @@ CALLS
   run -0 "$SCRIPTS/history.sh"
   run -0 "$SCRIPTS/history.sh" --revision 2
   assert_calls <<CALLS
-helm history $SERVICE $HK
-helm get values $SERVICE --revision 2 $HK
+helm history $HELM_RELEASE $HK
+helm get values $HELM_RELEASE --revision 2 $HK
 CALLS
 }
 
@@ -66,8 +86,10 @@ CALLS
   run -0 "$SCRIPTS/verify.sh"
   assert_calls <<CALLS
 kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
-helm history $SERVICE $HK
-helm status $SERVICE $HK
+helm history $HELM_RELEASE $HK
+helm status $HELM_RELEASE $HK
+$WORKLOADS_FOUND
+kubectl rollout status deployment/$SERVICE $K --timeout=5m
 curl -fsS --max-time 10 https://api.example.com/health
 CALLS
 }

@@ -7,7 +7,10 @@ bats_require_minimum_version 1.5.0
 SERVICE=payments-api
 NS=production
 
-setup() {
+# A .bats file that needs more setup defines setup() and calls common_setup first.
+setup() { common_setup; }
+
+common_setup() {
   : "${SERVICE_DIR:?set SERVICE_DIR to a rendered service}"
   SCRIPTS=$SERVICE_DIR/scripts
   local bin=$BATS_TEST_TMPDIR/bin tool
@@ -18,17 +21,29 @@ setup() {
   export PATH="$bin:$PATH"
   export STUB_LOG=$BATS_TEST_TMPDIR/calls.log
   export STUB_CURRENT_CONTEXT=${KUBE_CONTEXT:-kind-dev}
-  # kubectl flags as the runbook writes them: namespace, then the configured context.
-  K="-n $NS${KUBE_CONTEXT:+ --context $KUBE_CONTEXT}"
-  HK="-n $NS${KUBE_CONTEXT:+ --kube-context $KUBE_CONTEXT}"
+  # kubectl flags as the runbook writes them: namespace, then the configured context, or the
+  # current one, which the scripts pin when none is configured.
+  K="-n $NS --context $STUB_CURRENT_CONTEXT"
+  HK="-n $NS --kube-context $STUB_CURRENT_CONTEXT"
+  # helm-controller keeps a Flux HelmRelease's release in the Flux namespace, named
+  # <targetNamespace>-<name>.
+  HELM_RELEASE=$SERVICE
+  if [[ $GITOPS == flux ]]; then
+    HK="-n flux-system --kube-context $STUB_CURRENT_CONTEXT"
+    HELM_RELEASE=$NS-$SERVICE
+  fi
   cd "$BATS_TEST_TMPDIR" # the scripts must find their library from anywhere
 }
 
 # Every call the stubs saw, one a line.
 all_calls() { cat "$STUB_LOG" 2>/dev/null || true; }
 
-# What the script did, leaving out reading the current context (the context check).
-calls() { all_calls | grep -vx 'kubectl config current-context' || true; }
+# Reading whether GitOps is paused (safety.bats checks it).
+GITOPS_CHECK='^(kubectl get [a-z]+\.(kustomize|helm)\.toolkit\.fluxcd\.io .*jsonpath=\\?\{\.spec\.suspend\\?\}|argocd app get [a-z0-9-]+ -o json)$'
+
+# What the script did, leaving out reading the current context (the context check) and whether
+# GitOps is paused.
+calls() { all_calls | grep -vx 'kubectl config current-context' | grep -vE "$GITOPS_CHECK" || true; }
 
 # Calls that would change something: rollbacks, aborts, deletes, GitOps changes, and migration
 # rollbacks run in a pod (a status or a preview in a pod changes nothing). A server-side (or

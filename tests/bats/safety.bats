@@ -117,6 +117,33 @@ load helpers
   ! all_calls | grep -E '^(flux|argocd app set)'
 }
 
+@test "GitOps: reconciliation not paused: refused (3) even after typing the name, naming the pause command" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  STUB_GITOPS_PAUSED=0 run -3 typing "$SERVICE" "$SCRIPTS/rollback.sh"
+  assert_output_has "is not paused for $SERVICE"
+  case $GITOPS in
+    flux) assert_output_has "flux suspend" ;;
+    argocd) assert_output_has "argocd app set $SERVICE --sync-policy none" ;;
+  esac
+  assert_no_mutating_calls
+  # What told it: Flux's spec.suspend, or Argo CD's automated sync policy.
+  all_calls | grep -E "$GITOPS_CHECK"
+}
+
+@test "GitOps: reconciliation paused: the rollback goes ahead after the typed confirmation" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  run -0 typing "$SERVICE" "$SCRIPTS/rollback.sh"
+  assert_output_has "is paused for $SERVICE"
+  [ -n "$(mutating_calls)" ]
+}
+
+@test "GitOps: not paused, with --yes it goes ahead knowingly and says the sync may revert it" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  STUB_GITOPS_PAUSED=0 run -0 "$SCRIPTS/rollback.sh" --yes
+  assert_output_has "its next sync may revert this change"
+  [ -n "$(mutating_calls)" ]
+}
+
 @test "context: a different current context is refused (3) before anything else" {
   [[ -n $KUBE_CONTEXT ]] || skip "no kube_context configured"
   export STUB_CURRENT_CONTEXT=kind-laptop
@@ -138,19 +165,26 @@ load helpers
     run -0 "$SCRIPTS/rollback.sh" --context staging-eu --namespace staging --yes
   fi
   ! all_calls | grep -x 'kubectl config current-context'
-  if [[ $WORKLOAD == helm && $GITOPS != argocd ]]; then
+  if [[ $WORKLOAD == helm && $GITOPS == flux ]]; then
+    # helm-controller stores the release in the Flux namespace, whatever --namespace says.
+    [[ $(mutating_calls) == *"-n flux-system --kube-context staging-eu"* ]]
+  elif [[ $WORKLOAD == helm && $GITOPS != argocd ]]; then
     [[ $(mutating_calls) == *"-n staging --kube-context staging-eu"* ]]
   elif [[ $WORKLOAD != helm ]]; then
     [[ $(mutating_calls) == *"-n staging --context staging-eu"* ]]
   fi
 }
 
-@test "context: without a configured context the current one is used, unchecked" {
+@test "context: without a configured context the current one is read once and pinned on every call" {
   [[ -z $KUBE_CONTEXT ]] || skip "kube_context is configured"
   export STUB_CURRENT_CONTEXT=whatever-is-current
   run -0 "$SCRIPTS/rollback.sh" --yes
-  ! calls | grep -e '--context'
-  assert_output_has "context:   whatever-is-current (current)"
+  assert_output_has "context:   whatever-is-current (the current context, pinned for every command)"
+  [ "$(all_calls | grep -cx 'kubectl config current-context')" = 1 ]
+  # Every kubectl or helm call names that context, so a context switch during the prompt
+  # cannot retarget the change.
+  ! calls | grep -E '^(kubectl|helm) ' | grep -vE -- '--(kube-)?context whatever-is-current( |$)'
+  [ -n "$(mutating_calls)" ] || [[ $WORKLOAD == helm && $GITOPS == argocd ]]
 }
 
 @test "--dry-run: no mutating call, even without a terminal in production" {
@@ -195,12 +229,8 @@ load helpers
 }
 
 @test "a failing command exits 1 with the error on stderr" {
-  STUB_UNDO_RC=1 run --separate-stderr "$SCRIPTS/rollback.sh" --yes
-  if [[ $WORKLOAD == helm && $GITOPS != argocd ]]; then
-    [ "$status" -eq 4 ] # helm rollback --wait: the pods did not become ready
-  else
-    [ "$status" -eq 1 ]
-  fi
+  # A failed helm rollback too: it is the command that failed (4 is for a wait that fails after it).
+  STUB_UNDO_RC=1 run --separate-stderr -1 "$SCRIPTS/rollback.sh" --yes
   [[ $stderr == *"error: "* ]]
   [[ $output != *"error: "* ]]
 }

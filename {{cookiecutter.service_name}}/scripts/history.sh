@@ -13,11 +13,11 @@ usage() {
 Usage: ${0##*/} [options]
 
 Show the revisions of $SERVICE ($WORKLOAD_LABEL) that rollback.sh --to-revision can
-go back to{% if c.workload != 'argo-rollout' %}, or with --revision N what revision N deployed{% endif %}.
+go back to{% if cmd.engine_name != 'argo-rollouts' %}, or with --revision N what revision N deployed{% endif %}.
 It only reads: no confirmation is asked, and --dry-run and --yes change nothing.
 
 Options:
-{% if c.workload == 'argo-rollout' %}
+{% if cmd.engine_name == 'argo-rollouts' %}
       --revision N       accepted for symmetry: Argo Rollouts shows every revision at once
 {% else %}
       --revision N       show what revision N deployed (a positive integer)
@@ -46,28 +46,29 @@ script_option() {
 
 # What one revision deployed, as the runbook's Step 2 shows it.
 show_revision() {
-{% if c.workload in ['deployment', 'statefulset'] %}
-  run "${HISTORY_CMD[@]}" "--revision=$REVISION"
-{% elif c.workload == 'argo-rollout' %}
+{% if cmd.engine_name == 'argo-rollouts' %}
   info "Argo Rollouts has no per-revision view; every revision is listed:"
   run "${HISTORY_CMD[@]}"
-{% elif cmd.uses_helm_release %}
-  run helm get values "$HELM_RELEASE" --revision "$REVISION" "${HELM_ARGS[@]}"
-{% else %}
-  # Argo CD lists, per history ID, the source revision it deployed (a Git commit or chart version).
-  local rows
+{% elif cmd.engine_name == 'argocd-helm' %}
+  # Argo CD lists, per history ID, the source revision it deployed (a Git commit or chart
+  # version); `argocd app manifests --revision` takes that source revision, not the ID.
+  local rows SOURCE_REVISION
   rows=$(awk -v id="$REVISION" '$1 == id' <<<"$HISTORY_OUTPUT")
   [[ -n $rows ]] || usage_error "--revision $REVISION: $GITOPS_APP has no history ID $REVISION"
   grep -E '^(SOURCE|ID)[[:space:]]' <<<"$HISTORY_OUTPUT" || true
   printf '%s\n' "$rows"
-  info "To see what it deployed: argocd app manifests $GITOPS_APP --revision <its REVISION>"
+  SOURCE_REVISION='<its REVISION>'
+  info "To see what it deployed: $(quote {{ cmd.eng.script('show_revision') }})"
+{% else %}
+  local show=({{ cmd.eng.script('show_revision') }})
+  run "${show[@]}"
 {% endif %}
 }
 
 main() {
   parse_options "$@"
   check_context
-{% if cmd.uses_helm_release or c.workload != 'helm' %}
+{% if cmd.engine_name != 'argocd-helm' %}
   if [[ -z $REVISION ]]; then
     run "${HISTORY_CMD[@]}" || die "$EXIT_FAILED" "could not read the history of $SERVICE"
     return 0

@@ -8,8 +8,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 TO_REVISION=""
-{% if c.workload == 'argo-rollout' %}
+{% if cmd.engine_name == 'argo-rollouts' %}
 ABORT=0
+PROMOTE_FULL=0
 {% endif %}
 
 usage() {
@@ -19,12 +20,24 @@ Usage: ${0##*/} [options]
 Roll $SERVICE ($WORKLOAD_LABEL) back to the previous revision (or to --to-revision N)
 and wait until it is healthy. It shows the history first, then where the change goes,
 and asks you to type the service name before changing production.
+{% if c.gitops != 'none' %}
+$GITOPS_TOOL deploys $SERVICE: unless its reconciliation is paused, it refuses (or, with
+--yes, goes ahead knowing the next sync may revert the rollback).
+{% endif %}
+{% if c.workload == 'statefulset' %}
+A StatefulSet pod of the bad revision that is not Ready blocks the rollback, and with the
+OnDelete strategy no pod is replaced at all: it deletes those pods, one at a time, so they
+come back from the restored revision (the Kubernetes docs' forced rollback).
+{% endif %}
 
 Options:
       --to-revision N    roll back to revision N (a number the history lists)
-{% if c.workload == 'argo-rollout' %}
-      --abort            abort a rollout that is still in progress instead (traffic goes back
-                         to the stable version; Git still holds the bad one)
+{% if cmd.engine_name == 'argo-rollouts' %}
+      --abort            abort a rollout that is still in progress instead: the stable
+                         version serves again; the rollout stays Degraded, Git still holds
+                         the bad version
+      --promote-full     after the undo, skip the canary steps and analysis that the undo
+                         runs again (kubectl argo rollouts promote --full)
 {% endif %}
 $COMMON_OPTIONS_HELP
 
@@ -45,68 +58,81 @@ script_option() {
       TO_REVISION=$(revision_value "$1" "$value")
       OPTION_SHIFT=2
       ;;
-{% if c.workload == 'argo-rollout' %}
+{% if cmd.engine_name == 'argo-rollouts' %}
     --abort) ABORT=1; OPTION_SHIFT=1 ;;
+    --promote-full) PROMOTE_FULL=1; OPTION_SHIFT=1 ;;
 {% endif %}
     *) ;;
   esac
 }
 
-# The rollback command itself, as the runbook's Step 3 shows it.
+# The rollback command itself, as the runbook's Step 3 shows it (the same engine table entry).
 undo_command() {
-{% if c.workload in ['deployment', 'statefulset'] %}
-  UNDO=(kubectl rollout undo "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}")
-  if [[ -n $TO_REVISION ]]; then UNDO+=("--to-revision=$TO_REVISION"); fi
-{% elif c.workload == 'argo-rollout' %}
-  UNDO=(kubectl argo rollouts undo "$SERVICE" "${KUBE_ARGS[@]}")
-  if [[ -n $TO_REVISION ]]; then UNDO+=("--to-revision=$TO_REVISION"); fi
-  if [[ $ABORT -eq 1 ]]; then UNDO=(kubectl argo rollouts abort "$SERVICE" "${KUBE_ARGS[@]}"); fi
-{% elif cmd.uses_helm_release %}
-  UNDO=(helm rollback "$HELM_RELEASE")
-  if [[ -n $TO_REVISION ]]; then UNDO+=("$TO_REVISION"); fi
-  UNDO+=("${HELM_ARGS[@]}" --wait --timeout "$TIMEOUT")
-{% else %}
-  UNDO=(argocd app rollback "$GITOPS_APP")
-  if [[ -n $TO_REVISION ]]; then UNDO+=("$TO_REVISION"); fi
-  UNDO+=(--timeout "$(timeout_seconds)")
+  local REVISION=$TO_REVISION
+  if [[ -n $REVISION ]]; then
+    UNDO=({{ cmd.eng.script('undo_to') }})
+  else
+    UNDO=({{ cmd.eng.script('undo') }})
+  fi
+{% if cmd.engine_name == 'argo-rollouts' %}
+  if [[ $ABORT -eq 1 ]]; then UNDO=({{ cmd.eng.script('abort') }}); fi
 {% endif %}
 }
 
 # --dry-run: let the tool simulate the rollback where it can (kubectl on the server), else only show it.
 dry_run() {
-{% if c.workload in ['deployment', 'statefulset'] %}
-  run "${UNDO[@]}" --dry-run=server || die "$EXIT_FAILED" "the server refused the rollback"
-{% elif cmd.uses_helm_release %}
-  run "${UNDO[@]}" --dry-run || die "$EXIT_FAILED" "helm refused the rollback"
+{% if cmd.engine.undo_dry_run %}
+  run "${UNDO[@]}" {{ cmd.engine.undo_dry_run }} || die "$EXIT_FAILED" "the rollback was refused in the dry run"
 {% else %}
   show_only "${UNDO[@]}"
 {% endif %}
-{% if c.workload == 'argo-rollout' %}
+{% if cmd.engine_name == 'argo-rollouts' %}
   if [[ $ABORT -eq 1 ]]; then return 0; fi
+  if [[ $PROMOTE_FULL -eq 1 ]]; then show_only {{ cmd.eng.script('promote_full') }}; fi
 {% endif %}
+{% if c.workload == 'statefulset' %}
+  info "then delete, one at a time, the pods of another revision that block the rollback"
+{% endif %}
+{% if cmd.engine_name != 'helm' %}
   show_only "${WAIT_CMD[@]}"
+{% endif %}
 }
 
 {% if c.workload == 'statefulset' %}
-# A StatefulSet with OrderedReady pods stays stuck on a broken pod: show which pods still run
-# another revision than the one the StatefulSet now wants (runbook Step 3).
-explain_stuck_statefulset() {
-  local wanted
-  info "A StatefulSet can stay stuck on a pod from the bad revision. Pods and their revisions:"
-  run "${PODS_CMD[@]}" -L controller-revision-hash || true
-  wanted=$(run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.status.updateRevision}') || wanted="(unknown)"
-  info "The StatefulSet wants revision: $wanted"
-  info "Delete each pod whose CONTROLLER-REVISION-HASH is not that one; it is recreated from it:"
-  info "  $(quote kubectl delete pod POD_NAME "${KUBE_ARGS[@]}")"
+# The forced rollback: delete the pods of another revision that block it (OnDelete: all of
+# them; otherwise those that are not Ready), one at a time, each once it is Ready again
+# (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback).
+replace_stale_pods() {
+  local strategy stale pod ready
+  strategy=$(statefulset_strategy) || die "$EXIT_FAILED" "could not read the update strategy of $SERVICE"
+  stale=$(statefulset_stale_pods) || die "$EXIT_FAILED" "could not list the pods of $SERVICE"
+  while read -r pod ready; do
+    [[ -n $pod ]] || continue
+    [[ $strategy == OnDelete* || $ready != True ]] || continue
+    run kubectl delete pod "$pod" "${KUBE_ARGS[@]}" --wait=true || die "$EXIT_FAILED" "could not delete $pod"
+    run kubectl wait pod "$pod" "${KUBE_ARGS[@]}" --for=condition=Ready "--timeout=$TIMEOUT" ||
+      die "$EXIT_VERIFY_FAILED" "$pod did not become Ready within $TIMEOUT after the rollback"
+  done <<<"$stale"
+}
+
+{% endif %}
+{% if cmd.engine_name == 'argo-rollouts' %}
+# After an abort the rollout is Degraded by design: report that, do not wait for Healthy.
+report_abort() {
+  local state
+  state=$(run {{ cmd.eng.script('phase') }}) || die "$EXIT_FAILED" "could not read the rollout state"
+  info "Aborted (state: ${state//$'\t'/ }): the stable version serves again. The rollout stays"
+  info "Degraded until Git holds a good version: revert the bad change in Git (or run without --abort)."
 }
 
 {% endif %}
 main() {
   parse_options "$@"
-{% if c.workload == 'argo-rollout' %}
-  [[ $ABORT -eq 0 || -z $TO_REVISION ]] || usage_error "--abort and --to-revision do not go together"
+{% if cmd.engine_name == 'argo-rollouts' %}
+  [[ $ABORT -eq 0 || ( -z $TO_REVISION && $PROMOTE_FULL -eq 0 ) ]] ||
+    usage_error "--abort goes with neither --to-revision nor --promote-full"
 {% endif %}
-{% if c.workload == 'helm' and not cmd.uses_helm_release %}
+{% if cmd.engine_name == 'argocd-helm' %}
   # The Argo CD application is the target, wherever its pods run: a namespace would mislead.
   [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
     usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
@@ -114,27 +140,26 @@ main() {
   warn_gitops
   plan_write gitops
   check_context
+  require_gitops_paused
   read_history
   if [[ -n $TO_REVISION ]]; then require_revision --to-revision "$TO_REVISION"; fi
   undo_command
   confirm_write "$(quote "${UNDO[@]}")"
   if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
-{% if cmd.uses_helm_release %}
-  run "${UNDO[@]}" ||
-    die "$EXIT_VERIFY_FAILED" "helm rollback failed, or its pods were not ready within $TIMEOUT"
-{% else %}
   run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"
-{% endif %}
-{% if c.workload == 'argo-rollout' %}
-  if [[ $ABORT -eq 1 ]]; then
-    info "Aborted: traffic is back on the stable version. The rollout stays Degraded until Git"
-    info "holds a good version again: revert the bad change in Git (or run without --abort)."
-    return 0
+{% if cmd.engine_name == 'argo-rollouts' %}
+  if [[ $ABORT -eq 1 ]]; then report_abort; return 0; fi
+  if [[ $PROMOTE_FULL -eq 1 ]]; then
+    run {{ cmd.eng.script('promote_full') }} || die "$EXIT_FAILED" "kubectl argo rollouts promote --full failed"
   fi
 {% endif %}
-  if ! wait_until_healthy; then
 {% if c.workload == 'statefulset' %}
-    explain_stuck_statefulset
+  replace_stale_pods
+{% endif %}
+  if ! wait_until_healthy; then
+{% if cmd.engine_name == 'argo-rollouts' %}
+    info "An undo runs every canary step and analysis again; if it stopped at a pause step,"
+    info "run again with --promote-full to skip them (when the team accepts that)."
 {% endif %}
     die "$EXIT_VERIFY_FAILED" "$SERVICE did not become healthy within $TIMEOUT after the rollback"
   fi

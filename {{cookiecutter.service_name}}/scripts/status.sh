@@ -27,14 +27,29 @@ USAGE
 
 # The rollout's state now (the runbook's status command, without waiting for it).
 show_state() {
-{% if c.workload in ['deployment', 'statefulset'] %}
-  run kubectl rollout status "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}" --watch=false
-{% elif c.workload == 'argo-rollout' %}
-  run kubectl argo rollouts status "$SERVICE" "${KUBE_ARGS[@]}" --watch=false
-{% elif cmd.uses_helm_release %}
-  run helm status "$HELM_RELEASE" "${HELM_ARGS[@]}"
+{% if c.workload == 'statefulset' %}
+  local strategy
+  strategy=$(statefulset_strategy) || return 1
+  if [[ $strategy == OnDelete* ]]; then
+    # rollout status refuses OnDelete: show the pods that do not yet run the wanted revision.
+    printf 'OnDelete: pods still on another revision (name, Ready):\n%s\n' "$(statefulset_stale_pods)"
+    return 0
+  fi
+{% endif %}
+{% if cmd.engine_name == 'argo-rollouts' %}
+  # `kubectl argo rollouts status` exits with an error on an aborted (Degraded) rollout; `get`
+  # shows it, and the phase says what it means.
+  run "${STATUS_CMD[@]}" || return 1
+  local state phase abort message
+  state=$(run {{ cmd.eng.script('phase') }}) || return 1
+  IFS=$'\t' read -r phase abort message <<<"$state" || true
+  if [[ $abort == true ]]; then
+    printf 'Aborted: the stable version serves; the spec (Git) still holds the new version. %s\n' "$message"
+  else
+    printf 'Phase: %s %s\n' "$phase" "$message"
+  fi
 {% else %}
-  run argocd app get "$GITOPS_APP"
+  run "${STATUS_CMD[@]}"
 {% endif %}
 }
 

@@ -17,13 +17,16 @@ readonly DEFAULT_TIMEOUT='{{ c.rollout_timeout }}'
 readonly APP_SELECTOR='{{ c.app_label_selector }}'
 readonly DEFAULT_HEALTH_URL='{{ c.health_url }}'
 readonly WORKLOAD_LABEL='{{ cmd.workload_label }}'
-{% if cmd.uses_helm_release %}
-readonly HELM_RELEASE='{{ c.helm_release }}'
+{% if cmd.engine_name == 'helm' %}
+readonly HELM_RELEASE='{{ cmd.helm_release }}'
 {% endif %}
 {% if c.gitops != 'none' %}
 readonly GITOPS_APP='{{ c.gitops_app }}'
-readonly GITOPS_TOOL='{{ 'Flux' if c.gitops == 'flux' else 'Argo CD' }}'
-readonly GITOPS_PAUSE='{{ cmd.gitops_pause }}'
+readonly GITOPS_TOOL='{{ cmd.gitops_label }}'
+readonly GITOPS_PAUSE={{ cmd.eng.shell_word(cmd.gitops_pause) }}
+{% if c.gitops == 'argocd' %}
+readonly GITOPS_RECORD={{ cmd.eng.shell_word(cmd.gitops_record) }}
+{% endif %}
 {% else %}
 readonly GITOPS_TOOL=''
 {% endif %}
@@ -41,6 +44,7 @@ EXIT_CODES_HELP="Exit codes (the same for every script in scripts/):
 NAMESPACE=$PRODUCTION_NAMESPACE
 CONTEXT=$CONFIGURED_CONTEXT
 CONTEXT_GIVEN=0
+CONTEXT_PINNED=0 # 1 when CONTEXT is the current context, read once at the start
 DRY_RUN=0
 ASSUME_YES=0
 TIMEOUT=$DEFAULT_TIMEOUT
@@ -72,7 +76,7 @@ option_value() {
 # A revision number, else a usage error naming the option (Argo CD history IDs start at 0,
 # Kubernetes and Helm revisions at 1).
 revision_value() { # revision_value OPTION VALUE
-{% if c.workload == 'helm' and not cmd.uses_helm_release %}
+{% if cmd.engine_name == 'argocd-helm' %}
   [[ $2 =~ ^(0|[1-9][0-9]{0,8})$ ]] || usage_error "$1 must be an Argo CD history ID (0, 1, 2, ...), got '$2'"
 {% else %}
   [[ $2 =~ ^[1-9][0-9]{0,8}$ ]] || usage_error "$1 must be a positive integer, got '$2'"
@@ -104,6 +108,15 @@ parse_options() {
   [[ -z $CONTEXT || $CONTEXT =~ ^[A-Za-z0-9][-A-Za-z0-9._:/@]{0,252}$ ]] ||
     usage_error "--context must be a kubeconfig context name, got '$CONTEXT'"
   set_workload_commands
+}
+
+# With no kube_context answer and no --context, every command runs with --context set to the
+# context that was current at the start: the one shown before a change is the one changed, even
+# if someone switches contexts while the prompt waits.
+pin_context() {
+  [[ -z $CONTEXT ]] || return 0
+  CONTEXT=$(kubectl config current-context 2>/dev/null) || CONTEXT=""
+  [[ -z $CONTEXT ]] || CONTEXT_PINNED=1
 }
 
 # The common options, for each script's usage text.
@@ -148,13 +161,17 @@ show_only() { info "would run: $(quote "$@")"; }
 
 current_context() { kubectl config current-context 2>/dev/null || printf '(none)'; }
 
-# Refuse to act on a cluster other than the one the service was set up with.
+# Refuse to act on a cluster other than the one the service was set up with; with none set up,
+# pin the current one. Scripts call it after plan_write, so a refusal calls nothing.
 check_context() {
-  [[ -n $CONFIGURED_CONTEXT && $CONTEXT_GIVEN -eq 0 ]] || return 0
-  local current
-  current=$(current_context)
-  [[ $current == "$CONFIGURED_CONTEXT" ]] ||
-    die "$EXIT_REFUSED" "the current kubectl context is '$current' but $SERVICE runs in '$CONFIGURED_CONTEXT'; pass --context $CONFIGURED_CONTEXT to act there"
+  if [[ -n $CONFIGURED_CONTEXT && $CONTEXT_GIVEN -eq 0 ]]; then
+    local current
+    current=$(current_context)
+    [[ $current == "$CONFIGURED_CONTEXT" ]] ||
+      die "$EXIT_REFUSED" "the current kubectl context is '$current' but $SERVICE runs in '$CONFIGURED_CONTEXT'; pass --context $CONFIGURED_CONTEXT to act there"
+  fi
+  pin_context
+  set_workload_commands
 }
 
 # With GitOps, say that a manual change is reverted by the next sync, and how to pause it.
@@ -162,9 +179,50 @@ warn_gitops() {
   [[ -n $GITOPS_TOOL ]] || return 0
 {% if c.gitops != 'none' %}
   info "warning: $GITOPS_TOOL deploys $SERVICE and reverts a manual rollback at its next sync."
+{% if c.gitops == 'argocd' %}
+  info "  Record its sync policy:  $GITOPS_RECORD"
+{% endif %}
   info "  Pause it first:  $GITOPS_PAUSE"
   info "  then revert the bad change in Git before you resume it."
 {% endif %}
+}
+
+# Whether GitOps reconciliation of the service is paused now: 0 paused, 1 not, 2 cannot tell.
+gitops_paused() {
+{% if c.gitops == 'flux' %}
+  # A suspended Flux object has spec.suspend: true (https://fluxcd.io/flux/cmd/flux_suspend/).
+  local suspended
+  suspended=$(run {{ cmd.eng.gitops_script('paused') }}) || return 2
+  [[ $suspended == true ]]
+{% elif c.gitops == 'argocd' %}
+  # Argo CD syncs by itself only with spec.syncPolicy.automated (and, from Argo CD 3.1, not
+  # with automated.enabled: false) (https://argo-cd.readthedocs.io/en/stable/user-guide/auto_sync/).
+  local app
+  command -v jq >/dev/null 2>&1 || return 2
+  app=$(run {{ cmd.eng.gitops_script('paused') }}) || return 2
+  jq -e '.spec.syncPolicy.automated == null or .spec.syncPolicy.automated.enabled == false' \
+    <<<"$app" >/dev/null || return 1
+{% else %}
+  return 0
+{% endif %}
+}
+
+# Before a manual change under GitOps: refuse unless reconciliation is paused, or --yes says
+# the caller knows the next sync may revert it.
+require_gitops_paused() {
+  [[ -n $GITOPS_TOOL ]] || return 0
+  local state=0 problem
+  gitops_paused || state=$?
+  case $state in
+    0) info "$GITOPS_TOOL is paused for $GITOPS_APP."; return 0 ;;
+    1) problem="$GITOPS_TOOL is not paused for $GITOPS_APP" ;;
+    *) problem="could not tell whether $GITOPS_TOOL is paused for $GITOPS_APP" ;;
+  esac
+  if [[ $ASSUME_YES -eq 1 || $DRY_RUN -eq 1 ]]; then
+    info "warning: $problem: its next sync may revert this change."
+    return 0
+  fi
+  die "$EXIT_REFUSED" "refusing: $problem, so its next sync would revert this change. Pause it first ($GITOPS_PAUSE), or pass --yes to go ahead knowingly"
 }
 
 # Before a write, and before calling anything: decide whether a person must confirm it
@@ -185,7 +243,11 @@ plan_write() { # plan_write [gitops]
 # Show where a write goes, then ask for the service name when plan_write said so.
 confirm_write() { # confirm_write DESCRIPTION
   info "About to: $1"
-  info "  context:   ${CONTEXT:-$(current_context) (current)}"
+  if [[ $CONTEXT_PINNED -eq 1 ]]; then
+    info "  context:   $CONTEXT (the current context, pinned for every command)"
+  else
+    info "  context:   ${CONTEXT:-(none)}"
+  fi
   info "  namespace: $NAMESPACE"
   info "  target:    $SERVICE ($WORKLOAD_LABEL)"
   if [[ $DRY_RUN -eq 1 ]]; then info "  (dry run: nothing will change)"; fi
@@ -197,32 +259,29 @@ confirm_write() { # confirm_write DESCRIPTION
 }
 
 # The workload's commands, pinned to --namespace and --context (after the subcommand, as in the
-# runbook: kubectl finds plugins only when no flag comes first). Set by parse_options.
+# runbook: kubectl finds plugins only when no flag comes first). Each array is the runbook's
+# command for the same operation, rendered from the same entry of the engine table
+# (engines.jinja in the template). Set by parse_options.
 set_workload_commands() {
   KUBE_ARGS=(-n "$NAMESPACE")
+{% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
+  # helm-controller keeps the release in the HelmRelease's namespace, not the workload's.
+  HELM_ARGS=(-n '{{ cmd.eng.helm_namespace }}')
+{% else %}
   HELM_ARGS=(-n "$NAMESPACE")
+{% endif %}
+  FLUX_ARGS=(-n '{{ c.flux_namespace }}')
   if [[ -n $CONTEXT ]]; then
     KUBE_ARGS+=(--context "$CONTEXT")
     HELM_ARGS+=(--kube-context "$CONTEXT")
+    FLUX_ARGS+=(--context "$CONTEXT")
   fi
   PODS_CMD=(kubectl get pods -l "$APP_SELECTOR" "${KUBE_ARGS[@]}")
-{% if c.workload in ['deployment', 'statefulset'] %}
-  HISTORY_CMD=(kubectl rollout history "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}")
-  WAIT_CMD=(kubectl rollout status "{{ cmd.kind }}/$SERVICE" "${KUBE_ARGS[@]}" "--timeout=$TIMEOUT")
-  IMAGE_CMD=(kubectl get {{ cmd.kind }} "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.spec.template.spec.containers[*].image}')
-{% elif c.workload == 'argo-rollout' %}
-  HISTORY_CMD=(kubectl argo rollouts get rollout "$SERVICE" "${KUBE_ARGS[@]}")
-  WAIT_CMD=(kubectl argo rollouts status "$SERVICE" "${KUBE_ARGS[@]}" --timeout "$TIMEOUT")
-  IMAGE_CMD=(kubectl get rollout "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.spec.template.spec.containers[*].image}')
-{% elif cmd.uses_helm_release %}
-  HISTORY_CMD=(helm history "$HELM_RELEASE" "${HELM_ARGS[@]}")
-  WAIT_CMD=(helm status "$HELM_RELEASE" "${HELM_ARGS[@]}")
-  IMAGE_CMD=("${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.containers[*].image}{"\n"}{end}')
-{% else %}
-  # Argo CD renders the Helm chart itself: there is no Helm release, only the application.
-  HISTORY_CMD=(argocd app history "$GITOPS_APP")
-  WAIT_CMD=(argocd app wait "$GITOPS_APP" --health --timeout "$(timeout_seconds)")
-  IMAGE_CMD=("${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.spec.containers[*].image}{"\n"}{end}')
+  HISTORY_CMD=({{ cmd.eng.script('history') }})
+  STATUS_CMD=({{ cmd.eng.script('status') }})
+  IMAGE_CMD=({{ cmd.eng.script('image') }})
+{% if cmd.engine_name != 'helm' %}
+  WAIT_CMD=({{ cmd.eng.script('wait') }})
 {% endif %}
 }
 
@@ -245,14 +304,84 @@ require_revision() { # require_revision OPTION N
     usage_error "$1 $2: $SERVICE has no revision $2 (it has: $(tr '\n' ' ' <<<"$REVISIONS"))"
 }
 
+{% if cmd.engine_name == 'helm' %}
+# The Deployments and StatefulSets that own the service's pods, as kind/name in WORKLOADS: a
+# chart names its workloads itself. Pods name their owner; a ReplicaSet names its Deployment.
+find_workloads() {
+  local owners owner
+  owners=$(run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\n"}{end}') ||
+    return 1
+  WORKLOADS=()
+  while read -r owner; do
+    if [[ $owner == ReplicaSet/* ]]; then
+      owner=$(run kubectl get replicaset "${owner#*/}" "${KUBE_ARGS[@]}" -o 'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}') ||
+        return 1
+    fi
+    case $owner in
+      Deployment/* | StatefulSet/*) WORKLOADS+=("${owner,,}") ;;
+      *) ;;
+    esac
+  done < <(sort -u <<<"$owners")
+  mapfile -t WORKLOADS < <(printf '%s\n' "${WORKLOADS[@]}" | sort -u | grep .)
+  [[ -n ${WORKLOADS[*]:-} ]] || {
+    info "no Deployment or StatefulSet owns a pod matching $APP_SELECTOR"
+    return 1
+  }
+}
+
+{% endif %}
+{% if c.workload == 'statefulset' %}
+# The StatefulSet's update strategy and partition ("RollingUpdate 0", "OnDelete "): OnDelete
+# replaces no pod by itself and `rollout status` refuses it; a partition rolls only the
+# ordinals at or above it (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#update-strategies).
+statefulset_strategy() {
+  run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" \
+    -o 'jsonpath={.spec.updateStrategy.type} {.spec.updateStrategy.rollingUpdate.partition}'
+}
+
+# The pods that do not run the revision the StatefulSet wants, one "name ready" a line,
+# highest ordinal first (the order the controller itself updates them in).
+statefulset_stale_pods() {
+  local wanted
+  wanted=$(run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.status.updateRevision}') || return 1
+  run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.controller-revision-hash} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+    awk -v wanted="$wanted" '$1 != "" && $2 != wanted { print $1, $3 }' | sort -V -r
+}
+
+{% endif %}
 # Wait (bounded by --timeout) until the workload is healthy; non-zero when it is not.
 wait_until_healthy() {
-{% if cmd.uses_helm_release %}
-  # helm rollback --wait already waited; the release must now be deployed.
-  local output
-  output=$(run "${WAIT_CMD[@]}") || return 1
+{% if cmd.engine_name == 'helm' %}
+  # STATUS: deployed says Helm applied the release, not that its pods are ready
+  # (https://helm.sh/docs/helm/helm_status/): wait for each of its workloads too.
+  local output WORKLOAD
+  output=$(run helm status "$HELM_RELEASE" "${HELM_ARGS[@]}") || return 1
   printf '%s\n' "$output"
-  grep -q '^STATUS: deployed$' <<<"$output"
+  grep -q '^STATUS: deployed$' <<<"$output" || return 1
+  find_workloads || return 1
+  for WORKLOAD in "${WORKLOADS[@]}"; do
+    local wait_cmd=({{ cmd.eng.script('wait') }})
+    run "${wait_cmd[@]}" || return 1
+  done
+{% elif c.workload == 'statefulset' %}
+  local strategy stale
+  strategy=$(statefulset_strategy) || return 1
+  if [[ $strategy == OnDelete* ]]; then
+    # rollout status is only for RollingUpdate: the StatefulSet is done when every pod runs
+    # the revision it wants and is Ready.
+    stale=$(statefulset_stale_pods) || return 1
+    if [[ -n $stale ]]; then
+      info "OnDelete: these pods still run another revision (delete each to replace it):"
+      info "$stale"
+      return 1
+    fi
+    run kubectl wait pod -l "$APP_SELECTOR" "${KUBE_ARGS[@]}" --for=condition=Ready "--timeout=$TIMEOUT"
+    return
+  fi
+  if [[ ${strategy#* } =~ ^[1-9] ]]; then
+    info "note: partition ${strategy#* }: rollout status covers only the pods with an ordinal at or above it"
+  fi
+  run "${WAIT_CMD[@]}"
 {% else %}
   run "${WAIT_CMD[@]}"
 {% endif %}

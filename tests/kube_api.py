@@ -431,6 +431,7 @@ class Cluster:
         assert pod is not None, f"no pod {name} in {namespace}"
         pod["status"]["phase"] = phase
         pod["status"]["conditions"] = [{"type": "Ready", "status": str(phase == "Running")}]
+        self._reconcile_owners(pod)
 
     # A stand-in for the controllers, run after every kept write.
 
@@ -453,10 +454,10 @@ class Cluster:
         if workload["kind"] == "Deployment":
             for rs in history.values():
                 rs["spec"]["replicas"] = replicas if rs is current else 0
-                rs["status"] = _replica_counts(rs["spec"]["replicas"], rs["spec"]["replicas"])
+                rs["status"] = {"replicas": rs["spec"]["replicas"]}
             hash_label = ("pod-template-hash", current["metadata"]["labels"]["pod-template-hash"])
-            self._ensure_pods(workload, current, hash_label, replace=True)
-            status = _replica_counts(replicas, replicas)
+            pods = self._ensure_pods(workload, current, hash_label, replace=True)
+            status = _replica_counts(replicas, replicas, pods)
             status["conditions"] = [
                 {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
@@ -471,7 +472,7 @@ class Cluster:
                 p["metadata"]["labels"]["controller-revision-hash"] == revision for p in pods
             )
             old = workload.get("status", {}).get("currentRevision", revision)
-            status = _replica_counts(replicas, updated)
+            status = _replica_counts(replicas, updated, pods)
             status.update(
                 currentRevision=revision if updated == replicas else old,
                 updateRevision=revision,
@@ -539,13 +540,17 @@ class Cluster:
                 return obj
             del self.objects[(plural, namespace, name)]
             if plural == "pods":
-                for workload in self.items("deployments", namespace) + self.items(
-                    "statefulsets", namespace
-                ):
-                    labels = workload["spec"]["selector"]["matchLabels"]
-                    if all(obj["metadata"]["labels"].get(k) == v for k, v in labels.items()):
-                        self._reconcile(workload)
+                self._reconcile_owners(obj)
             return obj
+
+    def _reconcile_owners(self, pod: Object) -> None:
+        """Let the workloads that select a pod react to its change."""
+        namespace, labels = pod["metadata"]["namespace"], pod["metadata"]["labels"]
+        for plural in ("deployments", "statefulsets"):
+            for workload in self.items(plural, namespace):
+                selector = workload["spec"]["selector"]["matchLabels"]
+                if all(labels.get(k) == v for k, v in selector.items()):
+                    self._reconcile(workload)
 
 
 def _workload(kind: str, namespace: str, name: str, spec: Object) -> Object:
@@ -588,12 +593,14 @@ def _pod(
     }
 
 
-def _replica_counts(replicas: int, updated: int) -> Object:
+def _replica_counts(replicas: int, updated: int, pods: list[Object]) -> Object:
+    """The status counts ``kubectl rollout status`` compares (a Running pod is ready)."""
+    ready = sum(pod["status"]["phase"] == "Running" for pod in pods)
     return {
         "replicas": replicas,
         "updatedReplicas": updated,
-        "readyReplicas": replicas,
-        "availableReplicas": replicas,
+        "readyReplicas": ready,
+        "availableReplicas": ready,
     }
 
 

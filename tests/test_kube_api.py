@@ -293,3 +293,30 @@ def test_patching_the_wrong_revision_is_caught(kube: Kube, scripts: Path) -> Non
     )
     with pytest.raises(AssertionError, match=re.escape(f"patched in {[IMAGES[wanted - 2]]}")):
         kube_api.check_patched_to(kube.requests(), before, kube.revision("staging", wanted))
+
+
+def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: Path) -> None:
+    """Real requests, checked against the wrong expectation: each check must say no."""
+    run_ok(kube, scripts / "status.sh", "-n", "staging")
+    reads = list(kube.requests())
+    with pytest.raises(AssertionError, match="outside namespace production"):
+        kube_api.check_namespace(reads, "production")
+    with pytest.raises(AssertionError, match="no mutating request"):
+        kube_api.check_dry_run(reads)
+    with pytest.raises(AssertionError, match="without labelSelector app=other"):
+        kube_api.check_label_selector(reads, "pods", "app=other")
+    # kubectl itself, on the other context, listing pods without -l.
+    other = DEV if kube.service.target == PROD else PROD
+    subprocess.run(
+        [KUBECTL, "get", "pods", "-n", "staging", "--context", other],
+        env=kube.env,
+        capture_output=True,
+        check=True,
+    )
+    with pytest.raises(AssertionError, match=f"another context than {kube.service.target}"):
+        kube_api.check_only_server(kube.servers, kube.service.target)
+    with pytest.raises(AssertionError, match="without labelSelector"):
+        kube_api.check_label_selector(kube.servers[other].requests, "pods", SELECTOR)
+    run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
+    with pytest.raises(AssertionError, match="read-only command sent mutating requests"):
+        kube_api.check_read_only(kube.requests())

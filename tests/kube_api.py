@@ -683,6 +683,36 @@ def _status(code: int, reason: str, message: str) -> Object:
     }
 
 
+def pod_table(pods: Object) -> Object:
+    """A pod list as the API server prints it for ``kubectl get pods`` (it asks for a Table;
+    without one kubectl shows only NAME and AGE).
+    https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables
+    """
+    columns = ("Name", "Ready", "Status", "Restarts", "Age")
+    rows = []
+    for pod in pods["items"]:
+        statuses = pod["status"].get("containerStatuses", [])
+        ready = sum(c["ready"] for c in statuses) if pod["status"]["phase"] == "Running" else 0
+        cells = [
+            pod["metadata"]["name"],
+            f"{ready}/{len(pod['spec']['containers'])}",
+            pod["status"]["phase"],
+            sum(c["restartCount"] for c in statuses),
+            "3d",  # a fixed age: the records and the output stay the same from run to run
+        ]
+        rows.append({"cells": cells, "object": pod})
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": pods["metadata"]["resourceVersion"]},
+        "columnDefinitions": [
+            {"name": c, "type": "integer" if c == "Restarts" else "string", "format": ""}
+            for c in columns
+        ],
+        "rows": rows,
+    }
+
+
 class FakeApiServer:
     """One fake API server on 127.0.0.1 (a random port) serving a Cluster; a context manager.
 
@@ -802,7 +832,9 @@ class _Handler(BaseHTTPRequestHandler):
             if request.param("watch") in ("true", "1"):
                 self._watch(request)
                 return
-            self._send(200, self._list(resource, namespace, request))
+            listed = self._list(resource, namespace, request)
+            wants_table = "as=Table" in (self.headers.get("Accept") or "")
+            self._send(200, pod_table(listed) if wants_table and plural == "pods" else listed)
             return
         not_found = _status(404, "NotFound", f'{plural} "{name}" not found')
         if namespace is None or name is None or sub is not None:

@@ -216,6 +216,7 @@ def test_status_reads_the_pods_by_label_selector(kube: Kube, scripts: Path) -> N
     kube_api.check_label_selector(kube.requests(), "pods", SELECTOR)
     check_target(kube, "staging")
     assert IMAGES[-1] in result.stdout
+    assert re.search(rf"^{SERVICE}-\S+\s+1/1\s+Running", result.stdout, re.MULTILINE)
 
 
 def test_history_lists_the_workloads_revisions(kube: Kube, scripts: Path) -> None:

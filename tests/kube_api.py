@@ -27,7 +27,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +36,11 @@ from urllib.parse import parse_qs, urlsplit
 Object = dict[str, Any]
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# kubectl rollout history/undo number a Deployment's ReplicaSets by this annotation, and a
+# StatefulSet's ControllerRevisions by their `revision` field; both must be controlled by
+# (have an owner reference to) the workload.
+# https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-back-a-deployment
+# https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/controller-revision-v1/
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 # kubectl 1.32 (the dispatcher on this machine picks its kubectl by the server's minor version).
 SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4", "platform": "linux/amd64"}
@@ -76,7 +80,9 @@ class Request:
 
     @property
     def dry_run(self) -> bool:
-        """``dryRun=All`` in the query (patch, create), or in the DeleteOptions body (delete)."""
+        """``dryRun=All`` in the query (patch, create), or in the DeleteOptions body (delete,
+        as kubectl sends it). https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run
+        """
         in_body = isinstance(self.body, dict) and self.body.get("dryRun") == ["All"]
         return self.param("dryRun") == "All" or in_body
 
@@ -128,7 +134,7 @@ def _resource_parts(path: str) -> tuple[str | None, str, str | None, str | None]
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/
 
 
-def _split_requirements(selector: str) -> list[str]:
+def split_requirements(selector: str) -> list[str]:
     """Split on the commas that are not inside a set, ``in (a,b)``."""
     parts, depth, current = [], 0, ""
     for char in selector:
@@ -143,7 +149,7 @@ def _split_requirements(selector: str) -> list[str]:
 
 def matches_selector(values: dict[str, str], selector: str) -> bool:
     """Whether a label (or field) map satisfies a selector string, as kubectl sends it."""
-    for requirement in _split_requirements(selector):
+    for requirement in split_requirements(selector):
         if not _matches_requirement(values, requirement):
             return False
     return True
@@ -412,7 +418,10 @@ class Cluster:
         replicas: int = 2,
         update_strategy: str = "RollingUpdate",
     ) -> Object:
-        """``update_strategy`` OnDelete: a new template replaces no pod until it is deleted."""
+        """``update_strategy`` OnDelete: a new template replaces no pod until it is deleted
+        (and ``kubectl rollout status`` refuses such a StatefulSet).
+        https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#update-strategies
+        """
         strategy: Object = {"type": update_strategy}
         if update_strategy == "RollingUpdate":
             strategy["rollingUpdate"] = {"partition": 0}  # the API server's default
@@ -727,7 +736,10 @@ class FakeApiServer:
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for one poll.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -891,6 +903,7 @@ class _Handler(BaseHTTPRequestHandler):
     # kubectl exec speaks the Kubernetes remote-command protocol over WebSocket: each binary
     # message starts with its channel (1 stdout, 2 stderr, 3 the final status).
     # https://kubernetes.io/blog/2024/08/20/websockets-transition/
+    # https://www.kubernetes.dev/resources/keps/4006/ (v5.channel.k8s.io)
     # https://www.rfc-editor.org/rfc/rfc6455 (the handshake and the frame format)
     _WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -942,103 +955,3 @@ def write_kubeconfig(path: Path, servers: dict[str, FakeApiServer], current: str
     }
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return path
-
-
-def serve(clusters: dict[str, Cluster]) -> Iterator[dict[str, FakeApiServer]]:
-    """Start one server per named cluster (a generator for a pytest fixture)."""
-    servers = {name: FakeApiServer(name, cluster) for name, cluster in clusters.items()}
-    for server in servers.values():
-        server.__enter__()
-    try:
-        yield servers
-    finally:
-        for server in servers.values():
-            server.__exit__()
-
-
-# --- checks on what reached a server ---------------------------------------------------------
-# Each raises AssertionError saying which request broke which rule; the tests also run them on
-# doctored input, to show they can fail.
-
-
-def _describe(request: Request) -> str:
-    query = "&".join(f"{k}={v}" for k, values in request.query.items() for v in values)
-    return (
-        f"{request.method} {request.path}{'?' + query if query else ''} (server {request.server})"
-    )
-
-
-def mutations(requests: list[Request]) -> list[Request]:
-    return [r for r in requests if r.mutating]
-
-
-def check_dry_run(requests: list[Request]) -> None:
-    """A --dry-run: at least one mutation reached the server (a dry run that sends nothing
-    proves nothing), and every one carries dryRun=All, so nothing was kept."""
-    sent = mutations(requests)
-    assert sent, "no mutating request reached the server: the dry run was not a server dry run"
-    real = [_describe(r) for r in sent if not r.dry_run]
-    assert not real, f"a --dry-run made real changes (no dryRun=All): {real}"
-
-
-def check_read_only(requests: list[Request]) -> None:
-    """No request that changes an object, dry run or not."""
-    sent = [_describe(r) for r in mutations(requests)]
-    assert not sent, f"a read-only command sent mutating requests: {sent}"
-
-
-def patched_template(requests: list[Request], before: Object) -> Object:
-    """The pod template the kept PATCHes to a workload leave it with, from its state before."""
-    path = _object_path(before)
-    patches = [r for r in requests if r.method == "PATCH" and r.path == path and not r.dry_run]
-    assert patches, f"no PATCH without dryRun reached {path}"
-    obj = copy.deepcopy(before)
-    for request in patches:
-        obj = PATCHERS[request.content_type](obj, request.body)
-    return comparable(obj["spec"]["template"])
-
-
-def check_patched_to(requests: list[Request], before: Object, wanted: Object) -> None:
-    """The workload's template was patched to exactly ``wanted`` (revision N's template)."""
-    got = patched_template(requests, before)
-    assert got == wanted, (
-        f"the rollback patched in {template_images(got)}, not the wanted revision's "
-        f"{template_images(wanted)}:\n{json.dumps(got, sort_keys=True)}\n"
-        f"!=\n{json.dumps(wanted, sort_keys=True)}"
-    )
-
-
-def check_namespace(requests: list[Request], namespace: str) -> None:
-    """Every request for an object went to ``namespace`` (and some did)."""
-    addressed = [r for r in requests if r.resource is not None]
-    assert addressed, "no request for an object reached the server"
-    elsewhere = [_describe(r) for r in addressed if r.namespace != namespace]
-    assert not elsewhere, f"requests outside namespace {namespace}: {elsewhere}"
-
-
-def check_label_selector(requests: list[Request], plural: str, selector: str) -> None:
-    """Every list of ``plural`` was filtered by the server with a labelSelector holding each
-    requirement of ``selector`` (and there was such a list)."""
-    lists = [r for r in requests if r.method == "GET" and r.resource == plural and r.name is None]
-    assert lists, f"no list of {plural} reached the server"
-    wanted = set(_split_requirements(selector))
-    unfiltered = [
-        _describe(r)
-        for r in lists
-        if not wanted <= set(_split_requirements(r.param("labelSelector") or ""))
-    ]
-    assert not unfiltered, f"lists of {plural} without labelSelector {selector}: {unfiltered}"
-
-
-def check_only_server(servers: dict[str, FakeApiServer], name: str) -> None:
-    """Only the server of context ``name`` got requests; the others none but ``/version``."""
-    assert servers[name].api_requests(), f"no request for an object reached {name}"
-    others = {n: [_describe(r) for r in s.contacts()] for n, s in servers.items() if n != name}
-    assert not any(others.values()), f"requests reached another context than {name}: {others}"
-
-
-def _object_path(obj: Object) -> str:
-    resource = next(r for r in RESOURCES if r.kind == obj["kind"])
-    prefix = "/api/v1" if resource.group_version == "v1" else f"/apis/{resource.group_version}"
-    meta = obj["metadata"]
-    return f"{prefix}/namespaces/{meta['namespace']}/{resource.plural}/{meta['name']}"

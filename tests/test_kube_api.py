@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import kube_api
+import kube_checks
 import pytest
 from kube_api import Cluster, FakeApiServer, Request
 from script_stubs import STUB
@@ -159,8 +160,8 @@ def confirmed(stderr: str, label: str) -> str:
 
 def check_target(kube: Kube, namespace: str) -> None:
     """Every request went to the expected context's server, in the expected namespace."""
-    kube_api.check_only_server(kube.servers, kube.service.target)
-    kube_api.check_namespace(kube.requests(), namespace)
+    kube_checks.check_only_server(kube.servers, kube.service.target)
+    kube_checks.check_namespace(kube.requests(), namespace)
 
 
 # --- rollback ----------------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def check_target(kube: Kube, namespace: str) -> None:
 def test_dry_run_rollback_is_a_server_dry_run(kube: Kube, scripts: Path, namespace: str) -> None:
     before = kube.workload(namespace)
     result = run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", namespace)
-    kube_api.check_dry_run(kube.requests())
+    kube_checks.check_dry_run(kube.requests())
     check_target(kube, namespace)
     assert confirmed(result.stderr, "context") == kube.service.target
     assert confirmed(result.stderr, "namespace") == namespace
@@ -180,7 +181,7 @@ def test_dry_run_rollback_is_a_server_dry_run(kube: Kube, scripts: Path, namespa
 def test_rollback_patches_in_the_previous_revision(kube: Kube, scripts: Path) -> None:
     before, wanted = kube.workload("staging"), kube.revision("staging", CURRENT - 1)
     result = run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
-    kube_api.check_patched_to(kube.requests(), before, wanted)
+    kube_checks.check_patched_to(kube.requests(), before, wanted)
     check_target(kube, "staging")
     assert confirmed(result.stderr, "context") == kube.service.target
     # The fake's controllers finished the rollout: the server now runs the older image.
@@ -190,7 +191,7 @@ def test_rollback_patches_in_the_previous_revision(kube: Kube, scripts: Path) ->
 def test_rollback_to_a_revision_patches_in_that_revision(kube: Kube, scripts: Path) -> None:
     before, wanted = kube.workload("production"), kube.revision("production", 1)
     run_ok(kube, scripts / "rollback.sh", "--to-revision", "1", "--yes")
-    kube_api.check_patched_to(kube.requests(), before, wanted)
+    kube_checks.check_patched_to(kube.requests(), before, wanted)
     check_target(kube, "production")
 
 
@@ -212,8 +213,8 @@ def test_a_configured_context_is_not_replaced_by_the_current_one(
 
 def test_status_reads_the_pods_by_label_selector(kube: Kube, scripts: Path) -> None:
     result = run_ok(kube, scripts / "status.sh", "-n", "staging")
-    kube_api.check_read_only(kube.requests())
-    kube_api.check_label_selector(kube.requests(), "pods", SELECTOR)
+    kube_checks.check_read_only(kube.requests())
+    kube_checks.check_label_selector(kube.requests(), "pods", SELECTOR)
     check_target(kube, "staging")
     assert IMAGES[-1] in result.stdout
     assert re.search(rf"^{SERVICE}-\S+\s+1/1\s+Running", result.stdout, re.MULTILINE)
@@ -221,8 +222,8 @@ def test_status_reads_the_pods_by_label_selector(kube: Kube, scripts: Path) -> N
 
 def test_history_lists_the_workloads_revisions(kube: Kube, scripts: Path) -> None:
     result = run_ok(kube, scripts / "history.sh", "-n", "staging")
-    kube_api.check_read_only(kube.requests())
-    kube_api.check_label_selector(kube.requests(), kube.service.history, SELECTOR)
+    kube_checks.check_read_only(kube.requests())
+    kube_checks.check_label_selector(kube.requests(), kube.service.history, SELECTOR)
     check_target(kube, "staging")
     listed = re.findall(r"^(\d+)\s", result.stdout, re.MULTILINE)
     assert listed == [str(n) for n in range(1, CURRENT + 1)]
@@ -230,7 +231,7 @@ def test_history_lists_the_workloads_revisions(kube: Kube, scripts: Path) -> Non
 
 def test_history_of_one_revision_shows_its_template(kube: Kube, scripts: Path) -> None:
     result = run_ok(kube, scripts / "history.sh", "--revision", "2", "-n", "staging")
-    kube_api.check_read_only(kube.requests())
+    kube_checks.check_read_only(kube.requests())
     check_target(kube, "staging")
     images = re.findall(r"Image:\s+(\S+)", result.stdout)
     assert images == [IMAGES[1]], result.stdout
@@ -238,7 +239,7 @@ def test_history_of_one_revision_shows_its_template(kube: Kube, scripts: Path) -
 
 def test_verify_reads_only(kube: Kube, scripts: Path) -> None:
     result = run_ok(kube, scripts / "verify.sh", "-n", "staging")
-    kube_api.check_read_only(kube.requests())
+    kube_checks.check_read_only(kube.requests())
     check_target(kube, "staging")
     assert IMAGES[-1] in result.stdout
 
@@ -248,7 +249,7 @@ def test_db_migrations_status_runs_in_a_running_pod_of_the_service(
 ) -> None:
     result = run_ok(kube, scripts / "db-migrations.sh", "status", "-n", "staging")
     requests = kube.requests()
-    kube_api.check_read_only(requests)
+    kube_checks.check_read_only(requests)
     check_target(kube, "staging")
     execs = [r for r in requests if r.is_exec]
     assert execs, "no exec reached the server"
@@ -281,7 +282,7 @@ def test_dropping_the_dry_run_is_caught(kube: Kube, scripts: Path, tmp_path: Pat
     before = kube.workload("staging")
     run_ok(kube, broken / "rollback.sh", "--dry-run", "-n", "staging")
     with pytest.raises(AssertionError, match="made real changes"):
-        kube_api.check_dry_run(kube.requests())
+        kube_checks.check_dry_run(kube.requests())
     assert kube.workload("staging")["spec"] != before["spec"], "the doctored run changed nothing"
 
 
@@ -293,7 +294,7 @@ def test_patching_the_wrong_revision_is_caught(kube: Kube, scripts: Path) -> Non
         kube, scripts / "rollback.sh", "--to-revision", str(wanted - 1), "--yes", "-n", "staging"
     )
     with pytest.raises(AssertionError, match=re.escape(f"patched in {[IMAGES[wanted - 2]]}")):
-        kube_api.check_patched_to(kube.requests(), before, kube.revision("staging", wanted))
+        kube_checks.check_patched_to(kube.requests(), before, kube.revision("staging", wanted))
 
 
 def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: Path) -> None:
@@ -301,11 +302,11 @@ def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: P
     run_ok(kube, scripts / "status.sh", "-n", "staging")
     reads = list(kube.requests())
     with pytest.raises(AssertionError, match="outside namespace production"):
-        kube_api.check_namespace(reads, "production")
+        kube_checks.check_namespace(reads, "production")
     with pytest.raises(AssertionError, match="no mutating request"):
-        kube_api.check_dry_run(reads)
+        kube_checks.check_dry_run(reads)
     with pytest.raises(AssertionError, match="without labelSelector app=other"):
-        kube_api.check_label_selector(reads, "pods", "app=other")
+        kube_checks.check_label_selector(reads, "pods", "app=other")
     # kubectl itself, on the other context, listing pods without -l.
     other = DEV if kube.service.target == PROD else PROD
     subprocess.run(
@@ -315,9 +316,9 @@ def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: P
         check=True,
     )
     with pytest.raises(AssertionError, match=f"another context than {kube.service.target}"):
-        kube_api.check_only_server(kube.servers, kube.service.target)
+        kube_checks.check_only_server(kube.servers, kube.service.target)
     with pytest.raises(AssertionError, match="without labelSelector"):
-        kube_api.check_label_selector(kube.servers[other].requests, "pods", SELECTOR)
+        kube_checks.check_label_selector(kube.servers[other].requests, "pods", SELECTOR)
     run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
     with pytest.raises(AssertionError, match="read-only command sent mutating requests"):
-        kube_api.check_read_only(kube.requests())
+        kube_checks.check_read_only(kube.requests())

@@ -1,0 +1,324 @@
+"""The helper scripts' kubectl paths, run with the real kubectl against fake API servers.
+
+The bats suites check which commands the scripts run; these check what those commands do. Each
+test writes a kubeconfig with two contexts, the production one (``prod-eu-west-1``) and a
+current ``kind-dev``, each pointing at its own recording fake API server (tests/kube_api.py)
+that holds the service in ``production`` and ``staging``, with three revisions. It runs a
+rendered script with only the real kubectl (and a stub curl) on PATH, then asserts on what
+reached the servers: a --dry-run sends its mutations with ``dryRun=All``, a rollback patches in
+the wanted revision's pod template, the label selector arrives as ``labelSelector``, and the
+namespace and context are the ones the script confirmed. The checks are asserted with real
+runs of doctored scripts too (negative controls), so they are known to fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import kube_api
+import kube_checks
+import pytest
+from kube_api import Cluster, FakeApiServer, Request
+from script_stubs import STUB
+
+KUBECTL = "/usr/bin/kubectl"
+PROD, DEV = "prod-eu-west-1", "kind-dev"
+NAMESPACES = ("production", "staging")
+SERVICE = "payments-api"  # the template's default service name and label selector
+SELECTOR = "app=payments-api"
+# Revisions 1, 2 and 3 (running now), one image each.
+IMAGES = [f"registry.example.com/payments-api:1.4.{n}" for n in range(3)]
+CURRENT = len(IMAGES)
+
+
+@dataclass(frozen=True)
+class Service:
+    answers: dict[str, str]
+    plural: str  # the workload's resource type
+    history: str  # the resource type that holds its revisions
+    context_args: tuple[str, ...]  # how the test picks the context
+    target: str  # the context whose server must get every request
+
+
+SERVICES = {
+    # A configured context, given with --context while another one is current.
+    "deployment": Service(
+        {"workload": "deployment", "migration_tool": "django", "gitops": "none"}
+        | {"kube_context": PROD},
+        "deployments",
+        "replicasets",
+        ("--context", PROD),
+        PROD,
+    ),
+    # No configured context: the current one is used, and must be the one confirmed.
+    "statefulset": Service(
+        {"workload": "statefulset", "migration_tool": "alembic", "gitops": "flux"},
+        "statefulsets",
+        "controllerrevisions",
+        (),
+        DEV,
+    ),
+}
+
+
+class Kube:
+    """Two fake clusters behind two servers, a kubeconfig naming them, and a way to run a
+    rendered script against them."""
+
+    def __init__(self, folder: Path, service: Service, stack: ExitStack) -> None:
+        self.service = service
+        self.clusters = {PROD: _seeded(service), DEV: _seeded(service)}
+        self.servers = {
+            name: stack.enter_context(FakeApiServer(name, cluster))
+            for name, cluster in self.clusters.items()
+        }
+        home = folder / "home"
+        (home / "bin").mkdir(parents=True)
+        (home / "bin" / "curl").symlink_to(STUB)  # verify.sh's health check; nothing else
+        path = f"{home / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin"
+        assert shutil.which("kubectl", path=path) == KUBECTL
+        self.env = {
+            "PATH": path,
+            "HOME": str(home),  # kubectl's discovery cache goes there
+            "KUBECONFIG": str(kube_api.write_kubeconfig(home / "kubeconfig", self.servers, DEV)),
+            "STUB_LOG": str(home / "curl.log"),
+            "LANG": "C.UTF-8",
+        }
+
+    def run(self, script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a script with no terminal, as a pipeline would."""
+        return subprocess.run(
+            [str(script), *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    @property
+    def target(self) -> Cluster:
+        return self.clusters[self.service.target]
+
+    def requests(self) -> list[Request]:
+        return self.servers[self.service.target].requests
+
+    def workload(self, namespace: str) -> dict:
+        obj = self.target.get(self.service.plural, namespace, SERVICE)
+        assert obj is not None
+        return copy.deepcopy(obj)
+
+    def revision(self, namespace: str, number: int) -> dict:
+        return self.target.revision_template(self.service.plural, namespace, SERVICE, number)
+
+
+def _seeded(service: Service) -> Cluster:
+    cluster = Cluster(exec_output="migration status from the fake pod\n")
+    add = cluster.add_deployment if service.plural == "deployments" else cluster.add_statefulset
+    for namespace in NAMESPACES:
+        add(namespace, SERVICE, {"app": SERVICE}, IMAGES)
+    return cluster
+
+
+@pytest.fixture(params=list(SERVICES))
+def service(request: pytest.FixtureRequest) -> Service:
+    return SERVICES[request.param]
+
+
+@pytest.fixture
+def kube(tmp_path: Path, service: Service) -> Iterator[Kube]:
+    with ExitStack() as stack:
+        yield Kube(tmp_path, service, stack)
+
+
+@pytest.fixture
+def scripts(render: Callable[[dict[str, str]], Path], service: Service) -> Path:
+    return render(service.answers) / "scripts"
+
+
+def run_ok(kube: Kube, script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = kube.run(script, *args, *kube.service.context_args)
+    assert result.returncode == 0, f"{script.name} {args}: {result.returncode}\n{result.stderr}"
+    return result
+
+
+def confirmed(stderr: str, label: str) -> str:
+    """The context or namespace the script showed before a write (its first word)."""
+    match = re.search(rf"^\s*{label}:\s+(\S+)", stderr, re.MULTILINE)
+    assert match, f"the script did not show its {label}:\n{stderr}"
+    return match.group(1)
+
+
+def check_target(kube: Kube, namespace: str) -> None:
+    """Every request went to the expected context's server, in the expected namespace."""
+    kube_checks.check_only_server(kube.servers, kube.service.target)
+    kube_checks.check_namespace(kube.requests(), namespace)
+
+
+# --- rollback ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_dry_run_rollback_is_a_server_dry_run(kube: Kube, scripts: Path, namespace: str) -> None:
+    before = kube.workload(namespace)
+    result = run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", namespace)
+    kube_checks.check_dry_run(kube.requests())
+    check_target(kube, namespace)
+    assert confirmed(result.stderr, "context") == kube.service.target
+    assert confirmed(result.stderr, "namespace") == namespace
+    assert kube.workload(namespace)["spec"] == before["spec"]
+
+
+def test_rollback_patches_in_the_previous_revision(kube: Kube, scripts: Path) -> None:
+    before, wanted = kube.workload("staging"), kube.revision("staging", CURRENT - 1)
+    result = run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
+    kube_checks.check_patched_to(kube.requests(), before, wanted)
+    check_target(kube, "staging")
+    assert confirmed(result.stderr, "context") == kube.service.target
+    # The fake's controllers finished the rollout: the server now runs the older image.
+    assert kube_api.template_images(kube.workload("staging")["spec"]["template"]) == [IMAGES[1]]
+
+
+def test_rollback_to_a_revision_patches_in_that_revision(kube: Kube, scripts: Path) -> None:
+    before, wanted = kube.workload("production"), kube.revision("production", 1)
+    run_ok(kube, scripts / "rollback.sh", "--to-revision", "1", "--yes")
+    kube_checks.check_patched_to(kube.requests(), before, wanted)
+    check_target(kube, "production")
+
+
+def test_a_configured_context_is_not_replaced_by_the_current_one(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """The current context is kind-dev: without --context, the script refuses before kubectl
+    reaches any server."""
+    service = SERVICES["deployment"]
+    with ExitStack() as stack:
+        kube = Kube(tmp_path, service, stack)
+        result = kube.run(render(service.answers) / "scripts" / "rollback.sh", "--yes")
+        assert result.returncode == 3, result.stderr
+        assert all(not server.contacts() for server in kube.servers.values())
+
+
+# --- the read-only scripts ---------------------------------------------------------------------
+
+
+def test_status_reads_the_pods_by_label_selector(kube: Kube, scripts: Path) -> None:
+    result = run_ok(kube, scripts / "status.sh", "-n", "staging")
+    kube_checks.check_read_only(kube.requests())
+    kube_checks.check_label_selector(kube.requests(), "pods", SELECTOR)
+    check_target(kube, "staging")
+    assert IMAGES[-1] in result.stdout
+    assert re.search(rf"^{SERVICE}-\S+\s+1/1\s+Running", result.stdout, re.MULTILINE)
+
+
+def test_history_lists_the_workloads_revisions(kube: Kube, scripts: Path) -> None:
+    result = run_ok(kube, scripts / "history.sh", "-n", "staging")
+    kube_checks.check_read_only(kube.requests())
+    kube_checks.check_label_selector(kube.requests(), kube.service.history, SELECTOR)
+    check_target(kube, "staging")
+    listed = re.findall(r"^(\d+)\s", result.stdout, re.MULTILINE)
+    assert listed == [str(n) for n in range(1, CURRENT + 1)]
+
+
+def test_history_of_one_revision_shows_its_template(kube: Kube, scripts: Path) -> None:
+    result = run_ok(kube, scripts / "history.sh", "--revision", "2", "-n", "staging")
+    kube_checks.check_read_only(kube.requests())
+    check_target(kube, "staging")
+    images = re.findall(r"Image:\s+(\S+)", result.stdout)
+    assert images == [IMAGES[1]], result.stdout
+
+
+def test_verify_reads_only(kube: Kube, scripts: Path) -> None:
+    result = run_ok(kube, scripts / "verify.sh", "-n", "staging")
+    kube_checks.check_read_only(kube.requests())
+    check_target(kube, "staging")
+    assert IMAGES[-1] in result.stdout
+
+
+def test_db_migrations_status_runs_in_a_running_pod_of_the_service(
+    kube: Kube, scripts: Path
+) -> None:
+    result = run_ok(kube, scripts / "db-migrations.sh", "status", "-n", "staging")
+    requests = kube.requests()
+    kube_checks.check_read_only(requests)
+    check_target(kube, "staging")
+    execs = [r for r in requests if r.is_exec]
+    assert execs, "no exec reached the server"
+    for request in execs:
+        pod = kube.target.get("pods", "staging", request.path.split("/")[-2])
+        assert pod is not None, f"exec in a pod that does not exist: {request.path}"
+        assert kube_api.matches_selector(pod["metadata"]["labels"], SELECTOR)
+        assert pod["status"]["phase"] == "Running"
+        assert request.query.get("command"), "the exec carried no command"
+    assert "migration status from the fake pod" in result.stdout
+
+
+# --- negative controls: the checks fail on doctored scripts and on the wrong expectation --------
+
+
+def doctored(scripts: Path, folder: Path, old: str, new: str) -> Path:
+    """A copy of a service's scripts with ``old`` replaced by ``new`` everywhere (it must occur)."""
+    copied = shutil.copytree(scripts, folder / "scripts", symlinks=True)
+    changed = 0
+    for script in copied.rglob("*.sh"):
+        text = script.read_text(encoding="utf-8")
+        changed += text.count(old)
+        script.write_text(text.replace(old, new), encoding="utf-8")
+    assert changed, f"{old!r} is not in the scripts: the doctoring did nothing"
+    return copied
+
+
+def test_dropping_the_dry_run_is_caught(kube: Kube, scripts: Path, tmp_path: Path) -> None:
+    broken = doctored(scripts, tmp_path / "doctored", " --dry-run=server", "")
+    before = kube.workload("staging")
+    run_ok(kube, broken / "rollback.sh", "--dry-run", "-n", "staging")
+    with pytest.raises(AssertionError, match="made real changes"):
+        kube_checks.check_dry_run(kube.requests())
+    assert kube.workload("staging")["spec"] != before["spec"], "the doctored run changed nothing"
+
+
+def test_patching_the_wrong_revision_is_caught(kube: Kube, scripts: Path) -> None:
+    """A rollback to revision N-1 does not pass the check for revision N."""
+    wanted = 2
+    before = kube.workload("staging")
+    run_ok(
+        kube, scripts / "rollback.sh", "--to-revision", str(wanted - 1), "--yes", "-n", "staging"
+    )
+    with pytest.raises(AssertionError, match=re.escape(f"patched in {[IMAGES[wanted - 2]]}")):
+        kube_checks.check_patched_to(kube.requests(), before, kube.revision("staging", wanted))
+
+
+def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: Path) -> None:
+    """Real requests, checked against the wrong expectation: each check must say no."""
+    run_ok(kube, scripts / "status.sh", "-n", "staging")
+    reads = list(kube.requests())
+    with pytest.raises(AssertionError, match="outside namespace production"):
+        kube_checks.check_namespace(reads, "production")
+    with pytest.raises(AssertionError, match="no mutating request"):
+        kube_checks.check_dry_run(reads)
+    with pytest.raises(AssertionError, match="without labelSelector app=other"):
+        kube_checks.check_label_selector(reads, "pods", "app=other")
+    # kubectl itself, on the other context, listing pods without -l.
+    other = DEV if kube.service.target == PROD else PROD
+    subprocess.run(
+        [KUBECTL, "get", "pods", "-n", "staging", "--context", other],
+        env=kube.env,
+        capture_output=True,
+        check=True,
+    )
+    with pytest.raises(AssertionError, match=f"another context than {kube.service.target}"):
+        kube_checks.check_only_server(kube.servers, kube.service.target)
+    with pytest.raises(AssertionError, match="without labelSelector"):
+        kube_checks.check_label_selector(kube.servers[other].requests, "pods", SELECTOR)
+    run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
+    with pytest.raises(AssertionError, match="read-only command sent mutating requests"):
+        kube_checks.check_read_only(kube.requests())

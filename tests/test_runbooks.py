@@ -271,7 +271,7 @@ def test_index_card_shows_only_the_answers_given(render_combo, combo: str) -> No
     }
     for field, row in rows.items():
         assert (row in card) == (field in answers), field
-    for row in ("| Owner | `team-payments` |", "| Incident channel | #incidents |"):
+    for row in ("| Owner | `team-payments` |", "| Incident channel | \\#incidents |"):
         assert row in card
     assert '!!! danger "In an emergency"' in index
     assert "Payments API\\: takes card payments and refunds." in card  # ":" escaped

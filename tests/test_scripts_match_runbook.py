@@ -13,12 +13,14 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import tool
+from oracle import Service, fill
 from script_stubs import CONTEXT, SCRIPT_COMBOS, Stubs, script_combo_id
 
 Calls = list[list[str]]
@@ -261,3 +263,70 @@ def test_the_comparison_catches_a_difference() -> None:
     assert not is_shown("kubectl rollout status deployment/x -n prod")
     assert not is_shown("kubectl rollout status deployment/x -n staging --timeout=5m")
     assert not is_shown(f"kubectl exec -i {POD} -n prod -- alembic downgrade")
+
+
+def oracle_operations(answers: dict[str, str]) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Each script run and the oracle's command it must issue for that operation."""
+    svc = Service(answers)
+    workload = "deployment/payments-api"  # what the stubs' pods belong to
+    runs = [
+        (("rollback.sh", "--yes"), fill(svc.undo())),
+        (("rollback.sh", "--yes"), fill(svc.wait(), WORKLOAD=workload)),
+        (
+            ("rollback.sh", "--to-revision", REVISION, "--yes"),
+            fill(svc.undo_to(), REVISION=REVISION),
+        ),
+        (("history.sh",), fill(svc.history())),
+        (("status.sh",), fill(svc.status_now())),
+        (("verify.sh",), fill(svc.image())),
+        (("verify.sh",), fill(svc.wait(), WORKLOAD=workload)),
+    ]
+    if svc.show_revision() and svc.engine != "argocd-helm":  # Argo CD: the row, then a hint
+        runs.append(
+            (("history.sh", "--revision", REVISION), fill(svc.show_revision(), REVISION=REVISION))
+        )
+    if svc.abort():
+        runs.append((("rollback.sh", "--abort", "--yes"), fill(svc.abort())))
+        runs.append((("rollback.sh", "--promote-full", "--yes"), fill(svc.promote_full())))
+    return runs
+
+
+def calls_of(stubs: Stubs, script: Path, args: tuple[str, ...], answers: dict[str, str]) -> Calls:
+    """The calls one script run makes, without the pinned context of a service that has none."""
+    stubs.log.unlink(missing_ok=True)
+    stubs.run(script, *args, STUB_ROLLOUT_ABORTED="1" if "--abort" in args else "")
+    calls = stubs.calls()
+    return calls if answers.get("kube_context") else [unpinned(call) for call in calls]
+
+
+@pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)
+def test_scripts_run_the_oracles_command_for_each_operation(
+    render, tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """Per operation: the script's command is exactly the oracle's, which is the page's."""
+    scripts = render(answers) / "scripts"
+    stubs = Stubs(tmp_path, current_context=answers.get("kube_context", CONTEXT))
+    for (script, *args), expected in oracle_operations(answers):
+        calls = calls_of(stubs, scripts / script, tuple(args), answers)
+        assert expected in calls, f"{script} {args} did not run {shlex.join(expected)}:\n" + (
+            "\n".join(shlex.join(call) for call in calls)
+        )
+
+
+def test_a_script_that_drifts_from_the_page_is_caught(render, tmp_path: Path) -> None:
+    """Negative control: a rendered rollback.sh whose undo differs from the page's fails both
+    comparisons (the oracle's command, and the rollback page's commands)."""
+    answers = SCRIPT_COMBOS[0]
+    service = render(answers)
+    copy = tmp_path / "service"
+    shutil.copytree(service, copy, symlinks=True)
+    script = copy / "scripts" / "rollback.sh"
+    text = script.read_text(encoding="utf-8")
+    drifted = text.replace('"--to-revision=$REVISION"', '"--revision=$REVISION"')
+    assert drifted != text
+    script.write_text(drifted, encoding="utf-8")
+    stubs = Stubs(tmp_path / "stubs", current_context=CONTEXT)
+    calls = calls_of(stubs, script, ("--to-revision", REVISION, "--yes"), answers)
+    assert fill(Service(answers).undo_to(), REVISION=REVISION) not in calls
+    page = page_commands((copy / "docs" / "runbooks" / "rollback.md").read_text())
+    assert [call for call in calls if not shown(call, page)], "the page comparison missed it"

@@ -347,6 +347,25 @@ def has_jinja(value: object) -> bool:
     return isinstance(value, str) and any(d in value for d in JINJA_DELIMITERS)
 
 
+def given_as_templates(given: Mapping[str, object]) -> list[Problem]:
+    """Answers that were given as Jinja templates: cookiecutter evaluated them already.
+
+    ``given`` is cookiecutter's ``_cookiecutter`` (the answers before rendering); a default of
+    cookiecutter.json is the template's own, not given.
+    """
+    return [
+        Problem(
+            field,
+            value,
+            "was given as a Jinja template, which cookiecutter evaluates as code; "
+            "give plain values only",
+            rule=None,
+        )
+        for field, value in given.items()
+        if has_jinja(value) and value != COOKIECUTTER_JSON.get(field)
+    ]
+
+
 def format_problems(problems: list[Problem]) -> str:
     """A report for a person: one line per problem."""
     lines = [f"ERROR: {len(problems)} invalid answer(s); nothing was generated."]

@@ -98,9 +98,12 @@ def source_digest(service: Path, tools: str) -> str:
 
 
 def discover(services: Path) -> list[Path]:
-    """Service folders with a mkdocs.yml, by name."""
+    """Service folders with a mkdocs.yml, by name, and links in their place (to refuse them)."""
     return sorted(
-        p for p in services.iterdir() if is_service_dir(p) and (p / "mkdocs.yml").is_file()
+        p
+        for p in services.iterdir()
+        if (p.is_symlink() and not p.name.startswith("."))
+        or (is_service_dir(p) and (p / "mkdocs.yml").is_file())
     )
 
 

@@ -1,9 +1,20 @@
 """Jinja extensions cookiecutter loads for this template (``_extensions`` in cookiecutter.json)."""
 
-from pathlib import Path
+from __future__ import annotations
 
-from jinja2 import Environment
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cookiecutter.exceptions import FailedHookException
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+# The folder cookiecutter renders into the project folder, named by a template.
+SKELETON = next(p.name for p in TEMPLATE_DIR.iterdir() if p.is_dir() and "{{" in p.name)
 
 
 class TemplateDirExtension(Extension):
@@ -15,4 +26,53 @@ class TemplateDirExtension(Extension):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.globals["template_dir"] = str(Path(__file__).resolve().parent)
+        environment.globals["template_dir"] = str(TEMPLATE_DIR)
+
+
+class InvalidAnswers(FailedHookException):
+    """Answers refused before the project folder exists.
+
+    A subclass of the hook's exception, so callers see what a refusing hook gives them, and
+    cookiecutter's command line prints the message and exits 1 without a traceback (it catches
+    FailedHookException; cookiecutter/cli.py).
+    """
+
+
+class RefuseBadAnswersExtension(Extension):
+    """Check every answer while cookiecutter renders the project folder's name.
+
+    Cookiecutter 2.7 creates the project folder (parents included, for a name holding '/')
+    before the pre-generate hook runs, and a refusing hook removes only the last part
+    (cookiecutter/generate.py, ``render_and_create_dir``). Rendering the name comes first, so a
+    check there leaves nothing on disk. The hook checks again (cruft renders without it).
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["_refuse_bad_answers"] = _refuse_bad_answers
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        # The folder name is rendered from a string (no template name); nothing else is.
+        if name is None and source == SKELETON:
+            return "{{ _refuse_bad_answers() }}" + source
+        return source
+
+
+@pass_context
+def _refuse_bad_answers(context: Context) -> str:
+    answers: Mapping[str, Any] = context.get("cookiecutter") or {}
+    given: Mapping[str, Any] = context.get("_cookiecutter") or {}
+    sys.path.insert(0, str(TEMPLATE_DIR / "src"))
+    try:
+        from service_runbooks.rules import format_problems, given_as_templates, validate
+    finally:
+        sys.path.remove(str(TEMPLATE_DIR / "src"))
+    problems = given_as_templates(given) + validate(answers)
+    if problems:
+        raise InvalidAnswers(format_problems(problems))
+    output = answers.get("_output_dir")
+    if isinstance(output, str) and Path(output).exists() and not Path(output).is_dir():
+        raise InvalidAnswers(
+            f"ERROR: --output-dir: {output} is not a folder; nothing was generated."
+        )
+    return ""

@@ -16,32 +16,11 @@ GIVEN = json.loads(r"""{{ _cookiecutter | default({}) | tojson }} """)
 TEMPLATE_DIR = Path(json.loads(r"""{{ template_dir | tojson }} """))
 
 sys.path.insert(0, str(TEMPLATE_DIR / "src"))
-from service_runbooks.rules import (  # noqa: E402
-    COOKIECUTTER_JSON,
-    Problem,
-    format_problems,
-    has_jinja,
-    validate,
-)
-
-
-def evaluated_templates() -> list[Problem]:
-    """Answers that were given as Jinja templates: cookiecutter evaluated them already."""
-    return [
-        Problem(
-            field,
-            value,
-            "was given as a Jinja template, which cookiecutter evaluates as code; "
-            "give plain values only",
-            rule=None,
-        )
-        for field, value in GIVEN.items()
-        if has_jinja(value) and value != COOKIECUTTER_JSON.get(field)
-    ]
+from service_runbooks.rules import format_problems, given_as_templates, validate  # noqa: E402
 
 
 def main() -> int:
-    problems = evaluated_templates() + validate(ANSWERS)
+    problems = given_as_templates(GIVEN) + validate(ANSWERS)
     if problems:
         print(format_problems(problems), file=sys.stderr)
         return 1

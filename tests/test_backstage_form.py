@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_bad_input import BAD_ANSWERS
 
-from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja
+from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja, validate
 
 TEMPLATE = load_template()
 PROPERTIES = form_properties(TEMPLATE)
@@ -35,8 +35,15 @@ TEXT_FIELDS = [
 STRING_FIELDS = [name for name, schema in PROPERTIES.items() if schema["type"] == "string"]
 # Fields left empty in the form whose value the step computes from other answers.
 COMPUTED = [name for name, schema in PROPERTIES.items() if "ui:placeholder" in schema]
+# Answers under which every rule applies (a Helm release is used only with the helm workload,
+# a GitOps app only with GitOps, a Flux namespace only with Flux: ``Rule.only_when``).
+EVERY_RULE_USED = {"workload": "helm", "gitops": "flux"}
 # The defaults with the computed fields typed in, so that each field is judged on its own.
-TYPED = {**BASE, **{name: fetch_input(TEMPLATE, BASE)["values"][name] for name in COMPUTED}}
+USED = {**BASE, **EVERY_RULE_USED}
+TYPED = {**USED, **{name: fetch_input(TEMPLATE, USED)["values"][name] for name in COMPUTED}}
+CONDITIONAL = [rule.field for rule in RULES_BY_FIELD.values() if rule.only_when is not None]
+# Required where used, and every rule is used with TYPED.
+REQUIRED |= {f for f in CONDITIONAL if RULES_BY_FIELD[f].required and f not in COMPUTED}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +64,12 @@ def form_accepts(form: FormChecker, field: str, value: str | None) -> bool:
 
 
 def hook_accepts(field: str, value: str) -> bool:
+    """The hook's verdict on ``value`` where its rule applies (as with ``TYPED``)."""
     return RULES_BY_FIELD[field].check(value) is None
+
+
+def hook_accepts_in(answers: dict[str, object]) -> bool:
+    return validate({**answers, "publish_techdocs": True}) == []
 
 
 def test_every_pattern_compiles_with_the_u_flag_and_the_defaults_pass(form: FormChecker) -> None:
@@ -235,7 +247,7 @@ def test_computed_answers_pass_the_hook_or_the_form_asks_for_them(form: FormChec
     so then the form requires one, as the hook would)."""
     names = examples(st.from_regex(RULES_BY_FIELD["service_name"].pattern, fullmatch=True), 150)
     names += ["a" * 53, "a" * 54, "a" * 63]
-    empty = {key: value for key, value in BASE.items() if key not in COMPUTED}
+    empty = {key: value for key, value in USED.items() if key not in COMPUTED}
     batch = [{**empty, "service_name": name} for name in names]
     verdicts = form.check_many(batch + [{**p, "helm_release": "payments"} for p in batch])
     assert all(v.server == v.browser for v in verdicts)
@@ -243,6 +255,34 @@ def test_computed_answers_pass_the_hook_or_the_form_asks_for_them(form: FormChec
         values = fetch_input(TEMPLATE, parameters)["values"]
         assert not any(has_jinja(values[field]) for field in COMPUTED)
         computed_ok = all(hook_accepts(field, values[field]) for field in COMPUTED)
-        assert verdict.server == computed_ok, parameters["service_name"]
+        assert verdict.server == computed_ok == hook_accepts_in(values), parameters["service_name"]
     assert all(v.server for v in verdicts[len(batch) :]), "a given Helm release is enough"
     assert {len(name) > 53 for name in names} == {True, False}
+
+
+@pytest.mark.parametrize("workload", ["deployment", "statefulset", "argo-rollout"])
+def test_a_63_character_name_needs_no_helm_release_without_helm(
+    form: FormChecker, workload: str
+) -> None:
+    """Issue 11 item 11: the unused Helm release's rule is not applied to its computed value."""
+    empty = {key: value for key, value in BASE.items() if key not in COMPUTED}
+    parameters = {**empty, "service_name": "a" * 63, "workload": workload}
+    verdict = form.check(parameters)
+    assert verdict.server and verdict.browser, verdict.errors
+    assert hook_accepts_in(fetch_input(TEMPLATE, parameters)["values"])
+    # Negative control: with the helm workload the same name needs a release name.
+    assert not form.check({**parameters, "workload": "helm"}).server
+
+
+@pytest.mark.parametrize("field", CONDITIONAL)
+def test_an_unused_answer_is_held_only_to_no_jinja_by_form_and_hook(
+    form: FormChecker, field: str
+) -> None:
+    other, choices = RULES_BY_FIELD[field].only_when
+    unused = next(c for c in RULES_BY_FIELD[other].choices if c not in choices)
+    values = ["", "Not Valid!", "x" * 400, "{{ 7 * 7 }}"]
+    batch = [{**TYPED, other: unused, field: value} for value in values]
+    verdicts = form.check_many(batch)
+    for answers, verdict in zip(batch, verdicts, strict=True):
+        assert verdict.server == verdict.browser == hook_accepts_in(answers), answers[field]
+    assert [v.server for v in verdicts] == [True, True, True, False]

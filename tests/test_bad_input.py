@@ -3,13 +3,18 @@ rule, and nothing left on disk. Free text round-trips through YAML and never rea
 
 from __future__ import annotations
 
+import html
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import tool
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from matrix import ROOT
+
+from service_runbooks.rules import RULES_BY_FIELD
 
 # (field, bad value, why) — every field, every kind of bad input the issue lists.
 BAD_ANSWERS = [
@@ -70,7 +75,7 @@ def config_file(tmp_path: Path) -> Path:
 def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> str:
     """Render with cookiecutter and assert the hook refused; return what it printed."""
     output.mkdir()
-    with pytest.raises(FailedHookException):
+    with pytest.raises(FailedHookException) as refused:
         cookiecutter(
             str(ROOT),
             no_input=True,
@@ -79,7 +84,13 @@ def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> s
             config_file=str(config_file),
         )
     assert list(output.iterdir()) == [], "a refused render left files behind"
-    return capfd.readouterr().err
+    return f"{refused.value}\n{capfd.readouterr().err}"
+
+
+def where_used(field: str) -> dict[str, str]:
+    """Answers under which ``field`` is used, so its rule applies (``Rule.only_when``)."""
+    when = RULES_BY_FIELD[field].only_when
+    return {} if when is None else {when[0]: when[1][0]}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +99,7 @@ def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> s
 def test_bad_answer_is_refused_naming_field_and_rule(
     field: str, value: str, why: str, tmp_path: Path, config_file: Path, capfd
 ) -> None:
-    err = refuse({field: value}, tmp_path / "out", config_file, capfd)
+    err = refuse({**where_used(field), field: value}, tmp_path / "out", config_file, capfd)
     assert f"  - {field}: " in err
     assert "Rule: " in err or "Jinja template" in err
     assert "nothing was generated" in err
@@ -141,4 +152,71 @@ def test_free_text_round_trips_through_yaml(render) -> None:
     catalog = yaml.safe_load((service / "catalog-info.yaml").read_text(encoding="utf-8"))
     assert catalog["metadata"]["description"] == HOSTILE_DESCRIPTION
     mkdocs = yaml.safe_load((service / "mkdocs.yml").read_text(encoding="utf-8"))
-    assert mkdocs["site_description"] == HOSTILE_DESCRIPTION
+    # Stored for the HTML attribute the theme writes it into (tests/test_hostile_text.py).
+    assert html.unescape(mkdocs["site_description"]) == HOSTILE_DESCRIPTION
+    assert '"' not in mkdocs["site_description"]
+
+
+def run_cookiecutter_cli(
+    cwd: Path, config_file: Path, output: str, *answers: str
+) -> subprocess.CompletedProcess[str]:
+    """The real cookiecutter command line, as a user runs it."""
+    options = ["--no-input", "--config-file", str(config_file), "-o", output]
+    return subprocess.run(
+        [tool("cookiecutter"), *options, str(ROOT), *answers],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+# Issue 11 items 4 and 12: names cookiecutter would turn into folders before the hook runs.
+FOLDER_NAMES = [
+    ("a/b", "is not valid"),
+    ("../escape/x", "is not valid"),
+    ("ABS/deep/x", "is not valid"),  # ABS: an absolute folder outside the output
+    ("{# c #}", "was given as a Jinja template"),
+    ("a" * 300, "is 300 characters long"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"), FOLDER_NAMES, ids=["slash", "dotdot", "abs", "comment", "300"]
+)
+def test_the_cookiecutter_cli_refuses_a_folder_name_before_creating_anything(
+    tmp_path: Path, config_file: Path, name: str, reason: str
+) -> None:
+    work = tmp_path / "work"
+    (work / "out").mkdir(parents=True)
+    name = name.replace("ABS", str(tmp_path / "abs"))
+    before = files_under(tmp_path)
+    result = run_cookiecutter_cli(work, config_file, "out", f"service_name={name}")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "  - service_name: " in result.stdout and reason in result.stdout
+    assert "nothing was generated" in result.stdout
+    after = [f for f in files_under(tmp_path) if not f.startswith("replay")]
+    assert after == [f for f in before if not f.startswith("replay")]
+
+
+def test_the_cookiecutter_cli_refuses_an_output_that_is_a_file(
+    tmp_path: Path, config_file: Path
+) -> None:
+    (tmp_path / "afile").write_text("mine\n")
+    result = run_cookiecutter_cli(tmp_path, config_file, "afile")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "--output-dir:" in result.stdout and "is not a folder" in result.stdout
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_a_valid_answer_still_renders_with_the_cli(tmp_path: Path, config_file: Path) -> None:
+    """Negative control for the refusals above: same command, a good name."""
+    result = run_cookiecutter_cli(tmp_path, config_file, "out", "service_name=ok-name")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "out" / "ok-name" / "mkdocs.yml").is_file()

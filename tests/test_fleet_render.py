@@ -103,7 +103,7 @@ def test_template_injection_is_refused_before_cookiecutter_sees_it(
 def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
     template_repo: Path, tmp_path: Path
 ) -> None:
-    long_name = "a" * 60  # a valid service name whose default helm_release is too long
+    long_name = "a" * 60  # a valid service name whose default helm_release is too long for helm
     fleet = write_fleet(
         tmp_path / "fleet.yaml",
         [
@@ -126,8 +126,12 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
     assert "did you mean 'namespace'" in result.stderr
     assert "services[0]" not in result.stderr
     # Rendered answers are checked too, before anything is written: this one failed on its
-    # first four entries' problems, so render it alone to see the default's problem.
-    write_fleet(tmp_path / "long.yaml", [{"service_name": "good"}, {"service_name": long_name}])
+    # first four entries' problems, so render it alone to see the default's problem (with the
+    # helm workload: only there is the Helm release used, and checked).
+    write_fleet(
+        tmp_path / "long.yaml",
+        [{"service_name": "good"}, {"service_name": long_name, "workload": "helm"}],
+    )
     result = run_cli(
         template_repo, "render", tmp_path / "long.yaml", "-o", tmp_path / "out", check=2
     )

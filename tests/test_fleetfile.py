@@ -144,3 +144,68 @@ def test_the_example_fleet_is_valid_and_varied() -> None:
     assert len(entries) >= 5
     for field in ("workload", "migration_tool", "gitops", "lifecycle"):
         assert len({e.answers.get(field, "default") for e in entries}) >= 3, field
+
+
+# Issue 11, items 2 and 7: hostile YAML gets a message, never a crash or an expanded value.
+def alias_bomb(levels: int = 9) -> str:
+    """A flow list whose last item expands to 9**levels strings (anchors defined in order)."""
+    items = ['&l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    items += [f"&l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
+
+
+@pytest.mark.parametrize("field", ["description", "publish_techdocs"])
+def test_an_alias_bomb_is_named_by_its_type_never_expanded(field: str) -> None:
+    found = problems_of(f"services:\n  - service_name: a\n    {field}: {alias_bomb()}\n")
+    assert len(found) == 1 and found[0].startswith(f"services[0] 'a' (line 2): {field}: ")
+    assert "a list" in found[0] and "lol" not in found[0]
+
+
+def test_echoed_values_are_capped() -> None:
+    name = "a" * 100_000
+    found = problems_of(f"services:\n  - service_name: {name}\n")
+    assert found and all(len(line) < 1000 for line in found), [len(line) for line in found]
+    assert "…" in found[0]
+
+
+def test_merge_keys_share_defaults() -> None:
+    data, lines = parse(
+        "defaults: &base\n  owner: team-a\n  namespace: prod\n"
+        "services:\n  - service_name: a\n    <<: *base\n    owner: team-b\n"
+    )
+    entries, problems = check_fleet(data, lines)
+    assert problems == []
+    assert entries[0].answers["owner"] == "team-b" and entries[0].answers["namespace"] == "prod"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            "services:\n  - service_name: a\n  - service_name: b\n    ? [a, b]\n    : x\n",
+            "services[1] (line 3)",
+            "key that is a list or mapping",
+        ),
+        ("services:\n  - service_name: a\n    ? {x: 1}\n    : y\n", "services[0] (line 2)", "key"),
+        ("services:\n  - service_name: a\n    <<: 5\n", "services[0] (line 2)", "merging"),
+        ("services:\n  - service_name: a\n    <<: *nowhere\n", "file", "alias\n  in line 3"),
+        ("services:\n  - service_name: a\n    owner: !!python/name:os.system\n", "services[0]", ""),
+        ("services: " + "[" * 5000 + "]" * 5000 + "\n", "file", ""),
+    ],
+)
+def test_every_malformed_file_names_the_entry_and_line(
+    tmp_path: Path, text: str, where: str, message: str
+) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(text, encoding="utf-8")
+    with pytest.raises(FleetError) as raised:
+        load_fleet(fleet)
+    assert f"  - {where}" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_a_file_that_is_not_utf8_is_explained(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_bytes(b"services:\n  - service_name: \xff\n")
+    with pytest.raises(FleetError, match="cannot be read as UTF-8"):
+        load_fleet(fleet)

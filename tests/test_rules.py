@@ -128,3 +128,39 @@ def test_report_names_field_rule_and_example() -> None:
 def test_a_lone_surrogate_is_not_free_text() -> None:
     # It cannot be written to a UTF-8 file, so it must never reach the renderer.
     assert RULES_BY_FIELD["description"].check("half an emoji \ud83d") is not None
+
+
+VALID = {rule.field: rule.example for rule in RULES if not rule.boolean and not rule.choices}
+VALID |= {rule.field: rule.choices[0] for rule in RULES if rule.choices}
+VALID |= {"publish_techdocs": True}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "answers", "used"),
+    [
+        ("helm_release", "a" * 63, {"workload": "deployment"}, False),
+        ("helm_release", "a" * 63, {"workload": "helm"}, True),
+        ("gitops_app", "Bad_App", {"gitops": "none"}, False),
+        ("gitops_app", "Bad_App", {"gitops": "argocd"}, True),
+        ("flux_namespace", "", {"gitops": "argocd"}, False),
+        ("flux_namespace", "", {"gitops": "flux"}, True),
+    ],
+)
+def test_a_rule_of_one_workload_or_gitops_mode_is_checked_only_there(
+    field: str, value: str, answers: dict[str, str], used: bool
+) -> None:
+    """Issue 11 item 11: a valid 63-character name is not refused because the unused Helm
+    release inherits it; the same answer is refused where it is used (negative control)."""
+    problems = validate({**VALID, "service_name": "a" * 63, **answers, field: value})
+    assert [p.field for p in problems] == ([field] if used else [])
+
+
+def test_an_unused_answer_still_may_not_hold_jinja() -> None:
+    problems = validate({**VALID, "workload": "deployment", "helm_release": "{{ 7 * 7 }}"})
+    assert [p.field for p in problems] == ["helm_release"]
+
+
+def test_a_value_is_echoed_at_most_80_characters() -> None:
+    report = format_problems(validate({**VALID, "service_name": "a" * 100_000}))
+    line = next(line for line in report.splitlines() if "service_name:" in line)
+    assert "a" * 79 not in line and "…" in line

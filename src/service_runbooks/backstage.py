@@ -227,16 +227,45 @@ def _computed_default_conditions(
         source_max = _rule(source).max_length
         limit = rule.max_length - text_length
         if source_max is None or source_max > limit:
-            conditions.append(
-                {
-                    "if": {
-                        "properties": {source: {"type": "string", "minLength": limit + 1}},
-                        "required": [source],
-                    },
-                    "then": {"required": [field]},
-                }
-            )
+            when: dict[str, Any] = {
+                "properties": {source: {"type": "string", "minLength": limit + 1}},
+                "required": [source],
+            }
+            conditions.append({"if": _and_used(when, rule), "then": {"required": [field]}})
     return tuple(conditions)
+
+
+def _used_if(rule: Rule) -> dict[str, Any] | None:
+    """The JSON-schema ``if`` that holds when ``rule``'s answer is used (``Rule.only_when``)."""
+    if rule.only_when is None:
+        return None
+    other, choices = rule.only_when
+    return {"properties": {other: {"enum": list(choices)}}, "required": [other]}
+
+
+def _and_used(when: dict[str, Any], rule: Rule) -> dict[str, Any]:
+    """``when``, and also: the answer is used."""
+    used = _used_if(rule)
+    if used is None:
+        return when
+    return {
+        "properties": {**when["properties"], **used["properties"]},
+        "required": when["required"] + used["required"],
+    }
+
+
+def _only_when_used(
+    field: str, rule: Rule, schema: dict[str, Any], required: bool
+) -> dict[str, Any]:
+    """For a rule that holds only with one workload or GitOps mode (``Rule.only_when``): the
+    field itself refuses only Jinja (moved out of ``schema``); the condition returned holds it
+    to its rule, and requires it, when it is used."""
+    checks = {key: schema.pop(key) for key in ("pattern", "maxLength") if key in schema}
+    schema["pattern"] = f"^{NO_JINJA}[\\s\\S]*$"
+    then: dict[str, Any] = {"properties": {field: checks}}
+    if required:
+        then["required"] = [field]
+    return {"if": _used_if(rule), "then": then}
 
 
 def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[str]) -> Field:
@@ -267,6 +296,11 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
         conditions = ()
     if rule.max_length is not None:
         schema["maxLength"] = rule.max_length
+    if rule.only_when is not None:
+        conditions += (_only_when_used(field, rule, schema, required),)
+        if required:  # may be left empty when unused; cookiecutter still needs the key
+            step = f"${{{{ parameters.{field} or '' }}}}"
+            required = False
     return Field(field, schema, required, step, conditions)
 
 

@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_fleet_args(update)
     _add_jobs(update)
+    for parser_ in (render, update):
+        parser_.add_argument(
+            "--prune",
+            action="store_true",
+            help="remove the folders of services no longer in the fleet file (retired), "
+            "unless they hold changes made here",
+        )
 
     check = commands.add_parser(
         "check", help="list services behind the fleet file or template, or edited by hand"
@@ -80,8 +87,11 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
     from service_runbooks.fleet.report import UNCHANGED, summary_line
     from service_runbooks.fleet.template import TEMPLATE_ROOT
 
-    # The no-op case is answered before the renderer (and YAML, cookiecutter...) is loaded.
-    names = lastrun.unchanged(args.fleet, args.output, TEMPLATE_ROOT, args.template_url)
+    # The no-op case is answered before the renderer (and YAML, cookiecutter...) is loaded;
+    # --prune always looks at the folder.
+    names = None
+    if not args.prune:
+        names = lastrun.unchanged(args.fleet, args.output, TEMPLATE_ROOT, args.template_url)
     if names is not None:
         print(summary_line([UNCHANGED] * len(names)))
         return EXIT_OK
@@ -92,6 +102,7 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
         jobs=args.jobs,
         template_url=args.template_url,
         hooks_in_process=not getattr(args, "hooks_subprocess", False),
+        prune=args.prune,
     )
     summary = render_fleet(args.fleet, args.output, options)
     summary.report(sys.stdout)
@@ -114,8 +125,26 @@ def _build(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
+def _folder_problems(args: argparse.Namespace) -> list[str]:
+    """Options naming a folder that is something else (a file, say): refused before any work."""
+    options = {"--output": "output", "--site": "site", "SERVICES": "services"}
+    problems = []
+    for option, name in options.items():
+        path = getattr(args, name, None)
+        if isinstance(path, Path) and path.exists() and not path.is_dir():
+            problems.append(f"{option}: {path} is not a folder")
+    if args.command == "build" and not args.services.is_dir() and not problems:
+        problems.append(f"SERVICES: {args.services} is not a folder (`render` writes it)")
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        problems.append(f"--jobs: must be 1 or more, got {args.jobs}")
+    return problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if problems := _folder_problems(args):
+        print("\n".join(f"ERROR: {problem}" for problem in problems), file=sys.stderr)
+        return EXIT_INVALID
     try:
         if args.command == "render":
             return _render(args, merge=args.merge)

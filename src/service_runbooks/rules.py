@@ -59,6 +59,24 @@ class Rule:
     choices: tuple[str, ...] = ()
     required: bool = True
     boolean: bool = False  # a yes/no answer: true or false, never a string
+    # (field, choices): the answer is used only when that other answer is one of these, so it
+    # is checked only then (an unused Helm release may not inherit a name too long for one).
+    only_when: tuple[str, tuple[str, ...]] | None = None
+
+    def applies(self, answers: Mapping[str, object]) -> bool:
+        """Whether ``answers`` use this answer at all (see ``only_when``)."""
+        if self.only_when is None:
+            return True
+        field, choices = self.only_when
+        return answers.get(field, default_answer(field)) in choices
+
+    def check_unused(self, value: object) -> str | None:
+        """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
+        if not isinstance(value, str):
+            return f"must be a string, got {type(value).__name__}"
+        if any(delimiter in value for delimiter in JINJA_DELIMITERS):
+            return "must not contain Jinja delimiters ({{, {% or {#)"
+        return None
 
     def check(self, value: object) -> str | None:
         """The problem with ``value`` in words, or None when it is valid."""
@@ -77,6 +95,12 @@ class Rule:
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             return "is not valid"
         return None
+
+
+def default_answer(field: str) -> object:
+    """What cookiecutter answers for ``field`` when nobody does: a choice list's first item."""
+    default = COOKIECUTTER_JSON.get(field, "")
+    return default[0] if isinstance(default, list) else default
 
 
 def _choice(field: str, summary: str) -> Rule:
@@ -164,10 +188,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "helm_release",
         "a Helm release name: lowercase letters, digits, '-' and '.', starting and ending with "
-        "a letter or digit, at most 53 characters",
+        "a letter or digit, at most 53 characters; checked only with the helm workload",
         example="payments-api",
         pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
         max_length=53,
+        only_when=("workload", ("helm",)),
     ),
     Rule(
         "app_label_selector",
@@ -200,17 +225,19 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "gitops_app",
         "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
-        "a DNS-1123 label",
+        "a DNS-1123 label; checked only with Argo CD or Flux",
         example="payments-api",
         pattern=_DNS_LABEL,
         max_length=63,
+        only_when=("gitops", ("argocd", "flux")),
     ),
     Rule(
         "flux_namespace",
-        "the namespace of the Flux objects (DNS-1123 label)",
+        "the namespace of the Flux objects (DNS-1123 label); checked only with Flux",
         example="flux-system",
         pattern=_DNS_LABEL,
         max_length=63,
+        only_when=("gitops", ("flux",)),
     ),
     Rule(
         "rollout_timeout",
@@ -264,27 +291,47 @@ class Problem:
     rule: Rule | None
 
     def __str__(self) -> str:
-        shown = repr(self.value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
         if self.rule is None:
             return f"{self.field}: {self.reason}"
-        return (
-            f"{self.field}: {shown} {self.reason}. Rule: {self.rule.summary}. "
-            f"Example: {self.rule.example}"
-        )
+        return f"{self.field}: {self.explain()}"
+
+    def explain(self) -> str:
+        """The value (shortened), what is wrong with it, the rule and an example."""
+        text = f"{shown(self.value)} {self.reason}"
+        if self.rule is not None:
+            text += f". Rule: {self.rule.summary}. Example: {self.rule.example}"
+        return text
+
+
+SHOWN_MAX = 80
+
+
+def shown(value: object, limit: int = SHOWN_MAX) -> str:
+    """``value`` as a message may echo it: at most ``limit`` characters, then "…".
+
+    Only text and plain scalars are shown; a list or mapping is named by its type and never
+    formatted, since a YAML alias bomb expands to billions of items when formatted.
+    """
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+    else:
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validate(answers: Mapping[str, object]) -> list[Problem]:
     """Every problem with ``answers``, in rule order; empty when all are valid.
 
     Keys starting with '_' are cookiecutter's own and are ignored. A missing answer counts as
-    empty. Unknown keys are the caller's business (cookiecutter drops them silently).
+    empty. An answer used only with some workload or GitOps mode (``Rule.only_when``) is held to
+    its rule only then. Unknown keys are the caller's business (cookiecutter drops them silently).
     """
     problems = []
     for rule in RULES:
         value = answers.get(rule.field, "")
-        reason = rule.check(value)
+        reason = rule.check(value) if rule.applies(answers) else rule.check_unused(value)
         if reason is not None:
             problems.append(Problem(rule.field, value, reason, rule))
     return problems
@@ -298,6 +345,25 @@ def unknown_fields(answers: Mapping[str, object]) -> list[str]:
 def has_jinja(value: object) -> bool:
     """True when ``value`` is a string that cookiecutter would evaluate as a template."""
     return isinstance(value, str) and any(d in value for d in JINJA_DELIMITERS)
+
+
+def given_as_templates(given: Mapping[str, object]) -> list[Problem]:
+    """Answers that were given as Jinja templates: cookiecutter evaluated them already.
+
+    ``given`` is cookiecutter's ``_cookiecutter`` (the answers before rendering); a default of
+    cookiecutter.json is the template's own, not given.
+    """
+    return [
+        Problem(
+            field,
+            value,
+            "was given as a Jinja template, which cookiecutter evaluates as code; "
+            "give plain values only",
+            rule=None,
+        )
+        for field, value in given.items()
+        if has_jinja(value) and value != COOKIECUTTER_JSON.get(field)
+    ]
 
 
 def format_problems(problems: list[Problem]) -> str:

@@ -23,7 +23,14 @@ from typing import Any, TextIO
 
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.site_index import index_html, read_card, services_json
-from service_runbooks.fleet.workdir import is_service_dir, write_atomic
+from service_runbooks.fleet.workdir import (
+    MANIFEST,
+    is_service_dir,
+    links_in,
+    links_refusal,
+    read_fleet_services,
+    write_atomic,
+)
 
 STATE_DIR = ".service-runbooks"  # inside the site folder: digests and staging
 BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"
@@ -41,6 +48,8 @@ class BuildOutcome:
 class BuildSummary:
     outcomes: list[BuildOutcome] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     index: Path | None = None
 
     @property
@@ -51,6 +60,14 @@ class BuildSummary:
         return sum(outcome.status == status for outcome in self.outcomes)
 
     def report(self, out: TextIO) -> None:
+        for warning in self.warnings:
+            print(f"warning: {warning}", file=out)
+        if self.retired:
+            print(
+                f"not published: {', '.join(self.retired)} (retired: no longer in the fleet "
+                "file; `service-runbooks render --prune` removes their folders)",
+                file=out,
+            )
         for outcome in self.outcomes:
             if outcome.status == FAILED:
                 print(f"   failed  {outcome.name}: {outcome.detail}", file=out)
@@ -81,9 +98,12 @@ def source_digest(service: Path, tools: str) -> str:
 
 
 def discover(services: Path) -> list[Path]:
-    """Service folders with a mkdocs.yml, by name."""
+    """Service folders with a mkdocs.yml, by name, and links in their place (to refuse them)."""
     return sorted(
-        p for p in services.iterdir() if is_service_dir(p) and (p / "mkdocs.yml").is_file()
+        p
+        for p in services.iterdir()
+        if (p.is_symlink() and not p.name.startswith("."))
+        or (is_service_dir(p) and (p / "mkdocs.yml").is_file())
     )
 
 
@@ -152,7 +172,9 @@ def _init_worker() -> None:
     import jinja2
 
     from service_runbooks.fleet import compile_cache
+    from service_runbooks.fleet.workers import die_with_parent
 
+    die_with_parent()
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     compile_cache.install()
     original = jinja2.FileSystemLoader.list_templates
@@ -249,7 +271,16 @@ def build_sites(
     shutil.rmtree(state / "staging", ignore_errors=True)
     (state / "staging").mkdir(parents=True)
     (state / "digests").mkdir(exist_ok=True)
-    folders = discover(services)
+    found = discover(services)
+    in_fleet = read_fleet_services(services)
+    retired = [
+        f.name
+        for f in found
+        if in_fleet is not None and f.name not in in_fleet and (f / MANIFEST).is_file()
+    ]
+    linked = {f.name: links_in(f) for f in found}
+    linked = {name: links for name, links in linked.items() if links}
+    folders = [f for f in found if f.name not in retired and f.name not in linked]
     tools = _tools_digest()
     digests = {folder.name: source_digest(folder, tools) for folder in folders}
     todo = [
@@ -269,10 +300,17 @@ def build_sites(
                 outcome = future.result()
                 outcomes[outcome.name] = outcome
                 advance(outcome.name)
-    summary = BuildSummary([outcomes[f.name] for f in folders])
-    summary.removed = _remove_stale(site, set(digests))
+    for name, links in linked.items():  # its last site, if any, stays (as for a failed build)
+        outcomes[name] = BuildOutcome(name, FAILED, f"not built: it {links_refusal(links)}")
+    shown = [f for f in found if f.name not in retired]
+    summary = BuildSummary([outcomes[f.name] for f in shown], retired=retired)
+    summary.removed = _remove_stale(site, set(digests) | set(linked))
     shutil.rmtree(state / "staging", ignore_errors=True)
-    cards = [read_card(f, (site / f.name / "index.html").is_file()) for f in folders]
+    cards = []
+    for folder in shown:
+        card, odd = read_card(folder, (site / folder.name / "index.html").is_file())
+        cards.append(card)
+        summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
     write_atomic(site / "index.html", index_html(cards))
     write_atomic(site / "services.json", services_json(cards))
     summary.index = site / "index.html"

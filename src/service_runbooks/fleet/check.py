@@ -12,7 +12,10 @@ from service_runbooks.fleet.state import (
     Manifest,
     answers_digest,
     fingerprint,
+    is_skipped,
+    read_cruft_state,
     read_manifest,
+    skip_list,
     stamp_dict,
     tree_digests,
 )
@@ -23,6 +26,7 @@ from service_runbooks.fleet.template import (
     git_stamp,
     tree_digest,
 )
+from service_runbooks.fleet.workdir import MANIFEST, is_service_dir, links_in, links_refusal
 
 
 @dataclass
@@ -32,17 +36,23 @@ class Status:
     name: str
     behind: list[str] = field(default_factory=list)
     drifted: list[str] = field(default_factory=list)
+    refused: str = ""  # why `render` would refuse it as it stands (a symbolic link)
+    retired: bool = False  # rendered here, but no longer in the fleet file
 
     @property
     def ok(self) -> bool:
-        return not self.behind and not self.drifted
+        return not (self.behind or self.drifted or self.refused or self.retired)
 
 
 def drift(service: Path, manifest: Manifest) -> list[str]:
-    """Rendered files that were edited or deleted since (files people added are not drift)."""
+    """Rendered files that were edited or deleted since (files people added, and files in
+    cruft's ``skip``, are not drift)."""
     current = tree_digests(service)
+    skip = skip_list(read_cruft_state(service))
     changed = []
     for rel, digest in manifest.files.items():
+        if is_skipped(rel, skip):
+            continue
         if rel not in current:
             changed.append(f"{rel} (deleted)")
         elif current[rel] != digest:
@@ -74,6 +84,10 @@ def _behind(manifest: Manifest, entry: Entry, tree: str, engine: str, stamp: Sta
 def service_status(entry: Entry, output: Path, tree: str, engine: str, stamp: Stamp) -> Status:
     service = output / entry.name
     status = Status(entry.name)
+    links = links_in(service)
+    if links:  # what render says of it; nothing is read through a link
+        status.refused = links_refusal(links)
+        return status
     manifest = read_manifest(service)
     if manifest is None:
         status.behind.append(
@@ -95,11 +109,32 @@ def check_fleet(
     entries = load_fleet(fleet)
     tree, engine = tree_digest(template), engine_id()
     stamp = git_stamp(template, template_url)
-    return [service_status(entry, output, tree, engine, stamp) for entry in entries]
+    statuses = [service_status(entry, output, tree, engine, stamp) for entry in entries]
+    return statuses + [Status(name, retired=True) for name in retired(output, entries)]
+
+
+def retired(output: Path, entries: list[Entry]) -> list[str]:
+    """Services rendered into ``output`` that the fleet file no longer names."""
+    if not output.is_dir():
+        return []
+    names = {entry.name for entry in entries}
+    return sorted(
+        p.name
+        for p in output.iterdir()
+        if is_service_dir(p) and p.name not in names and (p / MANIFEST).is_file()
+    )
 
 
 def report(statuses: list[Status], out: TextIO) -> None:
     for status in statuses:
+        if status.refused:
+            print(f"  refused  {status.name}: {status.refused}", file=out)
+        if status.retired:
+            print(
+                f"  retired  {status.name}: no longer in the fleet file (`build` does not "
+                "publish it; `render --prune` removes its folder)",
+                file=out,
+            )
         for reason in status.behind:
             print(f"   behind  {status.name}: {reason}", file=out)
         if status.drifted:
@@ -109,7 +144,8 @@ def report(statuses: list[Status], out: TextIO) -> None:
     behind = sum(bool(s.behind) for s in statuses)
     drifted = sum(bool(s.drifted) for s in statuses)
     current = sum(s.ok for s in statuses)
-    print(
-        f"{len(statuses)} services: {current} up to date, {behind} behind, {drifted} drifted",
-        file=out,
-    )
+    refused = sum(bool(s.refused) for s in statuses)
+    retired_ = sum(s.retired for s in statuses)
+    line = f"{len(statuses)} services: {current} up to date, {behind} behind, {drifted} drifted"
+    line += f", {refused} refused" if refused else ""
+    print(line + (f", {retired_} retired" if retired_ else ""), file=out)

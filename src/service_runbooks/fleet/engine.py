@@ -157,6 +157,9 @@ def install_worker(template: Path, hooks_in_process: bool) -> None:
     """
     import cookiecutter.generate
 
+    from service_runbooks.fleet.workers import die_with_parent
+
+    die_with_parent()
     compile_cache.install()
     cookiecutter.generate.is_binary = functools.lru_cache(maxsize=None)(
         cookiecutter.generate.is_binary

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from service_runbooks.fleet.problems import FleetError, FleetProblem
-from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja
+from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja, shown
 
 try:  # the C parser is much faster on large fleets; same results
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -48,46 +48,89 @@ class Entry:
 def entry_label(index: int, line: int | None, name: object = None) -> str:
     label = f"services[{index}]"
     if isinstance(name, str) and name:
-        label += f" {name!r}"
+        label += f" {shown(name)}"
     if line is not None:
         label += f" (line {line})"
     return label
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """A safe loader that refuses duplicate keys instead of keeping the last one silently."""
+    """A safe loader that refuses duplicate keys instead of keeping the last one silently.
+
+    Merge keys (``<<: *defaults``, https://yaml.org/type/merge.html) work as in PyYAML's safe
+    loader: the keys written in the mapping win over merged ones, which is not a duplicate.
+    A key that is a list or mapping (``? [a, b]``) is refused by name, with its line.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    "found a key that is a list or mapping; keys must be plain names",
+                    key_node.start_mark,
+                )
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {shown(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def _service_lines(root: yaml.Node | None) -> list[int]:
-    """1-based line of each item of the top-level ``services`` list."""
+def _service_nodes(root: yaml.Node | None) -> list[yaml.Node]:
+    """The items of the top-level ``services`` list, as YAML nodes."""
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
         if getattr(key, "value", None) == "services" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
+            return list(value.value)
     return []
 
 
+class ParseError(Exception):
+    """The file is not YAML a fleet can be read from; ``where`` names the entry when known."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _where(nodes: list[yaml.Node], mark: Any) -> str:
+    """The entry holding ``mark`` (a position in the file), or "file"."""
+    line = getattr(mark, "line", None)
+    for index, node in enumerate(nodes):
+        if line is not None and node.start_mark.line <= line <= node.end_mark.line:
+            return entry_label(index, node.start_mark.line + 1)
+    return "file"
+
+
 def parse(text: str) -> tuple[Any, list[int]]:
-    """The YAML document and the line of each service entry."""
+    """The YAML document and the line of each service entry; ParseError when it cannot be read."""
     loader = _StrictLoader(text)
+    nodes: list[yaml.Node] = []
     try:
         root = loader.get_single_node()
+        nodes = _service_nodes(root)
         data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as error:
+        where = _where(nodes, getattr(error, "problem_mark", None))
+        # The loader reads a string, which PyYAML calls "<unicode string>": say only the line.
+        message = str(error).replace('"<unicode string>", ', "")
+        raise ParseError(where, f"is not valid YAML: {message}") from None
+    except RecursionError:
+        raise ParseError("file", "is nested too deeply to be a fleet file") from None
     finally:
         loader.dispose()
-    return data, _service_lines(root)
+    return data, [node.start_mark.line + 1 for node in nodes]
 
 
 def _unknown_key(key: object) -> str:
@@ -102,29 +145,37 @@ def _unknown_key(key: object) -> str:
 
 
 def _wrong_type(value: object) -> str:
+    """Names the type; shows a scalar, never formats a list or mapping (it may be an alias bomb)."""
     kind = type(value).__name__
     article = "an" if kind[0] in "aeiou" else "a"
-    shown = "empty (null)" if value is None else f"{article} {kind} ({value!r})"
-    return f"is {shown}; this answer must be a string: quote it"
+    if value is None:
+        described = "empty (null)"
+    elif isinstance(value, (list, dict)):
+        described = f"{article} {kind}"
+    else:
+        described = f"{article} {kind} ({shown(value)})"
+    return f"is {described}; this answer must be a string: quote it"
 
 
 def _jinja(value: str) -> str:
     return (
-        f"{value[:60]!r} contains Jinja delimiters ({{{{, {{% or {{#); cookiecutter would "
+        f"{shown(value)} contains Jinja delimiters ({{{{, {{% or {{#); cookiecutter would "
         "evaluate it as a template (code), so it is refused"
     )
 
 
 def _broken_rule(value: object, reason: str, rule: Rule) -> str:
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-    return f"{shown} {reason}. Rule: {rule.summary}. Example: {rule.example}"
+    return f"{shown(value)} {reason}. Rule: {rule.summary}. Example: {rule.example}"
 
 
-def answer_problem(rule: Rule, value: object) -> str | None:
+def answer_problem(
+    rule: Rule, value: object, context: Mapping[Any, Any] | None = None
+) -> str | None:
     """What is wrong with one answer given in the fleet file, or None.
 
     A text answer must be a YAML string (``yes``, ``5`` or an empty value are not); a yes/no
-    rule (``boolean``, where rules.py has one) takes YAML's true/false.
+    rule (``boolean``, where rules.py has one) takes YAML's true/false. ``context`` (the
+    answers around it) decides whether a rule used by one workload or GitOps mode applies.
     """
     if getattr(rule, "boolean", False):
         reason = rule.check(value)
@@ -133,18 +184,27 @@ def answer_problem(rule: Rule, value: object) -> str | None:
         return _wrong_type(value)
     if has_jinja(value):
         return _jinja(value)
+    if context is not None and not rule.applies(context):
+        return None
     reason = rule.check(value)
     return None if reason is None else _broken_rule(value, reason, rule)
 
 
-def answer_problems(where: str, answers: Mapping[Any, Any]) -> list[FleetProblem]:
+def _key_name(key: object) -> str:
+    return key if isinstance(key, str) and len(key) <= 40 else shown(key, 40)
+
+
+def answer_problems(
+    where: str, answers: Mapping[Any, Any], context: Mapping[Any, Any] | None = None
+) -> list[FleetProblem]:
     """Unknown keys, wrong types, Jinja, and rule violations among the answers given here."""
+    context = answers if context is None else context
     problems = []
     for key, value in answers.items():
         rule = RULES_BY_FIELD.get(key) if isinstance(key, str) else None
-        message = _unknown_key(key) if rule is None else answer_problem(rule, value)
+        message = _unknown_key(key) if rule is None else answer_problem(rule, value, context)
         if message is not None:
-            problems.append(FleetProblem(where, str(key), message))
+            problems.append(FleetProblem(where, _key_name(key), message))
     return problems
 
 
@@ -167,13 +227,13 @@ def _check_entry(
     if not isinstance(item, dict):
         return None, [FleetProblem(entry_label(index, line), None, "must be a mapping of answers")]
     where = entry_label(index, line, item.get("service_name"))
-    problems = answer_problems(where, item)
+    problems = answer_problems(where, item, {**defaults, **item})
     name = item.get("service_name")
     if name is None:
         problems.append(FleetProblem(where, "service_name", "is required in every entry"))
     elif isinstance(name, str) and name in seen:
         problems.append(
-            FleetProblem(where, "service_name", f"{name!r} is already used by {seen[name]}")
+            FleetProblem(where, "service_name", f"{shown(name)} is already used by {seen[name]}")
         )
     if isinstance(name, str):
         seen.setdefault(name, where)
@@ -211,12 +271,11 @@ def load_fleet(path: Path) -> list[Entry]:
     """Every entry of the fleet file, or FleetError listing every problem in it."""
     try:
         data, lines = parse(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        problem = FleetProblem("file", None, f"cannot be read: {error}")
-        raise FleetError(path, [problem]) from error
-    except yaml.YAMLError as error:
-        problem = FleetProblem("file", None, f"is not valid YAML: {error}")
-        raise FleetError(path, [problem]) from error
+    except (OSError, UnicodeDecodeError) as error:
+        problem = FleetProblem("file", None, f"cannot be read as UTF-8 text: {error}")
+        raise FleetError(path, [problem]) from None
+    except ParseError as error:
+        raise FleetError(path, [FleetProblem(error.where, None, str(error))]) from None
     entries, problems = check_fleet(data, lines)
     if problems:
         raise FleetError(path, problems)

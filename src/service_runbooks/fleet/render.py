@@ -39,7 +39,14 @@ from service_runbooks.fleet.template import (
     tree_digest,
     uncommitted_inputs,
 )
-from service_runbooks.fleet.workdir import is_service_dir, locked, write_atomic
+from service_runbooks.fleet.workdir import (
+    is_service_dir,
+    links_in,
+    links_refusal,
+    locked,
+    write_atomic,
+    write_fleet_services,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -58,6 +65,7 @@ class Options:
     template_url: str | None = None
     hooks_in_process: bool = True
     progress: bool | None = None
+    prune: bool = False  # remove the folders of services no longer in the fleet file
 
 
 @dataclass
@@ -65,8 +73,9 @@ class Summary:
     """The outcome of every service, in fleet order."""
 
     outcomes: list[sync.Outcome] = field(default_factory=list)
-    orphans: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)  # retired: rendered, not in the fleet
     warnings: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
         return sum(outcome.status in statuses for outcome in self.outcomes)
@@ -87,10 +96,13 @@ class Summary:
             print(f"{outcome.status:>9}  {outcome.name}: {outcome.detail}", file=out)
             for name in outcome.files:
                 print(f"{'':>11}- {name}", file=out)
+        if self.pruned:
+            print(f"pruned: removed the folders of {', '.join(self.pruned)}", file=out)
         if self.orphans:
             print(
-                f"note: {len(self.orphans)} rendered service(s) are not in the fleet file and "
-                f"were left alone: {', '.join(self.orphans)}",
+                f"retired: {len(self.orphans)} rendered service(s) are not in the fleet file "
+                f"and were left alone: {', '.join(self.orphans)} (`build` no longer publishes "
+                "them; --prune removes their folders)",
                 file=out,
             )
         print(self.line(), file=out)
@@ -106,11 +118,16 @@ class Pending:
 
 def _plan(
     entries: Iterable[Entry], output: Path, tree: str, stamp: Stamp
-) -> tuple[list[Pending], list[Entry], list[Entry]]:
-    """Split entries into (to render, to re-stamp, unchanged) by their manifests."""
-    pending, restamp, unchanged = [], [], []
+) -> tuple[list[Pending], list[Entry], list[Entry], list[sync.Outcome]]:
+    """Split entries into (to render, to re-stamp, unchanged, refused) by their manifests; a
+    service folder holding a symbolic link is refused before anything reads through it."""
+    pending, restamp, unchanged, refused = [], [], [], []
     engine = engine_id()
     for entry in entries:
+        links = links_in(output / entry.name)
+        if links:
+            refused.append(sync.Outcome(entry.name, sync.REFUSED, links_refusal(links)))
+            continue
         expected = fingerprint(tree, entry.answers, engine)
         manifest = read_manifest(output / entry.name)
         if manifest is None or manifest.fingerprint != expected:
@@ -119,7 +136,7 @@ def _plan(
             restamp.append(entry)
         else:
             unchanged.append(entry)
-    return pending, restamp, unchanged
+    return pending, restamp, unchanged, refused
 
 
 def _restamp(service: Path, stamp: Stamp) -> None:
@@ -175,9 +192,7 @@ def _prepare_all(
 
 
 def _rendered_message(problem: Problem, entry: Entry) -> str:
-    text = f"{problem.value!r} {problem.reason}"
-    if problem.rule is not None:
-        text += f". Rule: {problem.rule.summary}. Example: {problem.rule.example}"
+    text = problem.explain()
     if problem.field not in entry.answers:
         text += " (this is the cookiecutter.json default, rendered for this service: set it)"
     return text
@@ -253,13 +268,14 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
 
     entries = load_fleet(fleet)
     tree = tree_digest(options.template)
-    pending, restamp, unchanged = _plan(entries, output, tree, stamp)
-    outcomes: dict[str, sync.Outcome] = {}
+    pending, restamp, unchanged, refused = _plan(entries, output, tree, stamp)
+    outcomes: dict[str, sync.Outcome] = {outcome.name: outcome for outcome in refused}
     with ExitStack() as stack:
         pool = stack.enter_context(_executor(options, len(pending))) if pending else None
         contexts = _prepare_all(pool, pending, options, output, fleet) if pool else []
         staging = stack.enter_context(locked(output))  # the first write
         lastrun.forget(output)
+        write_fleet_services(output, [entry.name for entry in entries])
         if pool is not None:
             jobs = [
                 _job(item, context, tree, stamp, options, output, staging)
@@ -273,7 +289,52 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
     for entry in unchanged:
         outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED)
     warnings = uncommitted_warning(options.template) if pending else []
-    return Summary([outcomes[e.name] for e in entries], _orphans(output, entries), warnings)
+    summary = Summary([outcomes[e.name] for e in entries], _orphans(output, entries), warnings)
+    if options.prune:
+        summary.pruned = prune(output, summary.orphans)
+        summary.orphans = [name for name in summary.orphans if name not in summary.pruned]
+        summary.outcomes += [
+            sync.Outcome(name, sync.REFUSED, f"not pruned: {reason}")
+            for name, reason in unprunable(output, summary.orphans).items()
+        ]
+    return summary
+
+
+def unprunable(output: Path, names: list[str]) -> dict[str, str]:
+    """Why each retired service cannot be removed safely (a link, or work of a person)."""
+    from service_runbooks.fleet.check import drift
+
+    reasons = {}
+    for name in names:
+        folder = output / name
+        links = links_in(folder)
+        manifest = read_manifest(folder) if not links else None
+        if links:
+            reasons[name] = f"it {links_refusal(links)}"
+        elif manifest is None:
+            reasons[name] = "its manifest cannot be read"
+        else:
+            rendered = set(manifest.files) | {CRUFT_FILE, MANIFEST}
+            added = [
+                p.relative_to(folder).as_posix()
+                for p in folder.rglob("*")
+                if p.is_file() and p.relative_to(folder).as_posix() not in rendered
+            ]
+            changed = drift(folder, manifest) + [f"{rel} (added)" for rel in sorted(added)]
+            if changed:
+                reasons[name] = f"changed here since rendered: {', '.join(changed)}"
+    return reasons
+
+
+def prune(output: Path, retired: list[str]) -> list[str]:
+    """Remove the folders of retired services that hold only what was rendered; their names."""
+    import shutil
+
+    keep = unprunable(output, retired)
+    removed = [name for name in retired if name not in keep]
+    for name in removed:
+        shutil.rmtree(output / name)
+    return removed
 
 
 def uncommitted_warning(template: Path) -> list[str]:

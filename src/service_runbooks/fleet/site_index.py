@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -37,30 +38,61 @@ class ServiceCard:
     links: tuple[Link, ...] = field(default_factory=tuple)
 
 
-def read_card(service: Path, has_site: bool) -> ServiceCard:
-    """The card of a service folder; a missing or odd catalog-info.yaml gives a bare card."""
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    """A catalog value shown as text: strings and numbers only (a list or mapping is odd)."""
+    plain = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    return str(value) if plain else ""
+
+
+def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
+    """The card of a service folder and what was odd about its catalog-info.yaml.
+
+    A missing or odd catalog-info.yaml (not YAML, or values of the wrong kind) gives a bare
+    card and a warning, never a failed build.
+    """
+    warnings = []
     try:
         entity = yaml.load((service / "catalog-info.yaml").read_text(encoding="utf-8"), _Loader)
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        warnings.append(f"catalog-info.yaml cannot be read ({type(error).__name__})")
         entity = None
-    if not isinstance(entity, dict):
-        entity = {}
-    metadata = entity.get("metadata") or {}
-    spec = entity.get("spec") or {}
-    links = [
-        Link(str(link.get("title") or link["url"]), str(link["url"]))
-        for link in metadata.get("links") or []
-        if isinstance(link, dict) and link.get("url")
-    ]
-    return ServiceCard(
-        name=str(metadata.get("name") or service.name),
-        owner=str(spec.get("owner") or ""),
-        lifecycle=str(spec.get("lifecycle") or ""),
-        system=str(spec.get("system") or ""),
-        description=str(metadata.get("description") or ""),
+    if entity is not None and not isinstance(entity, dict):
+        warnings.append("catalog-info.yaml is not a mapping")
+    entity = _mapping(entity)
+    for key in ("metadata", "spec"):
+        if entity.get(key) is not None and not isinstance(entity[key], dict):
+            warnings.append(f"catalog-info.yaml: {key} is not a mapping")
+    metadata, spec = _mapping(entity.get("metadata")), _mapping(entity.get("spec"))
+    raw_links = metadata.get("links")
+    links = [_link(item) for item in raw_links] if isinstance(raw_links, list) else []
+    card = ServiceCard(
+        name=_text(metadata.get("name")) or service.name,
+        owner=_text(spec.get("owner")),
+        lifecycle=_text(spec.get("lifecycle")),
+        system=_text(spec.get("system")),
+        description=_text(metadata.get("description")),
         docs=f"{service.name}/" if has_site else None,
-        links=tuple(links),
+        links=tuple(link for link in links if link is not None),
     )
+    return card, warnings
+
+
+def _link(item: object) -> Link | None:
+    item = _mapping(item)
+    url = _text(item.get("url"))
+    return Link(_text(item.get("title")) or url, url) if url else None
+
+
+def clickable(url: str) -> bool:
+    """Only http(s) links are links: javascript:, data: and the like are shown as text."""
+    try:
+        return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+    except ValueError:  # not a URL at all (say, "http://[")
+        return False
 
 
 _STYLE = """
@@ -116,7 +148,12 @@ def _row(card: ServiceCard) -> str:
     name = f'<a href="{_e(card.docs)}">{_e(card.name)}</a>' if card.docs else _e(card.name)
     if not card.docs:
         name += ' <span class="muted">(no site)</span>'
-    links = " ".join(f'<a href="{_e(link.url)}">{_e(link.title)}</a>' for link in card.links)
+    links = " ".join(
+        f'<a href="{_e(link.url)}">{_e(link.title)}</a>'
+        if clickable(link.url)
+        else f'<span class="muted">{_e(link.title)}: {_e(link.url)}</span>'
+        for link in card.links
+    )
     lifecycle = (
         f'<span class="lifecycle lifecycle-{_e(card.lifecycle)}">{_e(card.lifecycle)}</span>'
         if card.lifecycle

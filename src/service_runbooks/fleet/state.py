@@ -9,6 +9,7 @@ render.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -88,19 +89,53 @@ def read_manifest(service_dir: Path) -> Manifest | None:
         return None
 
 
-def cruft_state(context: Mapping[str, Any], stamp: Stamp) -> dict[str, Any]:
-    """The .cruft.json content `cruft create` would write for this render."""
+def cruft_state(
+    context: Mapping[str, Any], stamp: Stamp, previous: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The .cruft.json content `cruft create` would write for this render.
+
+    Keys a person added to the ``previous`` state, and its ``skip`` list, are kept.
+    """
     answers = {k: v for k, v in context["cookiecutter"].items() if k not in RUN_KEYS}
     answers["_template"] = stamp.template
     answers["_commit"] = stamp.commit
     return {
+        **(previous or {}),
         "template": stamp.template,
         "commit": stamp.commit,
         "checkout": stamp.checkout,
         "context": {"cookiecutter": answers},
         "directory": None,
-        "skip": [],
+        "skip": skip_list(previous),
     }
+
+
+def read_cruft_state(service_dir: Path) -> dict[str, Any] | None:
+    """A service's .cruft.json, or None when there is none (or it is not a JSON object)."""
+    try:
+        state = json.loads((service_dir / CRUFT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def skip_list(state: Mapping[str, Any] | None) -> list[str]:
+    """cruft's ``skip``: paths (or glob patterns with '*') that updates leave alone."""
+    skip = (state or {}).get("skip")
+    return [item for item in skip if isinstance(item, str)] if isinstance(skip, list) else []
+
+
+def is_skipped(rel: str, skip: list[str]) -> bool:
+    """Whether ``rel`` is in cruft's ``skip``: a path, a folder holding it, or a glob pattern
+    (cruft/_commands/utils/generate.py: '*' makes it a pattern; fnmatch's '*' also spans
+    folders, so this skips at least what cruft skips)."""
+    for item in skip:
+        if "*" in item:
+            if fnmatch.fnmatchcase(rel, item):
+                return True
+        elif rel == item.strip("/") or rel.startswith(item.strip("/") + "/"):
+            return True
+    return False
 
 
 def restamped(state: dict[str, Any], stamp: Stamp) -> dict[str, Any]:

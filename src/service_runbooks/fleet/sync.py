@@ -31,11 +31,15 @@ from service_runbooks.fleet.state import (
     cruft_json,
     cruft_state,
     file_digest,
+    is_skipped,
+    read_cruft_state,
     read_manifest,
+    skip_list,
     stamp_dict,
     tree_digests,
 )
 from service_runbooks.fleet.template import Stamp
+from service_runbooks.fleet.workdir import links_in, links_refusal
 
 CONFLICT_MARKER = "<<<<<<< "
 
@@ -72,7 +76,9 @@ class Plan:
 
     write: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # described, for people
+    conflicting: list[str] = field(default_factory=list)  # the same, as paths
+    skipped: list[str] = field(default_factory=list)  # in cruft's skip: left as they are
 
 
 def _describe(ours: str | None, base: str | None) -> str:
@@ -83,10 +89,16 @@ def _describe(ours: str | None, base: str | None) -> str:
     return "edited since rendered"
 
 
-def plan_update(target: Path, base: Mapping[str, str], theirs: Mapping[str, str]) -> Plan:
-    """Compare the folder (ours) with the last render (base) and the new one (theirs)."""
+def plan_update(
+    target: Path, base: Mapping[str, str], theirs: Mapping[str, str], skip: list[str] = ()
+) -> Plan:
+    """Compare the folder (ours) with the last render (base) and the new one (theirs); files in
+    cruft's ``skip`` are left alone."""
     plan = Plan()
     for rel in sorted(set(base) | set(theirs)):
+        if is_skipped(rel, list(skip)):
+            plan.skipped.append(rel)
+            continue
         ours, old, new = file_digest(target / rel), base.get(rel), theirs.get(rel)
         if ours == new:
             continue
@@ -94,7 +106,15 @@ def plan_update(target: Path, base: Mapping[str, str], theirs: Mapping[str, str]
             (plan.delete if new is None else plan.write).append(rel)
         elif new != old:
             plan.conflicts.append(f"{rel} ({_describe(ours, old)})")
+            plan.conflicting.append(rel)
     return plan
+
+
+def recorded_files(plan: Plan, base: Mapping[str, str], theirs: dict[str, str]) -> dict[str, str]:
+    """The manifest's files: the new render's, but a skipped file keeps its last record."""
+    files = {rel: digest for rel, digest in theirs.items() if rel not in plan.skipped}
+    files |= {rel: base[rel] for rel in plan.skipped if rel in base}
+    return dict(sorted(files.items()))
 
 
 def _manifest(job: Job, files: dict[str, str]) -> Manifest:
@@ -107,8 +127,11 @@ def _manifest(job: Job, files: dict[str, str]) -> Manifest:
     )
 
 
-def _write_metadata(folder: Path, job: Job, files: dict[str, str]) -> None:
-    (folder / CRUFT_FILE).write_text(cruft_json(cruft_state(job.context, job.stamp)), "utf-8")
+def _write_metadata(
+    folder: Path, job: Job, files: dict[str, str], previous: dict[str, Any] | None = None
+) -> None:
+    state = cruft_state(job.context, job.stamp, previous)
+    (folder / CRUFT_FILE).write_text(cruft_json(state), "utf-8")
     (folder / MANIFEST).write_text(_manifest(job, files).to_json(), "utf-8")
 
 
@@ -145,7 +168,25 @@ def conflicts_left(target: Path, files: Mapping[str, str]) -> list[str]:
     return left
 
 
-def merge(job: Job, target: Path, staged: Path, files: dict[str, str]) -> Outcome:
+def lost_sides(
+    target: Path, ours: Mapping[str, str | None], base: Mapping[str, str], theirs: Mapping[str, str]
+) -> list[str]:
+    """Conflicting files a merge settled by dropping one side (no markers, no ``.rej``): the
+    file as it was here, where the template changed it too, or the template's version where
+    this file had been changed here (a file made by hand where the template now adds one)."""
+    lost = []
+    for rel, before in ours.items():
+        after, new = file_digest(target / rel), theirs.get(rel)
+        if after == before and new is not None and new != before:
+            lost.append(f"{rel} (the template's version was not merged in)")
+        elif after == new and before not in (None, base.get(rel), new):
+            lost.append(f"{rel} (the change made here was dropped)")
+    return lost
+
+
+def merge(
+    job: Job, target: Path, staged: Path, files: dict[str, str], plan: Plan, base: dict[str, str]
+) -> Outcome:
     """Let ``cruft update`` merge the template's changes into the edited files."""
     from service_runbooks.fleet import engine
 
@@ -156,12 +197,13 @@ def merge(job: Job, target: Path, staged: Path, files: dict[str, str]) -> Outcom
             "cannot merge: needs a .cruft.json from an earlier render and a template in git",
         )
     answers = {k: v for k, v in job.context["cookiecutter"].items() if not k.startswith("_")}
+    ours = {rel: file_digest(target / rel) for rel in plan.conflicting}
     ok, log = engine.cruft_update(target, job.stamp.commit, answers)
     if not ok:
         return Outcome(job.name, REFUSED, f"cruft update did not apply: {log.strip()}")
     os.replace(staged / CRUFT_FILE, target / CRUFT_FILE)
     os.replace(staged / MANIFEST, target / MANIFEST)
-    left = conflicts_left(target, files)
+    left = conflicts_left(target, files) + lost_sides(target, ours, base, files)
     if left:
         return Outcome(job.name, FAILED, "merged with conflicts to resolve by hand", tuple(left))
     return Outcome(job.name, MERGED, "template changes merged into local edits")
@@ -171,6 +213,9 @@ def sync_service(job: Job) -> Outcome:
     """Render ``job`` and bring its folder up to date (runs in a worker process)."""
     from service_runbooks.fleet import engine
 
+    links = links_in(job.output / job.name)  # checked again right before writing
+    if links:
+        return Outcome(job.name, REFUSED, links_refusal(links))
     job.staging.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{job.name}.", dir=job.staging))
     try:
@@ -178,17 +223,20 @@ def sync_service(job: Job) -> Outcome:
             staged = engine.render(job.template, job.context, scratch)
         except engine.RenderError as error:
             return Outcome(job.name, FAILED, str(error))
-        files = tree_digests(staged)
-        _write_metadata(staged, job, files)
+        rendered = tree_digests(staged)
         target = job.output / job.name
         if not target.exists():
+            _write_metadata(staged, job, rendered)
             os.rename(staged, target)
             return Outcome(job.name, RENDERED)
-        previous = read_manifest(target)
-        plan = plan_update(target, previous.files if previous else {}, files)
+        previous, state = read_manifest(target), read_cruft_state(target)
+        base = previous.files if previous else {}
+        plan = plan_update(target, base, rendered, skip_list(state))
+        files = recorded_files(plan, base, rendered)
+        _write_metadata(staged, job, files, state)
         if plan.conflicts:
             if job.merge:
-                return merge(job, target, staged, files)
+                return merge(job, target, staged, files, plan, base)
             return Outcome(
                 job.name,
                 REFUSED,

@@ -13,6 +13,8 @@ MANIFEST = ".service-runbooks.json"  # in each service folder (see state)
 CRUFT_FILE = ".cruft.json"  # in each service folder, for cruft
 LOCK_FILE = ".service-runbooks.lock"
 STAGING_DIR = ".service-runbooks-staging"
+# The services of the fleet file, as the last render read it: `build` publishes only these.
+FLEET_SERVICES = ".service-runbooks-services.json"
 
 
 class Busy(Exception):
@@ -26,7 +28,6 @@ def locked(output: Path) -> Iterator[Path]:
     A staging folder left by a killed run is only partial renders, never anything a service
     folder points to, so it is removed here.
     """
-    import shutil
 
     output.mkdir(parents=True, exist_ok=True)
     fd = os.open(output / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -36,13 +37,47 @@ def locked(output: Path) -> Iterator[Path]:
         except BlockingIOError as error:
             raise Busy(f"another service-runbooks run is using {output}") from error
         staging = output / STAGING_DIR
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
         try:
             yield staging
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            _remove(staging)
     finally:
         os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder of ours; a link in its place is removed, never followed."""
+    import shutil
+
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def links_in(service: Path) -> list[str]:
+    """Symbolic links at or under a service folder, as ``name -> target``, without following any.
+
+    service-runbooks never reads or writes through a link in the output: a linked folder or file
+    could point anywhere (another service, a home folder), so a service holding one is refused.
+    """
+    if service.is_symlink():
+        return [f"{service.name} -> {os.readlink(service)}"]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(service):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                found.append(f"{path.relative_to(service).as_posix()} -> {os.readlink(path)}")
+    return sorted(found)
+
+
+def links_refusal(links: list[str]) -> str:
+    return (
+        "holds symbolic links, which service-runbooks never follows (they could point outside "
+        f"the output): {', '.join(links)}; replace them with real files or folders"
+    )
 
 
 def is_service_dir(path: Path) -> bool:
@@ -75,3 +110,20 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_fleet_services(output: Path, names: list[str]) -> None:
+    import json
+
+    write_atomic(output / FLEET_SERVICES, json.dumps({"services": names}, indent=1) + "\n")
+
+
+def read_fleet_services(output: Path) -> set[str] | None:
+    """The fleet's services as the last render saw them; None when no render wrote the list."""
+    import json
+
+    try:
+        names = json.loads((output / FLEET_SERVICES).read_text(encoding="utf-8"))["services"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {name for name in names if isinstance(name, str)} if isinstance(names, list) else None

@@ -40,6 +40,10 @@ load helpers
   run -2 "$SCRIPTS/rollback.sh" --to-revision abc --yes
   assert_output_has "--to-revision must be"
   run -2 "$SCRIPTS/rollback.sh" --to-revision -1 --yes
+  assert_output_has "--to-revision must be"
+  assert_output_has "got '-1'"
+  run -2 "$SCRIPTS/rollback.sh" --to-revision --yes
+  assert_output_has "--to-revision needs a value, got the option '--yes'"
   run -2 "$SCRIPTS/rollback.sh" --to-revision '3; rm -rf /' --yes
   run -2 "$SCRIPTS/rollback.sh" --to-revision
   run -2 "$SCRIPTS/history.sh" --revision x

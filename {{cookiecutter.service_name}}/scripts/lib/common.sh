@@ -67,9 +67,11 @@ usage_error() {
 # Scripts without options of their own keep this one.
 script_option() { :; }
 
-# The value of option $1, which must be present in $2 (the next argument).
+# The value of option $1, which must be present in $2 (the next argument). A negative number is
+# a value (the option's own check then says what it must be); another option is not.
 option_value() {
-  [[ $# -ge 2 && -n $2 && $2 != -* ]] || usage_error "$1 needs a value"
+  [[ $# -ge 2 && -n $2 ]] || usage_error "$1 needs a value"
+  [[ $2 != -* || $2 =~ ^-[0-9] ]] || usage_error "$1 needs a value, got the option '$2'"
   printf '%s' "$2"
 }
 

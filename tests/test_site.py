@@ -31,7 +31,8 @@ EXAMPLES = {
     for path in sorted((ROOT / "examples" / "services").glob("*.yaml"))
 }
 SCREENSHOTS = ROOT / "build" / "screenshots"
-# Debian's Chromium as root, on a machine without outside network (see DESIGN.md).
+# Debian's Chromium as root, on a machine without outside network: no sandbox (root), and no
+# background networking, component updates or sync, whose connections are refused here.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

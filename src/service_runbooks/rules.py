@@ -24,8 +24,8 @@ COOKIECUTTER_JSON: dict[str, object] = json.loads(
 )
 
 # Cookiecutter renders every answer as an unsandboxed Jinja template before any hook runs, so
-# no answer may carry Jinja delimiters (see DESIGN.md). Every character class below already
-# excludes "{"; free text states it with a look-ahead.
+# no answer may carry Jinja delimiters (CONTRIBUTING.md, "Jinja pitfalls"). Every character
+# class below already excludes "{"; free text states it with a look-ahead.
 JINJA_DELIMITERS = ("{{", "{%", "{#")
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"

@@ -7,7 +7,7 @@ export NO_MKDOCS_2_WARNING := 1
 # Root installs Debian packages itself; anyone else goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo serve test install chromium lint clean
+.PHONY: demo serve test install chromium debian-tools lint clean
 
 # Renders examples/services/*.yaml from the template into build/examples/ and builds the project's site
 # (with their runbooks) into site/; the MkDocs hook in src/service_runbooks does the rendering.
@@ -25,7 +25,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-install: $(VENV)/.installed node_modules/.installed chromium
+install: $(VENV)/.installed node_modules/.installed chromium debian-tools
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +49,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
 			chromium fonts-liberation fonts-noto-color-emoji; }
+
+# jq: the helper scripts read an Argo CD application's sync policy with it, and the tests run them.
+debian-tools:
+	@command -v jq >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends jq; }
 
 clean:
 	rm -rf $(VENV) node_modules build site .pytest_cache

@@ -322,3 +322,69 @@ def test_each_check_fails_on_requests_that_break_its_rule(kube: Kube, scripts: P
     run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
     with pytest.raises(AssertionError, match="read-only command sent mutating requests"):
         kube_checks.check_read_only(kube.requests())
+
+
+# --- a StatefulSet with the OnDelete strategy: the forced rollback ----------------------------
+
+
+def on_delete_kube(folder: Path, stack: ExitStack) -> Kube:
+    """The StatefulSet service, its StatefulSet updating OnDelete in both clusters."""
+    service = SERVICES["statefulset"]
+    kube = Kube(folder, service, stack)
+    for cluster in kube.clusters.values():
+        for namespace in NAMESPACES:
+            cluster.objects.pop(("statefulsets", namespace, SERVICE))
+            for key in [k for k in cluster.objects if k[0] in ("pods", "controllerrevisions")]:
+                if key[1] == namespace:
+                    cluster.objects.pop(key)
+            cluster.add_statefulset(
+                namespace, SERVICE, {"app": SERVICE}, IMAGES, update_strategy="OnDelete"
+            )
+    return kube
+
+
+def pod_images(kube: Kube, namespace: str) -> list[str]:
+    pods = kube.target.items("pods", namespace, SELECTOR)
+    return sorted(c["image"] for pod in pods for c in pod["spec"]["containers"])
+
+
+def test_on_delete_rollback_replaces_every_pod_of_the_bad_revision(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """With OnDelete an undo replaces no pod: the script deletes each one (kubectl's DELETE
+    reaches the server, not as a dry run), and the pods come back with the previous image."""
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        scripts = render(kube.service.answers) / "scripts"
+        assert pod_images(kube, "staging") == [IMAGES[-1]] * 2
+        run_ok(kube, scripts / "rollback.sh", "--yes", "-n", "staging")
+        deletes = [r for r in kube.requests() if r.method == "DELETE" and r.resource == "pods"]
+        assert sorted(r.name for r in deletes) == [f"{SERVICE}-0", f"{SERVICE}-1"]
+        assert not any(r.dry_run for r in deletes)
+        assert pod_images(kube, "staging") == [IMAGES[1]] * 2
+        check_target(kube, "staging")
+
+
+def test_on_delete_dry_run_deletes_no_pod(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        scripts = render(kube.service.answers) / "scripts"
+        run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", "staging")
+        kube_checks.check_dry_run(kube.requests())
+        assert pod_images(kube, "staging") == [IMAGES[-1]] * 2
+
+
+def test_an_on_delete_undo_without_the_forced_rollback_leaves_the_bad_pods(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Negative control: without deleting the pods, the undo alone changes no pod, and the
+    script says the rollback is not done (exit 4)."""
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        scripts = render(kube.service.answers) / "scripts"
+        broken = doctored(scripts, tmp_path / "doctored", "  replace_stale_pods\n", "")
+        result = kube.run(broken / "rollback.sh", "--yes", "-n", "staging")
+        assert result.returncode == 4, result.stderr
+        assert pod_images(kube, "staging") == [IMAGES[-1]] * 2

@@ -117,7 +117,9 @@ replace_stale_pods() {
 
 {% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
-# After an abort the rollout is Degraded by design: report that, do not wait for Healthy.
+# After an abort the rollout is Degraded by design, and `kubectl argo rollouts status` exits
+# with an error on it: report the phase instead of waiting for Healthy
+# (https://argoproj.github.io/argo-rollouts/generated/kubectl-argo-rollouts/kubectl-argo-rollouts_abort/).
 report_abort() {
   local state
   state=$(run {{ cmd.eng.script('phase') }}) || die "$EXIT_FAILED" "could not read the rollout state"

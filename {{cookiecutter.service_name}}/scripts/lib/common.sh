@@ -294,6 +294,8 @@ read_history() {
   output=$(run "${HISTORY_CMD[@]}") || die "$EXIT_FAILED" "could not read the history of $SERVICE"
   printf '%s\n' "$output"
 {% if c.workload == 'argo-rollout' %}
+  # `get rollout` prints each revision as "# revision:N" in its tree, newest first
+  # (https://argoproj.github.io/argo-rollouts/generated/kubectl-argo-rollouts/kubectl-argo-rollouts_get_rollout/).
   REVISIONS=$(grep -oE 'revision:[0-9]+' <<<"$output" | cut -d: -f2 | sort -n -u || true)
 {% else %}
   REVISIONS=$(awk '$1 ~ /^[0-9]+$/ { print $1 }' <<<"$output" | sort -n -u)
@@ -308,7 +310,8 @@ require_revision() { # require_revision OPTION N
 
 {% if cmd.engine_name == 'helm' %}
 # The Deployments and StatefulSets that own the service's pods, as kind/name in WORKLOADS: a
-# chart names its workloads itself. Pods name their owner; a ReplicaSet names its Deployment.
+# chart names its workloads itself. Pods name their owner; a ReplicaSet names its Deployment
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/).
 find_workloads() {
   local owners owner
   owners=$(run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\n"}{end}') ||

@@ -30,7 +30,12 @@ DOC_HOSTS = {
     "helm.sh",
     "fluxcd.io",
     "curl.se",
+    "docs.liquibase.com",
 }
+# Where the docs are silent, the tool's own code.
+CODE_REPOS = tuple(
+    f"https://github.com/{owner}/" for owner in ("kubernetes", "helm", "argoproj", "fluxcd")
+)
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)
 URL = re.compile(r"https?://[^\s,)]+")
 
@@ -243,7 +248,7 @@ def source_problems(template_text: str) -> list[str]:
             host = url.split("/")[2]
             if not url.startswith("https://"):
                 problems.append(f"not https: {url}")
-            elif host not in DOC_HOSTS:
+            elif host not in DOC_HOSTS and not url.startswith(CODE_REPOS):
                 problems.append(f"not a documentation site: {url}")
     return problems
 
@@ -252,6 +257,7 @@ def test_the_source_checker_rejects_a_source_off_the_docs() -> None:
     """Negative control: a blog post or a plain http link is not a documentation source."""
     bad = "{# https://example-blog.dev/argo-tips , http://kubernetes.io/docs/x #}"
     assert len(source_problems(bad)) == 2
+    assert len(source_problems("{# https://github.com/someone/helm-tips #}")) == 1
     assert source_problems("{# https://helm.sh/docs/helm/helm_status/ #}") == []
 
 
@@ -260,3 +266,12 @@ def test_tool_facts_name_a_documentation_page(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert URL.search(" ".join(JINJA_COMMENT.findall(text))), f"{path.name} cites no source"
     assert source_problems(text) == [], path.name
+
+
+@pytest.mark.parametrize("combo", combos())
+def test_deploy_records_the_schema_version_before_migrating(render_combo, combo: str) -> None:
+    """A schema rollback needs its target; Liquibase's tag form needs the tag set beforehand."""
+    tool = COMBINATIONS_BY_ID[combo]["migration_tool"]
+    text = page(render_combo, combo, "deploy.md")
+    assert ("wrote down the schema version before the deploy" in text) == (tool != "none")
+    assert ("`liquibase tag --tag=RELEASE`" in text) == (tool == "liquibase")

@@ -21,6 +21,8 @@ SOURCED = [
     TEMPLATE / "docs" / "runbooks" / "dependency-outage.md",
     TEMPLATE / "docs" / "runbooks" / "on-call.md",
     TEMPLATE / "{% if False %}commands.jinja{% endif %}",
+    TEMPLATE / "{% if False %}engines.jinja{% endif %}",
+    TEMPLATE / "docs" / "runbooks" / "rollback.md",
 ]
 # Where a fact's source may live: the tools' own documentation.
 DOC_HOSTS = {
@@ -31,6 +33,7 @@ DOC_HOSTS = {
     "fluxcd.io",
     "curl.se",
     "docs.liquibase.com",
+    "squidfunk.github.io",  # Material for MkDocs, which TechDocs pages are built with
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(

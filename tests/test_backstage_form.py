@@ -17,7 +17,7 @@ from backstage_helpers import (
     form_properties,
     load_template,
 )
-from hypothesis import HealthCheck, Phase, given, settings
+from drawn import examples
 from hypothesis import strategies as st
 from test_bad_input import BAD_ANSWERS
 
@@ -107,25 +107,6 @@ def candidates(rule: Rule) -> st.SearchStrategy[str]:
         valid = st.from_regex(rule.pattern, fullmatch=True)
         options += [valid, st.tuples(valid, st.integers(0, 999), TEXT).map(_splice)]
     return st.one_of(options).filter(bool)
-
-
-def examples(strategy: st.SearchStrategy, count: int) -> list:
-    """``count`` values drawn by hypothesis (generation only: they are checked in one batch)."""
-    drawn: list = []
-
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(value: object) -> None:
-        drawn.append(value)
-
-    collect()
-    return drawn
 
 
 def agreement(form: FormChecker, field: str, values: list[str]) -> list[tuple[str, bool, bool]]:

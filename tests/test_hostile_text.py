@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import tool
+from drawn import examples
 from fleet_helpers import copy_template, run_cli, write_fleet
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from matrix import ROOT
 
@@ -110,21 +110,7 @@ def generated_texts(count: int) -> list[str]:
         st.from_regex(rule.pattern, fullmatch=True),
         st.tuples(st.from_regex(rule.pattern, fullmatch=True), noise).map("".join),
     ).filter(lambda text: rule.check(text) is None)
-    drawn: list[str] = []
-
-    @settings(
-        max_examples=count,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def collect(text: str) -> None:
-        drawn.append(text)
-
-    collect()
-    return drawn[:count]
+    return examples(strategy, count)[:count]
 
 
 GENERATED = generated_texts(8)

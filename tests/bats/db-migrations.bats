@@ -197,11 +197,20 @@ CALLS
   assert_nothing_called
 }
 
+@test "rollback under GitOps, not paused: refused (3) even at a terminal, before any migration command" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  STUB_GITOPS_PAUSED=0 run -3 typing "$SERVICE" "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging
+  assert_output_has "is not paused for $SERVICE"
+  assert_no_exec
+}
+
 @test "rollback under GitOps with --yes: checks the pause, warns, then rolls back" {
   [[ $GITOPS != none ]] || skip "no GitOps"
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
-  run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging --yes </dev/null
+  STUB_GITOPS_PAUSED=0 run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging --yes </dev/null
   assert_output_has "its next sync may revert this change"
   [[ $(mutating_calls) == *"-n staging"* ]]
 }

@@ -43,6 +43,12 @@ READER_VARIABLES = {
     "SOURCE_REVISION": "4f2c9e1",
     "NODE": "node-1",
     "CHART_VERSION": "1.4.2",
+    # The database rollback's target (database.md, rollback.md).
+    "APP_LABEL": "payments",
+    "TARGET": "0002_add_refunds",
+    "TAG": "before-1.4.2",
+    "COUNT": "3",
+    "BAD_IMAGE": "registry.example.com/payments-api:1.4.2",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)

@@ -34,13 +34,21 @@ DOC_HOSTS = {
     "curl.se",
     "docs.liquibase.com",
     "squidfunk.github.io",  # Material for MkDocs, which TechDocs pages are built with
+    # The migration tools' own docs.
+    "docs.djangoproject.com",
+    "alembic.sqlalchemy.org",
+    "documentation.red-gate.com",  # Flyway
+    "guides.rubyonrails.org",
+    "www.prisma.io",
+    "docs.npmjs.com",
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(
-    f"https://github.com/{owner}/" for owner in ("kubernetes", "helm", "argoproj", "fluxcd")
+    f"https://github.com/{owner}/"
+    for owner in ("kubernetes", "helm", "argoproj", "fluxcd", "golang-migrate", "sqlalchemy")
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)
-URL = re.compile(r"https?://[^\s,)]+")
+URL = re.compile(r"https?://[^\s,)]+?(?=[:.;]?(?:\s|$|[,)]))")
 
 
 def combos(workload: str | None = None, gitops: str | None = None) -> list[str]:
@@ -276,5 +284,5 @@ def test_deploy_records_the_schema_version_before_migrating(render_combo, combo:
     """A schema rollback needs its target; Liquibase's tag form needs the tag set beforehand."""
     tool = COMBINATIONS_BY_ID[combo]["migration_tool"]
     text = page(render_combo, combo, "deploy.md")
-    assert ("wrote down the schema version before the deploy" in text) == (tool != "none")
+    assert ("You noted where the schema is now" in text) == (tool != "none")
     assert ("`liquibase tag --tag=RELEASE`" in text) == (tool == "liquibase")

@@ -31,14 +31,21 @@ def expected_commands(answers: dict[str, str]) -> list[str]:
 
 
 MIGRATION_COMMANDS = {
-    "django": ["python manage.py showmigrations", "python manage.py migrate APP_LABEL"],
-    "alembic": ["alembic current", "alembic history --verbose", "alembic downgrade -1"],
-    "flyway": ["flyway info", "flyway undo"],
-    "liquibase": ["liquibase rollback-count-sql --count=1", "liquibase rollback-count --count=1"],
-    "rails": ["bin/rails db:migrate:status", "bin/rails db:rollback STEP=1"],
-    "prisma": ["npx prisma migrate status", "prisma migrate resolve --rolled-back"],
-    "golang-migrate": ['-database "$DATABASE_URL" version', '-database "$DATABASE_URL" down 1'],
+    "django": ["python manage.py showmigrations", 'python manage.py migrate "${APP_LABEL:?}"'],
+    "alembic": ["alembic current", "alembic history --verbose", 'alembic downgrade "${TARGET:?}"'],
+    "flyway": ["flyway info", 'flyway -target="${TARGET:?}" undo'],
+    "liquibase": [
+        'liquibase rollback-sql --tag="${TAG:?}"',
+        'liquibase rollback --tag="${TAG:?}"',
+        'liquibase rollback-count-sql --count="${COUNT:?}"',
+        'liquibase rollback-count --count="${COUNT:?}"',
+    ],
+    "rails": ["bin/rails db:migrate:status", 'bin/rails db:migrate VERSION="${TARGET:?}"'],
+    "prisma": ["npx --no-install prisma migrate status", "prisma migrate resolve --rolled-back"],
+    "golang-migrate": ['-database "$DATABASE_URL" version', '-database "$DATABASE_URL" goto "$1"'],
 }
+# Single steps that undo one migration, not a release (issue 10, item 13): never on a page.
+ONE_STEP = ["downgrade -1", "STEP=1", "down 1", "--count=1", "db:rollback"]
 MIGRATION_LIMITS = {
     "flyway": "paid editions",
     "prisma": "no down migrations",
@@ -113,6 +120,23 @@ def test_database_section_uses_the_migration_tool(render_combo, combo: str) -> N
     assert "data loss" in database
     if tool in MIGRATION_LIMITS:
         assert MIGRATION_LIMITS[tool] in database
+    commands = "\n".join(re.findall(r"```bash\n(.*?)```", database, flags=re.DOTALL))
+    for step in ONE_STEP:
+        assert step not in commands, f"one step is not a release: {step}"
+
+
+@pytest.mark.parametrize("combo", WITH_DATABASE)
+def test_database_rollback_comes_before_the_application_rollback(render_combo, combo: str) -> None:
+    """The down code is only in the bad release's image: the schema goes first, from its pod."""
+    page = rollback_page(render_combo, combo)
+    database = page.split("## Database Rollback", 1)[1].split("\n## ", 1)[0]
+    assert "**before** the application rollback" in database
+    assert "Roll back the application first" not in page
+    assert "database.md#when-the-bad-releases-pods-are-gone" in database
+    assert ".items[0]" not in database, "any pod is not the bad release's pod"
+    if COMBINATIONS_BY_ID[combo]["migration_tool"] != "prisma":
+        assert "--field-selector=status.phase=Running" in database
+        assert database.index("# Roll back") < database.index("Then roll the application back")
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)

@@ -37,7 +37,8 @@ SECTIONS = {
     "database.md": [
         *PROCEDURE[:2],
         "Migration Status",
-        "Roll Back the Last Migration",
+        "Roll Back the Release's Migrations",
+        "When the Bad Release's Pods Are Gone",
         "Limits",
         "Backup and Restore",
         *PROCEDURE[3:],
@@ -193,7 +194,11 @@ def test_database_page_uses_the_migration_tool(render_combo, combo: str) -> None
     svc = Service(COMBINATIONS_BY_ID[combo])
     page = runbook(render_combo(combo), "database.md")
     in_pod = f'kubectl exec -it "$POD" {svc.flags} -- '
-    assert f"POD=$({svc.pods()} -o jsonpath=" in page
+    # The bad release's pod: Running and Ready with its image, not whichever pod is listed first.
+    assert "--field-selector=status.phase=Running" in section(page, "Before You Start")
+    assert ".items[0]" not in section(page, "Before You Start")
+    assert "**before** you roll the application back" in page
+    assert "The application is already rolled back" not in page
     for command in MIGRATION_COMMANDS[tool]:
         assert in_pod in page and command in page, f"missing: {command}"
     assert "can lose data" in page and "!!! danger" in page
@@ -202,6 +207,22 @@ def test_database_page_uses_the_migration_tool(render_combo, combo: str) -> None
     if tool == "prisma":
         assert "migrate resolve --rolled-back" in section(page, "Limits")
         assert in_pod + "npx prisma migrate resolve" not in page
+        # Prisma 7 removed db execute --schema/--url; a plain npx may download another Prisma.
+        assert "--schema" not in page and "migrate diff" in page
+        assert not re.search(r"npx prisma", page), "npx without --no-install"
+
+
+@pytest.mark.parametrize("combo", WITH_DATABASE)
+def test_database_page_copies_a_pod_with_the_bad_image(render_combo, combo: str) -> None:
+    """When the bad pods are gone: a copy with its image and a sleep, never the migration as
+    the command of a pod that restarts; removed afterwards."""
+    page = section(
+        runbook(render_combo(combo), "database.md"), "When the Bad Release's Pods Are Gone"
+    )
+    assert '--set-image="${CONTAINER:?}=${BAD_IMAGE:?}"' in page
+    assert "--copy-to=payments-api-db-rollback" in page and "-- sleep 3600" in page
+    assert "--keep-init-containers=false" in page
+    assert "kubectl delete pod payments-api-db-rollback" in page
 
 
 @pytest.mark.parametrize("combo", COMBOS)

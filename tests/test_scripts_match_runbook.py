@@ -2,9 +2,9 @@
 
 Each script runs against stub tools that log every call; every logged call must be a command of
 the rendered rollback page (the Database Rollback section included), after putting back the
-page's placeholders for the values the test chose (revision 2, "$POD", Django's APP_LABEL and
-PREVIOUS_MIGRATION). The few ways a script may differ from the page are listed below, each with
-its reason.
+page's placeholders for the values the test chose (revision 2, "$POD", the migration rollback's
+"${TARGET:?}"-style placeholders). The few ways a script may differ from the page are listed
+below, each with its reason.
 """
 
 from __future__ import annotations
@@ -26,16 +26,36 @@ from script_stubs import CONTEXT, SCRIPT_COMBOS, Stubs, script_combo_id
 Calls = list[list[str]]
 
 POD = "payments-api-7c9d8f6b5-x2x4q"  # the stub's pod
-DJANGO_ARGS = ("--app", "payments", "--to", "0002_add_refunds")
 REVISION = "2"  # the revision the scripts are asked for; the page leaves it to the reader
+# Each migration tool's rollback target, as the test gives it to db-migrations.sh.
+ROLLBACK_ARGS = {
+    "django": ("--app", "payments", "--to", "0002_add_refunds"),
+    "alembic": ("--to", "20240101000000"),
+    "flyway": ("--paid-edition", "--target", "1.4"),
+    "liquibase": ("--tag", "before-1.4.2"),
+    "rails": ("--to", "20240101000000"),
+    "golang-migrate": ("--to", "20240101000000"),
+}
+# The page's placeholders for the values the test chose (a whole word, or the value of an
+# X=VALUE word such as --to-revision=2 or --tag=before-1.4.2).
 PLACEHOLDERS = {
     POD: "$POD",
-    "payments": "APP_LABEL",
-    "0002_add_refunds": "PREVIOUS_MIGRATION",
     REVISION: "${REVISION:?}",
-    f"--to-revision={REVISION}": "--to-revision=${REVISION:?}",
-    f"--revision={REVISION}": "--revision=${REVISION:?}",
+    "payments": "${APP_LABEL:?}",
+    "0002_add_refunds": "${TARGET:?}",
+    "20240101000000": "${TARGET:?}",
+    "1.4": "${TARGET:?}",
+    "before-1.4.2": "${TAG:?}",
+    "7": "${COUNT:?}",
 }
+
+
+def placeholder(word: str) -> str:
+    if word in PLACEHOLDERS:
+        return PLACEHOLDERS[word]
+    name, equals, value = word.rpartition("=")
+    return f"{name}={PLACEHOLDERS[value]}" if equals and value in PLACEHOLDERS else word
+
 
 # Calls a script makes that the page rightly does not show.
 NOT_ON_THE_PAGE = {
@@ -72,7 +92,9 @@ def page_commands(markdown: str) -> list[list[str]]:
             if not line or line.startswith("#"):
                 continue
             inner = SUBSTITUTION.match(line)
-            commands.append(shlex.split(inner.group(1) if inner else line))
+            words = shlex.split(inner.group(1) if inner else line, comments=True)
+            if words:  # a line like `POD=   # <- ...` asks the reader for a value
+                commands.append(words)
     return commands
 
 
@@ -95,7 +117,7 @@ def as_on_the_page(call: list[str]) -> tuple[list[str], bool]:
     """The call with the page's placeholders and without script-only flags; and whether it was
     a snapshot of something the page waits for."""
     snapshot = "--watch=false" in call
-    words = [PLACEHOLDERS.get(word, word) for word in call if word not in SCRIPT_ONLY_FLAGS]
+    words = [placeholder(word) for word in call if word not in SCRIPT_ONLY_FLAGS]
     if words[:3] == ["kubectl", "exec", "-i"]:
         words[2] = "-it"  # the page gives a person a terminal; a script has one only sometimes
     return words, snapshot
@@ -150,9 +172,10 @@ def run_every_script(scripts: Path, stubs: Stubs, answers: dict[str, str]) -> No
     tool = answers["migration_tool"]
     if tool != "none":
         runs.append((0, "db-migrations.sh", "status"))
-    if tool not in ("none", "prisma"):
-        extra = {"django": DJANGO_ARGS, "flyway": ("--paid-edition",)}.get(tool, ())
-        runs.append((0, "db-migrations.sh", "rollback", *extra, "--yes"))
+    if tool in ROLLBACK_ARGS:
+        runs.append((0, "db-migrations.sh", "rollback", *ROLLBACK_ARGS[tool], "--yes"))
+    if tool == "liquibase":
+        runs.append((0, "db-migrations.sh", "rollback", "--count", "7", "--yes"))
     for expected, script, *args in runs:
         result = stubs.run(scripts / script, *args)
         assert result.returncode == expected, f"{script} {args}: {result.stderr}"

@@ -1,10 +1,20 @@
 #!/usr/bin/env bats
-# db-migrations.sh: the migration tool's own commands, run in one of the service's pods with
-# kubectl exec, as the runbook's Database Rollback section shows them.
+# db-migrations.sh: the migration tool's own commands, run with kubectl exec in a Running, Ready
+# pod of the release whose migrations are undone, as docs/runbooks/database.md shows them.
 
 load helpers
 
 POD=payments-api-7c9d8f6b5-x2x4q
+NEW=registry.example.com/payments-api:1.4.2
+OLD=registry.example.com/payments-api:1.4.1
+PODS_JSONPATH='jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.metadata.deletionTimestamp}{"\t"}{.spec.containers[*].image}{"\n"}{end}'
+
+# The scripts always pass a context: the configured one, or the current one pinned at the start.
+eval "helpers_$(declare -f setup)"
+setup() {
+  helpers_setup
+  K="-n $NS --context $STUB_CURRENT_CONTEXT"
+}
 
 setup_file() {
   [[ $MIGRATION_TOOL != none ]] || { echo "db-migrations.bats needs a migration tool" >&2; return 1; }
@@ -12,6 +22,7 @@ setup_file() {
 
 # The tool's commands: status (one a line), preview, rollback; the arguments rollback needs.
 tool_commands() {
+  PREVIEW=""
   case $MIGRATION_TOOL in
     django)
       STATUS=("python manage.py showmigrations")
@@ -20,59 +31,136 @@ tool_commands() {
       ROLLBACK_ARGS=(--app payments --to 0002_add_refunds) ;;
     alembic)
       STATUS=("alembic current" "alembic history --verbose")
-      PREVIEW="" ROLLBACK="alembic downgrade -1" ROLLBACK_ARGS=() ;;
+      ROLLBACK="alembic downgrade ae1027a6acf" ROLLBACK_ARGS=(--to ae1027a6acf) ;;
     flyway)
       STATUS=("flyway info")
-      PREVIEW="" ROLLBACK="flyway undo" ROLLBACK_ARGS=(--paid-edition) ;;
+      ROLLBACK="flyway -target=1.4 undo" ROLLBACK_ARGS=(--paid-edition --target 1.4) ;;
     liquibase)
       STATUS=("liquibase status --verbose" "liquibase history")
-      PREVIEW="liquibase rollback-count-sql --count=1"
-      ROLLBACK="liquibase rollback-count --count=1" ROLLBACK_ARGS=() ;;
+      PREVIEW="liquibase rollback-sql --tag=before-1.4.2"
+      ROLLBACK="liquibase rollback --tag=before-1.4.2" ROLLBACK_ARGS=(--tag before-1.4.2) ;;
     rails)
       STATUS=("bin/rails db:migrate:status")
-      PREVIEW="" ROLLBACK="bin/rails db:rollback STEP=1" ROLLBACK_ARGS=() ;;
+      ROLLBACK="bin/rails db:migrate VERSION=20240101000000" ROLLBACK_ARGS=(--to 20240101000000) ;;
     prisma)
-      STATUS=("npx prisma migrate status")
-      PREVIEW="" ROLLBACK="" ROLLBACK_ARGS=() ;;
+      STATUS=("npx --no-install prisma migrate status")
+      ROLLBACK="" ROLLBACK_ARGS=() ;;
     golang-migrate)
       STATUS=("sh -c migrate\\ -path\\ /migrations\\ -database\\ \\\"\\\$DATABASE_URL\\\"\\ version")
-      PREVIEW=""
-      ROLLBACK="sh -c migrate\\ -path\\ /migrations\\ -database\\ \\\"\\\$DATABASE_URL\\\"\\ down\\ 1"
-      ROLLBACK_ARGS=() ;;
+      ROLLBACK="sh -c migrate\\ -path\\ /migrations\\ -database\\ \\\"\\\$DATABASE_URL\\\"\\ goto\\ \\\"\\\$1\\\" sh 20240101000000"
+      ROLLBACK_ARGS=(--to 20240101000000) ;;
   esac
 }
 
-find_pod_call() { printf 'kubectl get pods -l app=%s %s -o jsonpath=\\{.items\\[0\\].metadata.name\\}\n' "$SERVICE" "$K"; }
-exec_calls() { local command; for command in "$@"; do printf 'kubectl exec -i %s %s -- %s\n' "$POD" "$K" "$command"; done; }
+# One logged call, as the stub writes it (printf %q of each word).
+logged() { local line; line=$(printf '%q ' "$@"); printf '%s\n' "${line% }"; }
 
-@test "status: finds a pod, then runs the tool's status commands in it" {
+# Listing the Running pods, then (where the engine reads the pod template) the workload's image.
+# shellcheck disable=SC2086 # K holds several words
+find_pod_calls() {
+  logged kubectl get pods -l "app=$SERVICE" $K --field-selector=status.phase=Running -o "$PODS_JSONPATH"
+  [[ -n ${1:-} ]] && return 0 # --image given: the template is not read
+  case $WORKLOAD in
+    deployment | statefulset) logged kubectl get "$WORKLOAD" "$SERVICE" $K -o 'jsonpath={.spec.template.spec.containers[*].image}' ;;
+  esac
+}
+exec_calls() { local command; for command in "$@"; do printf 'kubectl exec -i %s %s -- %s\n' "${EXEC_POD:-$POD}" "$K" "$command"; done; }
+
+# The calls of the migration steps, leaving out the GitOps pause check (safety.bats covers it).
+db_calls() { calls | grep -vE '^(flux|argocd) |jsonpath=\\\{\.spec\.suspend\\\}' || true; }
+assert_db_calls() {
+  local expected actual
+  expected=$(cat)
+  actual=$(db_calls)
+  if [[ $actual != "$expected" ]]; then
+    printf -- '--- expected calls\n%s\n--- actual calls\n%s\n--- script output\n%s\n' \
+      "$expected" "$actual" "${output:-}" >&2
+    return 1
+  fi
+}
+# No call but reading the current context (which the scripts pin at the start).
+assert_nothing_called() {
+  local made
+  made=$(calls)
+  if [[ -n $made ]]; then
+    printf -- '--- expected no calls, got\n%s\n--- script output\n%s\n' "$made" "${output:-}" >&2
+    return 1
+  fi
+}
+# True when no migration command (status or rollback) ran in any pod.
+assert_no_exec() { ! all_calls | grep -q '^kubectl exec'; }
+
+@test "status: lists the Running pods, then runs the tool's status commands in the bad release's pod" {
   tool_commands
   run -0 "$SCRIPTS/db-migrations.sh" status </dev/null
-  assert_calls <<CALLS
-$(find_pod_call)
+  assert_output_has "Using pod $POD (image $NEW)"
+  assert_db_calls <<CALLS
+$(find_pod_calls)
 $(exec_calls "${STATUS[@]}")
 CALLS
 }
 
-@test "an action is required, and only one" {
-  run -2 "$SCRIPTS/db-migrations.sh"
-  assert_output_has "status or rollback"
-  run -2 "$SCRIPTS/db-migrations.sh" status rollback
-  assert_no_calls
+@test "the pod: Ready, not being deleted, running the image; not the first one listed" {
+  tool_commands
+  export STUB_RUNNING_PODS="p-starting\tFalse\t\t$NEW\np-leaving\tTrue\t2024-01-03T10:00:00Z\t$NEW\np-good\tTrue\t\t$NEW\n"
+  EXEC_POD=p-good
+  run -0 "$SCRIPTS/db-migrations.sh" status </dev/null
+  assert_db_calls <<CALLS
+$(find_pod_calls)
+$(exec_calls "${STATUS[@]}")
+CALLS
 }
 
-@test "status: no pod for the selector exits 1" {
-  STUB_NO_PODS=1 run -1 "$SCRIPTS/db-migrations.sh" status
-  assert_output_has "no pod matches app=$SERVICE"
+@test "mixed images and no --image: refused (3), no migration command runs" {
+  export STUB_RUNNING_PODS="p-old\tTrue\t\t$OLD\np-new\tTrue\t\t$NEW\n"
+  run -3 "$SCRIPTS/db-migrations.sh" status </dev/null
+  assert_output_has "run different images"
+  assert_output_has "pass --image"
+  assert_no_exec
+  tool_commands
+  [[ -n $ROLLBACK ]] || return 0
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --yes </dev/null
+  assert_output_has "run different images"
+  assert_no_exec
 }
 
-@test "rollback --yes: warns about data loss, shows status and preview, rolls back, shows status" {
+@test "--image picks a Ready pod running that image, among several" {
+  tool_commands
+  export STUB_RUNNING_PODS="p-old\tTrue\t\t$OLD\np-new\tTrue\t\t$NEW istio/proxyv2:1.22\n"
+  EXEC_POD=p-new
+  run -0 "$SCRIPTS/db-migrations.sh" status --image "$NEW" </dev/null
+  assert_db_calls <<CALLS
+$(find_pod_calls image)
+$(exec_calls "${STATUS[@]}")
+CALLS
+  run -2 "$SCRIPTS/db-migrations.sh" status --image 'x;id'
+}
+
+@test "no Running, Ready pod of that image: refused (3), pointing at the copy of a pod" {
+  STUB_NO_PODS=1 run -3 "$SCRIPTS/db-migrations.sh" status
+  assert_output_has "no Running, Ready pod matches app=$SERVICE"
+  assert_output_has "docs/runbooks/database.md"
+  STUB_RUNNING_PODS="p-crashing\tFalse\t\t$NEW\n" run -3 "$SCRIPTS/db-migrations.sh" status
+  run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
+  assert_output_has "no Running, Ready pod of $SERVICE runs $OLD"
+  assert_no_exec
+}
+
+@test "the workload's template and its pods disagree (a rollout under way): refused (3)" {
+  [[ $WORKLOAD == deployment || $WORKLOAD == statefulset ]] || skip "$WORKLOAD: no single pod template"
+  STUB_TEMPLATE_IMAGE=$OLD run -3 "$SCRIPTS/db-migrations.sh" status
+  assert_output_has "wants '$OLD'"
+  assert_no_exec
+}
+
+@test "rollback --yes: status, preview, the rollback to the target, status; then says to roll the app back" {
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
   run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --yes </dev/null
   assert_output_has "WARNING: rolling back a migration can lose data"
-  assert_calls <<CALLS
-$(find_pod_call)
+  assert_output_has "Next: roll the application back"
+  assert_db_calls <<CALLS
+$(find_pod_calls)
 $(exec_calls "${STATUS[@]}" ${PREVIEW:+"$PREVIEW"} "$ROLLBACK" "${STATUS[@]}")
 CALLS
 }
@@ -81,12 +169,65 @@ CALLS
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
   run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --dry-run </dev/null
-  assert_calls <<CALLS
-$(find_pod_call)
+  assert_db_calls <<CALLS
+$(find_pod_calls)
 $(exec_calls "${STATUS[@]}" ${PREVIEW:+"$PREVIEW"})
 CALLS
   assert_output_has "would run: kubectl exec -i $POD $K --"
   assert_no_mutating_calls
+}
+
+@test "rollback without a target is a usage error (2): never a silent single step" {
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  local args=()
+  [[ $MIGRATION_TOOL != flyway ]] || args=(--paid-edition)
+  run -2 "$SCRIPTS/db-migrations.sh" rollback "${args[@]}" --yes </dev/null
+  assert_output_has "rollback needs"
+  assert_output_has "status"
+  assert_nothing_called
+}
+
+@test "rollback under GitOps: no terminal and no --yes is refused (3), even outside production" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging </dev/null
+  assert_output_has "no terminal to confirm it; pass --yes"
+  assert_nothing_called
+}
+
+@test "rollback under GitOps, not paused: refused (3) even at a terminal, before any migration command" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  STUB_GITOPS_PAUSED=0 run -3 typing "$SERVICE" "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging
+  assert_output_has "is not paused for $SERVICE"
+  assert_no_exec
+}
+
+@test "rollback under GitOps with --yes: checks the pause, warns, then rolls back" {
+  [[ $GITOPS != none ]] || skip "no GitOps"
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  STUB_GITOPS_PAUSED=0 run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging --yes </dev/null
+  assert_output_has "its next sync may revert this change"
+  [[ $(mutating_calls) == *"-n staging"* ]]
+}
+
+@test "liquibase: --count N instead of a tag, never both" {
+  [[ $MIGRATION_TOOL == liquibase ]] || skip "Liquibase only"
+  tool_commands
+  run -0 "$SCRIPTS/db-migrations.sh" rollback --count 3 --yes </dev/null
+  assert_db_calls <<CALLS
+$(find_pod_calls)
+$(exec_calls "${STATUS[@]}" "liquibase rollback-count-sql --count=3" "liquibase rollback-count --count=3" "${STATUS[@]}")
+CALLS
+  : >"$STUB_LOG"
+  run -2 "$SCRIPTS/db-migrations.sh" rollback --count 3 --tag before-1.4.2 --yes
+  assert_output_has "not both"
+  run -2 "$SCRIPTS/db-migrations.sh" rollback --count 0 --yes
+  assert_nothing_called
 }
 
 @test "rollback: a failing migration command exits 1" {
@@ -100,22 +241,38 @@ CALLS
   run -3 "$SCRIPTS/db-migrations.sh" rollback --yes
   if [[ $MIGRATION_TOOL == prisma ]]; then
     assert_output_has "Prisma Migrate has no down migrations"
-    assert_output_has "prisma migrate resolve --rolled-back"
+    assert_output_has "npx --no-install prisma migrate resolve --rolled-back"
+    assert_output_has "prisma db execute --file down.sql"
+    [[ $output != *"--schema"* ]]
   else
     assert_output_has "paid editions"
     assert_output_has "pass --paid-edition"
   fi
   assert_output_has "nothing was changed"
-  assert_no_calls
+  assert_nothing_called
   run -3 "$SCRIPTS/db-migrations.sh" rollback --dry-run
-  assert_no_calls
+  assert_nothing_called
 }
 
-@test "django: rollback needs --app and --to, both checked" {
-  [[ $MIGRATION_TOOL == django ]] || skip "Django only"
-  run -2 "$SCRIPTS/db-migrations.sh" rollback --yes
-  assert_output_has "needs --app LABEL and --to MIGRATION"
-  run -2 "$SCRIPTS/db-migrations.sh" rollback --app 'x;id' --to 0001 --yes
-  run -2 "$SCRIPTS/db-migrations.sh" rollback --app payments --to '0001 x' --yes
-  assert_no_calls
+@test "prisma: the project's own Prisma, never a plain npx that downloads one" {
+  [[ $MIGRATION_TOOL == prisma ]] || skip "Prisma only"
+  run -0 "$SCRIPTS/db-migrations.sh" status </dev/null
+  all_calls | grep -q -- '-- npx --no-install prisma migrate status$'
+  ! all_calls | grep -E -- '-- npx prisma'
+}
+
+@test "option values are checked: usage errors (2), no call" {
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  case $MIGRATION_TOOL in
+    django)
+      run -2 "$SCRIPTS/db-migrations.sh" rollback --app 'x;id' --to 0001 --yes
+      run -2 "$SCRIPTS/db-migrations.sh" rollback --app payments --to '0001 x' --yes
+      run -2 "$SCRIPTS/db-migrations.sh" rollback --to 0001 --yes
+      assert_output_has "rollback needs --app and --to" ;;
+    liquibase) run -2 "$SCRIPTS/db-migrations.sh" rollback --tag "a'b" --yes ;;
+    flyway) run -2 "$SCRIPTS/db-migrations.sh" rollback --paid-edition --target 'V1;x' --yes ;;
+    *) run -2 "$SCRIPTS/db-migrations.sh" rollback --to '1 2' --yes ;;
+  esac
+  assert_nothing_called
 }

@@ -50,8 +50,8 @@ calls() { all_calls | grep -vx 'kubectl config current-context' | grep -vE "$GIT
 # Helm) dry run changes nothing either.
 MUTATING='^kubectl (rollout undo|argo rollouts (undo|abort|promote|retry)|delete|apply|patch|scale|annotate)'
 MUTATING+='|^helm (rollback|upgrade|install|uninstall)|^argocd app (rollback|set|sync|delete)|^flux '
-MUTATING+='|^kubectl exec .*(manage\.py migrate [A-Za-z0-9_]+ [A-Za-z0-9_]+$|alembic downgrade|flyway undo'
-MUTATING+='|rollback-count --count|db:rollback|down(\\ | )1)'
+MUTATING+='|^kubectl exec .*(manage\.py migrate [A-Za-z0-9_]+ [A-Za-z0-9_]+$|alembic downgrade|flyway .*undo'
+MUTATING+='|liquibase rollback(-count)? --|db:rollback|db:migrate VERSION=|goto|down(\\ | )[0-9])'
 mutating_calls() {
   all_calls | grep -E "$MUTATING" | grep -vE -- '--dry-run(=server)?( |$)' || true
 }
@@ -105,7 +105,8 @@ write_commands() {
   case ${MIGRATION_TOOL:-none} in
     none | prisma) ;;
     django) printf '%s\n' "db-migrations.sh rollback --app payments --to 0002_add_refunds" ;;
-    flyway) printf '%s\n' "db-migrations.sh rollback --paid-edition" ;;
-    *) printf '%s\n' "db-migrations.sh rollback" ;;
+    flyway) printf '%s\n' "db-migrations.sh rollback --paid-edition --target 1.4" ;;
+    liquibase) printf '%s\n' "db-migrations.sh rollback --tag before-1.4.2" ;;
+    *) printf '%s\n' "db-migrations.sh rollback --to 20240101000000" ;;
   esac
 }

@@ -154,3 +154,14 @@ def test_page_is_clean_and_its_shell_blocks_parse(render_combo, combo: str) -> N
 
 def test_the_garbled_pattern_finds_the_seeds_broken_emoji() -> None:
     assert len(GARBLED.findall(SEED)) >= 3
+
+
+@pytest.mark.parametrize("combo", WITH_DATABASE)
+def test_the_schema_is_undone_before_the_application(render_combo, combo: str) -> None:
+    """The down migration lives only in the bad release's image: the page says to undo the
+    schema before the quick rollback and before Step 3, not after the application rollback."""
+    page = rollback_page(render_combo, combo)
+    quick = page.split("## Quick Rollback (Emergency)", 1)[1].split("```bash", 1)[0]
+    assert "undo them\n    **first**, from a pod of the bad release" in quick
+    step3 = page.split("### Step 3: Execute Rollback", 1)[1].split("```bash", 1)[0]
+    assert "[Database Rollback](#database-rollback)" in step3 and "before this step" in step3

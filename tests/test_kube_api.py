@@ -388,3 +388,22 @@ def test_an_on_delete_undo_without_the_forced_rollback_leaves_the_bad_pods(
         result = kube.run(broken / "rollback.sh", "--yes", "-n", "staging")
         assert result.returncode == 4, result.stderr
         assert pod_images(kube, "staging") == [IMAGES[-1]] * 2
+
+
+def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """The first pod the API lists is Pending: the exec goes to a Running pod all the same (the
+    field selector reaches the server), never to the first one listed."""
+    service = SERVICES["deployment"]
+    with ExitStack() as stack:
+        kube = Kube(tmp_path, service, stack)
+        pods = kube.target.items("pods", "staging", SELECTOR)
+        first = pods[0]["metadata"]["name"]
+        kube.target.set_pod_phase("staging", first, "Pending")
+        scripts = render(service.answers) / "scripts"
+        run_ok(kube, scripts / "db-migrations.sh", "status", "-n", "staging")
+        execs = [r for r in kube.requests() if r.is_exec]
+        assert execs and all(first not in r.path for r in execs), [r.path for r in execs]
+        lists = [r for r in kube.requests() if r.resource == "pods" and r.name is None]
+        assert any(r.param("fieldSelector") == "status.phase=Running" for r in lists)

@@ -33,6 +33,12 @@ EXTRA = {
         "latency_threshold": "0.25",
         "backstage_url": "https://portal.example.com:8443/backstage",
     },
+    "equality-error-matcher": {
+        "workload": "argo-rollout",
+        "error_matcher": 'outcome="server.error"',
+        "slo_target": "95",
+        "latency_threshold": "2",
+    },
 }
 CASES = {**COMBINATIONS_BY_ID, **EXTRA}
 

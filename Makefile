@@ -54,6 +54,9 @@ chromium:
 debian-tools:
 	@command -v jq >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends jq; }
+	@# promtool (Debian's prometheus package): the tests check and unit-test every generated rules file.
+	@command -v promtool >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 
 clean:
 	rm -rf $(VENV) node_modules build site .pytest_cache

@@ -33,6 +33,8 @@ READER_VARIABLES = {
     "REPLICAS": "3",
     "MAX_REPLICAS": "10",
     "HPA": "payments-api",
+    "PVC": "data-payments-api-0",
+    "SIZE": "20Gi",
     "WORKLOAD": "deployment/payments-api",
     "CONTAINER": "payments-api",
     "IMAGE": "registry.example.com/payments-api:1.4.2",

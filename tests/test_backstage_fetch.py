@@ -143,6 +143,9 @@ def test_fetch_cookiecutter_renders_what_the_cli_renders(tmp_path: Path) -> None
         for path in want:
             assert got[path] == want[path], f"{name}: {path} differs from the CLI's"
         assert got["scripts/rollback.sh"][1] == 0o111, "scripts must stay executable"
+        # The alerts (on by default) come out of the action too, byte for byte as above.
+        monitoring = {"alerts.yaml", "prometheusrule.yaml", "alerts.test.yaml"}
+        assert {f"monitoring/{file}" for file in monitoring} <= set(got), name
         catalogs.append(workspace / "catalog-info.yaml")
 
     verdicts = validate_entities(catalogs)

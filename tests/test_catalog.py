@@ -44,7 +44,9 @@ def test_the_validator_rejects_what_backstage_rejects(tmp_path: Path, render) ->
 
 
 def test_annotations_and_links_appear_only_when_given(render) -> None:
-    bare = yaml.safe_load((render({}) / "catalog-info.yaml").read_text(encoding="utf-8"))
+    bare = yaml.safe_load(
+        (render({"alerting": False}) / "catalog-info.yaml").read_text(encoding="utf-8")
+    )
     full = yaml.safe_load(
         (render(OPTIONAL_ANSWERS) / "catalog-info.yaml").read_text(encoding="utf-8")
     )

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import tool
 from fleet_helpers import copy_template, run_cli, snapshot, write_fleet
 
@@ -23,7 +24,12 @@ SERVICES = [
         "github_repo": "acme/orders",
         "dashboard_url": "https://grafana.example.com/d/orders",
     },
-    {"service_name": "search", "owner": "team-commerce", "lifecycle": "deprecated"},
+    {
+        "service_name": "search",
+        "owner": "team-commerce",
+        "lifecycle": "deprecated",
+        "alerting": False,
+    },
 ]
 
 
@@ -86,6 +92,27 @@ def test_the_index_lists_every_service_with_owner_lifecycle_and_links(
     assert [s["name"] for s in listed] == ["orders", "payments-api", "search"]
 
 
+def test_the_index_and_services_json_show_each_services_alerts(
+    built: tuple[Path, Path, Path],
+) -> None:
+    _, out, site = built
+    listed = {s["name"]: s for s in json.loads((site / "services.json").read_text())}
+    assert listed["search"]["alerts"] == []  # alerting: false
+    rules = yaml.safe_load((out / "payments-api" / "monitoring" / "alerts.yaml").read_text())
+    expected = [
+        {"name": r["alert"], "severity": r["labels"]["severity"]}
+        for group in rules["groups"]
+        for r in group["rules"]
+        if "alert" in r
+    ]
+    alerts = listed["payments-api"]["alerts"]
+    assert [{"name": a["name"], "severity": a["severity"]} for a in alerts] == expected
+    row = next(r for r in rows(site / "index.html") if 'href="payments-api/"' in r)
+    for alert in alerts:
+        assert (site / alert["page"] / "index.html").is_file(), alert["page"]
+        assert f'<a href="{alert["page"]}">{alert["name"]}</a>' in row
+
+
 def test_only_changed_sources_are_rebuilt_and_gone_services_leave(
     built: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
@@ -126,7 +153,7 @@ def test_the_index_filters_by_name_and_owner_in_a_browser(built: tuple[Path, Pat
         )
         page = browser.new_page()
         page.goto((site / "index.html").as_uri())
-        visible = "tbody tr:not([hidden]) a[href$='/']"
+        visible = "tbody tr:not([hidden]) td:first-child a"
         assert page.locator(visible).all_inner_texts() == ["orders", "payments-api", "search"]
         page.fill("#q", "commerce")
         assert page.locator(visible).all_inner_texts() == ["orders", "search"]

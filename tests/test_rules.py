@@ -132,7 +132,7 @@ def test_a_lone_surrogate_is_not_free_text() -> None:
 
 VALID = {rule.field: rule.example for rule in RULES if not rule.boolean and not rule.choices}
 VALID |= {rule.field: rule.choices[0] for rule in RULES if rule.choices}
-VALID |= {"publish_techdocs": True}
+VALID |= {rule.field: True for rule in RULES if rule.boolean}
 
 
 @pytest.mark.parametrize(

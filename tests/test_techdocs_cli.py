@@ -24,6 +24,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import node_tool
 from matrix import COMBINATIONS, WORKLOADS, combo_id
 
@@ -119,6 +120,14 @@ def test_techdocs_cli_builds_without_warnings(render_combo, combo: str, tmp_path
     pages = runbook_pages(service)
     assert {"index.html", "runbooks/rollback/index.html"} <= pages
     assert pages <= set(metadata["files"])
+    # Every alert's runbook_url names a page this build produced (<base>/<entity>/<page path>/).
+    rules = yaml.safe_load((service / "monitoring" / "alerts.yaml").read_text(encoding="utf-8"))
+    urls = [
+        r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r
+    ]
+    assert urls
+    for url in urls:
+        assert url.split(f"/component/{service.name}/", 1)[1] + "index.html" in metadata["files"]
 
 
 def test_a_setting_techdocs_drops_is_caught(render, tmp_path: Path) -> None:

@@ -94,6 +94,22 @@ PAGES: tuple[Page, ...] = (
         "Where on-call engineers look and talk during an incident.",
         ("health_url", "incident_channel", "pagerduty_service_id", "dashboard_url", "github_repo"),
     ),
+    Page(
+        "Alerts",
+        "Prometheus alerts for the service, each linking to its runbook page in the TechDocs.",
+        (
+            "alerting",
+            "backstage_url",
+            "prometheus_release",
+            "chart_workload",
+            "slo_target",
+            "request_metric",
+            "metrics_selector",
+            "error_matcher",
+            "latency_metric",
+            "latency_threshold",
+        ),
+    ),
 )
 # Answers no page names (say, a new option in cookiecutter.json) go on this page.
 MORE_OPTIONS = Page("More options", "Further options of the runbooks.", ())

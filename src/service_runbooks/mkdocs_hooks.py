@@ -138,11 +138,20 @@ def nav_section(nav: list[Any], title: str) -> list[Any]:
     raise PluginError(f"mkdocs.yml: the nav needs a section {title!r} (a list) for the examples")
 
 
+def alerts_cell(example: Example) -> str:
+    """How many alerts the example has, with a link to the first page (the nav lists all)."""
+    pages = sorted((example.folder / "docs" / "alerts").glob("*.md"))
+    if not pages:
+        return "none"
+    first = f"{example.name}/alerts/{pages[0].name}"
+    return f"[{len(pages)} alerts]({first}), each with its page"
+
+
 def examples_overview(examples: list[Example]) -> str:
     """The list of examples: what each one runs on, and how to render it yourself."""
     rows = [
-        "| Service | Runs as | GitOps | Database migrations | TechDocs CI workflow |",
-        "|---|---|---|---|---|",
+        "| Service | Runs as | GitOps | Database migrations | TechDocs CI workflow | Alerts |",
+        "|---|---|---|---|---|---|",
     ]
     for example in examples:
         cells = [
@@ -151,6 +160,7 @@ def examples_overview(examples: list[Example]) -> str:
             f"`{example.answer('gitops')}`",
             f"`{example.answer('migration_tool')}`",
             "yes" if example.answer("publish_techdocs") else "no",
+            alerts_cell(example),
         ]
         rows.append("| " + " | ".join(cells) + " |")
     details = []

@@ -43,6 +43,12 @@ _URL = r"https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][-A
 _NOT_FREE_TEXT = (
     r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
 )
+# PromQL (https://prometheus.io/docs/prometheus/latest/querying/basics/): metric and label names.
+_METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_PROMQL_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
+# An equality matcher whose value needs no escaping inside PromQL's double quotes.
+_PROMQL_EQUALS = _PROMQL_LABEL + r'="[-A-Za-z0-9_.:/]+"'
+_ALERTING = ("alerting", (True,))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 
@@ -61,7 +67,8 @@ class Rule:
     boolean: bool = False  # a yes/no answer: true or false, never a string
     # (field, choices): the answer is used only when that other answer is one of these, so it
     # is checked only then (an unused Helm release may not inherit a name too long for one).
-    only_when: tuple[str, tuple[str, ...]] | None = None
+    # A yes/no answer's choice is a boolean: ("alerting", (True,)).
+    only_when: tuple[str, tuple[str | bool, ...]] | None = None
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
@@ -275,6 +282,99 @@ RULES: tuple[Rule, ...] = (
         "publish_techdocs",
         "whether the service gets .github/workflows/techdocs.yml, a CI workflow that builds its "
         "TechDocs with techdocs-cli and publishes them to the team's storage",
+    ),
+)
+
+RULES += (
+    _boolean(
+        "alerting",
+        "whether the service gets Prometheus alerts: monitoring/ (rules file, PrometheusRule, "
+        "promtool unit tests), a CI workflow that tests them and a runbook page per alert",
+    ),
+    Rule(
+        "backstage_url",
+        "the http:// or https:// base URL of Backstage, without a trailing '/', query or "
+        "fragment: each alert's runbook_url is <base>/docs/default/component/<service>/alerts/"
+        "<alert>/; checked only with alerting",
+        example="https://backstage.example.com",
+        pattern=r"https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[-A-Za-z0-9._~]+)*",
+        max_length=500,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "prometheus_release",
+        "the Helm release name of kube-prometheus-stack, the PrometheusRule's release label: "
+        "lowercase letters, digits, '-' and '.', at most 53 characters; checked only with alerting",
+        example="kube-prometheus-stack",
+        pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        max_length=53,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "chart_workload",
+        "the Deployment or StatefulSet the Helm chart creates, as deployment/<name> or "
+        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload",
+        example="deployment/payments-api",
+        pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
+        max_length=265,
+        only_when=("workload", ("helm",)),
+    ),
+    Rule(
+        "slo_target",
+        "the availability SLO in percent, from 95 to 99.999 (at most 3 decimals): the share of "
+        "requests that must not fail; checked only with alerting",
+        example="99.9",
+        pattern=r"9[5-9](\.[0-9]{1,3})?",
+        max_length=6,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "request_metric",
+        "a Prometheus metric name: the counter of the service's requests; checked only with "
+        "alerting",
+        example="http_requests_total",
+        pattern=_METRIC_NAME,
+        max_length=200,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "metrics_selector",
+        "PromQL equality matchers, label=\"value\" separated by ',', that find the service's "
+        "own metrics beside its namespace (values: letters, digits, '-', '_', '.', ':', '/'); "
+        "checked only with alerting",
+        example='job="payments-api"',
+        pattern=_PROMQL_EQUALS + "(," + _PROMQL_EQUALS + ")*",
+        max_length=500,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "error_matcher",
+        'one PromQL matcher of a failed request: label="value" or label=~"regex", the value of '
+        "letters, digits, '-', '_' and '.', a regex's alternatives separated by '|'; checked "
+        "only with alerting",
+        example='code=~"5.."',
+        pattern=_PROMQL_LABEL + r'(="[-A-Za-z0-9_.]+"|=~"[-A-Za-z0-9_.]+(\|[-A-Za-z0-9_.]+)*")',
+        max_length=200,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "latency_metric",
+        "a Prometheus histogram's name without _bucket: the service's request durations in "
+        "seconds; checked only with alerting",
+        example="http_request_duration_seconds",
+        pattern=_METRIC_NAME,
+        max_length=200,
+        only_when=_ALERTING,
+    ),
+    Rule(
+        "latency_threshold",
+        "seconds, more than 0, at most 3 decimals: the latency alert fires when the 99th "
+        "percentile stays above it (make it a bucket bound of the histogram); checked only "
+        "with alerting",
+        example="0.5",
+        pattern=r"(?!0(\.0+)?$)(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?",
+        max_length=8,
+        only_when=_ALERTING,
     ),
 )
 

@@ -26,6 +26,15 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """One alert of a service's monitoring/alerts.yaml, and its page in the service's site."""
+
+    name: str
+    severity: str = ""
+    page: str | None = None  # relative URL of the alert's page, when the site was built
+
+
+@dataclass(frozen=True)
 class ServiceCard:
     """What the index shows about one service, read from its catalog-info.yaml."""
 
@@ -36,6 +45,7 @@ class ServiceCard:
     description: str = ""
     docs: str | None = None  # relative URL of its site, when it was built
     links: tuple[Link, ...] = field(default_factory=tuple)
+    alerts: tuple[Alert, ...] = field(default_factory=tuple)
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -46,6 +56,34 @@ def _text(value: object) -> str:
     """A catalog value shown as text: strings and numbers only (a list or mapping is odd)."""
     plain = isinstance(value, (str, int, float)) and not isinstance(value, bool)
     return str(value) if plain else ""
+
+
+def read_alerts(service: Path, has_site: bool) -> tuple[tuple[Alert, ...], list[str]]:
+    """The alerts of monitoring/alerts.yaml (none without the file) and what was odd about it.
+
+    Each alert's page is alerts/<name in lowercase>/ in the service's site, where the template
+    puts it (and where its runbook_url points).
+    """
+    path = service / "monitoring" / "alerts.yaml"
+    if not path.is_file():
+        return (), []
+    try:
+        rules = yaml.load(path.read_text(encoding="utf-8"), _Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        return (), [f"monitoring/alerts.yaml cannot be read ({type(error).__name__})"]
+    groups = _mapping(rules).get("groups")
+    if not isinstance(groups, list):
+        return (), ["monitoring/alerts.yaml has no list of groups"]
+    alerts = []
+    for group in groups:
+        rules_of_group = _mapping(group).get("rules")
+        for rule in rules_of_group if isinstance(rules_of_group, list) else []:
+            name = _text(_mapping(rule).get("alert"))
+            if name:
+                severity = _text(_mapping(_mapping(rule).get("labels")).get("severity"))
+                page = f"{service.name}/alerts/{name.lower()}/" if has_site else None
+                alerts.append(Alert(name, severity, page))
+    return tuple(alerts), []
 
 
 def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
@@ -67,6 +105,8 @@ def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
         if entity.get(key) is not None and not isinstance(entity[key], dict):
             warnings.append(f"catalog-info.yaml: {key} is not a mapping")
     metadata, spec = _mapping(entity.get("metadata")), _mapping(entity.get("spec"))
+    alerts, alert_warnings = read_alerts(service, has_site)
+    warnings += alert_warnings
     raw_links = metadata.get("links")
     links = [_link(item) for item in raw_links] if isinstance(raw_links, list) else []
     card = ServiceCard(
@@ -77,6 +117,7 @@ def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
         description=_text(metadata.get("description")),
         docs=f"{service.name}/" if has_site else None,
         links=tuple(link for link in links if link is not None),
+        alerts=alerts,
     )
     return card, warnings
 
@@ -108,6 +149,7 @@ th{background:#f0f0f0}
 .lifecycle{font-size:.85rem;padding:.1rem .4rem;border-radius:3px;background:#e8eefc}
 .lifecycle-deprecated{background:#fde2e1}.lifecycle-experimental{background:#fff4d6}
 .links a{margin-right:.6rem}
+.alerts{font-size:.85rem}.alerts a{margin-right:.2rem}
 .muted{color:#666}
 """
 
@@ -160,11 +202,16 @@ def _row(card: ServiceCard) -> str:
         else ""
     )
     system = f'<br><span class="muted">system: {_e(card.system)}</span>' if card.system else ""
+    alerts = " ".join(
+        (f'<a href="{_e(alert.page)}">{_e(alert.name)}</a>' if alert.page else _e(alert.name))
+        + (f' <span class="muted">{_e(alert.severity)}</span>' if alert.severity else "")
+        for alert in card.alerts
+    )
     search = f"{card.name} {card.owner}".lower()
     return (
         f'<tr data-search="{_e(search)}"><td>{name}</td><td>{_e(card.owner)}{system}</td>'
         f"<td>{lifecycle}</td><td>{_e(card.description)}</td>"
-        f'<td class="links">{links}</td></tr>'
+        f'<td class="links">{links}</td><td class="alerts">{alerts}</td></tr>'
     )
 
 
@@ -185,7 +232,7 @@ def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str
 <input id="q" type="search" placeholder="e.g. payments or team-payments" autocomplete="off">
 <p id="count" class="muted" aria-live="polite">{len(cards)} services</p>
 <table>
-<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th></tr></thead>
+<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th><th>Alerts</th></tr></thead>
 <tbody>
 {rows}
 </tbody>

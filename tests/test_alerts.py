@@ -171,7 +171,13 @@ def test_pages_nav_index_and_urls_come_from_the_same_alerts(service_of, case: st
     assert [next(iter(e)) for e in alerts_nav] == names
     index = (service / "docs" / "index.md").read_text()
     entity = yaml.safe_load((service / "catalog-info.yaml").read_text())
-    assert entity["metadata"]["annotations"]["prometheus.io/alert"] == ",".join(names)
+    annotations = entity["metadata"]["annotations"]
+    assert annotations["prometheus.io/alert"] == ",".join(names)
+    # The plugin lists alerts by name: the labels keep other services' alerts of the same name out.
+    assert annotations["prometheus.io/labels"] == f"service={service.name},namespace=production"
+    # It splits the rule annotation at ',' and '|': one query, then one grouping label.
+    query, label = annotations["prometheus.io/rule"].split("|")
+    assert "," not in query and label == "namespace"
     base = docs_base(service, case)
     for rule in alerting_rules(service):
         page = rule["alert"].lower()
@@ -235,3 +241,43 @@ def test_ci_workflow_runs_promtool_on_the_rules(service_of, tmp_path: Path) -> N
     )
     result = run_step(workflow, "promtool", "Test the rules", broken, env)
     assert result.returncode != 0
+
+
+# The phases the Argo Rollouts controller puts in rollout_info's `phase` label (calculatePhase in
+# https://github.com/argoproj/argo-rollouts/blob/master/controller/metrics/rollouts.go): a
+# Rollout's "Degraded" status is not one of them.
+ROLLOUT_INFO_PHASES = {
+    "Completed",
+    "Progressing",
+    "Paused",
+    "Timeout",
+    "Error",
+    "Abort",
+    "InvalidSpec",
+}
+PHASE_MATCHER = re.compile(r'phase=~?"([^"]*)"')
+
+
+def unknown_phases(expr: str) -> set[str]:
+    """Phases a rollout_info matcher names that the controller never reports."""
+    named = {p for match in PHASE_MATCHER.findall(expr) for p in match.split("|")}
+    return named - ROLLOUT_INFO_PHASES
+
+
+def test_rollout_alerts_match_phases_the_controller_reports(render) -> None:
+    service = render({"workload": "argo-rollout", "gitops": "none", "migration_tool": "none"})
+    exprs = [rule["expr"] for rule in alerting_rules(service) if "rollout_info" in rule["expr"]]
+    assert exprs
+    for expr in exprs:
+        assert not unknown_phases(expr), expr
+    # Negative control: the Rollout's status phase is not a metric label value.
+    assert unknown_phases('rollout_info{phase="Degraded"} == 1') == {"Degraded"}
+
+
+def test_a_statefulset_rollback_on_an_alert_page_deletes_the_stuck_pod(render) -> None:
+    """An undo alone leaves a StatefulSet waiting on its broken pod: the page says to delete it."""
+    service = render({"workload": "statefulset", "gitops": "none", "migration_tool": "none"})
+    for page in ("rolloutstuck.md", "podcrashlooping.md"):
+        text = (service / "docs" / "alerts" / page).read_text()
+        undo = text.index("kubectl rollout undo statefulset/")
+        assert text.index('kubectl delete pod "${POD:?}"', undo) > undo, page

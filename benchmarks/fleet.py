@@ -32,9 +32,12 @@ from pathlib import Path
 
 import yaml
 
+from service_runbooks.fleet.lastrun import RECORD
+from service_runbooks.fleet.workdir import CRUFT_FILE, FLEET_SERVICES, LOCK_FILE, MANIFEST
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-METADATA = {".cruft.json", ".service-runbooks.json"}
+METADATA = {CRUFT_FILE, MANIFEST}  # in each service folder: what the CLI adds to a render
 COOKIECUTTER = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
@@ -119,7 +122,7 @@ def fleet_render(fleet: Path, out: Path) -> float:
 def differences(left: Path, right: Path, ignore: set[str]) -> list[str]:
     """Paths whose presence, bytes or executable bit differ between two trees."""
     found = []
-    ours_only = [".service-runbooks.lock", ".service-runbooks-fleet.json"]  # the output folder's
+    ours_only = [LOCK_FILE, RECORD, FLEET_SERVICES]  # the CLI's own files in the output folder
     comparison = filecmp.dircmp(left, right, ignore=[*ignore, *ours_only])
     stack = [(comparison, Path())]
     while stack:
@@ -180,9 +183,11 @@ def bench_build(rendered: Path, size: int, work: Path) -> dict[str, float]:
     ours_again = time.perf_counter() - start
     config = monorepo_config(services, names)
     start = time.perf_counter()
+    # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings; its log is captured.
     subprocess.run(
-        [BIN / "mkdocs", "build", "--strict", "-q", "-f", config, "-d", work / f"mono-{size}"],
+        [BIN / "mkdocs", "build", "--strict", "-f", config, "-d", work / f"mono-{size}"],
         check=True,
+        capture_output=True,
         env=env(),
     )
     mono = time.perf_counter() - start

@@ -17,7 +17,9 @@ import pytest
 import yaml
 from conftest import tool
 from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, ROOT
+from runbook_pages import LEFTOVER_TEMPLATE
 from test_docs_build import mkdocs_build, nav_pages
+from test_rollback_runbook import GARBLED
 from test_techdocs_workflow import run_step
 
 PR_VALIDATOR = ROOT / "tests" / "node" / "validate-prometheusrule.mjs"
@@ -93,6 +95,24 @@ def test_promtool_checks_and_tests_the_rules(service_of, case: str) -> None:
             == rule["annotations"]["runbook_url"]
         )
         assert after["exp_alerts"][0]["exp_labels"]["severity"] == rule["labels"]["severity"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_monitoring_files_hold_no_template_text(service_of, case: str) -> None:
+    """Rendered rules, PrometheusRule and unit tests hold no Jinja (nor Prometheus templating,
+    which would read as leftover template text) and no garbled emoji."""
+    monitoring = service_of(case) / "monitoring"
+    files = sorted(monitoring.glob("*.yaml"))
+    assert len(files) == 3
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not LEFTOVER_TEMPLATE.search(text), path.name
+        assert not GARBLED.search(text), path.name
+
+
+def test_the_leftover_check_sees_prometheus_templating() -> None:
+    """Negative control: a {{ $labels.pod }} annotation is what the check above refuses."""
+    assert LEFTOVER_TEMPLATE.search('description: "pod {{ $labels.pod }} is down"')
 
 
 def _mutated(monitoring: Path, tmp_path: Path, change) -> subprocess.CompletedProcess[str]:

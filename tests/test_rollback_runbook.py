@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
 from oracle import Service
-from runbook_pages import FENCE, fenced_blocks
+from runbook_pages import FENCE, LEFTOVER_TEMPLATE, fenced_blocks
 
 
 def headings(markdown: str) -> list[str]:
@@ -20,7 +20,6 @@ def headings(markdown: str) -> list[str]:
 SEED = (ROOT / "tests" / "fixtures" / "seed-rollback.md").read_text(encoding="utf-8")
 SEED_HEADINGS = headings(SEED)
 SEED_CHECKLIST = re.findall(r"^- \[ \] .+$", SEED, flags=re.MULTILINE)
-LEFTOVER_TEMPLATE = re.compile(r"\{\{|\{%|\{#|cookiecutter\.|\$\{\{")
 # The seed's emoji decoded with the wrong charset ("\u00fc\u00ee..." was a red circle).
 GARBLED = re.compile("\u00fc\u00ee|\u00fc\u00fc|\u201a\u00f6|\u00d4\u220f")
 

@@ -185,36 +185,29 @@ def object_fields(obj: Object) -> dict[str, str]:
 # --- patches ---------------------------------------------------------------------------------
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (``--type merge``): null removes a key, lists are replaced."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+def merge_patch(target: Any, patch: Any, strategic: bool = False) -> Any:
+    """RFC 7386 JSON merge patch (``--type merge``): null removes a key, lists are replaced.
 
-
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
-    """A strategic merge patch, reduced to what kubectl sends here: a merge patch where
-    ``"$patch": "replace"`` replaces the whole map (ControllerRevision data, for
-    ``rollout undo``). Lists are replaced, not merged by key: the tests' lists are single-item.
+    ``strategic``: a strategic merge patch, reduced to what kubectl sends here: the same, but
+    ``"$patch": "replace"`` replaces the whole map (ControllerRevision data, for ``rollout
+    undo``). Lists are replaced, not merged by key: the tests' lists are single-item.
     https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/
     """
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    if patch.get("$patch") == "replace":
+    if strategic and patch.get("$patch") == "replace":
         return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = strategic_merge_patch(result.get(key), value)
+            result[key] = merge_patch(result.get(key), value, strategic)
     return result
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    return merge_patch(target, patch, strategic=True)
 
 
 def json_patch(target: Object, operations: list[Object]) -> Object:

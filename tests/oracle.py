@@ -22,13 +22,6 @@ POD_IMAGES = (
     '{.spec.containers[*].image}{"\\n"}{end}\''
 )
 
-# What a reader fills in on the page, and the shell variable a script uses for it.
-PLACEHOLDERS = {
-    "REVISION": '"${REVISION:?}"',
-    "SOURCE_REVISION": '"${SOURCE_REVISION:?}"',
-    "WORKLOAD": '"${WORKLOAD:?}"',
-}
-
 
 def fill(command: str, **values: str) -> list[str]:
     """The page's command as the words a script runs, with the placeholders given values."""

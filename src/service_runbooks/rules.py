@@ -29,10 +29,13 @@ COOKIECUTTER_JSON: dict[str, object] = json.loads(
 JINJA_DELIMITERS = ("{{", "{%", "{#")
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+# Dot-separated DNS labels (a DNS-1123 subdomain, without its length cap): a Helm release name,
+# a label key's prefix.
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 _OBJECT_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"  # Backstage metadata.name
 _NAMESPACE_PREFIX = r"([a-z0-9]+(-[a-z0-9]+)*/)?"  # Backstage namespace, then "/"
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-_LABEL_KEY = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME
+_LABEL_KEY = "(" + _DNS_SUBDOMAIN + "/)?" + _LABEL_NAME
 _LABEL_PAIR = _LABEL_KEY + "=" + _LABEL_NAME
 # A URL an on-call engineer can paste into a shell inside single quotes: no quote, no space,
 # no backslash, no braces.
@@ -49,6 +52,7 @@ _PROMQL_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 # An equality matcher whose value needs no escaping inside PromQL's double quotes.
 _PROMQL_EQUALS = _PROMQL_LABEL + r'="[-A-Za-z0-9_.:/]+"'
 _ALERTING = ("alerting", (True,))
+_HELM = ("workload", ("helm",))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 
@@ -197,9 +201,9 @@ RULES: tuple[Rule, ...] = (
         "a Helm release name: lowercase letters, digits, '-' and '.', starting and ending with "
         "a letter or digit, at most 53 characters; checked only with the helm workload",
         example="payments-api",
-        pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        pattern=_DNS_SUBDOMAIN,
         max_length=53,
-        only_when=("workload", ("helm",)),
+        only_when=_HELM,
     ),
     Rule(
         "app_label_selector",
@@ -306,7 +310,7 @@ RULES += (
         "the Helm release name of kube-prometheus-stack, the PrometheusRule's release label: "
         "lowercase letters, digits, '-' and '.', at most 53 characters; checked only with alerting",
         example="kube-prometheus-stack",
-        pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+        pattern=_DNS_SUBDOMAIN,
         max_length=53,
         only_when=_ALERTING,
     ),
@@ -317,7 +321,7 @@ RULES += (
         example="deployment/payments-api",
         pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
         max_length=265,
-        only_when=("workload", ("helm",)),
+        only_when=_HELM,
     ),
     Rule(
         "slo_target",

@@ -109,7 +109,6 @@ parse_options() {
     usage_error "--timeout must be a number followed by s, m or h (e.g. 5m), got '$TIMEOUT'"
   [[ -z $CONTEXT || $CONTEXT =~ ^[A-Za-z0-9][-A-Za-z0-9._:/@]{0,252}$ ]] ||
     usage_error "--context must be a kubeconfig context name, got '$CONTEXT'"
-  set_workload_commands
 }
 
 # With no kube_context answer and no --context, every command runs with --context set to the
@@ -263,7 +262,7 @@ confirm_write() { # confirm_write DESCRIPTION
 # The workload's commands, pinned to --namespace and --context (after the subcommand, as in the
 # runbook: kubectl finds plugins only when no flag comes first). Each array is the runbook's
 # command for the same operation, rendered from the same entry of the engine table
-# (engines.jinja in the template). Set by parse_options.
+# (engines.jinja in the template). Set by check_context, once the context is known.
 set_workload_commands() {
   KUBE_ARGS=(-n "$NAMESPACE")
 {% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}

@@ -198,7 +198,7 @@ def computed_answers_that_differ(template: dict[str, Any]) -> list[tuple[str, An
         context = generate_context(str(ROOT / "cookiecutter.json"), extra_context=given)
         expected = prompt_for_config(context, no_input=True)
         computed = fetch_input(template, {**form_defaults(template), **given})["values"]
-        for key in sorted({*computed, *expected} - {k for k in expected if k.startswith("_")}):
+        for key in sorted(k for k in {*computed, *expected} if not k.startswith("_")):
             if computed.get(key, ABSENT) != expected.get(key, ABSENT):
                 differ.append((key, computed.get(key, ABSENT), expected.get(key, ABSENT)))
     return differ
@@ -249,7 +249,7 @@ def test_a_lone_expression_keeps_its_type_and_undefined_drops_the_key() -> None:
         "count": 3,
         "name": "x",
         "empty_or_empty": "",
-        "in_a_list": [None, False],
+        "in_a_list": [None, False],  # undefined leaves a hole in a list: JSON's null
         "plain": "\n",
     }
 
@@ -345,6 +345,20 @@ def test_the_task_renders_every_step_and_the_links() -> None:
             },
         ]
     }
+
+
+def test_a_step_sees_no_later_step_and_unmodelled_step_keys_are_refused() -> None:
+    """Negative controls of the task renderer: a doctored register step that reads its own
+    output gets undefined (the key drops), and `if`, which the script does not model, fails."""
+    template = copy.deepcopy(TEMPLATE)
+    register = template["spec"]["steps"][2]
+    register["input"]["repoContentsUrl"] = "${{ steps.register.output.entityRef }}"
+    outputs = {"register": {"entityRef": "component:default/payments-api"}}
+    run = nunjucks().run_task(template, form_defaults(template), outputs)
+    assert run.inputs["register"] == {"catalogInfoPath": "/catalog-info.yaml"}
+    register["if"] = "${{ parameters.alerting }}"
+    with pytest.raises(AssertionError, match="'if' is not modelled"):
+        nunjucks().run_task(template, form_defaults(template), outputs)
 
 
 def _strings(value: Any, skip: frozenset[str] = frozenset()) -> list[str]:

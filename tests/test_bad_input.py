@@ -107,8 +107,7 @@ def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> s
 
 def where_used(field: str) -> dict[str, str]:
     """Answers under which ``field`` is used, so its rule applies (``Rule.only_when``)."""
-    when = RULES_BY_FIELD[field].only_when
-    return {} if when is None else {when[0]: when[1][0]}
+    return {other: choices[0] for other, choices in RULES_BY_FIELD[field].only_when or ()}
 
 
 @pytest.mark.parametrize(

@@ -210,6 +210,7 @@ def run_new(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedP
 
 
 def test_a_wrong_service_name_shows_its_rule_and_is_asked_again(tmp_path: Path) -> None:
+    (tmp_path / "out" / "taken").mkdir(parents=True)
     term = Terminal(tmp_path / "out")
     _, field, default = term.next_question()
     assert (field, default) == ("service_name", COOKIECUTTER_JSON["service_name"])
@@ -219,13 +220,16 @@ def test_a_wrong_service_name_shows_its_rule_and_is_asked_again(tmp_path: Path) 
     assert field == "service_name", "a wrong name must be asked again"
     assert f"service_name: 'Payments API' is not valid. Rule: {rule.summary}." in shown
     assert f"Example: {rule.example}" in shown
+    term.type("taken")  # a valid name, but its folder exists
+    shown, field, _ = term.next_question()
+    assert field == "service_name" and f"{tmp_path / 'out' / 'taken'} already exists" in shown
     # Negative control: a good name is taken, and no rule is shown.
     term.type("orders")
     shown, field, _ = term.next_question()
     assert field == "description"
     assert "Rule:" not in shown
     status, _ = term.interrupt()
-    assert status == 130 and not (tmp_path / "out").exists()
+    assert status == 130 and leftovers(tmp_path / "out") == ["taken"]
 
 
 def test_typed_jinja_is_refused_and_never_evaluated(tmp_path: Path) -> None:
@@ -374,6 +378,12 @@ def test_an_existing_service_folder_or_link_is_never_written_over(tmp_path: Path
         assert result.returncode == 2 and "already exists" in result.stderr, result.stderr
     assert leftovers(tmp_path) == ["ledger", "orders", "orders/notes.md"]
     assert not (tmp_path / "nowhere").exists()
+    # An output folder that is a file is refused by name.
+    result = run_new("--output", tmp_path / "orders" / "notes.md", "service_name=x")
+    assert (
+        result.returncode == 2 and "--output:" in result.stderr and "not a folder" in result.stderr
+    )
+    assert (tmp_path / "orders" / "notes.md").read_text(encoding="utf-8") == "mine\n"
 
 
 # ---- the same service as cookiecutter ----

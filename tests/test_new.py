@@ -87,7 +87,8 @@ class Terminal:
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "service_runbooks", "new", "--output", str(output), *args],
-            # Wide, so that rich wraps no line (it reads COLUMNS first).
+            # Wide, so that rich wraps no line: it takes COLUMNS over the terminal's size
+            # (https://rich.readthedocs.io/en/stable/console.html#environment-variables).
             env={**cli_env(ROOT), "TERM": "xterm", "COLUMNS": "4000", "LINES": "50"},
             encoding="utf-8",
             dimensions=(50, 4000),
@@ -142,11 +143,14 @@ class Terminal:
         """Until the program sleeps, which after a question is waiting for the answer.
 
         A question is shown just before ``input()`` starts reading; a Ctrl-C sent in between
-        is left pending by CPython until some input arrives (a person is never that fast).
+        is left pending by CPython until some input arrives (a person is never that fast): its
+        C handler only sets a flag that the interpreter checks between bytecodes
+        (https://docs.python.org/3/library/signal.html#execution-of-python-signal-handlers).
+        The state is from https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html.
         """
         stat = Path(f"/proc/{self.child.pid}/stat")
         deadline = time.monotonic() + TIMEOUT
-        # The state is the field after the parenthesised command name (proc(5)).
+        # The state is the field after the parenthesised command name.
         while stat.read_text().rpartition(")")[2].split()[0] != "S":
             assert time.monotonic() < deadline, "the program never waited for input"
             time.sleep(0.01)

@@ -72,7 +72,11 @@ def is_yes_no(field: str) -> bool:
 
 def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProblem]]:
     """``key=value`` arguments as answers. A yes/no answer is converted as cookiecutter's CLI
-    converts it (``YesNoPrompt``: true/false, yes/no, 1/0, ...), else left for its rule."""
+    converts it (``YesNoPrompt``: true/false, yes/no, 1/0, ...), else left for its rule.
+
+    https://cookiecutter.readthedocs.io/en/stable/advanced/boolean_variables.html; the
+    conversion is cookiecutter 2.7's ``generate.apply_overwrites_to_context``.
+    """
     from cookiecutter.prompt import YesNoPrompt
     from rich.prompt import InvalidResponse
 
@@ -194,6 +198,8 @@ class Asker:
         return answers
 
     def read(self, field: str, default: Any, prefix: str) -> Any:
+        # cookiecutter's own prompts, with __prompts__' questions and choice labels:
+        # https://cookiecutter.readthedocs.io/en/stable/advanced/human_readable_prompts.html
         from cookiecutter.prompt import read_user_choice, read_user_variable, read_user_yes_no
 
         if isinstance(default, list):

@@ -90,7 +90,8 @@ def _add_new(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Render one service into OUTPUT/<service_name>. On a terminal, asks "
         "cookiecutter.json's questions that apply, each checked as it is typed; answers given "
         "as key=value or --answers are not asked. Without a terminal (or with --no-input) the "
-        "other questions take their defaults, as cookiecutter --no-input.",
+        "other questions take their defaults, as with cookiecutter --no-input. Exit 2: bad "
+        "answers (nothing written); 130: interrupted (nothing written).",
     )
     new.add_argument("pairs", nargs="*", metavar="key=value", help="answers, as cookiecutter's")
     new.add_argument(
@@ -104,6 +105,7 @@ def _add_new(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     new.add_argument(
         "--answers",
         dest="answers_file",
+        metavar="FILE",
         type=Path,
         help="a YAML mapping of answers, shaped like one entry of a fleet file",
     )
@@ -111,7 +113,7 @@ def _add_new(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--no-input", action="store_true", help="ask nothing: unanswered questions take defaults"
     )
     new.add_argument(
-        "--template-url", help="template location to record in .cruft.json (as render's)"
+        "--template-url", help="template location to record in .cruft.json, as render's"
     )
 
 

@@ -300,6 +300,21 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
+def test_ctrl_c_while_rendering_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "services"
+    term = Terminal(output, "service_name=orders")
+    while True:  # Enter on every question; Ctrl-C right after the last one
+        _, found = term.wait_for(QUESTION)
+        term.type("")
+        if found["number"] == found["total"]:
+            break
+    term.child.sendintr()
+    status, text = term.end()
+    assert status == 130, text[-2000:]
+    assert "Aborted: nothing was written." in text and "Traceback" not in text
+    assert leftovers(tmp_path) == []
+
+
 def test_an_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     """Ctrl-C while cookiecutter writes (simulated at the worst moment: files are half made)."""
     from service_runbooks.fleet import engine

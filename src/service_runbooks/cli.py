@@ -79,7 +79,56 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("services", type=Path, help="the folder `render` wrote into")
     build.add_argument("--site", type=Path, required=True, help="where the sites go")
     _add_jobs(build)
+    _add_new(commands)
     return parser
+
+
+def _add_new(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    new = commands.add_parser(
+        "new",
+        help="render one service, asking only the questions that apply (checked as typed)",
+        description="Render one service into OUTPUT/<service_name>. On a terminal, asks "
+        "cookiecutter.json's questions that apply, each checked as it is typed; answers given "
+        "as key=value or --answers are not asked. Without a terminal (or with --no-input) the "
+        "other questions take their defaults, as with cookiecutter --no-input. Exit 2: bad "
+        "answers (nothing written); 130: interrupted (nothing written).",
+    )
+    new.add_argument("pairs", nargs="*", metavar="key=value", help="answers, as cookiecutter's")
+    new.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("."),
+        help="where the service folder goes "
+        "(default: the current folder); refused if OUTPUT/<service_name> exists",
+    )
+    new.add_argument(
+        "--answers",
+        dest="answers_file",
+        metavar="FILE",
+        type=Path,
+        help="a YAML mapping of answers, shaped like one entry of a fleet file",
+    )
+    new.add_argument(
+        "--no-input", action="store_true", help="ask nothing: unanswered questions take defaults"
+    )
+    new.add_argument(
+        "--template-url", help="template location to record in .cruft.json, as render's"
+    )
+
+
+def _new(args: argparse.Namespace) -> int:
+    from service_runbooks import wizard
+
+    return wizard.main(
+        wizard.Request(
+            output=args.output,
+            pairs=args.pairs,
+            answers_file=args.answers_file,
+            no_input=args.no_input,
+            template_url=args.template_url,
+        )
+    )
 
 
 def _render(args: argparse.Namespace, merge: bool) -> int:
@@ -152,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args, merge=True)
         if args.command == "check":
             return _check(args)
+        if args.command == "new":
+            return _new(args)
         return _build(args)
     except Exception as error:
         # Imported here, not above: the no-op render must not pay for them.

@@ -150,7 +150,7 @@ def reader_page(browser: Browser, service: Path, workdir: Path) -> Iterator[Page
         context = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
         try:
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=APP_ORIGIN)
-            context.set_default_timeout(10_000)
+            context.set_default_timeout(30_000)  # generous: a failure waits, a pass does not
             route_app(context, origin)
             yield context.new_page()
         finally:

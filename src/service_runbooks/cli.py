@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from service_runbooks.fleet.shard import Shard, parse_shard
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
@@ -30,6 +32,23 @@ def _add_fleet_args(parser: argparse.ArgumentParser) -> None:
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)"
+    )
+
+
+def _shard_spec(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as error:  # argparse names the option: "argument --shard: ..."; exit 2
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_shard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shard",
+        type=_shard_spec,
+        metavar="K/N",
+        help="only the services of shard K of N (a stable hash of the service name; the "
+        "fleet file is still read whole)",
     )
 
 
@@ -61,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet_args(update)
     _add_jobs(update)
     for parser_ in (render, update):
+        _add_shard(parser_)
         parser_.add_argument(
             "--prune",
             action="store_true",
@@ -72,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="list services behind the fleet file or template, or edited by hand"
     )
     _add_fleet_args(check)
+    _add_shard(check)
 
     build = commands.add_parser(
         "build", help="build each service's TechDocs site (changed ones only) and an index"
@@ -79,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("services", type=Path, help="the folder `render` wrote into")
     build.add_argument("--site", type=Path, required=True, help="where the sites go")
     _add_jobs(build)
+    _add_shard(build)
+    build.add_argument(
+        "--built-list",
+        type=Path,
+        metavar="FILE",
+        help="write the names of the sites this run built (changed ones), one a line",
+    )
+
+    index = commands.add_parser(
+        "index", help="merge the indexes of `build --shard` runs into the fleet's index"
+    )
+    index.add_argument(
+        "shards",
+        type=Path,
+        nargs="+",
+        metavar="SHARD",
+        help="a shard's services.json, or the site folder `build --shard` wrote it into",
+    )
+    index.add_argument("--site", type=Path, required=True, help="where the fleet's index.html goes")
     return parser
 
 
@@ -91,7 +131,9 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
     # --prune always looks at the folder.
     names = None
     if not args.prune:
-        names = lastrun.unchanged(args.fleet, args.output, TEMPLATE_ROOT, args.template_url)
+        names = lastrun.unchanged(
+            args.fleet, args.output, TEMPLATE_ROOT, args.template_url, args.shard
+        )
     if names is not None:
         print(summary_line([UNCHANGED] * len(names)))
         return EXIT_OK
@@ -103,6 +145,7 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
         template_url=args.template_url,
         hooks_in_process=not getattr(args, "hooks_subprocess", False),
         prune=args.prune,
+        shard=args.shard,
     )
     summary = render_fleet(args.fleet, args.output, options)
     summary.report(sys.stdout)
@@ -112,17 +155,35 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
 def _check(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.check import check_fleet, report
 
-    statuses = check_fleet(args.fleet, args.output, template_url=args.template_url)
+    statuses = check_fleet(
+        args.fleet, args.output, template_url=args.template_url, shard=args.shard
+    )
     report(statuses, sys.stdout)
     return EXIT_OK if all(status.ok for status in statuses) else EXIT_FAILED
 
 
 def _build(args: argparse.Namespace) -> int:
-    from service_runbooks.fleet.build import build_sites
+    from service_runbooks.fleet.build import BUILT, build_sites
+    from service_runbooks.fleet.workdir import write_atomic
 
-    summary = build_sites(args.services, args.site, jobs=args.jobs)
+    summary = build_sites(args.services, args.site, jobs=args.jobs, shard=args.shard)
     summary.report(sys.stdout)
+    if args.built_list is not None:
+        built = [outcome.name for outcome in summary.outcomes if outcome.status == BUILT]
+        write_atomic(args.built_list.absolute(), "".join(f"{name}\n" for name in built))
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _index(args: argparse.Namespace) -> int:
+    from service_runbooks.fleet.index import IndexInputError, merge_indexes
+
+    try:
+        cards = merge_indexes(args.shards, args.site)
+    except IndexInputError as error:
+        print(f"ERROR: SHARD: {error}; nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"index: {len(cards)} services from {len(args.shards)} shard(s): {args.site}")
+    return EXIT_OK
 
 
 def _folder_problems(args: argparse.Namespace) -> list[str]:
@@ -152,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _render(args, merge=True)
         if args.command == "check":
             return _check(args)
+        if args.command == "index":
+            return _index(args)
         return _build(args)
     except Exception as error:
         # Imported here, not above: the no-op render must not pay for them.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 from service_runbooks.fleet.shard import Shard, parse_shard
 
@@ -119,7 +120,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="a shard's services.json, or the site folder `build --shard` wrote it into",
     )
     index.add_argument("--site", type=Path, required=True, help="where the fleet's index.html goes")
+    _add_workflow(commands)
     return parser
+
+
+def _add_workflow(commands: argparse._SubParsersAction) -> None:
+    workflow = commands.add_parser(
+        "workflow",
+        help="write a GitHub Actions workflow that renders, builds and publishes the fleet in "
+        "shards, then builds its index",
+    )
+    workflow.add_argument("fleet", type=Path, help="the fleet file, inside the repository")
+    workflow.add_argument(
+        "--shards", type=int, required=True, help="how many jobs share the fleet (1 to 256)"
+    )
+    workflow.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("."),
+        help="the repository's folder (default: this one); the workflow goes into its "
+        ".github/workflows/runbooks.yml",
+    )
+    workflow.add_argument(
+        "--template-repo",
+        help="OWNER/NAME of the GitHub repository the jobs install service-runbooks from "
+        "(default: this template's origin remote)",
+    )
+    workflow.add_argument(
+        "--template-ref",
+        help="the commit, tag or branch of it to install (default: this template's commit)",
+    )
+    workflow.add_argument(
+        "--services-dir",
+        type=PurePosixPath,
+        help="where in the repository the jobs render the services (default: build/services; "
+        "name the folder you commit them in, if you do)",
+    )
 
 
 def _render(args: argparse.Namespace, merge: bool) -> int:
@@ -186,6 +223,40 @@ def _index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _workflow(args: argparse.Namespace) -> int:
+    from service_runbooks.fleet.fleetfile import load_fleet
+    from service_runbooks.fleet.template import git_stamp
+    from service_runbooks.fleet.workdir import write_atomic
+    from service_runbooks.fleet.workflow import (
+        WORKFLOW_FILE,
+        Settings,
+        WorkflowError,
+        check_settings,
+        repository_path,
+        template_repo_default,
+        workflow_text,
+    )
+
+    repo_name = args.template_repo or template_repo_default()
+    ref = args.template_ref or git_stamp().commit
+    try:
+        check_settings(args.shards, repo_name, ref, args.services_dir)
+        fleet = repository_path(args.fleet, args.output, "FLEET")
+        settings = Settings(fleet, args.shards, repo_name, ref)
+        if args.services_dir is not None:
+            settings = replace(settings, services_dir=args.services_dir)
+    except WorkflowError as error:
+        print(f"ERROR: {error}; nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    load_fleet(args.fleet)  # a bad fleet file: FleetError, exit 2, before anything is written
+    target = args.output / WORKFLOW_FILE
+    text = workflow_text(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, text)
+    print(f"wrote {target}: {args.shards} shard job(s) and the index job")
+    return EXIT_OK
+
+
 def _folder_problems(args: argparse.Namespace) -> list[str]:
     """Options naming a folder that is something else (a file, say): refused before any work."""
     options = {"--output": "output", "--site": "site", "SERVICES": "services"}
@@ -215,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "index":
             return _index(args)
+        if args.command == "workflow":
+            return _workflow(args)
         return _build(args)
     except Exception as error:
         # Imported here, not above: the no-op render must not pay for them.

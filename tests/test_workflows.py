@@ -188,7 +188,8 @@ def run_step(
     workflow: dict[str, Any], job: str, name: str, cwd: Path, shard: int, extra: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     """One `run` step of ``job`` with the env GitHub gives it (workflow, job, step), in bash as
-    `shell: bash` runs it (https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#defaultsrunshell)."""
+    `shell: bash` runs it: bash --noprofile --norc -eo pipefail
+    (https://docs.github.com/en/actions/reference/workflow-syntax-for-github-actions#jobsjob_idstepsshell)."""
     (step,) = [s for s in workflow["jobs"][job]["steps"] if s["name"] == name]
     env = {**extra}
     for scope in (

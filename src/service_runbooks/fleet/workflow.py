@@ -163,8 +163,9 @@ def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
     key = f"runbooks-sites-${{{{ matrix.shard }}}}-of-{settings.shards}-"
     build_steps = [
         {
-            # actions/cache saves only when the job succeeds, so a failed publish is retried
-            # by the next run (https://github.com/actions/cache#outputs).
+            # actions/cache saves only when the job succeeds (its post step has
+            # `post-if: success()`, https://github.com/actions/cache/blob/main/action.yml), so
+            # the sites of a failed publish are built and published again by the next run.
             "name": "Restore the shard's sites",
             "uses": "actions/cache@v4",
             "with": {
@@ -184,6 +185,8 @@ def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
             '--shard "$SHARD" --built-list "$RUNNER_TEMP/built.txt"',
         },
         {
+            # Hidden files (the build's digests) stay out: upload-artifact v4 leaves them out
+            # by default (https://github.com/actions/upload-artifact#uploading-hidden-files).
             "name": "Keep the shard's sites",
             "uses": "actions/upload-artifact@v4",
             "with": {
@@ -263,7 +266,8 @@ def workflow(settings: Settings, template: Path = TEMPLATE_ROOT) -> dict[str, An
             "workflow_dispatch": {},
         },
         "permissions": {"contents": "read"},
-        # One run publishes at a time, the older first (GitHub's concurrency groups).
+        # One run publishes at a time; a newer one waits instead of cancelling it
+        # (https://docs.github.com/en/actions/using-jobs/using-concurrency).
         "concurrency": {"group": "runbooks-${{ github.ref }}", "cancel-in-progress": False},
         "defaults": publish.defaults,
         "env": {

@@ -207,6 +207,7 @@ def _build(args: argparse.Namespace) -> int:
     summary.report(sys.stdout)
     if args.built_list is not None:
         built = [outcome.name for outcome in summary.outcomes if outcome.status == BUILT]
+        args.built_list.absolute().parent.mkdir(parents=True, exist_ok=True)
         write_atomic(args.built_list.absolute(), "".join(f"{name}\n" for name in built))
     return EXIT_OK if summary.ok else EXIT_FAILED
 
@@ -267,6 +268,9 @@ def _folder_problems(args: argparse.Namespace) -> list[str]:
             problems.append(f"{option}: {path} is not a folder")
     if args.command == "build" and not args.services.is_dir() and not problems:
         problems.append(f"SERVICES: {args.services} is not a folder (`render` writes it)")
+    built_list = getattr(args, "built_list", None)
+    if built_list is not None and built_list.is_dir():
+        problems.append(f"--built-list: {built_list} is a folder, not a file")
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         problems.append(f"--jobs: must be 1 or more, got {args.jobs}")
     return problems

@@ -231,6 +231,8 @@ def _index_job(settings: Settings) -> dict[str, Any]:
         "steps": [
             *_checkout_steps(settings),
             {
+                # Each artifact into its own folder, named after it (no merge-multiple:
+                # https://github.com/actions/download-artifact#download-multiple-filtered-artifacts-to-the-same-directory).
                 "name": "Get the shards' sites",
                 "uses": "actions/download-artifact@v4",
                 "with": {"pattern": f"{SITES_ARTIFACT}*", "path": "shards"},

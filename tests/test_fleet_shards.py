@@ -185,6 +185,19 @@ def test_a_shards_last_run_record_is_not_another_shards(
     assert snapshot(out) == snapshot(runs["root"] / "out-whole")
 
 
+def test_a_bad_entry_in_another_shard_stops_every_shard(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The fleet file is checked whole: a shard does not render half a broken fleet."""
+    bad = [*SERVICES, {"service_name": "Not A Name", **LIGHT}]
+    fleet = write_fleet(tmp_path / "fleet.yaml", bad)
+    for k in range(1, SHARDS + 1):
+        out = tmp_path / f"out-{k}"
+        result = run_cli(runs["template"], "render", fleet, "-o", out, "--shard", f"{k}/3", check=2)
+        assert "service_name" in result.stderr and "nothing was rendered" in result.stderr
+        assert not out.exists()
+
+
 @pytest.mark.parametrize("spec", ["0/3", "4/3", "3", "1/0", "a/b", "-1/3", "2/3/4", ""])
 @pytest.mark.parametrize("command", ["render", "check", "build"])
 def test_a_bad_shard_is_refused_by_name_and_writes_nothing(

@@ -121,10 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--site", type=Path, required=True, help="where the fleet's index.html goes")
     _add_workflow(commands)
+    _add_new(commands)
     return parser
 
 
-def _add_workflow(commands: argparse._SubParsersAction) -> None:
+def _add_workflow(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     workflow = commands.add_parser(
         "workflow",
         help="write a GitHub Actions workflow that renders, builds and publishes the fleet in "
@@ -156,6 +157,54 @@ def _add_workflow(commands: argparse._SubParsersAction) -> None:
         type=PurePosixPath,
         help="where in the repository the jobs render the services (default: build/services; "
         "name the folder you commit them in, if you do)",
+    )
+
+
+def _add_new(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    new = commands.add_parser(
+        "new",
+        help="render one service, asking only the questions that apply (checked as typed)",
+        description="Render one service into OUTPUT/<service_name>. On a terminal, asks "
+        "cookiecutter.json's questions that apply, each checked as it is typed; answers given "
+        "as key=value or --answers are not asked. Without a terminal (or with --no-input) the "
+        "other questions take their defaults, as with cookiecutter --no-input. Exit 2: bad "
+        "answers (nothing written); 130: interrupted (nothing written).",
+    )
+    new.add_argument("pairs", nargs="*", metavar="key=value", help="answers, as cookiecutter's")
+    new.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("."),
+        help="where the service folder goes "
+        "(default: the current folder); refused if OUTPUT/<service_name> exists",
+    )
+    new.add_argument(
+        "--answers",
+        dest="answers_file",
+        metavar="FILE",
+        type=Path,
+        help="a YAML mapping of answers, shaped like one entry of a fleet file",
+    )
+    new.add_argument(
+        "--no-input", action="store_true", help="ask nothing: unanswered questions take defaults"
+    )
+    new.add_argument(
+        "--template-url", help="template location to record in .cruft.json, as render's"
+    )
+
+
+def _new(args: argparse.Namespace) -> int:
+    from service_runbooks import wizard
+
+    return wizard.main(
+        wizard.Request(
+            output=args.output,
+            pairs=args.pairs,
+            answers_file=args.answers_file,
+            no_input=args.no_input,
+            template_url=args.template_url,
+        )
     )
 
 
@@ -292,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(args)
         if args.command == "workflow":
             return _workflow(args)
+        if args.command == "new":
+            return _new(args)
         return _build(args)
     except Exception as error:
         # Imported here, not above: the no-op render must not pay for them.

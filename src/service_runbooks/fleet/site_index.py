@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+INDEX_HTML, SERVICES_JSON = "index.html", "services.json"  # in the site folder
 
 
 @dataclass(frozen=True)
@@ -215,8 +216,14 @@ def _row(card: ServiceCard) -> str:
     )
 
 
+def ordered(cards: list[ServiceCard]) -> list[ServiceCard]:
+    """By name (then by content, for two odd cards of one name): the same order whichever
+    order the cards come in, so merged shard indexes equal the whole fleet's."""
+    return sorted(cards, key=lambda c: (c.name, json.dumps(asdict(c), sort_keys=True)))
+
+
 def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str:
-    rows = "\n".join(_row(card) for card in sorted(cards, key=lambda c: c.name))
+    rows = "\n".join(_row(card) for card in ordered(cards))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -245,6 +252,15 @@ def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str
 """
 
 
+def write_index(site: Path, cards: list[ServiceCard]) -> None:
+    """The index page and its machine-readable list, in the site folder."""
+    from service_runbooks.fleet.workdir import write_atomic
+
+    write_atomic(site / INDEX_HTML, index_html(cards))
+    write_atomic(site / SERVICES_JSON, services_json(cards))
+
+
 def services_json(cards: list[ServiceCard]) -> str:
-    """The same list for machines."""
-    return json.dumps([asdict(card) for card in cards], indent=2, ensure_ascii=False) + "\n"
+    """The same list for machines, in the same order."""
+    listed = [asdict(card) for card in ordered(cards)]
+    return json.dumps(listed, indent=2, ensure_ascii=False) + "\n"

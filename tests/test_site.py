@@ -21,9 +21,16 @@ import pytest
 from conftest import tool
 from matrix import ROOT
 from mkdocs.config import load_config
+from mkdocs.exceptions import PluginError
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from service_runbooks.mkdocs_hooks import OUTPUT_ENV, read_answers
+from service_runbooks.mkdocs_hooks import (
+    OUTPUT_ENV,
+    include,
+    included_files,
+    read_answers,
+    site_link,
+)
 from service_runbooks.rules import RULES
 
 EXAMPLES = {
@@ -105,6 +112,89 @@ def test_home_page_shows_the_readme(built: Built) -> None:
     home = built.page("")
     assert "What validation refuses" in home
     assert "make serve" in home
+
+
+def h2_titles(markdown: str) -> list[str]:
+    """The text of each '## ' heading outside code blocks, without its Markdown."""
+    outside_code = re.sub(r"^```.*?^```", "", markdown, flags=re.MULTILINE | re.DOTALL)
+    return [re.sub(r"[`*]", "", t) for t in re.findall(r"^## (.+)$", outside_code, re.MULTILINE)]
+
+
+def test_contributing_page_is_the_contributing_guide_in_the_nav(built: Built) -> None:
+    guide = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    page = built.page("contributing")
+    titles = h2_titles(guide)
+    assert len(titles) >= 8
+    for title in titles:  # every section of the file, in the site's table of contents
+        assert re.search(rf"<h2 id=\"[^\"]+\">{re.escape(html.escape(title, quote=False))}<", page)
+    nav = load_config(config_file=str(ROOT / "mkdocs.yml")).nav
+    assert {"Contributing": "contributing.md"} in nav
+    article = built.page("").split("<article", 1)[1]  # the page's text, not the nav
+    assert 'href="contributing/"' in article  # the README's link, on the home page
+
+
+def leads_to(page: Path, href: str) -> bool:
+    """Whether a relative link of a built page leads to a file, and to its id when it names one."""
+    path, _, anchor = href.partition("#")
+    target = (page.parent / path).resolve() if path else page
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_file():
+        return False
+    return not anchor or f'id="{anchor}"' in target.read_text(encoding="utf-8")
+
+
+def broken_links(site: Path, uri: str) -> list[str]:
+    """The relative links of a built page that lead to no page, or to no such id on it."""
+    page = site / uri / "index.html"
+    hrefs = re.findall(r'<a [^>]*href="([^"]+)"', page.read_text(encoding="utf-8"))
+    relative = [html.unescape(h) for h in hrefs if not re.match(r"[a-z]+:|//", h)]
+    return [href for href in relative if not leads_to(page, href)]
+
+
+@pytest.mark.parametrize("uri", ["", "contributing"])
+def test_links_of_the_included_readme_and_guide_work_on_the_site(built: Built, uri: str) -> None:
+    assert broken_links(built.site, uri) == []
+
+
+def test_broken_links_are_found(tmp_path: Path) -> None:
+    """The negative control of the check above: a link to no page, and to no heading."""
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "index.html").write_text(
+        '<h2 id="here">Here</h2><a href="#here">ok</a><a href="../other/">gone</a>'
+        '<a href="#nowhere">no id</a><a href="https://example.com/x">outside</a>',
+        encoding="utf-8",
+    )
+    assert broken_links(tmp_path, "page") == ["../other/", "#nowhere"]
+
+
+def test_repository_links_become_site_links() -> None:
+    included = included_files(ROOT / "docs")
+    assert included == {"README.md": "index.md", "CONTRIBUTING.md": "contributing.md"}
+    assert site_link("docs/usage/ci.md#a-fleet-repository", "contributing.md", included) == (
+        "usage/ci.md#a-fleet-repository"
+    )
+    assert site_link("README.md#fleet", "contributing.md", included) == "index.md#fleet"
+    assert site_link("CONTRIBUTING.md", "index.md", included) == "contributing.md"
+    assert site_link("README.md", "usage/new.md", included) == "../index.md"
+    assert site_link("https://www.mkdocs.org/", "index.md", included) == "https://www.mkdocs.org/"
+    assert site_link("#setting-up", "index.md", included) == "#setting-up"
+    assert site_link("tests/matrix.py", "contributing.md", included) is None
+
+
+def test_a_link_to_a_file_the_site_lacks_stops_the_build(tmp_path: Path, monkeypatch) -> None:
+    """Code is left alone; a link the site cannot follow is refused by name, not left broken."""
+    import service_runbooks.mkdocs_hooks as hooks
+
+    (tmp_path / "GUIDE.md").write_text(
+        "See `[x](tests/a.py)` and\n```\n[y](tests/b.py)\n```\n[the CLI](src/cli.py)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(hooks, "TEMPLATE_ROOT", tmp_path)
+    with pytest.raises(PluginError, match=r"GUIDE\.md links to 'src/cli\.py'"):
+        include("GUIDE.md", "guide.md", {"GUIDE.md": "guide.md"})
+    (tmp_path / "GUIDE.md").write_text("`[x](tests/a.py)` [ci](docs/usage/ci.md)", encoding="utf-8")
+    assert include("GUIDE.md", "guide.md", {}) == "`[x](tests/a.py)` [ci](usage/ci.md)"
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

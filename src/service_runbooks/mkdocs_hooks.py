@@ -7,7 +7,10 @@ At every build (`make demo`, `make serve`, the tests):
   ``$SERVICE_RUNBOOKS_EXAMPLES_OUT``); its docs join the site under `examples/<service>/`, in
   the nav of its own mkdocs.yml, so the examples never go stale;
 - a line ``<!-- generated: NAME -->`` in a page is replaced by that generated block: the variable
-  table and the validation rules (from rules.py), and the list of examples.
+  table and the validation rules (from rules.py), and the list of examples;
+- a line ``<!-- include: FILE -->`` in a page is replaced by that Markdown file of the repository
+  (README.md on the home page, CONTRIBUTING.md on "Contributing"), its links to repository files
+  turned into links to the site pages that show them, so one text serves GitHub and the site.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
+import re
 import shlex
 import shutil
 import tempfile
@@ -181,6 +186,65 @@ def examples_overview(examples: list[Example]) -> str:
     return "\n".join(rows) + "\n\n" + "\n".join(details)
 
 
+INCLUDE = re.compile(r"^<!-- include: (?P<file>[^ ]+) -->$", re.MULTILINE)
+# Code, which stays as it is (a fenced block, or an inline code span), or an inline Markdown link
+# or image: [text](target) or [text](target "title").
+CODE_OR_LINK = re.compile(
+    r"(?P<code>^```.*?^```|`[^`\n]+`)"
+    r"|(?P<head>!?\[[^\]\n]*\]\()(?P<target>[^)\s]+)(?P<tail>(?: \"[^\"\n]*\")?\))",
+    re.MULTILINE | re.DOTALL,
+)
+URL_OR_ANCHOR = re.compile(r"[a-z][a-z0-9+.-]*:|#|/")
+DOCS_FOLDER = "docs/"  # where the repository keeps the site's pages
+
+
+def included_files(docs_dir: Path) -> dict[str, str]:
+    """Each repository file a page includes, and that page (POSIX paths, the page's from docs/)."""
+    pages = {}
+    for markdown in sorted(docs_dir.rglob("*.md")):
+        for match in INCLUDE.finditer(markdown.read_text(encoding="utf-8")):
+            pages[match["file"]] = markdown.relative_to(docs_dir).as_posix()
+    return pages
+
+
+def site_page(path: str, included: dict[str, str]) -> str | None:
+    """The site page (from docs/) that shows a repository file, or None when none does."""
+    path = posixpath.normpath(path)
+    if path.startswith(DOCS_FOLDER):
+        return path.removeprefix(DOCS_FOLDER)
+    return included.get(path)
+
+
+def site_link(target: str, page: str, included: dict[str, str]) -> str | None:
+    """A link of a repository-root file as the site page `page` must write it (None: no page)."""
+    if URL_OR_ANCHOR.match(target):
+        return target
+    path, hash_, anchor = target.partition("#")
+    found = site_page(path, included)
+    if found is None:
+        return None
+    return posixpath.relpath(found, posixpath.dirname(page) or ".") + hash_ + anchor
+
+
+def include(file: str, page: str, included: dict[str, str]) -> str:
+    """A repository-root Markdown file's text for the site page `page`, its links relinked."""
+    text = (TEMPLATE_ROOT / file).read_text(encoding="utf-8")
+
+    def relink(match: re.Match[str]) -> str:
+        if match["code"]:
+            return match["code"]
+        target = site_link(match["target"], page, included)
+        if target is None:
+            raise PluginError(
+                f"{file} links to {match['target']!r}, which no page of the site shows: link a"
+                f" page under {DOCS_FOLDER} or {', '.join(sorted(included))}, or write the path"
+                " as code"
+            )
+        return match["head"] + target + match["tail"]
+
+    return CODE_OR_LINK.sub(relink, text)
+
+
 # Module state: the examples of the build in progress (MkDocs hooks are plain functions).
 _examples: list[Example] = []
 
@@ -224,6 +288,11 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     service = example_of(page)
     if service is not None:
         page.meta["tags"] = [service]
+    if INCLUDE.search(markdown):
+        included = included_files(Path(config.docs_dir))
+        markdown = INCLUDE.sub(
+            lambda match: include(match["file"], page.file.src_uri, included), markdown
+        )
     for name, generate in GENERATED.items():
         marker = f"<!-- generated: {name} -->"
         if marker in markdown:

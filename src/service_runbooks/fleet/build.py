@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.shared_assets import share_identical_files
 from service_runbooks.fleet.site_index import index_html, read_card, services_json
 from service_runbooks.fleet.workdir import (
     MANIFEST,
@@ -305,6 +306,8 @@ def build_sites(
     shown = [f for f in found if f.name not in retired]
     summary = BuildSummary([outcomes[f.name] for f in shown], retired=retired)
     summary.removed = _remove_stale(site, set(digests) | set(linked))
+    built = [outcome.name for outcome in summary.outcomes if outcome.status == BUILT]
+    summary.warnings += share_identical_files(site, built, state).warnings
     shutil.rmtree(state / "staging", ignore_errors=True)
     cards = []
     for folder in shown:

@@ -178,6 +178,20 @@ def test_the_checks_fail_on_a_site_that_does_not_share_or_is_incomplete(
     assert not any("favicon" in m for m in missing_references(copy))
 
 
+def test_sites_built_before_sharing_are_shared_without_a_rebuild(
+    fleet: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    template, out, site = fleet
+    copy = shutil.copytree(site, tmp_path / "site")  # copies, as an older build left them
+    shutil.rmtree(copy / ".service-runbooks" / shared_assets.STORE)
+    before = {name: snapshot(copy / name) for name in NAMES}
+    assert unshared_duplicates([copy / name for name in NAMES]) != []
+    result = run_cli(template, "build", out, "--site", copy)
+    assert "3 sites: 0 built, 3 unchanged, 0 failed" in result.stdout
+    assert unshared_duplicates([copy / name for name in NAMES]) == []
+    assert {name: snapshot(copy / name) for name in NAMES} == before
+
+
 def test_a_rebuilt_service_leaves_the_others_intact_and_shares_again(tmp_path: Path) -> None:
     template = copy_template(tmp_path / "template")
     fleet = write_fleet(tmp_path / "fleet.yaml", SERVICES[:2])

@@ -306,9 +306,8 @@ def build_sites(
     shown = [f for f in found if f.name not in retired]
     summary = BuildSummary([outcomes[f.name] for f in shown], retired=retired)
     summary.removed = _remove_stale(site, set(digests) | set(linked))
-    built = [outcome.name for outcome in summary.outcomes if outcome.status == BUILT]
-    summary.warnings += share_identical_files(site, built, state).warnings
     shutil.rmtree(state / "staging", ignore_errors=True)
+    summary.warnings += share_identical_files(site, [f.name for f in shown], state).warnings
     cards = []
     for folder in shown:
         card, odd = read_card(folder, (site / folder.name / "index.html").is_file())

@@ -2,12 +2,12 @@
 
 Every service's TechDocs site carries MkDocs Material's assets (the JavaScript bundle and its
 source map, the search worker, lunr's languages, the stylesheets: about 2.6 MB of a 3.4 MB
-site). After a build, each regular file of every site built in that run is hashed and
-hard-linked to the one copy kept in the site folder's store, ``.service-runbooks/shared/``,
-named by its SHA-256 and permission bits. Every service folder stays a complete site of its
-own, which ``techdocs-cli publish`` uploads alone (object storage receives copies), while the
-disk holds each distinct file once (``du`` counts a hard-linked file once:
-https://www.gnu.org/software/coreutils/manual/html_node/du-invocation.html).
+site). After a build, each regular file of every site not shared yet (built in that run, or
+before sharing existed) is hashed and hard-linked to the one copy kept in the site folder's
+store, ``.service-runbooks/shared/``, named by its SHA-256 and permission bits. Every service
+folder stays a complete site of its own, which ``techdocs-cli publish`` uploads alone (object
+storage receives copies), while the disk holds each distinct file once (``du`` counts a
+hard-linked file once: https://www.gnu.org/software/coreutils/manual/html_node/du-invocation.html).
 
 Why this cannot corrupt a site:
 
@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STORE = "shared"  # inside the build's state folder
+MARKER = "index.html"  # every site has one; linked last, so a linked one means "all done"
 # link(2) errors that mean "no hard link here": the file keeps its own copy.
 LINK_REFUSED = {errno.EXDEV, errno.EPERM, errno.EMLINK}
 
@@ -58,7 +59,9 @@ class Sharing:
 
 
 def share_identical_files(site: Path, names: Iterable[str], state: Path) -> Sharing:
-    """Hard-link the identical files of the sites ``site/<name>`` (just built) to one copy each.
+    """Hard-link the identical files of the sites ``site/<name>`` to one copy each.
+
+    Only sites not shared yet are read (those just built, or built before sharing existed).
 
     ``state`` is the build's state folder inside ``site``; the store lives there, on the same
     file system as the sites (hard links cannot cross devices).
@@ -72,9 +75,10 @@ def share_identical_files(site: Path, names: Iterable[str], state: Path) -> Shar
     verified: set[str] = set()
     for name in names:
         top = site / name
-        if top.is_symlink() or not top.is_dir():
+        if top.is_symlink() or not top.is_dir() or _already_shared(top):
             continue
-        for path in _regular_files(top):
+        marker = top / MARKER
+        for path in sorted(_regular_files(top), key=lambda path: path == marker):
             _share(path, store, verified, sharing)
     sharing.collected = _collect_unlinked(store)
     if sharing.kept:
@@ -82,6 +86,19 @@ def share_identical_files(site: Path, names: Iterable[str], state: Path) -> Shar
             f"{sharing.kept} file(s) keep their own copy: the file system refused a hard link"
         )
     return sharing
+
+
+def _already_shared(top: Path) -> bool:
+    """Whether a site went through this whole: its marker, handled last, is a stored copy.
+
+    A site MkDocs just wrote has only files of one link each; so has a site built before this
+    module existed, which is shared on the next run even though it is not rebuilt.
+    """
+    try:
+        info = os.lstat(top / MARKER)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_nlink > 1
 
 
 def _regular_files(top: Path) -> Iterable[Path]:

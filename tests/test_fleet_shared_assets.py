@@ -250,6 +250,14 @@ def test_the_content_check_catches_a_link_by_name(tmp_path: Path) -> None:
     assert snapshot(tmp_path / "b") != before
 
 
+def test_a_link_left_half_made_by_a_killed_run_is_removed(tmp_path: Path) -> None:
+    make_site(tmp_path / "a", {"app.js": b"x" * 100, ".app.js.0123abcd.link": b"x" * 100})
+    make_site(tmp_path / "b", {".hidden": b"not ours"})
+    share_identical_files(tmp_path, ["a", "b"], tmp_path / ".state")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["app.js"]
+    assert (tmp_path / "b/.hidden").read_bytes() == b"not ours"
+
+
 def test_a_store_copy_edited_in_place_is_never_linked_again(tmp_path: Path) -> None:
     asset = {"assets/app.js": b"good\n" * 1000}
     make_site(tmp_path / "a", asset)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterable
@@ -43,6 +44,10 @@ from pathlib import Path
 
 STORE = "shared"  # inside the build's state folder
 MARKER = "index.html"  # every site has one; linked last, so a linked one means "all done"
+# A link being put in place (see _replace_with_link); one left by a killed run is removed.
+# MkDocs writes no dot file into a site: it leaves '.*' out of the docs and the theme's files
+# (mkdocs 1.6.1, structure/files.py: _default_exclude, Files.add_files_from_theme).
+TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.link")
 # link(2) errors that mean "no hard link here": the file keeps its own copy.
 LINK_REFUSED = {errno.EXDEV, errno.EPERM, errno.EMLINK}
 
@@ -106,7 +111,9 @@ def _regular_files(top: Path) -> Iterable[Path]:
     for dirpath, _dirnames, filenames in os.walk(top, followlinks=False):
         for filename in filenames:
             path = Path(dirpath, filename)
-            if stat.S_ISREG(os.lstat(path).st_mode):
+            if TEMPORARY.fullmatch(filename):
+                path.unlink()
+            elif stat.S_ISREG(os.lstat(path).st_mode):
                 yield path
 
 
@@ -165,7 +172,7 @@ def _holds(stored: Path, digest: str, mode: int) -> bool:
 
 def _replace_with_link(source: Path, target: Path) -> None:
     """Make ``target`` a hard link to ``source``, atomically (a new name, then a rename)."""
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.link")
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.link")  # TEMPORARY
     os.link(source, temporary, follow_symlinks=False)
     try:
         os.replace(temporary, target)

@@ -1,6 +1,13 @@
-"""The README's variable reference is generated from the rules; a stale copy fails here."""
+"""The README's variable reference is generated from the rules; a stale copy fails here. The
+README leads with the two commands, then `new`, `render` and plain cookiecutter; every repository
+path the README and CONTRIBUTING.md name exists."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
 
 from service_runbooks.reference import README, variables_table, with_table
 from service_runbooks.rules import RULES
@@ -16,3 +23,70 @@ def test_table_lists_every_variable_with_its_rule() -> None:
     for rule in RULES:
         assert f"| `{rule.field}` |" in table
         assert (rule.example in table) or all(c in table for c in rule.choices)
+
+
+ROOT = README.parent
+CONTRIBUTING = ROOT / "CONTRIBUTING.md"
+TEMPLATE = ROOT / "{{cookiecutter.service_name}}"
+OUTPUT_FOLDERS = ("build/", "site/", ".venv/", "node_modules/")  # made by make, not in git
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def h2_headings(markdown: str) -> list[str]:
+    return re.findall(r"^## (.+)$", FENCE.sub("", markdown), flags=re.MULTILINE)
+
+
+def test_readme_leads_with_the_two_commands_then_new_render_and_cookiecutter() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert h2_headings(text)[:4] == [
+        "Two commands",
+        "One service: `service-runbooks new`",
+        "Many services: `service-runbooks render`",
+        "Plain cookiecutter, and its limits",
+    ]
+    assert "[CONTRIBUTING.md](CONTRIBUTING.md)" in text
+
+
+def named_paths(markdown: str, top: set[str]) -> list[tuple[str, str]]:
+    """Each repository path a Markdown text names in code, with the ## section it is in."""
+    named = []
+    for section in re.split(r"^(?=## )", FENCE.sub("", markdown), flags=re.MULTILINE):
+        title = section.split("\n", 1)[0]
+        for span in re.findall(r"`([^`\n]+)`", section):
+            if " " in span or "<" in span or span.startswith(OUTPUT_FOLDERS):
+                continue  # a command, a placeholder, or build output
+            if span.split("/", 1)[0] in top and ("/" in span or "." in span):
+                named.append((span, title))
+    return named
+
+
+def missing_paths(markdown: str, root: Path) -> list[str]:
+    """Paths named that exist neither in the repository nor in the template's service folder;
+    in the recipes, a file to create needs only its folder."""
+    top = {entry.name for entry in root.iterdir()}
+    missing = []
+    for path, section in named_paths(markdown, top):
+        pattern = path.rstrip("/")
+        if any(next(base.glob(pattern), None) for base in (root, root / TEMPLATE.name)):
+            continue
+        if section.startswith("## Recipes") and (root / pattern).parent.is_dir():
+            continue
+        missing.append(path)
+    return missing
+
+
+@pytest.mark.parametrize("document", [README, CONTRIBUTING], ids=lambda p: p.name)
+def test_every_repository_path_the_docs_name_exists(document: Path) -> None:
+    assert missing_paths(document.read_text(encoding="utf-8"), ROOT) == []
+
+
+def test_a_path_that_does_not_exist_is_found(tmp_path: Path) -> None:
+    """The negative control: a renamed file, and a recipe's file in a folder that is gone."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").touch()
+    (tmp_path / TEMPLATE.name / "docs").mkdir(parents=True)
+    text = (
+        "## Map\n`tests/test_a.py`, `tests/test_b.py`, `docs/` and `build/x` (output)\n"
+        "## Recipes\n`tests/test_new.py` to create, `tests/gone/test_c.py`\n"
+    )
+    assert missing_paths(text, tmp_path) == ["tests/test_b.py", "tests/gone/test_c.py"]

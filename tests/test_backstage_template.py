@@ -15,6 +15,7 @@ import pytest
 import yaml
 from backstage_helpers import (
     TEMPLATE_PATH,
+    TYPED_BY_HAND,
     fetch_input,
     fetch_step,
     form_defaults,
@@ -28,7 +29,7 @@ from nunjucks_subset import Literal, concats, expressions, literals, parse_templ
 from test_catalog import validate_entities
 
 from service_runbooks import backstage
-from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, has_jinja
+from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TODAY, has_jinja
 
 TEMPLATE = load_template()
 PROPERTIES = form_properties(TEMPLATE)
@@ -131,6 +132,10 @@ def test_the_form_asks_what_cookiecutter_asks() -> None:
         elif isinstance(default, list):
             assert schema["enum"] == default and schema["default"] == default[0]
             assert schema["enumNames"] == [prompt[choice] for choice in default]
+        elif default == TODAY:  # the form cannot compute today: a date picker, no default
+            assert "default" not in schema and schema["format"] == "date"
+            pages = TEMPLATE["spec"]["parameters"]
+            assert field in next(p for p in pages if field in p["properties"])["required"]
         elif has_jinja(default):
             assert "default" not in schema
             assert schema["ui:placeholder"] in default.replace(
@@ -182,7 +187,8 @@ def test_the_fetch_step_passes_every_answer_and_the_settings_but_not_extensions(
 )
 def test_the_step_computes_the_answers_cookiecutter_would(given: dict[str, str]) -> None:
     """Backstage's computed defaults equal cookiecutter's own rendering of cookiecutter.json."""
-    context = generate_context(str(ROOT / "cookiecutter.json"), extra_context=given)
+    typed = {k: v for k, v in TYPED_BY_HAND.items() if k != "repoUrl"}  # no cookiecutter answer
+    context = generate_context(str(ROOT / "cookiecutter.json"), extra_context={**typed, **given})
     expected = prompt_for_config(context, no_input=True)
     computed = fetch_input(TEMPLATE, {**form_defaults(TEMPLATE), **given})["values"]
     assert {k: v for k, v in computed.items() if not k.startswith("_")} == {

@@ -8,8 +8,10 @@ nothing was written).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -30,6 +32,26 @@ def _add_fleet_args(parser: argparse.ArgumentParser) -> None:
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)"
+    )
+
+
+def _day(text: str) -> date:
+    """A --today value: a real calendar date, YYYY-MM-DD."""
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD, e.g. 2026-11-02")
+
+
+def _add_today(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day review dates are judged on (default: today, UTC)",
     )
 
 
@@ -72,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="list services behind the fleet file or template, or edited by hand"
     )
     _add_fleet_args(check)
+    check.add_argument(
+        "--stale",
+        action="store_true",
+        help="instead: list the services whose review is overdue (reviewed_on plus "
+        "review_every_days, from the fleet file), or dated after today",
+    )
+    _add_today(check)
 
     build = commands.add_parser(
         "build", help="build each service's TechDocs site (changed ones only) and an index"
@@ -79,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("services", type=Path, help="the folder `render` wrote into")
     build.add_argument("--site", type=Path, required=True, help="where the sites go")
     _add_jobs(build)
+    _add_today(build)  # the index marks reviews overdue as of this day
     return parser
 
 
@@ -109,8 +139,16 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
+def _today(args: argparse.Namespace) -> date:
+    return args.today or datetime.now(UTC).date()
+
+
 def _check(args: argparse.Namespace) -> int:
-    from service_runbooks.fleet.check import check_fleet, report
+    from service_runbooks.fleet.check import check_fleet, report, report_stale, reviews
+
+    if args.stale:
+        late = report_stale(reviews(args.fleet), _today(args), sys.stdout)
+        return EXIT_FAILED if late else EXIT_OK
 
     statuses = check_fleet(args.fleet, args.output, template_url=args.template_url)
     report(statuses, sys.stdout)
@@ -120,7 +158,7 @@ def _check(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.build import build_sites
 
-    summary = build_sites(args.services, args.site, jobs=args.jobs)
+    summary = build_sites(args.services, args.site, jobs=args.jobs, today=_today(args))
     summary.report(sys.stdout)
     return EXIT_OK if summary.ok else EXIT_FAILED
 

@@ -17,6 +17,7 @@ import sysconfig
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
@@ -262,9 +263,14 @@ def _remove_stale(site: Path, names: set[str]) -> list[str]:
 
 
 def build_sites(
-    services: Path, site: Path, jobs: int | None = None, progress: bool | None = None
+    services: Path,
+    site: Path,
+    jobs: int | None = None,
+    progress: bool | None = None,
+    today: date | None = None,
 ) -> BuildSummary:
-    """Build the sites whose sources changed, then the index of every service."""
+    """Build the sites whose sources changed, then the index of every service (reviews
+    overdue on ``today``, UTC's today by default, are marked)."""
     services, site = services.absolute(), site.absolute()
     site.mkdir(parents=True, exist_ok=True)
     state = site / STATE_DIR
@@ -311,7 +317,7 @@ def build_sites(
         card, odd = read_card(folder, (site / folder.name / "index.html").is_file())
         cards.append(card)
         summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
-    write_atomic(site / "index.html", index_html(cards))
+    write_atomic(site / "index.html", index_html(cards, today or datetime.now(UTC).date()))
     write_atomic(site / "services.json", services_json(cards))
     summary.index = site / "index.html"
     return summary

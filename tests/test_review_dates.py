@@ -196,10 +196,13 @@ def test_render_refuses_a_fleet_without_review_dates_and_accepts_them_in_default
     tmp_path: Path,
 ) -> None:
     fleet = _fleet_text(tmp_path, "services:\n  - service_name: a\n  - service_name: b\n")
-    result = run_cli(ROOT, "check", fleet, "--output", tmp_path / "out", "--stale", check=2)
-    for where in ("services[0] 'a' (line 2)", "services[1] 'b' (line 3)"):
-        assert f"{where}: reviewed_on: is required in a fleet file" in result.stderr
-    assert 'Example: reviewed_on: "2026-11-02"' in result.stderr
+    for command in ("render", "check"):
+        result = run_cli(ROOT, command, fleet, "--output", tmp_path / "out", check=2)
+        for where in ("services[0] 'a' (line 2)", "services[1] 'b' (line 3)"):
+            assert f"{where}: reviewed_on: is required in a fleet file" in result.stderr
+        assert 'Example: reviewed_on: "2026-11-02"' in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "out").exists()
     # Negative control: given once in defaults (unquoted, as people write dates), it is enough.
     fleet.write_text(fleet.read_text() + "defaults:\n  reviewed_on: 2026-11-02\n")
     run_cli(ROOT, "check", fleet, "--output", tmp_path / "out", "--stale", "--today", "2026-11-02")
@@ -254,12 +257,22 @@ def test_stale_lists_every_overdue_service_oldest_due_first(tmp_path: Path) -> N
     assert overdue_names(stale(tmp_path, "2030-01-01", code=1)) == ["beta", "alpha", "gamma"]
 
 
-def test_stale_reports_reviews_dated_after_today(tmp_path: Path) -> None:
+def test_stale_reports_reviews_dated_after_today_in_every_time_zone(tmp_path: Path) -> None:
     output = stale(tmp_path, "2026-02-01", code=1)
     assert overdue_names(output) == []
-    assert "   future  beta: reviewed_on 2026-03-01 is after today (2026-02-01)" in output
-    assert "   future  gamma: reviewed_on 2026-02-15 is after today" in output
+    assert (
+        "    ahead  beta: reviewed_on 2026-03-01 is later than today (2026-02-01) in every "
+        "time zone; a typo?"
+    ) in output
+    assert "    ahead  gamma: reviewed_on 2026-02-15 is later than today" in output
     assert "2 dated after today, 1 reviewed in time" in output
+
+
+def test_a_review_dated_one_day_after_utcs_today_is_not_flagged(tmp_path: Path) -> None:
+    """East of UTC (up to UTC+14) the local day may be UTC's tomorrow: no false alarm."""
+    output = stale(tmp_path, "2026-02-28", code=0)  # beta's reviewed_on is 2026-03-01
+    assert "ahead" not in output
+    assert "3 services as of 2026-02-28: 0 overdue, 3 reviewed in time" in output
 
 
 def test_stale_without_today_uses_the_real_date(tmp_path: Path) -> None:
@@ -378,7 +391,8 @@ def test_the_index_marks_overdue_reviews_as_of_its_build_day(tmp_path: Path) -> 
         later.reviews_line
     )
     before = parse_index(index_html(cards, date(2026, 2, 1)))
-    assert before.rows["beta"] == ("future", "reviewed 2026-03-01: after today?")
+    assert before.rows["beta"] == ("ahead", "reviewed 2026-03-01: after today?")
+    assert parse_index(index_html(cards, date(2026, 2, 28))).rows["beta"][0] == "in time"
 
 
 def test_an_odd_review_answer_gives_a_warning_and_no_mark(tmp_path: Path) -> None:

@@ -422,6 +422,19 @@ def defaults_from_the_clock() -> tuple[str, ...]:
     return tuple(field for field, default in COOKIECUTTER_JSON.items() if default == TODAY)
 
 
+# A day written anywhere on Earth is at most one day after UTC's (UTC+14 is the furthest ahead).
+AHEAD_OF_UTC = timedelta(days=1)
+
+
+def review_state(reviewed_on: date, due: date, today: date) -> str:
+    """How a review stands on ``today``: "overdue" once the due day has passed (on the day
+    itself it is in time), "ahead" when ``reviewed_on`` is later than today in any time zone
+    (a typo; the rule cannot know today, nor can the Backstage form), else "in time"."""
+    if reviewed_on > today + AHEAD_OF_UTC:
+        return "ahead"
+    return "overdue" if today > due else "in time"
+
+
 def review_due(answers: Mapping[str, object]) -> date:
     """The day the next review is due: ``reviewed_on`` plus ``review_every_days``.
 

@@ -33,7 +33,7 @@ from service_runbooks.fleet.template import (
     tree_digest,
 )
 from service_runbooks.fleet.workdir import MANIFEST, is_service_dir, links_in, links_refusal
-from service_runbooks.rules import default_answer, review_due
+from service_runbooks.rules import default_answer, review_due, review_state
 
 
 @dataclass
@@ -167,13 +167,9 @@ class Review:
     every_days: str
     due: date
 
-    def overdue(self, today: date) -> bool:
-        """Past its due day (on the due day itself the review is still in time)."""
-        return today > self.due
-
-    def in_the_future(self, today: date) -> bool:
-        """Dated after today: a typo, since nobody reviews ahead (the rule cannot know today)."""
-        return self.reviewed_on > today
+    def state(self, today: date) -> str:
+        """ "overdue", "ahead" (dated after today) or "in time" (rules.review_state)."""
+        return review_state(self.reviewed_on, self.due, today)
 
 
 def reviews(fleet: Path) -> list[Review]:
@@ -190,9 +186,9 @@ def reviews(fleet: Path) -> list[Review]:
 
 
 def report_stale(found: list[Review], today: date, out: TextIO) -> bool:
-    """Print the overdue and future-dated reviews, then a count; True when there is any."""
-    late = [review for review in found if review.overdue(today)]
-    ahead = [review for review in found if review.in_the_future(today)]
+    """Print the overdue reviews and those dated ahead, then a count; True when there is any."""
+    late = [review for review in found if review.state(today) == "overdue"]
+    ahead = [review for review in found if review.state(today) == "ahead"]
     for review in sorted(late, key=lambda r: (r.due, r.name)):
         print(
             f"  overdue  {review.name}: review due {review.due.isoformat()}, "
@@ -202,8 +198,8 @@ def report_stale(found: list[Review], today: date, out: TextIO) -> bool:
         )
     for review in ahead:
         print(
-            f"   future  {review.name}: reviewed_on {review.reviewed_on.isoformat()} is after "
-            f"today ({today.isoformat()}); a typo?",
+            f"    ahead  {review.name}: reviewed_on {review.reviewed_on.isoformat()} is later than "
+            f"today ({today.isoformat()}) in every time zone; a typo?",
             file=out,
         )
     in_time = len(found) - len(late) - len(ahead)

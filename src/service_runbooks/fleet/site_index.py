@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from service_runbooks.fleet.state import read_cruft_state
-from service_runbooks.rules import RULES_BY_FIELD, review_due
+from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
 
 REVIEW_FIELDS = ("reviewed_on", "review_every_days")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -59,12 +59,11 @@ class ServiceCard:
     review_due: str = ""  # reviewed_on plus review_every_days (rules.review_due)
 
     def review_state(self, today: date) -> str:
-        """ "overdue", "future" (reviewed_on after today), "in time", or "" without a date."""
+        """rules.review_state ("overdue", "ahead", "in time"), or "" without a date."""
         if not self.review_due:
             return ""
-        if date.fromisoformat(self.reviewed_on) > today:
-            return "future"
-        return "overdue" if today > date.fromisoformat(self.review_due) else "in time"
+        reviewed_on, due = date.fromisoformat(self.reviewed_on), date.fromisoformat(self.review_due)
+        return review_state(reviewed_on, due, today)
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -191,7 +190,7 @@ th{background:#f0f0f0}
 .links a{margin-right:.6rem}
 .alerts{font-size:.85rem}.alerts a{margin-right:.2rem}
 .muted{color:#666}
-.review-overdue,.review-future{color:#a40e26;font-weight:600}
+.review-overdue,.review-ahead{color:#a40e26;font-weight:600}
 """
 
 _SCRIPT = """
@@ -235,8 +234,8 @@ def _review(card: ServiceCard, today: date) -> str:
     due = f"due {_e(card.review_due)}"
     if state == "overdue":
         return f'<span class="review-overdue">overdue</span> ({due})'
-    if state == "future":
-        return f'<span class="review-future">reviewed {_e(card.reviewed_on)}: after today?</span>'
+    if state == "ahead":
+        return f'<span class="review-ahead">reviewed {_e(card.reviewed_on)}: after today?</span>'
     return due
 
 

@@ -290,7 +290,7 @@ def test_a_bad_today_is_a_usage_error(tmp_path: Path, today: str) -> None:
     result = run_cli(
         ROOT, "check", fleet, "--output", tmp_path / "o", "--stale", "--today", today, check=2
     )
-    assert "--today" in result.stderr and "is not a date YYYY-MM-DD" in result.stderr
+    assert "--today" in result.stderr and "is not a calendar date YYYY-MM-DD" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -42,7 +42,7 @@ def _day(text: str) -> date:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD, e.g. 2026-11-02")
+    raise argparse.ArgumentTypeError(f"{text!r} is not a calendar date YYYY-MM-DD, e.g. 2026-11-02")
 
 
 def _add_today(parser: argparse.ArgumentParser) -> None:

@@ -62,9 +62,10 @@ _ISO_DATE = (
     r"(?:20[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)|20(?:[02468][048]|[13579][26])-02-29)"
 )
-# The default of an answer that is the day of the render (UTC): cookiecutter's TimeExtension,
-# on by default in cookiecutter 2.x ("{% now 'utc', '%Y-%m-%d' %}"; https://cookiecutter.
-# readthedocs.io/en/stable/advanced/template_extensions.html). cookiecutter.json spells it so.
+# The default of an answer that is the day of the render (UTC): the `now` tag of cookiecutter's
+# TimeExtension, loaded by default (cookiecutter 2.7.1, environment.py: default_extensions;
+# https://cookiecutter.readthedocs.io/en/stable/advanced/template_extensions.html).
+# cookiecutter.json spells it exactly so; Backstage's form cannot compute it (backstage.py).
 TODAY = "{% now 'utc', '%Y-%m-%d' %}"
 
 

@@ -1,8 +1,11 @@
 """Shared by the Backstage tests: template.yaml as data, its form checked by Backstage's own
-validators (tests/node/form-check.mjs), and its step input evaluated for given answers."""
+validators (tests/node/form-check.mjs), and its ``${{ }}`` expressions rendered for given answers
+by npm's nunjucks configured as Backstage's scaffolder configures it
+(tests/node/render-template.mjs)."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import subprocess
@@ -13,10 +16,10 @@ from typing import Any
 
 import yaml
 from matrix import ROOT
-from nunjucks_subset import render_input
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 FORM_CHECK = ROOT / "tests" / "node" / "form-check.mjs"
+RENDER_TEMPLATE = ROOT / "tests" / "node" / "render-template.mjs"
 REPO_URL = "github.com?owner=acme&repo=payments-api-runbooks"
 # What a person must type because the form has no default for it: the repository, and the
 # review date (cookiecutter's default is today, which a form cannot compute).
@@ -53,7 +56,130 @@ def fetch_step(template: dict[str, Any]) -> dict[str, Any]:
 
 def fetch_input(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
     """The fetch:cookiecutter step's input as Backstage renders it for these form answers."""
-    return render_input(fetch_step(template)["input"], {"parameters": parameters})
+    [step_input] = fetch_inputs(template, [parameters])
+    return step_input
+
+
+def fetch_inputs(template: dict[str, Any], batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fetch step's input for each set of answers, in one exchange with Node."""
+    step_input = fetch_step(template)["input"]
+    rendered = nunjucks().render_many([(step_input, parameters) for parameters in batch])
+    return [item.checked() for item in rendered]
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()  # rendered to undefined: Backstage drops the key
+
+
+class RenderError(AssertionError):
+    """Backstage would log this, or silently keep the raw template string."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    value: Any  # ABSENT when the value rendered to undefined
+    errors: tuple[str, ...]
+
+    def checked(self) -> Any:
+        """The value, or RenderError when Backstage could not render part of it."""
+        if self.errors:
+            raise RenderError("\n".join(self.errors))
+        return self.value
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    inputs: dict[str, Any]  # by step id
+    output: Any
+    errors: tuple[str, ...]
+
+
+class Nunjucks:
+    """One Node process rendering with npm's nunjucks as the scaffolder does, a line per batch."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        assert node is not None, "node is not installed"
+        self.process = subprocess.Popen(
+            [node, str(RENDER_TEMPLATE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            cwd=ROOT,
+        )
+
+    def exchange(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One line out, one line back: Node answers only once it has read the whole line."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps({"requests": requests}) + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        assert line, "render-template.mjs exited"
+        reply = json.loads(line)
+        assert "error" not in reply, reply["error"]
+        return reply["answers"]
+
+    def render_many(
+        self,
+        batch: list[tuple[Any, dict[str, Any]]],
+        steps: dict[str, dict[str, Any]] | None = None,
+    ) -> list[Rendered]:
+        """Each (value, form answers) rendered as a step's input, optionally with ``steps``
+        (``{id: {"output": {...}}}``) from earlier steps."""
+        answers = self.exchange(
+            [{"render": value, "parameters": p, "steps": steps or {}} for value, p in batch]
+        )
+        return [
+            Rendered(ABSENT if a.get("absent") else a["value"], tuple(a["errors"])) for a in answers
+        ]
+
+    def render(self, value: Any, parameters: dict[str, Any]) -> Rendered:
+        [rendered] = self.render_many([(value, parameters)])
+        return rendered
+
+    def run_task(
+        self,
+        template: dict[str, Any],
+        parameters: dict[str, Any],
+        step_outputs: dict[str, dict[str, Any]],
+    ) -> TaskRun:
+        """Every step's input rendered in order, as if each step produced ``step_outputs[id]``,
+        then the template's output."""
+        spec = {"steps": template["spec"]["steps"], "output": template["spec"].get("output", {})}
+        [answer] = self.exchange(
+            [{"task": spec, "parameters": parameters, "stepOutputs": step_outputs}]
+        )
+        return TaskRun(answer["inputs"], answer["output"], tuple(answer["errors"]))
+
+    def parse_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """nunjucks' parse tree of each template string (RenderError when it does not parse)."""
+        answers = self.exchange([{"parse": text} for text in texts])
+        for text, answer in zip(texts, answers, strict=True):
+            if "error" in answer:
+                raise RenderError(f"{text!r}: {answer['error']}")
+        return [answer["ast"] for answer in answers]
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+_ENGINE: list[Nunjucks] = []
+
+
+def nunjucks() -> Nunjucks:
+    """The test process's one renderer, started on first use and closed at exit."""
+    if not _ENGINE:
+        _ENGINE.append(Nunjucks())
+        atexit.register(_ENGINE[0].close)
+    return _ENGINE[0]
 
 
 @dataclass(frozen=True)

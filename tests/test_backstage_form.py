@@ -255,11 +255,18 @@ def test_a_63_character_name_needs_no_helm_release_without_helm(
     assert not form.check({**parameters, "workload": "helm"}).server
 
 
-@pytest.mark.parametrize("field", CONDITIONAL)
+# Each condition of each conditional answer: unmet alone, the answer is unused.
+CONDITIONS = [
+    (field, other, choices)
+    for field in CONDITIONAL
+    for other, choices in RULES_BY_FIELD[field].only_when or ()
+]
+
+
+@pytest.mark.parametrize(("field", "other", "choices"), CONDITIONS)
 def test_an_unused_answer_is_held_only_to_no_jinja_by_form_and_hook(
-    form: FormChecker, field: str
+    form: FormChecker, field: str, other: str, choices: tuple[object, ...]
 ) -> None:
-    other, choices = RULES_BY_FIELD[field].only_when
     unused = next(c for c in RULES_BY_FIELD[other].choices or (True, False) if c not in choices)
     values = ["", "Not Valid!", "x" * 400, "{{ 7 * 7 }}"]
     batch = [{**TYPED, other: unused, field: value} for value in values]

@@ -1,31 +1,38 @@
 """template.yaml: generated from cookiecutter.json and the rules, accepted by Backstage's Template
-validator, and unable to hand cookiecutter a template to evaluate."""
+validator, rendered by npm's nunjucks configured as Backstage's scaffolder configures it
+(tests/node/render-template.mjs) into the answers cookiecutter would compute, and unable to hand
+cookiecutter a template to evaluate."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from backstage_helpers import (
+    ABSENT,
+    REPO_URL,
     TEMPLATE_PATH,
     TYPED_BY_HAND,
+    RenderError,
     fetch_input,
     fetch_step,
     form_defaults,
     form_properties,
     load_template,
+    nunjucks,
 )
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from matrix import COOKIECUTTER_JSON, ROOT
-from nunjucks_subset import Literal, concats, expressions, literals, parse_template, refs
 from test_catalog import validate_entities
 
 from service_runbooks import backstage
@@ -181,19 +188,187 @@ def test_the_fetch_step_passes_every_answer_and_the_settings_but_not_extensions(
     assert "extensions" not in fetch_step(TEMPLATE)["input"]
 
 
-@pytest.mark.parametrize(
-    "given",
-    [{}, {"service_name": "orders-api"}, {"service_name": "orders-api", "helm_release": "orders"}],
-)
-def test_the_step_computes_the_answers_cookiecutter_would(given: dict[str, str]) -> None:
+GIVEN = [
+    {},
+    {"service_name": "orders-api"},
+    {"service_name": "orders-api", "helm_release": "orders"},
+]
+
+
+def computed_answers_that_differ(template: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(answer, Backstage's value, cookiecutter's) wherever the fetch step, rendered for the
+    form's defaults plus each of GIVEN, disagrees with cookiecutter's rendering of its json."""
+    differ = []
+    for given in GIVEN:
+        # What the person types for a field without a form default (the review date) is an
+        # answer cookiecutter gets too; the repository is not.
+        typed = {k: v for k, v in TYPED_BY_HAND.items() if k != "repoUrl"}
+        context = generate_context(
+            str(ROOT / "cookiecutter.json"), extra_context={**typed, **given}
+        )
+        expected = prompt_for_config(context, no_input=True)
+        computed = fetch_input(template, {**form_defaults(template), **given})["values"]
+        for key in sorted(k for k in {*computed, *expected} if not k.startswith("_")):
+            if computed.get(key, ABSENT) != expected.get(key, ABSENT):
+                differ.append((key, computed.get(key, ABSENT), expected.get(key, ABSENT)))
+    return differ
+
+
+def test_the_step_computes_the_answers_cookiecutter_would() -> None:
     """Backstage's computed defaults equal cookiecutter's own rendering of cookiecutter.json."""
-    typed = {k: v for k, v in TYPED_BY_HAND.items() if k != "repoUrl"}  # no cookiecutter answer
-    context = generate_context(str(ROOT / "cookiecutter.json"), extra_context={**typed, **given})
-    expected = prompt_for_config(context, no_input=True)
-    computed = fetch_input(TEMPLATE, {**form_defaults(TEMPLATE), **given})["values"]
-    assert {k: v for k, v in computed.items() if not k.startswith("_")} == {
-        k: v for k, v in expected.items() if not k.startswith("_")
+    assert computed_answers_that_differ(TEMPLATE) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "doctored"),
+    [
+        ("helm_release", "${{ parameters.service_name }}"),
+        ("chart_workload", "${{ parameters.chart_workload or parameters.service_name }}"),
+        (
+            "metrics_selector",
+            "${{ parameters.metrics_selector or 'job=' + parameters.service_name }}",
+        ),
+        ("system", "${{ parameters.system }}"),
+    ],
+)
+def test_a_doctored_expression_computes_another_answer(answer: str, doctored: str) -> None:
+    """Negative control: an expression that drops an answer, computes another default, or yields
+    undefined where cookiecutter has '' is caught."""
+    template = copy.deepcopy(TEMPLATE)
+    fetch_step(template)["input"]["values"][answer] = doctored
+    assert {key for key, _, _ in computed_answers_that_differ(template)} == {answer}
+
+
+def test_a_lone_expression_keeps_its_type_and_undefined_drops_the_key() -> None:
+    """NunjucksWorkflowRunner dumps a string that is one expression and parses it back, so
+    booleans and numbers stay what they are; undefined (and '' from other strings) drop the key."""
+    parameters = {"flag": False, "count": 3, "name": "x", "empty": ""}
+    value = {
+        "flag": "${{ parameters.flag }}",
+        "count": "${{ parameters.count }}",
+        "name": "${{ parameters.name }}",
+        "missing": "${{ parameters.missing }}",
+        "empty_or_empty": "${{ parameters.empty or '' }}",
+        "two_missing": "${{ parameters.missing }}${{ parameters.missing }}",
+        "in_a_list": ["${{ parameters.missing }}", "${{ parameters.flag }}"],
+        "plain": "\n",
     }
+    rendered = nunjucks().render(value, parameters).checked()
+    assert rendered == {
+        "flag": False,
+        "count": 3,
+        "name": "x",
+        "empty_or_empty": "",
+        "in_a_list": [None, False],  # undefined leaves a hole in a list: JSON's null
+        "plain": "\n",
+    }
+
+
+def test_or_is_javascripts_or_and_text_around_expressions_is_kept() -> None:
+    parameters = {"name": "api", "empty": "", "flag": True}
+    cases = {
+        "${{ parameters.empty or parameters.name }}": "api",
+        "${{ parameters.missing or 'x' }}": "x",
+        "${{ parameters.name or 'x' }}": "api",
+        "${{ parameters.empty or ('app=' + parameters.name) }}": "app=api",
+        "Runbooks of ${{ parameters.name }}": "Runbooks of api",
+        "on: ${{ parameters.flag }}": "on: true",
+        "${{ parameters.missing }} ": " ",
+        # Only ${{ opens an expression: cookiecutter's own {{ }} is text to Backstage.
+        "./{{cookiecutter.service_name}}": "./{{cookiecutter.service_name}}",
+    }
+    rendered = nunjucks().render_many([(text, parameters) for text in cases])
+    assert {text: r.checked() for text, r in zip(cases, rendered, strict=True)} == cases
+
+
+def test_a_string_backstage_cannot_render_is_kept_raw_and_reported() -> None:
+    """Backstage logs the error and passes the raw text on; the tests' renderer reports it, and
+    fetch_input refuses it (negative control of the check every other test relies on)."""
+    text = "${{ parameters.name | nosuchfilter }}"
+    rendered = nunjucks().render({"a": text}, {"name": "x"})
+    assert rendered.value == {"a": text}
+    assert any("filter not found: nosuchfilter" in error for error in rendered.errors)
+    template = copy.deepcopy(TEMPLATE)
+    fetch_step(template)["input"]["values"]["owner"] = text
+    with pytest.raises(RenderError, match="nosuchfilter"):
+        fetch_input(template, form_defaults(template))
+
+
+def test_the_scaffolder_filters_parse_the_repository_the_form_gives() -> None:
+    """parseRepoUrl and projectSlug (Backstage's default filters, what publish:github applies
+    to repoUrl) read the RepoUrlPicker value the tests use; a host without an integration fails."""
+    rendered = nunjucks().render_many(
+        [
+            ("${{ parameters.repoUrl | parseRepoUrl }}", {"repoUrl": REPO_URL}),
+            ("${{ parameters.repoUrl | projectSlug }}", {"repoUrl": REPO_URL}),
+            (
+                "${{ parameters.owner | parseEntityRef({'defaultKind': 'group'}) }}",
+                form_defaults(TEMPLATE),
+            ),
+            ("${{ parameters.repoUrl | parseRepoUrl }}", {"repoUrl": "example.org?owner=a&repo=b"}),
+        ]
+    )
+    assert rendered[0].checked() == {
+        "host": "github.com",
+        "owner": "acme",
+        "repo": "payments-api-runbooks",
+    }
+    assert rendered[0].value["host"] in PROPERTIES["repoUrl"]["ui:options"]["allowedHosts"]
+    assert rendered[1].checked() == "acme/payments-api-runbooks"
+    assert rendered[2].checked() == {
+        "kind": "group",
+        "namespace": "default",
+        "name": "team-payments",
+    }
+    assert any("No matching integration" in error for error in rendered[3].errors)
+
+
+def test_the_task_renders_every_step_and_the_links() -> None:
+    """The whole task as the runner renders it: each step sees the earlier steps' outputs."""
+    outputs = {
+        "publish": {
+            "remoteUrl": "https://github.com/acme/payments-api-runbooks",
+            "repoContentsUrl": "https://github.com/acme/payments-api-runbooks/blob/main/",
+        },
+        "register": {"entityRef": "component:default/payments-api"},
+    }
+    run = nunjucks().run_task(TEMPLATE, form_defaults(TEMPLATE), outputs)
+    assert run.errors == ()
+    assert run.inputs["fetch"] == fetch_input(TEMPLATE, form_defaults(TEMPLATE))
+    assert run.inputs["publish"] == {
+        "allowedHosts": ["github.com"],
+        "repoUrl": REPO_URL,
+        "description": "Runbooks of payments-api",
+        "defaultBranch": "main",
+    }
+    assert run.inputs["register"] == {
+        "repoContentsUrl": outputs["publish"]["repoContentsUrl"],
+        "catalogInfoPath": "/catalog-info.yaml",
+    }
+    assert run.output == {
+        "links": [
+            {"title": "Repository", "url": outputs["publish"]["remoteUrl"]},
+            {
+                "title": "Open in catalog",
+                "icon": "catalog",
+                "entityRef": "component:default/payments-api",
+            },
+        ]
+    }
+
+
+def test_a_step_sees_no_later_step_and_unmodelled_step_keys_are_refused() -> None:
+    """Negative controls of the task renderer: a doctored register step that reads its own
+    output gets undefined (the key drops), and `if`, which the script does not model, fails."""
+    template = copy.deepcopy(TEMPLATE)
+    register = template["spec"]["steps"][2]
+    register["input"]["repoContentsUrl"] = "${{ steps.register.output.entityRef }}"
+    outputs = {"register": {"entityRef": "component:default/payments-api"}}
+    run = nunjucks().run_task(template, form_defaults(template), outputs)
+    assert run.inputs["register"] == {"catalogInfoPath": "/catalog-info.yaml"}
+    register["if"] = "${{ parameters.alerting }}"
+    with pytest.raises(AssertionError, match="'if' is not modelled"):
+        nunjucks().run_task(template, form_defaults(template), outputs)
 
 
 def _strings(value: Any, skip: frozenset[str] = frozenset()) -> list[str]:
@@ -211,40 +386,137 @@ def test_no_default_or_help_text_holds_a_jinja_delimiter() -> None:
     assert texts and not [text for text in texts if has_jinja(text)]
 
 
-def test_no_step_expression_can_put_a_jinja_delimiter_into_a_value() -> None:
-    """Every value an expression yields is a choice of its operands, each a form answer (whose
+# The nunjucks node types (nunjucks' parse tree, from render-template.mjs) the proof below knows.
+ANALYSED = {"Symbol", "LookupVal", "Literal", "Or", "Add", "Group"}
+
+
+def ref_path(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """``a.b.c`` as ("a", "b", "c"); None for anything else."""
+    if node["type"] == "Symbol":
+        return (node["value"],)
+    if node["type"] == "LookupVal" and node["val"]["type"] == "Literal":
+        base = ref_path(node["target"])
+        return None if base is None else (*base, str(node["val"]["value"]))
+    return None
+
+
+def subexpressions(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``node`` and every node inside it, a reference counting as one node."""
+    if node["type"] not in ANALYSED or (node["type"] == "LookupVal" and ref_path(node) is None):
+        raise RenderError(f"nunjucks node {node['type']} is not analysed here")
+    yield node
+    if node["type"] in ("Or", "Add"):
+        yield from subexpressions(node["left"])
+        yield from subexpressions(node["right"])
+    elif node["type"] == "Group":
+        for child in node["children"]:
+            yield from subexpressions(child)
+
+
+def operands(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operands of a ``+`` chain, in order."""
+    if node["type"] != "Add":
+        return [node]
+    return operands(node["left"]) + operands(node["right"])
+
+
+def delimiter_risks(template: dict[str, Any]) -> list[str]:
+    """Why an expression of the steps could put a Jinja delimiter into a value (empty: none can).
+
+    Every value an expression yields is a choice of its operands, each a form answer (whose
     pattern refuses delimiters: test_backstage_form.py) or a literal; joined by '+', a delimiter
     could still straddle two operands, unless every literal is free of '{', '%' and '#' and no
     two answers are joined directly. Text outside expressions holds no delimiter either, except
     the url of the skeleton folder, which cookiecutter renders as a file name."""
-    spec = TEMPLATE["spec"]
+    risks: list[str] = []
+    properties = form_properties(template)
     earlier_steps: set[str] = set()
-    for step in spec["steps"]:
-        for text in _strings(step["input"]):
-            outside = [part for part in parse_template(text) if isinstance(part, str)]
-            if text != backstage.SKELETON_URL:
-                assert not any(has_jinja(part) for part in outside), text
-        for expression in expressions(step["input"]):
-            for literal in literals(expression):
-                assert not set(literal) & set("{}%#"), literal
-            for chain in concats(expression):
-                kinds = [isinstance(operand, Literal) for operand in chain.operands]
-                assert not any(not a and not b for a, b in itertools.pairwise(kinds)), expression
-            for path in refs(expression):
-                if path[0] == "parameters":
-                    assert len(path) == 2 and path[1] in PROPERTIES, path
-                else:
-                    assert step["action"] != "fetch:cookiecutter", path
-                    assert path[0] == "steps" and path[1] in earlier_steps, path
+    answers_used: set[str] = set()
+    for step in template["spec"]["steps"]:
+        texts = _strings(step["input"])
+        for text, tree in zip(texts, nunjucks().parse_many(texts), strict=True):
+            for output in tree["children"]:
+                if output["type"] != "Output":
+                    risks.append(f"{text!r}: a nunjucks {output['type']} tag")
+                    continue
+                for node in output["children"]:
+                    if node["type"] == "TemplateData":
+                        if has_jinja(node["value"]) and text != backstage.SKELETON_URL:
+                            risks.append(f"{text!r}: a delimiter outside expressions")
+                        continue
+                    try:
+                        parts = list(subexpressions(node))
+                    except RenderError as error:
+                        risks.append(f"{text!r}: {error}")
+                        continue
+                    for part in parts:
+                        if part["type"] == "Literal" and set(str(part["value"])) & set("{}%#"):
+                            risks.append(f"{text!r}: literal {part['value']!r}")
+                        if part["type"] == "Add":
+                            kinds = [o["type"] == "Literal" for o in operands(part)]
+                            if any(not a and not b for a, b in itertools.pairwise(kinds)):
+                                risks.append(f"{text!r}: two answers joined by '+'")
+                        path = ref_path(part)
+                        if path is None:
+                            continue
+                        if path[0] == "parameters" and len(path) == 2 and path[1] in properties:
+                            answers_used.add(path[1])
+                        elif (
+                            path[0] != "steps"
+                            or path[1] not in earlier_steps
+                            or step["action"] == "fetch:cookiecutter"
+                        ):
+                            risks.append(f"{text!r}: {'.'.join(path)} is no form answer")
         earlier_steps.add(step["id"])
-    for name in {p[1] for e in expressions(spec["steps"]) for p in refs(e) if p[0] == "parameters"}:
-        schema = PROPERTIES[name]
-        assert (
+    for name in sorted(answers_used):
+        schema = properties[name]
+        if not (
             "enum" in schema
             or schema["type"] == "boolean"
-            or (schema["pattern"].startswith(f"^{backstage.NO_JINJA}"))
-        ), name
+            or schema["pattern"].startswith(f"^{backstage.NO_JINJA}")
+        ):
+            risks.append(f"answer {name} may hold a delimiter")
+    return risks
+
+
+def test_no_step_expression_can_put_a_jinja_delimiter_into_a_value() -> None:
+    assert delimiter_risks(TEMPLATE) == []
     assert JINJA_DELIMITERS == ("{{", "{%", "{#")
+
+
+@pytest.mark.parametrize(
+    ("answer", "doctored", "risk"),
+    [
+        ("owner", "${{ parameters.owner + parameters.system }}", "two answers joined"),
+        (
+            "owner",
+            "${{ (parameters.owner or '') + (parameters.system or '') }}",
+            "two answers joined",
+        ),
+        ("system", "${{ parameters.system or '{' }}", "literal '{'"),
+        ("system", "{% if parameters.system %}x{% endif %}", "nunjucks If tag"),
+        ("system", "{{ parameters.system }}", "outside expressions"),
+        ("system", "${{ parameters.system | lower }}", "Filter is not analysed"),
+        ("system", "${{ parameters['sys' + 'tem'] }}", "LookupVal is not analysed"),
+        ("system", "${{ steps.publish.output.remoteUrl }}", "is no form answer"),
+        ("system", "${{ parameters.nope }}", "is no form answer"),
+    ],
+)
+def test_a_doctored_expression_that_could_carry_a_delimiter_is_caught(
+    answer: str, doctored: str, risk: str
+) -> None:
+    template = copy.deepcopy(TEMPLATE)
+    fetch_step(template)["input"]["values"][answer] = doctored
+    risks = delimiter_risks(template)
+    assert risks and all(doctored in r for r in risks), risks
+    assert any(risk in r for r in risks), risks
+
+
+def test_an_answer_without_the_no_jinja_pattern_is_caught() -> None:
+    template = copy.deepcopy(TEMPLATE)
+    [page] = [p for p in template["spec"]["parameters"] if "system" in p["properties"]]
+    page["properties"]["system"]["pattern"] = "^.*$"
+    assert delimiter_risks(template) == ["answer system may hold a delimiter"]
 
 
 def test_brace_heavy_answers_stay_plain_in_every_value() -> None:

@@ -116,8 +116,7 @@ def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> s
 
 def where_used(field: str) -> dict[str, str]:
     """Answers under which ``field`` is used, so its rule applies (``Rule.only_when``)."""
-    when = RULES_BY_FIELD[field].only_when
-    return {} if when is None else {when[0]: when[1][0]}
+    return {other: choices[0] for other, choices in RULES_BY_FIELD[field].only_when or ()}
 
 
 @pytest.mark.parametrize(
@@ -247,3 +246,25 @@ def test_a_valid_answer_still_renders_with_the_cli(tmp_path: Path, config_file: 
     result = run_cookiecutter_cli(tmp_path, config_file, "out", "service_name=ok-name")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "out" / "ok-name" / "mkdocs.yml").is_file()
+
+
+def test_an_unused_chart_workload_is_not_read_by_the_template(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """Without alerts, chart_workload is not checked (rules.py, only_when), so the template
+    must not read it: a value with no kind renders, the same service as with a valid one."""
+    helm = ("service_name=orders", "workload=helm", "alerting=false")
+    odd = run_cookiecutter_cli(tmp_path, config_file, "odd", *helm, "chart_workload=x")
+    assert odd.returncode == 0, odd.stdout + odd.stderr
+    good = run_cookiecutter_cli(tmp_path, config_file, "good", *helm)
+    assert good.returncode == 0, good.stdout + good.stderr
+    for rel in files_under(tmp_path / "good"):
+        path = tmp_path / "good" / rel
+        if path.is_file():
+            assert (tmp_path / "odd" / rel).read_bytes() == path.read_bytes(), rel
+    assert files_under(tmp_path / "odd") == files_under(tmp_path / "good")
+    # Negative control: with alerts, the same value is refused by its rule.
+    refused = run_cookiecutter_cli(
+        tmp_path, config_file, "alerts", "service_name=orders", "workload=helm", "chart_workload=x"
+    )
+    assert refused.returncode != 0 and "chart_workload:" in refused.stdout + refused.stderr

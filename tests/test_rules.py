@@ -144,6 +144,10 @@ VALID |= {rule.field: True for rule in RULES if rule.boolean}
         ("gitops_app", "Bad_App", {"gitops": "argocd"}, True),
         ("flux_namespace", "", {"gitops": "argocd"}, False),
         ("flux_namespace", "", {"gitops": "flux"}, True),
+        # Two conditions: the chart's workload is an alert answer of the helm workload.
+        ("chart_workload", "payments-api", {"workload": "helm", "alerting": False}, False),
+        ("chart_workload", "payments-api", {"workload": "deployment", "alerting": True}, False),
+        ("chart_workload", "payments-api", {"workload": "helm", "alerting": True}, True),
     ],
 )
 def test_a_rule_of_one_workload_or_gitops_mode_is_checked_only_there(

@@ -62,7 +62,13 @@ SECTIONS = {
         "Escalation",
     ],
     "on-call.md": ["Escalation Path", "Channels", "Hand-off Checklist"],
-    "postmortem.md": ["Summary", "Impact", "Timeline", "Contributing Factors", "Action Items"],
+    "postmortem.md": [
+        "Summary",
+        "Impact",
+        "Timeline of Events",
+        "Contributing Factors",
+        "Action Items",
+    ],
 }
 # Words that name a migration tool; none may appear on the pages of a service using another.
 MIGRATION_WORDS = {

@@ -264,8 +264,11 @@ def _used_if(rule: Rule) -> dict[str, Any] | None:
     """The JSON-schema ``if`` that holds when ``rule``'s answer is used (``Rule.only_when``)."""
     if rule.only_when is None:
         return None
-    other, choices = rule.only_when
-    return {"properties": {other: {"enum": list(choices)}}, "required": [other]}
+    # Every condition must hold: one "properties" entry each, all of them required.
+    return {
+        "properties": {other: {"enum": list(choices)} for other, choices in rule.only_when},
+        "required": [other for other, _ in rule.only_when],
+    }
 
 
 def _and_used(when: dict[str, Any], rule: Rule) -> dict[str, Any]:

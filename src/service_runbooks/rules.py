@@ -52,6 +52,7 @@ _METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _PROMQL_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
 # An equality matcher whose value needs no escaping inside PromQL's double quotes.
 _PROMQL_EQUALS = _PROMQL_LABEL + r'="[-A-Za-z0-9_.:/]+"'
+# Conditions of ``Rule.only_when``: (field, the choices under which the answer is used).
 _ALERTING = ("alerting", (True,))
 _HELM = ("workload", ("helm",))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
@@ -69,6 +70,9 @@ _ISO_DATE = (
 TODAY = "{% now 'utc', '%Y-%m-%d' %}"
 
 
+Condition = tuple[str, tuple[str | bool, ...]]
+
+
 @dataclass(frozen=True)
 class Rule:
     """What one answer must be. ``pattern`` must match the whole answer."""
@@ -81,17 +85,18 @@ class Rule:
     choices: tuple[str, ...] = ()
     required: bool = True
     boolean: bool = False  # a yes/no answer: true or false, never a string
-    # (field, choices): the answer is used only when that other answer is one of these, so it
-    # is checked only then (an unused Helm release may not inherit a name too long for one).
-    # A yes/no answer's choice is a boolean: ("alerting", (True,)).
-    only_when: tuple[str, tuple[str | bool, ...]] | None = None
+    # ((field, choices), ...): the answer is used only when each of those other answers is one
+    # of its choices, so it is checked (and, by `service-runbooks new`, asked) only then: an
+    # unused Helm release may not inherit a name too long for one. A yes/no answer's choice is
+    # a boolean: ("alerting", (True,)).
+    only_when: tuple[Condition, ...] | None = None
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
-        if self.only_when is None:
-            return True
-        field, choices = self.only_when
-        return answers.get(field, default_answer(field)) in choices
+        return all(
+            answers.get(field, default_answer(field)) in choices
+            for field, choices in self.only_when or ()
+        )
 
     def check_unused(self, value: object) -> str | None:
         """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
@@ -215,7 +220,7 @@ RULES: tuple[Rule, ...] = (
         example="payments-api",
         pattern=_DNS_SUBDOMAIN,
         max_length=53,
-        only_when=_HELM,
+        only_when=(_HELM,),
     ),
     Rule(
         "app_label_selector",
@@ -252,7 +257,7 @@ RULES: tuple[Rule, ...] = (
         example="payments-api",
         pattern=_DNS_LABEL,
         max_length=63,
-        only_when=("gitops", ("argocd", "flux")),
+        only_when=(("gitops", ("argocd", "flux")),),
     ),
     Rule(
         "flux_namespace",
@@ -260,7 +265,7 @@ RULES: tuple[Rule, ...] = (
         example="flux-system",
         pattern=_DNS_LABEL,
         max_length=63,
-        only_when=("gitops", ("flux",)),
+        only_when=(("gitops", ("flux",)),),
     ),
     Rule(
         "rollout_timeout",
@@ -332,7 +337,7 @@ RULES += (
         example="https://backstage.example.com",
         pattern=r"https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[-A-Za-z0-9._~]+)*",
         max_length=500,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "prometheus_release",
@@ -341,16 +346,17 @@ RULES += (
         example="kube-prometheus-stack",
         pattern=_DNS_SUBDOMAIN,
         max_length=53,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "chart_workload",
         "the Deployment or StatefulSet the Helm chart creates, as deployment/<name> or "
-        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload",
+        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload "
+        "and alerting",
         example="deployment/payments-api",
         pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
         max_length=265,
-        only_when=_HELM,
+        only_when=(_HELM, _ALERTING),
     ),
     Rule(
         "slo_target",
@@ -359,7 +365,7 @@ RULES += (
         example="99.9",
         pattern=r"9[5-9](\.[0-9]{1,3})?",
         max_length=6,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "request_metric",
@@ -368,7 +374,7 @@ RULES += (
         example="http_requests_total",
         pattern=_METRIC_NAME,
         max_length=200,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "metrics_selector",
@@ -378,7 +384,7 @@ RULES += (
         example='job="payments-api"',
         pattern=_PROMQL_EQUALS + "(," + _PROMQL_EQUALS + ")*",
         max_length=500,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "error_matcher",
@@ -388,7 +394,7 @@ RULES += (
         example='code=~"5.."',
         pattern=_PROMQL_LABEL + r'(="[-A-Za-z0-9_.]+"|=~"[-A-Za-z0-9_.]+(\|[-A-Za-z0-9_.]+)*")',
         max_length=200,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "latency_metric",
@@ -397,7 +403,7 @@ RULES += (
         example="http_request_duration_seconds",
         pattern=_METRIC_NAME,
         max_length=200,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
     Rule(
         "latency_threshold",
@@ -407,7 +413,7 @@ RULES += (
         example="0.5",
         pattern=r"(?!0(\.0+)?$)(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?",
         max_length=8,
-        only_when=_ALERTING,
+        only_when=(_ALERTING,),
     ),
 )
 

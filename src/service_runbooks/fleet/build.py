@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from service_runbooks.fleet.progress import progress_bar
-from service_runbooks.fleet.site_index import index_html, read_card, services_json
+from service_runbooks.fleet.shard import Shard, in_shard
+from service_runbooks.fleet.site_index import INDEX_HTML, read_card, write_index
 from service_runbooks.fleet.workdir import (
     MANIFEST,
     is_service_dir,
@@ -249,13 +250,14 @@ def _stored_digest(site: Path, name: str) -> str | None:
         return None
 
 
-def _remove_stale(site: Path, names: set[str]) -> list[str]:
-    """Sites built earlier for services that are gone (only what this command built)."""
+def _remove_stale(site: Path, names: set[str], shard: Shard | None = None) -> list[str]:
+    """Sites built earlier for services that are gone (only what this command built, and only
+    of ``shard``'s services: another shard's sites are not ours to remove)."""
     removed = []
     digests = site / STATE_DIR / "digests"
     for stored in sorted(digests.glob("*.sha256")):
         name = stored.name.removesuffix(".sha256")
-        if name not in names:
+        if name not in names and in_shard(shard, name):
             shutil.rmtree(site / name, ignore_errors=True)
             stored.unlink()
             removed.append(name)
@@ -267,17 +269,19 @@ def build_sites(
     site: Path,
     jobs: int | None = None,
     progress: bool | None = None,
+    shard: Shard | None = None,
     today: date | None = None,
 ) -> BuildSummary:
-    """Build the sites whose sources changed, then the index of every service (reviews
-    overdue on ``today``, UTC's today by default, are marked)."""
+    """Build the sites whose sources changed, then the index of every service (of ``shard``'s
+    services only, with a shard: ``service-runbooks index`` merges the shards' indexes); the
+    index marks reviews overdue on ``today``, UTC's today by default."""
     services, site = services.absolute(), site.absolute()
     site.mkdir(parents=True, exist_ok=True)
     state = site / STATE_DIR
     shutil.rmtree(state / "staging", ignore_errors=True)
     (state / "staging").mkdir(parents=True)
     (state / "digests").mkdir(exist_ok=True)
-    found = discover(services)
+    found = [f for f in discover(services) if in_shard(shard, f.name)]
     in_fleet = read_fleet_services(services)
     retired = [
         f.name
@@ -310,14 +314,13 @@ def build_sites(
         outcomes[name] = BuildOutcome(name, FAILED, f"not built: it {links_refusal(links)}")
     shown = [f for f in found if f.name not in retired]
     summary = BuildSummary([outcomes[f.name] for f in shown], retired=retired)
-    summary.removed = _remove_stale(site, set(digests) | set(linked))
+    summary.removed = _remove_stale(site, set(digests) | set(linked), shard)
     shutil.rmtree(state / "staging", ignore_errors=True)
     cards = []
     for folder in shown:
         card, odd = read_card(folder, (site / folder.name / "index.html").is_file())
         cards.append(card)
         summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
-    write_atomic(site / "index.html", index_html(cards, today or datetime.now(UTC).date()))
-    write_atomic(site / "services.json", services_json(cards))
-    summary.index = site / "index.html"
+    write_index(site, cards, today or datetime.now(UTC).date())
+    summary.index = site / INDEX_HTML
     return summary

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from service_runbooks.fleet.fleetfile import Entry, load_fleet
+from service_runbooks.fleet.shard import Shard, in_shard, select
 from service_runbooks.fleet.state import (
     Manifest,
     answers_digest,
@@ -111,13 +112,17 @@ def check_fleet(
     output: Path,
     template: Path = TEMPLATE_ROOT,
     template_url: str | None = None,
+    shard: Shard | None = None,
 ) -> list[Status]:
-    """The standing of every service in ``fleet``; FleetError when the file itself is bad."""
+    """The standing of every service in ``fleet`` (or in its ``shard``); FleetError when the
+    file itself is bad. Retired means not in the whole file, reported by the name's shard."""
     entries = load_fleet(fleet)
     tree, engine = tree_digest(template), engine_id()
     stamp = git_stamp(template, template_url)
-    statuses = [service_status(entry, output, tree, engine, stamp) for entry in entries]
-    return statuses + [Status(name, retired=True) for name in retired(output, entries)]
+    mine = select(shard, entries, lambda entry: entry.name)
+    statuses = [service_status(entry, output, tree, engine, stamp) for entry in mine]
+    gone = [name for name in retired(output, entries) if in_shard(shard, name)]
+    return statuses + [Status(name, retired=True) for name in gone]
 
 
 def retired(output: Path, entries: list[Entry]) -> list[str]:
@@ -172,8 +177,9 @@ class Review:
         return review_state(self.reviewed_on, self.due, today)
 
 
-def reviews(fleet: Path) -> list[Review]:
-    """Every service's review dates; FleetError when the file is bad (an invalid date too)."""
+def reviews(fleet: Path, shard: Shard | None = None) -> list[Review]:
+    """Every service's review dates (or its ``shard``'s services'); FleetError when the file is
+    bad (an invalid date too): the file is read and checked whole, as for every shard."""
     return [
         Review(
             entry.name,
@@ -181,7 +187,7 @@ def reviews(fleet: Path) -> list[Review]:
             entry.answers.get("review_every_days", default_answer("review_every_days")),
             review_due(entry.answers),
         )
-        for entry in load_fleet(fleet)
+        for entry in select(shard, load_fleet(fleet), lambda entry: entry.name)
     ]
 
 

@@ -7,6 +7,10 @@ render inputs, the renderer's version and the template's commit, plus the file-s
 the same, the previous run's verdict (every entry valid, every service up to date) still holds,
 because it was computed from exactly these inputs. Any difference, or any doubt, means the
 normal path. Every other run deletes the record before it writes anything.
+
+The shard (``--shard K/N``) is one of the inputs: a record vouches only for the services of the
+run that wrote it, so a run of another shard (or of the whole fleet) in the same folder never
+takes it for its own; it takes the normal path and writes its own record.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service_runbooks.fleet.template import Stamp, engine_id, git_stamp, tree_digest
 from service_runbooks.fleet.workdir import MANIFEST, write_atomic
+
+if TYPE_CHECKING:
+    from service_runbooks.fleet.shard import Shard
 
 RECORD = ".service-runbooks-fleet.json"
 _CODE = Path(__file__).parent  # this package: how fleets are checked and rendered
@@ -34,7 +42,9 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, object] | None:
+def inputs(
+    fleet: Path, template: Path, stamp: Stamp, shard: Shard | None = None
+) -> dict[str, object] | None:
     """Everything the last run's verdict depends on, besides the service folders."""
     try:
         fleet_digest = _file_digest(fleet)
@@ -46,6 +56,7 @@ def inputs(fleet: Path, template: Path, stamp: Stamp) -> dict[str, object] | Non
         "template_tree": tree_digest(template),
         "engine": engine_id(),
         "stamp": [stamp.template, stamp.commit, stamp.checkout],
+        "shard": str(shard) if shard else None,
     }
 
 
@@ -93,8 +104,13 @@ def remember(output: Path, current: dict[str, object] | None, names: list[str]) 
 
 
 def unchanged(
-    fleet: Path, output: Path, template: Path, template_url: str | None = None
+    fleet: Path,
+    output: Path,
+    template: Path,
+    template_url: str | None = None,
+    shard: Shard | None = None,
 ) -> list[str] | None:
-    """The no-op answer: the fleet's services when nothing changed since the last run, or None."""
+    """The no-op answer: the fleet's (or shard's) services when nothing changed since the last
+    run, or None."""
     stamp = git_stamp(template, template_url)
-    return unchanged_services(output.absolute(), inputs(fleet, template, stamp))
+    return unchanged_services(output.absolute(), inputs(fleet, template, stamp, shard))

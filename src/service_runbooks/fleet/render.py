@@ -22,6 +22,7 @@ from service_runbooks.fleet import lastrun, sync
 from service_runbooks.fleet.problems import FleetError, FleetProblem
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.report import UNCHANGED, summary_line
+from service_runbooks.fleet.shard import Shard, in_shard, select
 from service_runbooks.fleet.state import (
     CRUFT_FILE,
     MANIFEST,
@@ -66,6 +67,7 @@ class Options:
     hooks_in_process: bool = True
     progress: bool | None = None
     prune: bool = False  # remove the folders of services no longer in the fleet file
+    shard: Shard | None = None  # render only this shard's services (None: all)
 
 
 @dataclass
@@ -256,7 +258,7 @@ def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> S
     options = options or Options()
     output = output.absolute()
     stamp = git_stamp(options.template, options.template_url)
-    inputs = lastrun.inputs(fleet, options.template, stamp)
+    inputs = lastrun.inputs(fleet, options.template, stamp, options.shard)
     summary = _render(fleet, output, options, stamp)
     if summary.ok:
         lastrun.remember(output, inputs, [outcome.name for outcome in summary.outcomes])
@@ -266,9 +268,10 @@ def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> S
 def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summary:
     from service_runbooks.fleet.fleetfile import load_fleet
 
-    entries = load_fleet(fleet)
+    entries = load_fleet(fleet)  # the whole file is checked, whichever shard runs
+    mine = select(options.shard, entries, lambda entry: entry.name)
     tree = tree_digest(options.template)
-    pending, restamp, unchanged, refused = _plan(entries, output, tree, stamp)
+    pending, restamp, unchanged, refused = _plan(mine, output, tree, stamp)
     outcomes: dict[str, sync.Outcome] = {outcome.name: outcome for outcome in refused}
     with ExitStack() as stack:
         pool = stack.enter_context(_executor(options, len(pending))) if pending else None
@@ -289,7 +292,9 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
     for entry in unchanged:
         outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED)
     warnings = uncommitted_warning(options.template) if pending else []
-    summary = Summary([outcomes[e.name] for e in entries], _orphans(output, entries), warnings)
+    # Retired means not in the whole fleet file; each is reported (and pruned) by its own shard.
+    orphans = [name for name in _orphans(output, entries) if in_shard(options.shard, name)]
+    summary = Summary([outcomes[e.name] for e in mine], orphans, warnings)
     if options.prune:
         summary.pruned = prune(output, summary.orphans)
         summary.orphans = [name for name in summary.orphans if name not in summary.pruned]

@@ -26,6 +26,7 @@ from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
 
 REVIEW_FIELDS = ("reviewed_on", "review_every_days")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+INDEX_HTML, SERVICES_JSON = "index.html", "services.json"  # in the site folder
 
 
 @dataclass(frozen=True)
@@ -270,9 +271,15 @@ def _row(card: ServiceCard, today: date) -> str:
     )
 
 
+def ordered(cards: list[ServiceCard]) -> list[ServiceCard]:
+    """By name (then by content, for two odd cards of one name): the same order whichever
+    order the cards come in, so merged shard indexes equal the whole fleet's."""
+    return sorted(cards, key=lambda c: (c.name, json.dumps(asdict(c), sort_keys=True)))
+
+
 def index_html(cards: list[ServiceCard], today: date, title: str = "Service runbooks") -> str:
     """The page; reviews are judged on ``today``, the day it is built, which it names."""
-    rows = "\n".join(_row(card, today) for card in sorted(cards, key=lambda c: c.name))
+    rows = "\n".join(_row(card, today) for card in ordered(cards))
     overdue = sum(card.review_state(today) == "overdue" for card in cards)
     as_of = f"{today.isoformat()}, the day this index was built"
     return f"""<!doctype html>
@@ -304,6 +311,16 @@ def index_html(cards: list[ServiceCard], today: date, title: str = "Service runb
 """
 
 
+def write_index(site: Path, cards: list[ServiceCard], today: date) -> None:
+    """The index page (reviews judged on ``today``) and its machine-readable list, in the site
+    folder."""
+    from service_runbooks.fleet.workdir import write_atomic
+
+    write_atomic(site / INDEX_HTML, index_html(cards, today))
+    write_atomic(site / SERVICES_JSON, services_json(cards))
+
+
 def services_json(cards: list[ServiceCard]) -> str:
-    """The same list for machines."""
-    return json.dumps([asdict(card) for card in cards], indent=2, ensure_ascii=False) + "\n"
+    """The same list for machines, in the same order."""
+    listed = [asdict(card) for card in ordered(cards)]
+    return json.dumps(listed, indent=2, ensure_ascii=False) + "\n"

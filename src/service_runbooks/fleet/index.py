@@ -1,0 +1,89 @@
+"""``service-runbooks index``: the fleet's index from the indexes of its shards.
+
+Each ``build --shard K/N`` writes the index of its own services (``services.json`` and
+``index.html``). This reads the shards' ``services.json``, checks each card against the card
+type (a file from another version or a hand edit is refused, not half shown) and writes the
+``index.html`` and ``services.json`` a whole ``build`` writes for the same services.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import fields, is_dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from service_runbooks.fleet.site_index import SERVICES_JSON, ServiceCard, write_index
+
+
+class IndexInputError(Exception):
+    """A shard's services.json cannot be merged; the message names the file and the entry."""
+
+
+def _value(hint: Any, value: object, where: str) -> object:
+    """``value`` as the card field typed ``hint`` holds it; IndexInputError when it is not."""
+    if is_dataclass(hint):
+        return _from_json(hint, value, where)  # type: ignore[arg-type]
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is tuple:  # tuple[X, ...]: a JSON list of X
+        if not isinstance(value, list):
+            raise IndexInputError(f"{where}: must be a list")
+        return tuple(_value(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
+    if origin is types.UnionType:  # X | None
+        if value is None and type(None) in args:
+            return None
+        return _value(next(a for a in args if a is not type(None)), value, where)
+    if not isinstance(value, hint):
+        raise IndexInputError(f"{where}: must be {getattr(hint, '__name__', hint)}")
+    return value
+
+
+def _from_json(cls: type, data: object, where: str) -> Any:
+    """A dataclass from the JSON object ``asdict`` made of one, keys and types checked."""
+    names = [f.name for f in fields(cls)]
+    if not isinstance(data, dict) or sorted(data) != sorted(names):
+        raise IndexInputError(f"{where}: must be an object with the keys {', '.join(names)}")
+    hints = get_type_hints(cls)
+    return cls(**{name: _value(hints[name], data[name], f"{where}.{name}") for name in names})
+
+
+def read_cards(source: Path) -> list[ServiceCard]:
+    """The cards of one shard's services.json (or of the site folder holding it)."""
+    path = source / SERVICES_JSON if source.is_dir() else source
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise IndexInputError(f"{path}: cannot be read as JSON ({error})") from None
+    if not isinstance(data, list):
+        raise IndexInputError(f"{path}: must be a list of services (a `build` writes it)")
+    return [_from_json(ServiceCard, item, f"{path}: [{i}]") for i, item in enumerate(data)]
+
+
+def merge(sources: list[Path]) -> list[ServiceCard]:
+    """Every shard's cards; IndexInputError when a service comes from two of them."""
+    cards: list[ServiceCard] = []
+    seen: dict[str, Path] = {}
+    for source in sources:
+        for card in read_cards(source):
+            if card.name in seen:
+                raise IndexInputError(
+                    f"{source}: {card.name} is also in {seen[card.name]} (the same shard "
+                    "given twice, or shards of different shard counts?)"
+                )
+            seen[card.name] = source
+            cards.append(card)
+    return cards
+
+
+def merge_indexes(sources: list[Path], site: Path, today: date) -> list[ServiceCard]:
+    """Write ``site``/index.html and services.json for every shard's services; the cards.
+    Reviews are judged on ``today`` (the day of the merge, as a whole ``build`` would).
+
+    Everything is read and checked before anything is written.
+    """
+    cards = merge(sources)
+    site.mkdir(parents=True, exist_ok=True)
+    write_index(site, cards, today)
+    return cards

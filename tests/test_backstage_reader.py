@@ -1,0 +1,162 @@
+"""The runbooks in Backstage's own TechDocs reader (issue 13): `techdocs-cli serve --no-docker`
+serves a rendered service in the Backstage app that npm @techdocs/cli ships, and headless
+Chromium (Debian's, driven by Playwright) opens every page of it there, each once, by turns from
+the reader's nav and from a content link. One service per deployment engine, each with a
+hostile description. Every Markdown page is in the reader's nav under its mkdocs.yml title and
+opens; headings, admonitions and tabs are the Markdown's, every tab opens, every code block has
+a copy button and the first one copies its block; every link the reader shows (nav, table of
+contents, content, footer) leads to a page that opened and to an id on it; the description is
+plain text; no dialog opens and no request leaves the app. Screenshots go to
+build/screenshots/reader-*.png.
+
+Each test runs its own server on free ports (see backstage_reader.py), so they run in parallel
+under plain `pytest -n auto`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from backstage_reader import (
+    READER,
+    Walk,
+    check_page,
+    click_nav_entry,
+    lands_on,
+    not_found_view,
+    reader_page,
+    screenshot,
+    service_pages,
+    shadow_host,
+    walk_service,
+)
+from conftest import tool
+from matrix import COMBINATIONS
+from oracle import Service
+from playwright.sync_api import Browser, expect, sync_playwright
+from test_hostile_text import CORPUS
+from test_site import CHROMIUM_ARGS
+
+# Descriptions that would be an element, a script, links or Markdown blocks if pasted raw.
+HOSTILE = [CORPUS[0], CORPUS[2], CORPUS[4], CORPUS[7]]
+ENGINES = sorted({Service(answers).engine for answers in COMBINATIONS})
+
+
+def engine_service(engine: str) -> dict[str, str]:
+    """The engine's first combination with the most pages and tabs: with a database, and with
+    GitOps when the engine allows it (the scaling page then has tabs)."""
+    candidates = [answers for answers in COMBINATIONS if Service(answers).engine == engine]
+    chosen = max(candidates, key=lambda a: (a["migration_tool"] != "none", a["gitops"] != "none"))
+    return {**chosen, "description": HOSTILE[ENGINES.index(engine) % len(HOSTILE)]}
+
+
+SERVICES = {engine: engine_service(engine) for engine in ENGINES}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=tool("chromium"), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def copy_service(rendered: Path, tmp_path: Path) -> Path:
+    """A copy to serve (the render is shared by the session's tests)."""
+    service = tmp_path / rendered.name
+    shutil.copytree(rendered, service)
+    return service
+
+
+def test_one_service_per_engine_with_a_hostile_description() -> None:
+    assert sorted(SERVICES) == ["argo-rollouts", "argocd-helm", "helm", "kubectl-rollout"]
+    assert all(answers["migration_tool"] != "none" for answers in SERVICES.values())
+    assert len({answers["description"] for answers in SERVICES.values()}) == len(SERVICES)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_page_works_in_backstages_reader(
+    browser: Browser, render, engine: str, tmp_path: Path
+) -> None:
+    answers = SERVICES[engine]
+    service = copy_service(render(answers), tmp_path)
+    specs = service_pages(service)
+    with reader_page(browser, service, tmp_path) as page:
+        walk = walk_service(page, service, answers["description"], shots=f"reader-{engine}")
+
+    assert walk.problems == []
+    assert set(walk.opened) == {spec.url for spec in specs}
+    assert walk.copied == sum(1 for spec in specs if spec.code_blocks)
+    assert walk.tab_sets == sum(1 for spec in specs if spec.tabs) > 0
+    ways = Counter(walk.reached_by.values())
+    assert ways["nav"] >= 3 and ways["link"] >= 3, ways  # pages opened by clicks of both kinds
+
+
+def doctor(service: Path, description: str) -> None:
+    """The bugs the reader check must catch: a page dropped from the nav, a link to a page that
+    does not exist, the description pasted in raw. `strict: false`, because a strict MkDocs
+    refuses the first two itself (test_docs_build): this shows what the reader check adds."""
+    config_path = service / "mkdocs.yml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["strict"] = False
+    runbooks = next(entry["Runbooks"] for entry in config["nav"] if "Runbooks" in entry)
+    runbooks[:] = [entry for entry in runbooks if "runbooks/postmortem.md" not in entry.values()]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    home = service / "docs" / "index.md"
+    lines = home.read_text(encoding="utf-8").split("\n")
+    lines[2] = description  # the line under the title holds the escaped description
+    text = "\n".join(lines)
+    assert "(runbooks/rollback.md)" in text
+    home.write_text(text.replace("(runbooks/rollback.md)", "(runbooks/rolback.md)", 1), "utf-8")
+
+
+def test_a_dropped_nav_entry_a_broken_link_and_raw_text_are_caught(
+    browser: Browser, render, tmp_path: Path
+) -> None:
+    """Negative controls: the walk above on a doctored service, and its page checks against
+    wrong expectations for a page with tabs."""
+    answers = {**SERVICES["kubectl-rollout"], "description": CORPUS[0]}
+    service = copy_service(render(answers), tmp_path)
+    doctor(service, answers["description"])
+    with reader_page(browser, service, tmp_path) as page:
+        walk = walk_service(page, service, answers["description"])
+
+        tabbed = next(spec for spec in service_pages(service) if spec.tabs)
+        click_nav_entry(page, tabbed)
+        assert lands_on(page, tabbed.url, tabbed) is None
+        wrong = replace(
+            tabbed,
+            headings=[*tabbed.headings, "A heading the page lacks"],
+            admonitions=tabbed.admonitions[1:],
+            tabs=tabbed.tabs[::-1],
+            code_blocks=tabbed.code_blocks + 1,
+        )
+        probe = Walk()
+        check_page(page, wrong, probe)
+
+        # What a reader who clicks the broken link sees: the reader's page-not-found view.
+        page.goto(READER)
+        shadow_host(page).locator("article a[href*='runbooks/rolback']").first.click()
+        expect(not_found_view(page)).to_be_visible()
+        screenshot(page, "reader-control-page-not-found")
+
+    assert walk.problems == [
+        "description: shown as 'Pay\">'",  # and a broken image: the sanitizer dropped onerror
+        "description: became markup ['IMG']",
+        "runbooks/postmortem.md: not in the reader's nav",  # opened from a link to it
+        f"index.md: link {READER}runbooks/rolback.md leads to no page that opens",
+    ]
+    assert [problem.split(" ")[1] for problem in probe.problems] == [
+        "headings",
+        "admonitions",
+        "tabs",
+        "buttons",
+    ]

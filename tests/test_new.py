@@ -1,0 +1,488 @@
+"""``service-runbooks new``: typed in a real pseudo-terminal (pexpect), and without one.
+
+A person's view: each wrong answer shows its rule and is asked again, only the questions that
+apply are asked, computed defaults follow earlier answers, Ctrl-C leaves nothing, and the
+service is the same tree, byte for byte, as the real ``cookiecutter --no-input`` CLI writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pexpect
+import pytest
+import yaml
+from conftest import tool
+from fleet_helpers import cli_env
+from matrix import COOKIECUTTER_JSON, ROOT
+
+from service_runbooks import wizard
+from service_runbooks.rules import RULES_BY_FIELD
+
+TIMEOUT = 120  # seconds a test waits for the program's next output before failing
+PROMPTS = COOKIECUTTER_JSON["__prompts__"]
+QUESTIONS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
+EXAMPLES = sorted((ROOT / "examples" / "services").glob("*.yaml"))
+
+# The issue's conditions (the README says the same): which answers are used only where.
+HELM_ONLY = {"helm_release", "chart_workload"}
+GITOPS_ONLY = {"gitops_app", "flux_namespace"}
+FLUX_ONLY = {"flux_namespace"}
+ALERT_ANSWERS = {
+    "backstage_url",
+    "prometheus_release",
+    "chart_workload",
+    "slo_target",
+    "request_metric",
+    "metrics_selector",
+    "error_matcher",
+    "latency_metric",
+    "latency_threshold",
+}
+
+# Rich colours its prompts on a terminal; the text a person reads is what is left.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Every question shows its default last, in parentheses, then waits: "... (default): ".
+QUESTION = re.compile(
+    r"\[(?P<number>\d+)/(?P<total>\d+)\] (?P<question>[^\x1b]*?)\((?P<default>[^()\n]*)\): $"
+)
+RENDERED = re.compile(r"Rendered (?P<path>\S+)\n")
+
+
+def question_text(field: str) -> str:
+    prompt = PROMPTS[field]
+    return prompt["__prompt__"] if isinstance(prompt, dict) else prompt
+
+
+def field_asked(question: str) -> str:
+    """The answer a question on screen asks for: the longest prompt it starts with."""
+    fields = [f for f in QUESTIONS if question.startswith(question_text(f))]
+    assert fields, f"not a question of cookiecutter.json: {question!r}"
+    return max(fields, key=lambda f: len(question_text(f)))
+
+
+def keystrokes(field: str, value: object) -> str:
+    """What a person types to give ``value`` (None: Enter, the default)."""
+    if value is None:
+        return ""
+    if isinstance(COOKIECUTTER_JSON[field], list):
+        return str(COOKIECUTTER_JSON[field].index(value) + 1)
+    if isinstance(value, bool):
+        return "y" if value else "n"
+    return str(value)
+
+
+class Terminal:
+    """``service-runbooks new`` in a pseudo-terminal, its output read as a person sees it."""
+
+    def __init__(self, output: Path, *args: str) -> None:
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "service_runbooks", "new", "--output", str(output), *args],
+            # Wide, so that rich wraps no line: it takes COLUMNS over the terminal's size
+            # (https://rich.readthedocs.io/en/stable/console.html#environment-variables).
+            env={**cli_env(ROOT), "TERM": "xterm", "COLUMNS": "4000", "LINES": "50"},
+            encoding="utf-8",
+            dimensions=(50, 4000),
+            timeout=TIMEOUT,
+        )
+        self.raw = ""
+        self.read_to = 0  # how much of the text the test has looked at
+
+    @property
+    def text(self) -> str:
+        return ANSI.sub("", self.raw).replace("\r\n", "\n")
+
+    def wait_for(self, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]]:
+        """The text shown since the last wait, up to the next match of ``pattern``; the match."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            found = pattern.search(self.text, self.read_to)
+            if found is not None:
+                before, self.read_to = self.text[self.read_to : found.start()], found.end()
+                return before, found
+            try:
+                self.raw += self.child.read_nonblocking(65536, timeout=1)
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                pytest.fail(f"ended before {pattern.pattern!r}:\n{self.text[self.read_to :]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {pattern.pattern!r} in time:\n{self.text[self.read_to :]}")
+
+    def next_question(self) -> tuple[str, str, str]:
+        """Wait for the next question: what was shown before it, its field, its default."""
+        before, found = self.wait_for(QUESTION)
+        return before, field_asked(found["question"]), found["default"]
+
+    def type(self, text: str) -> None:
+        self.child.sendline(text)
+
+    def end(self) -> tuple[int | None, str]:
+        """Wait for the program to end: its exit status and everything it showed."""
+        self.child.expect(pexpect.EOF)
+        self.raw += self.child.before or ""
+        self.child.close()
+        return self.child.exitstatus, self.text
+
+    def interrupt(self) -> tuple[int | None, str]:
+        """Ctrl-C once the program waits for input, as a person presses it."""
+        self.wait_until_reading()
+        self.child.sendintr()
+        return self.end()
+
+    def wait_until_reading(self) -> None:
+        """Until the program sleeps, which after a question is waiting for the answer.
+
+        A question is shown just before ``input()`` starts reading; a Ctrl-C sent in between
+        is left pending by CPython until some input arrives (a person is never that fast): its
+        C handler only sets a flag that the interpreter checks between bytecodes
+        (https://docs.python.org/3/library/signal.html#execution-of-python-signal-handlers).
+        The state is from https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html.
+        """
+        stat = Path(f"/proc/{self.child.pid}/stat")
+        deadline = time.monotonic() + TIMEOUT
+        # The state is the field after the parenthesised command name.
+        while stat.read_text().rpartition(")")[2].split()[0] != "S":
+            assert time.monotonic() < deadline, "the program never waited for input"
+            time.sleep(0.01)
+
+
+def answer_everything(term: Terminal, answers: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Answer every question until the service is rendered: ``answers`` typed, Enter
+    elsewhere; each question asked (field, default shown), in order."""
+    asked = []
+    either = re.compile(f"{QUESTION.pattern}|{RENDERED.pattern}")
+    while True:
+        _before, found = term.wait_for(either)
+        if found["path"] is not None:
+            return asked
+        field = field_asked(found["question"])
+        asked.append((field, found["default"]))
+        term.type(keystrokes(field, answers.get(field)))
+
+
+def files_in(root: Path) -> dict[str, tuple[str, bytes]]:
+    """Every entry under ``root`` by relative path: kind (link, dir, executable or plain
+    file) and content; links are read, never followed."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            entries[rel] = ("link", os.readlink(path).encode())
+        elif path.is_dir():
+            entries[rel] = ("dir", b"")
+        else:
+            kind = "executable" if path.stat().st_mode & 0o111 else "file"
+            entries[rel] = (kind, path.read_bytes())
+    return entries
+
+
+def tree_differences(ours: Path, theirs: Path, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """Paths that differ between two trees (missing, extra, other kind, other bytes)."""
+    a, b = files_in(ours), files_in(theirs)
+    return [rel for rel in sorted((set(a) | set(b)) - ignore) if a.get(rel) != b.get(rel)]
+
+
+def leftovers(root: Path) -> list[str]:
+    """Everything under ``root``: a refused or aborted run must leave this empty."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+def run_new(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``service-runbooks new`` without a terminal (stdin is /dev/null)."""
+    return subprocess.run(
+        [sys.executable, "-m", "service_runbooks", "new", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(ROOT),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# ---- typing in a terminal ----
+
+
+def test_a_wrong_service_name_shows_its_rule_and_is_asked_again(tmp_path: Path) -> None:
+    (tmp_path / "out" / "taken").mkdir(parents=True)
+    term = Terminal(tmp_path / "out")
+    _, field, default = term.next_question()
+    assert (field, default) == ("service_name", COOKIECUTTER_JSON["service_name"])
+    term.type("Payments API")
+    shown, field, _ = term.next_question()
+    rule = RULES_BY_FIELD["service_name"]
+    assert field == "service_name", "a wrong name must be asked again"
+    assert f"service_name: 'Payments API' is not valid. Rule: {rule.summary}." in shown
+    assert f"Example: {rule.example}" in shown
+    term.type("taken")  # a valid name, but its folder exists
+    shown, field, _ = term.next_question()
+    assert field == "service_name" and f"{tmp_path / 'out' / 'taken'} already exists" in shown
+    # Negative control: a good name is taken, and no rule is shown.
+    term.type("orders")
+    shown, field, _ = term.next_question()
+    assert field == "description"
+    assert "Rule:" not in shown
+    status, _ = term.interrupt()
+    assert status == 130 and leftovers(tmp_path / "out") == ["taken"]
+
+
+def test_typed_jinja_is_refused_and_never_evaluated(tmp_path: Path) -> None:
+    term = Terminal(tmp_path / "out", "service_name=orders")
+    _, field, _ = term.next_question()
+    assert field == "description", "an answer given as key=value is not asked"
+    term.type("Orders {{ 7*7 }}")
+    shown, field, _ = term.next_question()
+    assert field == "description"
+    assert "must not contain Jinja delimiters" in shown
+    assert "49" not in shown
+    # Negative control: the same text without delimiters is accepted.
+    term.type("Orders 7*7")
+    shown, field, _ = term.next_question()
+    assert field == "owner" and "Jinja" not in shown
+    term.interrupt()
+
+
+@pytest.mark.parametrize(
+    ("workload", "gitops", "alerting", "not_asked"),
+    [
+        ("deployment", "none", True, HELM_ONLY | GITOPS_ONLY),
+        ("helm", "flux", True, set()),
+        ("helm", "argocd", False, FLUX_ONLY | ALERT_ANSWERS),
+    ],
+    ids=["deployment-none-alerts", "helm-flux-alerts", "helm-argocd-no-alerts"],
+)
+def test_only_the_questions_that_apply_are_asked_with_computed_defaults(
+    tmp_path: Path, workload: str, gitops: str, alerting: bool, not_asked: set[str]
+) -> None:
+    name = "orders-svc"
+    answers = {"service_name": name, "workload": workload, "gitops": gitops, "alerting": alerting}
+    asked = answer_everything(Terminal(tmp_path), answers)
+    fields = [field for field, _ in asked]
+    assert fields == [f for f in QUESTIONS if f not in not_asked], "asked in cookiecutter's order"
+    # Defaults computed from the name typed first, as cookiecutter renders them.
+    computed = {f: d for f, d in asked if "{{" in str(COOKIECUTTER_JSON[f])}
+    assert computed, "no computed default was asked for"
+    for field, default in computed.items():
+        assert default == COOKIECUTTER_JSON[field].replace("{{ cookiecutter.service_name }}", name)
+        assert "payments-api" not in default
+    if workload == "helm":
+        assert dict(asked)["helm_release"] == name
+    state = json.loads((tmp_path / name / ".cruft.json").read_text(encoding="utf-8"))
+    rendered = state["context"]["cookiecutter"]
+    assert (rendered["workload"], rendered["gitops"], rendered["alerting"]) == (
+        workload,
+        gitops,
+        alerting,
+    )
+    assert (tmp_path / name / "monitoring" / "alerts.yaml").is_file() == alerting
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "new" / "services"
+    term = Terminal(output)
+    term.next_question()
+    term.type("orders")
+    term.next_question()
+    status, text = term.interrupt()
+    assert status == 130
+    assert "Aborted: nothing was written." in text
+    assert "Traceback" not in text
+    assert leftovers(tmp_path) == []
+
+
+def test_ctrl_c_while_rendering_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "services"
+    term = Terminal(output, "service_name=orders")
+    while True:  # Enter on every question; Ctrl-C right after the last one
+        _, found = term.wait_for(QUESTION)
+        term.type("")
+        if found["number"] == found["total"]:
+            break
+    term.child.sendintr()
+    status, text = term.end()
+    assert status == 130, text[-2000:]
+    assert "Aborted: nothing was written." in text and "Traceback" not in text
+    assert leftovers(tmp_path) == []
+
+
+def test_an_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C while cookiecutter writes (simulated at the worst moment: files are half made)."""
+    from service_runbooks.fleet import engine
+
+    real_render = engine.render
+
+    def interrupted(template: Path, context: Mapping[str, object], staging: Path) -> Path:
+        real_render(template, context, staging)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "render", interrupted)
+    output = tmp_path / "out" / "deeper"
+    request = wizard.Request(output=output, pairs=["service_name=orders"], no_input=True)
+    assert wizard.main(request) == 130
+    assert leftovers(tmp_path) == []
+    # Negative control: the checker sees what a run leaves.
+    monkeypatch.setattr(engine, "render", real_render)
+    assert wizard.main(request) == 0
+    assert "out/deeper/orders/catalog-info.yaml" in leftovers(tmp_path)
+
+
+# ---- without a terminal ----
+
+
+def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        "owner: bad owner\nnamespace: 5\nservice_nam: typo\ngitops_app: '{{ 7*7 }}'\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "out"
+    result = run_new("--output", output, "--answers", answers, "service_name=Bad", "alerting=maybe")
+    assert result.returncode == 2, result.stderr
+    assert "6 problem(s) in the answers; nothing was written." in result.stderr
+    for field in ("owner", "namespace", "service_nam", "gitops_app", "service_name", "alerting"):
+        assert f": {field}: " in result.stderr, field
+    assert "did you mean 'service_name'?" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not output.exists()
+    # Negative control: one problem is one line.
+    one = run_new("--output", output, "owner=bad owner")
+    assert one.returncode == 2 and "1 problem(s)" in one.stderr
+    assert not output.exists()
+
+
+def test_a_computed_default_that_breaks_its_rule_is_refused(tmp_path: Path) -> None:
+    result = run_new("--output", tmp_path, "service_name=" + "a" * 63, "workload=helm")
+    assert result.returncode == 2
+    assert "helm_release:" in result.stderr and "the cookiecutter.json default" in result.stderr
+    assert leftovers(tmp_path) == []
+    # Negative control: the same name is fine where no Helm release is used; refused only as
+    # an existing folder, which is checked before anything is rendered.
+    (tmp_path / ("a" * 63)).mkdir()
+    again = run_new("--output", tmp_path, "service_name=" + "a" * 63)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert "helm_release" not in again.stderr
+    assert leftovers(tmp_path) == ["a" * 63]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["services: [", "- a list\n", "owner: a\nowner: b\n"],
+    ids=["not-yaml", "not-a-mapping", "duplicate-key"],
+)
+def test_an_unreadable_answers_file_is_refused(tmp_path: Path, text: str) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(text, encoding="utf-8")
+    result = run_new("--output", tmp_path / "out", "--answers", answers)
+    assert result.returncode == 2
+    assert f"  - {answers}: " in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_existing_service_folder_or_link_is_never_written_over(tmp_path: Path) -> None:
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "notes.md").write_text("mine\n", encoding="utf-8")
+    (tmp_path / "ledger").symlink_to(tmp_path / "nowhere")  # a dangling link counts
+    for name in ("orders", "ledger"):
+        result = run_new("--output", tmp_path, f"service_name={name}")
+        assert result.returncode == 2 and "already exists" in result.stderr, result.stderr
+    assert leftovers(tmp_path) == ["ledger", "orders", "orders/notes.md"]
+    assert not (tmp_path / "nowhere").exists()
+    # An output folder that is a file is refused by name.
+    result = run_new("--output", tmp_path / "orders" / "notes.md", "service_name=x")
+    assert (
+        result.returncode == 2 and "--output:" in result.stderr and "not a folder" in result.stderr
+    )
+    assert (tmp_path / "orders" / "notes.md").read_text(encoding="utf-8") == "mine\n"
+
+
+# ---- the same service as cookiecutter ----
+
+
+def cookiecutter_cli(answers: Mapping[str, object], output: Path, home: Path) -> Path:
+    """The real ``cookiecutter --no-input`` CLI with ``answers`` as key=value; its replay file."""
+    home.mkdir()
+    config = home / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: {home / 'cc'}\nreplay_dir: {home / 'replay'}\n")
+    pairs = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()]
+    subprocess.run(
+        [tool("cookiecutter"), "--no-input", "--config-file", config, "-o", output, ROOT, *pairs],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return home / "replay" / f"{ROOT.name}.json"
+
+
+def cruft_differences(state: Mapping[str, object], replay: Mapping[str, object]) -> list[str]:
+    """How a .cruft.json's answers differ from what cookiecutter rendered (its replay file),
+    apart from the keys that describe one run."""
+    ours = dict(state["context"]["cookiecutter"])  # type: ignore[index]
+    theirs = dict(replay["cookiecutter"])  # type: ignore[arg-type]
+    run = {"_template", "_output_dir", "_repo_dir", "_checkout", "_commit"}
+    return sorted(k for k in (set(ours) | set(theirs)) - run if ours.get(k) != theirs.get(k))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_new_writes_what_cookiecutter_writes(tmp_path: Path, example: Path) -> None:
+    answers = yaml.safe_load(example.read_text(encoding="utf-8"))
+    name = answers["service_name"]
+    result = run_new("--output", tmp_path / "ours", "--answers", example)
+    assert result.returncode == 0, result.stderr
+    ours = tmp_path / "ours" / name
+    replay = cookiecutter_cli(answers, tmp_path / "theirs", tmp_path / "home")
+    theirs = tmp_path / "theirs" / name
+    assert files_in(theirs), "cookiecutter rendered nothing"
+    assert tree_differences(ours, theirs, ignore=frozenset({".cruft.json"})) == []
+    assert not (theirs / ".cruft.json").exists()
+    # .cruft.json: cookiecutter's rendered answers, this template and its commit.
+    state = json.loads((ours / ".cruft.json").read_text(encoding="utf-8"))
+    assert cruft_differences(state, json.loads(replay.read_text(encoding="utf-8"))) == []
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert (state["template"], state["commit"]) == (str(ROOT), head)
+    assert state["context"]["cookiecutter"]["_commit"] == head
+
+
+def test_cruft_accepts_the_cruft_json_of_a_service_made_in_the_current_folder(
+    tmp_path: Path,
+) -> None:
+    result = run_new("--answers", EXAMPLES[0], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    service = tmp_path / yaml.safe_load(EXAMPLES[0].read_text())["service_name"]
+    cruft = tool("cruft")
+    subprocess.run([cruft, "check"], cwd=service, check=True, capture_output=True)
+    # Negative control: a .cruft.json from another commit is reported as behind.
+    state = json.loads((service / ".cruft.json").read_text(encoding="utf-8"))
+    state["commit"] = state["context"]["cookiecutter"]["_commit"] = "0" * 40
+    (service / ".cruft.json").write_text(json.dumps(state), encoding="utf-8")
+    assert subprocess.run([cruft, "check"], cwd=service, capture_output=True).returncode != 0
+
+
+def test_the_checkers_catch_a_different_tree_and_cruft_json(tmp_path: Path) -> None:
+    """Negative controls of the identity checks, on a tree `new` rendered."""
+    result = run_new("--output", tmp_path / "a", "service_name=orders", "alerting=false")
+    assert result.returncode == 0, result.stderr
+    a = tmp_path / "a" / "orders"
+    b = tmp_path / "b"
+    shutil.copytree(a, b, symlinks=True)
+    assert tree_differences(a, b) == []
+    (b / "mkdocs.yml").write_bytes((b / "mkdocs.yml").read_bytes() + b" ")
+    (b / "scripts" / "status.sh").chmod(0o644)
+    (b / "extra.md").write_text("x", encoding="utf-8")
+    assert tree_differences(a, b) == ["extra.md", "mkdocs.yml", "scripts/status.sh"]
+    state = json.loads((a / ".cruft.json").read_text(encoding="utf-8"))
+    replay = {"cookiecutter": {**state["context"]["cookiecutter"], "_output_dir": "elsewhere"}}
+    assert cruft_differences(state, replay) == []
+    replay["cookiecutter"]["owner"] = "someone-else"
+    assert cruft_differences(state, replay) == ["owner"]

@@ -20,7 +20,7 @@ from fleet_helpers import copy_template, run_cli, write_fleet
 from jinja2 import FileSystemLoader
 from matrix import ROOT
 
-from service_runbooks.fleet.site_index import ServiceCard, index_html, read_card
+from service_runbooks.fleet.site_index import ServiceCard, index_html, read_card, services_json
 from service_runbooks.rules import RULES_BY_FIELD, TODAY, review_due, validate
 
 REVIEWED_ON, EVERY = RULES_BY_FIELD["reviewed_on"], RULES_BY_FIELD["review_every_days"]
@@ -449,3 +449,32 @@ def test_render_then_build_puts_review_due_in_services_json_and_marks_the_index(
     index = parse_index((tmp_path / "site" / "index.html").read_text(encoding="utf-8"))
     assert index.rows["stale"] == ("in time", "due 2027-04-13")
     assert "0 of 2 services overdue" in index.reviews_line
+
+
+def test_the_merged_index_of_shards_keeps_the_dates_and_marks_them_as_of_its_day(
+    tmp_path: Path,
+) -> None:
+    """`index` merges `build --shard` outputs: the dates travel in services.json and the merged
+    page judges them on its own --today, as a whole build's page would."""
+    cards = [
+        ServiceCard("alpha", reviewed_on="2026-01-10", review_due="2026-04-10"),
+        ServiceCard("beta", reviewed_on="2026-03-01", review_due="2026-03-31"),
+    ]
+    shards = []
+    for number, card in enumerate(cards, start=1):
+        shard = tmp_path / f"shard-{number}"
+        shard.mkdir()
+        (shard / "services.json").write_text(services_json([card]), encoding="utf-8")
+        shards.append(shard)
+    run_cli(ROOT, "index", *shards, "--site", tmp_path / "site", "--today", "2026-04-01")
+    merged = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert merged == index_html(cards, date(2026, 4, 1))
+    assert parse_index(merged).rows == {
+        "alpha": ("in time", "due 2026-04-10"),
+        "beta": ("overdue", "overdue (due 2026-03-31)"),
+    }
+    listed = json.loads((tmp_path / "site" / "services.json").read_text(encoding="utf-8"))
+    assert [(s["name"], s["review_due"]) for s in listed] == [
+        ("alpha", "2026-04-10"),
+        ("beta", "2026-03-31"),
+    ]

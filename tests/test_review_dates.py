@@ -275,6 +275,16 @@ def test_a_review_dated_one_day_after_utcs_today_is_not_flagged(tmp_path: Path) 
     assert "3 services as of 2026-02-28: 0 overdue, 3 reviewed in time" in output
 
 
+def test_stale_needs_no_output_folder_but_plain_check_does(tmp_path: Path) -> None:
+    fleet = _fleet_text(tmp_path, STALE_FLEET)
+    output = run_cli(ROOT, "check", fleet, "--stale", "--today", "2026-04-01", check=1).stdout
+    assert overdue_names(output) == ["beta"]
+    # Negative control: without --stale, the output folder is what check compares with.
+    result = run_cli(ROOT, "check", fleet, check=2)
+    assert "ERROR: --output: required (only check --stale" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_stale_without_today_uses_the_real_date(tmp_path: Path) -> None:
     fleet = _fleet_text(tmp_path, "services:\n  - service_name: old\n    reviewed_on: 2000-01-01\n")
     before = datetime.now(UTC).date()

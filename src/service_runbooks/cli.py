@@ -20,10 +20,14 @@ from service_runbooks.fleet.shard import Shard, parse_shard
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _add_fleet_args(parser: argparse.ArgumentParser) -> None:
+def _add_fleet_args(parser: argparse.ArgumentParser, output_required: bool = True) -> None:
     parser.add_argument("fleet", type=Path, help="the fleet file (YAML: defaults, services)")
     parser.add_argument(
-        "--output", "-o", type=Path, required=True, help="folder holding one folder per service"
+        "--output",
+        "-o",
+        type=Path,
+        required=output_required,
+        help="folder holding one folder per service",
     )
     parser.add_argument(
         "--template-url",
@@ -114,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="list services behind the fleet file or template, or edited by hand"
     )
-    _add_fleet_args(check)
+    _add_fleet_args(check, output_required=False)  # --stale reads the fleet file alone
     _add_shard(check)
     check.add_argument(
         "--stale",
@@ -356,6 +360,11 @@ def _folder_problems(args: argparse.Namespace) -> list[str]:
         path = getattr(args, name, None)
         if isinstance(path, Path) and path.exists() and not path.is_dir():
             problems.append(f"{option}: {path} is not a folder")
+    if args.command == "check" and args.output is None and not args.stale:
+        problems.append(
+            "--output: required (only check --stale, which reads the fleet file alone, "
+            "goes without)"
+        )
     if args.command == "build" and not args.services.is_dir() and not problems:
         problems.append(f"SERVICES: {args.services} is not a folder (`render` writes it)")
     built_list = getattr(args, "built_list", None)

@@ -1,19 +1,27 @@
-"""Benchmark the fleet CLI against the ways people render and publish many services today.
+"""Benchmark the fleet CLI at scale, against the way people render many services today.
 
-    python benchmarks/fleet.py --services 200 --build-sizes 50,150
+    python benchmarks/fleet.py --services 1000 --shards 4
 
-Renders N services three ways in one run, checks the three outputs are identical, and prints
-the times and ratios:
+Prints, in one run, for N varied services:
 
-1. a shell-style loop of the ``cookiecutter`` CLI (one process per service);
-2. a loop of cookiecutter's Python API in this process (``cookiecutter.main.cookiecutter``);
-3. ``service-runbooks render`` (one process, worker pool), then again with nothing changed
-   (each the best of --repeat runs: a fresh output folder for each first run).
+1. the cookiecutter CLI loop (one process per service) and the cookiecutter API loop, each timed
+   on a sample of --sample services and scaled to N (said so in the output), their outputs
+   compared byte for byte with ``service-runbooks render``'s for the sample;
+2. ``service-runbooks render`` of the whole fleet (best of --repeat, each into a fresh folder),
+   then again with nothing changed, and the ratios against the loops;
+3. ``service-runbooks build`` of the whole fleet, again with nothing changed, and the disk the
+   fleet site uses (``du -sk``, which counts a hard-linked file once) per service;
+4. the same render and build for each of --shards shards (``--shard K/N``), run one after
+   another, each into its own folders as a CI matrix job would: the longest shard is what an
+   N-job matrix waits for;
+5. build time and disk per service for the first --scale-at services against all N (they grow
+   linearly when the per-service figures stay flat);
+6. optionally (--monorepo-sizes) one MkDocs site holding the first S services, for comparison.
 
-Then, for each size S in --build-sizes, it publishes the first S services two ways and prints
-time and output size: ``service-runbooks build`` (one TechDocs site per service, in parallel)
-and one MkDocs site holding every service (techdocs-core with its monorepo ``!include`` nav).
-A benchmark, not a test: it prints what it measures, including misses.
+Every command's peak memory is the largest resident set of its process or any worker it waited
+for (``ru_maxrss`` from wait4; for children Linux reports the largest one, not the sum:
+https://man7.org/linux/man-pages/man2/getrusage.2.html). A benchmark, not a test: it prints
+what it measures, including misses.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -37,8 +47,21 @@ from service_runbooks.fleet.workdir import CRUFT_FILE, FLEET_SERVICES, LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+CLI = BIN / "service-runbooks"
 METADATA = {CRUFT_FILE, MANIFEST}  # in each service folder: what the CLI adds to a render
 COOKIECUTTER = json.loads((ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+TARGETS = {"cli": 50.0, "api": 3.0, "rerun": 20.0, "disk_mb": 0.6, "shard": 0.3}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command: wall time, and the peak resident set of its largest process (MB)."""
+
+    seconds: float
+    peak_mb: float
+
+    def __str__(self) -> str:
+        return f"{self.seconds:8.2f} s  (peak {self.peak_mb:5.0f} MB)"
 
 
 def fleet_services(count: int) -> list[dict[str, str]]:
@@ -72,9 +95,10 @@ def fleet_services(count: int) -> list[dict[str, str]]:
 DEFAULTS = {"incident_channel": "#incidents", "reviewed_on": "2026-11-02"}
 
 
-def write_fleet(path: Path, services: list[dict[str, str]]) -> None:
+def write_fleet(path: Path, services: list[dict[str, str]]) -> Path:
     fleet = {"defaults": DEFAULTS, "services": services}
     path.write_text(yaml.safe_dump(fleet, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
 
 
 def answers(service: dict[str, str]) -> dict[str, str]:
@@ -85,16 +109,32 @@ def env() -> dict[str, str]:
     return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PATH": f"{BIN}:{os.environ['PATH']}"}
 
 
+def run(command: Sequence[str | Path]) -> Run:
+    """Run a command to completion (output discarded, failure raised), timed and measured."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [str(part) for part in command],
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    # wait4 reports this child's usage, ru_maxrss in KiB on Linux:
+    # https://man7.org/linux/man-pages/man2/wait4.2.html
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))}: exit {process.returncode}\n{errors}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
 def cli_loop(services: list[dict[str, str]], out: Path) -> float:
     start = time.perf_counter()
     for service in services:
         args = [f"{k}={v}" for k, v in answers(service).items()]
-        subprocess.run(
-            [BIN / "cookiecutter", "--no-input", "--default-config", "-o", out, ROOT, *args],
-            check=True,
-            env=env(),
-            stdout=subprocess.DEVNULL,
-        )
+        run([BIN / "cookiecutter", "--no-input", "--default-config", "-o", out, ROOT, *args])
     return time.perf_counter() - start
 
 
@@ -110,17 +150,6 @@ def api_loop(services: list[dict[str, str]], out: Path) -> float:
             output_dir=str(out),
             default_config=True,
         )
-    return time.perf_counter() - start
-
-
-def fleet_render(fleet: Path, out: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(
-        [BIN / "service-runbooks", "render", fleet, "--output", out],
-        check=True,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-    )
     return time.perf_counter() - start
 
 
@@ -142,14 +171,125 @@ def differences(left: Path, right: Path, ignore: set[str]) -> list[str]:
     return found
 
 
-def tree_size(path: Path) -> tuple[int, int]:
-    """(files, apparent bytes) under ``path``."""
-    files = size = 0
-    for dirpath, _dirs, names in os.walk(path):
-        for name in names:
-            files += 1
-            size += os.lstat(os.path.join(dirpath, name)).st_size
-    return files, size
+def disk_mb(*paths: Path) -> float:
+    """``du -sk`` of the folders together (a file hard-linked twice counts once), in MB."""
+    result = subprocess.run(
+        ["du", "-skc", *map(str, paths)], check=True, capture_output=True, text=True
+    )
+    return int(result.stdout.splitlines()[-1].split()[0]) * 1024 / 1e6
+
+
+def has_shard_option() -> bool:
+    """Whether this service-runbooks takes ``--shard K/N`` (render and build)."""
+    helps = [
+        subprocess.run([CLI, command, "--help"], capture_output=True, text=True, env=env()).stdout
+        for command in ("render", "build")
+    ]
+    return all("--shard" in text for text in helps)
+
+
+def render(fleet: Path, out: Path, *extra: str) -> Run:
+    return run([CLI, "render", fleet, "--output", out, *extra])
+
+
+def build(services: Path, site: Path, *extra: str) -> Run:
+    return run([CLI, "build", services, "--site", site, *extra])
+
+
+def bench_loops(args: argparse.Namespace, services: list[dict[str, str]], work: Path) -> dict:
+    """The cookiecutter loops on a sample, scaled to the whole fleet."""
+    sample = services[: args.sample]
+    n, k = len(services), len(sample)
+    cli = cli_loop(sample, work / "cli") / k * n
+    api = api_loop(sample, work / "api") / k * n
+    print(f"cookiecutter CLI loop   {cli:8.2f} s  ({cli / n * 1000:6.1f} ms/service; timed on {k}")
+    print(f"                                   services and scaled to {n})")
+    print(f"cookiecutter API loop   {api:8.2f} s  ({api / n * 1000:6.1f} ms/service; same sample)")
+    return {"cli": cli, "api": api, "sample": [s["service_name"] for s in sample]}
+
+
+def bench_render(args: argparse.Namespace, fleet: Path, n: int, work: Path) -> tuple[Run, Run]:
+    # Short timings are noisy on a shared machine: best of --repeat, first runs into fresh folders.
+    first = min((render(fleet, work / f"ours-{i}") for i in range(args.repeat)), key=seconds)
+    print(f"render, whole fleet     {first}  ({first.seconds / n * 1000:6.1f} ms/service)")
+    again = min((render(fleet, work / "ours-0") for _ in range(args.repeat)), key=seconds)
+    print(f"  again, nothing changed{again}")
+    for i in range(1, args.repeat):
+        shutil.rmtree(work / f"ours-{i}")
+    (work / "ours-0").rename(work / "ours")
+    return first, again
+
+
+def seconds(result: Run) -> float:
+    return result.seconds
+
+
+def check_identical(loops: dict, work: Path) -> bool:
+    found = []
+    for name in loops["sample"]:
+        found += differences(work / "cli" / name, work / "api" / name, set())
+        found += differences(work / "cli" / name, work / "ours" / name, METADATA)
+    print(f"outputs identical (the {len(loops['sample'])} sampled services): {not found}")
+    for path in found[:20]:
+        print(f"  differs: {path}")
+    return not found
+
+
+def bench_build(services: Path, site: Path, n: int, label: str) -> tuple[Run, Run, float]:
+    first = build(services, site)
+    mb = disk_mb(site)
+    print(f"build, {label:17s}{first}  ({first.seconds / n * 1000:6.1f} ms/service)")
+    print(f"  fleet site on disk    {mb:8.1f} MB  ({mb / n:6.2f} MB/service; du -sk)")
+    again = build(services, site)
+    print(f"  again, nothing changed{again}")
+    return first, again, mb
+
+
+def bench_shards(fleet: Path, count: int, n: int, work: Path, whole: float) -> None:
+    """Each shard rendered and built into its own folders, one after another."""
+    if not has_shard_option():
+        print("shards: skipped (this service-runbooks has no --shard K/N on render and build)")
+        return
+    print(f"{count} shards, run one after another (each as one CI matrix job would):")
+    longest = longest_build = 0.0
+    total_mb = 0.0
+    for index in range(1, count + 1):
+        spec = f"{index}/{count}"
+        out, site = work / f"shard-{index}" / "out", work / f"shard-{index}" / "site"
+        rendered = render(fleet, out, "--shard", spec)
+        built = build(out, site, "--shard", spec)
+        size = sum(1 for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+        mb = disk_mb(site)
+        total_mb += mb
+        longest = max(longest, rendered.seconds + built.seconds)
+        longest_build = max(longest_build, built.seconds)
+        print(f"  shard {spec}: {size:5d} services; render {rendered}; build {built}; {mb:.1f} MB")
+    print(
+        f"  longest shard: render + build {longest:.2f} s, build {longest_build:.2f} s = "
+        f"{longest_build / whole:.2f} x the whole build (target <= {TARGETS['shard']})"
+    )
+    print(f"  shards' sites on disk {total_mb:.1f} MB ({total_mb / n:.2f} MB/service)")
+
+
+def bench_scale(rendered: Path, size: int, work: Path, whole: tuple[float, float], n: int) -> None:
+    """Build the first ``size`` services alone: per-service time and disk against all ``n``."""
+    services = work / f"services-{size}"
+    names = sorted(p.name for p in rendered.iterdir() if p.is_dir())[:size]
+    services.mkdir()
+    for name in names:
+        shutil.copytree(rendered / name, services / name)
+    result = build(services, work / f"sites-{size}")
+    mb = disk_mb(work / f"sites-{size}")
+    for count, secs, total in [(size, result.seconds, mb), (n, *whole)]:
+        print(
+            f"  build of {count:5d}: {secs / count * 1000:7.1f} ms/service, "
+            f"{total / count:5.2f} MB/service on disk"
+        )
+    added = n - size  # the slope between the two: what each further service costs
+    print(
+        f"  each service beyond {size}: {(whole[0] - result.seconds) / added * 1000:7.1f} ms, "
+        f"{(whole[1] - mb) / added:5.2f} MB on disk (the shared theme is paid once)"
+    )
 
 
 def monorepo_config(services: Path, names: list[str]) -> Path:
@@ -164,100 +304,75 @@ def monorepo_config(services: Path, names: list[str]) -> Path:
     return config
 
 
-def bench_build(rendered: Path, size: int, work: Path) -> dict[str, float]:
-    services = work / f"services-{size}"
+def bench_monorepo(rendered: Path, size: int, work: Path) -> None:
+    services = work / f"mono-services-{size}"
     names = sorted(p.name for p in rendered.iterdir() if p.is_dir())[:size]
     services.mkdir()
     for name in names:
         shutil.copytree(rendered / name, services / name)
-    start = time.perf_counter()
-    subprocess.run(
-        [BIN / "service-runbooks", "build", services, "--site", work / f"sites-{size}"],
-        check=True,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-    )
-    ours = time.perf_counter() - start
-    start = time.perf_counter()
-    subprocess.run(
-        [BIN / "service-runbooks", "build", services, "--site", work / f"sites-{size}"],
-        check=True,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-    )
-    ours_again = time.perf_counter() - start
+    ours = build(services, work / f"mono-ours-{size}")
     config = monorepo_config(services, names)
-    start = time.perf_counter()
     # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings; its log is captured.
-    subprocess.run(
-        [BIN / "mkdocs", "build", "--strict", "-f", config, "-d", work / f"mono-{size}"],
-        check=True,
-        capture_output=True,
-        env=env(),
+    mono = run([BIN / "mkdocs", "build", "--strict", "-f", config, "-d", work / f"mono-{size}"])
+    print(
+        f"build {size:4d} services: per-service sites {ours.seconds:7.2f} s "
+        f"({disk_mb(work / f'mono-ours-{size}'):7.1f} MB), one monorepo site {mono.seconds:7.2f} s "
+        f"({disk_mb(work / f'mono-{size}'):7.1f} MB)"
     )
-    mono = time.perf_counter() - start
-    _, ours_bytes = tree_size(work / f"sites-{size}")
-    _, mono_bytes = tree_size(work / f"mono-{size}")
-    return {
-        "ours": ours,
-        "ours_again": ours_again,
-        "mono": mono,
-        "ours_mb": ours_bytes / 1e6,
-        "mono_mb": mono_bytes / 1e6,
-    }
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--services", type=int, default=200)
-    parser.add_argument("--build-sizes", default="50,150", help="comma list; '' skips the build")
+    parser.add_argument("--shards", type=int, default=4, help="0 skips the sharded runs")
+    parser.add_argument(
+        "--sample", type=int, default=20, help="services the cookiecutter loops are timed on"
+    )
+    parser.add_argument(
+        "--scale-at", type=int, help="a smaller fleet to compare per-service figures (N/5)"
+    )
+    parser.add_argument(
+        "--monorepo-sizes", default="", help="comma list: also build one MkDocs site of S"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the outputs here (default: a temp dir)")
     parser.add_argument(
         "--repeat", type=int, default=3, help="render timings: best of this many (default 3)"
     )
     args = parser.parse_args()
+    args.sample = max(1, min(args.sample, args.services))
+    args.scale_at = args.scale_at or max(1, args.services // 5)
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     services = fleet_services(args.services)
-    fleet = work / "fleet.yaml"
-    write_fleet(fleet, services)
+    fleet = write_fleet(work / "fleet.yaml", services)
     n = args.services
     print(f"{n} services, {os.cpu_count()} cores, template {ROOT}, outputs in {work}")
 
-    cli = cli_loop(services, work / "cli")
-    print(f"cookiecutter CLI loop   {cli:8.2f} s  ({cli / n * 1000:6.1f} ms/service)")
-    api = api_loop(services, work / "api")
-    print(f"cookiecutter API loop   {api:8.2f} s  ({api / n * 1000:6.1f} ms/service)")
-    # Short timings are noisy on a shared machine: best of --repeat, first runs into fresh folders.
-    ours = min(fleet_render(fleet, work / f"ours-{i}") for i in range(args.repeat))
-    print(f"service-runbooks render {ours:8.2f} s  ({ours / n * 1000:6.1f} ms/service)")
-    again = min(fleet_render(fleet, work / "ours-0") for _ in range(args.repeat))
-    print(f"  again, nothing changed {again:7.2f} s")
-    for i in range(1, args.repeat):
-        shutil.rmtree(work / f"ours-{i}")
-    (work / "ours-0").rename(work / "ours")
+    loops = bench_loops(args, services, work)
+    first, again = bench_render(args, fleet, n, work)
+    identical = check_identical(loops, work)
+    print(
+        f"render vs CLI loop: {loops['cli'] / first.seconds:6.1f}x faster "
+        f"(the loop scaled from {len(loops['sample'])} services; target >= {TARGETS['cli']:g}x)"
+    )
+    print(f"render vs API loop: {loops['api'] / first.seconds:6.1f}x faster (same sample)")
+    print(f"first vs unchanged re-run: {first.seconds / again.seconds:6.1f}x")
 
-    diff_api = differences(work / "cli", work / "api", set())
-    diff_ours = differences(work / "cli", work / "ours", METADATA)
-    identical = not diff_api and not diff_ours
-    print(f"outputs identical: {identical}")
-    for path in (diff_api + diff_ours)[:20]:
-        print(f"  differs: {path}")
-    print(f"render vs CLI loop: {cli / ours:6.1f}x faster (target >= 20x)")
-    print(f"render vs API loop: {api / ours:6.1f}x faster (target >= 3x)")
-    print(f"first vs unchanged rerun: {ours / again:6.1f}x (target >= 20x)")
-
-    sizes = [int(s) for s in args.build_sizes.split(",") if s.strip()]
-    for size in sizes:
-        if size > n:
-            print(f"build at {size}: skipped (only {n} services rendered)")
-            continue
-        r = bench_build(work / "ours", size, work)
-        print(
-            f"build {size:4d} services: per-service sites {r['ours']:7.2f} s "
-            f"({r['ours_mb']:7.1f} MB; unchanged rebuild {r['ours_again']:5.2f} s), "
-            f"one monorepo site {r['mono']:7.2f} s ({r['mono_mb']:7.1f} MB)"
-        )
+    built, _, mb = bench_build(work / "ours", work / "site", n, "whole fleet")
+    print(f"  disk per service: {mb / n:.2f} MB (target <= {TARGETS['disk_mb']} MB)")
+    if args.shards:
+        bench_shards(fleet, args.shards, n, work, built.seconds)
+    if args.scale_at < n:
+        print(f"linearity: the first {args.scale_at} services built alone, then all {n}:")
+        bench_scale(work / "ours", args.scale_at, work, (built.seconds, mb), n)
+    for size in [int(s) for s in args.monorepo_sizes.split(",") if s.strip()]:
+        if size <= n:
+            bench_monorepo(work / "ours", size, work)
     return 0 if identical else 1
 
 

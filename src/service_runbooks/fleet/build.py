@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
+from service_runbooks.fleet.shared_assets import share_identical_files
 from service_runbooks.fleet.site_index import INDEX_HTML, read_card, write_index
 from service_runbooks.fleet.workdir import (
     MANIFEST,
@@ -316,6 +317,7 @@ def build_sites(
     summary = BuildSummary([outcomes[f.name] for f in shown], retired=retired)
     summary.removed = _remove_stale(site, set(digests) | set(linked), shard)
     shutil.rmtree(state / "staging", ignore_errors=True)
+    summary.warnings += share_identical_files(site, [f.name for f in shown], state).warnings
     cards = []
     for folder in shown:
         card, odd = read_card(folder, (site / folder.name / "index.html").is_file())

@@ -3,7 +3,8 @@
 ``service-runbooks build`` runs MkDocs with techdocs-core itself (techdocs-core writes the file
 with site_name and site_description), so it adds what techdocs-cli's generator adds after MkDocs
 (@backstage/plugin-techdocs-node 1.15.5, dist/stages/generate/helpers.cjs.js, as pinned by
-package-lock.json; techdocs-cli 1.8.15 calls them from its generate command):
+package-lock.json; techdocs-cli 1.8.15's generate runs ``TechdocsGenerator.run``,
+dist/stages/generate/techdocs.cjs.js, which calls them once MkDocs is done):
 
 - ``createOrUpdateMetadata``: ``build_timestamp = Date.now()`` (milliseconds since the epoch) and
   ``files``: ``getFileTreeRecursively`` (dist/stages/publish/helpers.cjs.js, recursive-readdir
@@ -14,8 +15,9 @@ package-lock.json; techdocs-cli 1.8.15 calls them from its generate command):
   relies on). It stats through links; a site's links are never followed here (none are made:
   MkDocs copies files), a link is listed as the entry it is.
 - ``storeEtagMetadata``: ``etag``, the ``--etag`` value, "a unique identifier for the prepared
-  tree". The fleet's is the digest of the service's docs sources that ``build`` keeps per site,
-  so it changes exactly when the site is rebuilt.
+  tree". The fleet's is the digest of the service's docs sources (mkdocs.yml, docs/, the MkDocs
+  tools' versions) that ``build`` keeps per site to skip unchanged services, so it changes when
+  and only when what the site is built from changes.
 
 What Backstage's TechDocs backend does with them, read from storage:
 

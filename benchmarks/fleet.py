@@ -90,14 +90,19 @@ def fleet_services(count: int) -> list[dict[str, str]]:
     return services
 
 
+# The fleet's defaults; reviewed_on must be given in a fleet file (its cookiecutter default is
+# the day of the render), and the CLI loops get the same answers.
+DEFAULTS = {"incident_channel": "#incidents", "reviewed_on": "2026-11-02"}
+
+
 def write_fleet(path: Path, services: list[dict[str, str]]) -> Path:
-    fleet = {"defaults": {"incident_channel": "#incidents"}, "services": services}
+    fleet = {"defaults": DEFAULTS, "services": services}
     path.write_text(yaml.safe_dump(fleet, allow_unicode=True, sort_keys=False), "utf-8")
     return path
 
 
 def answers(service: dict[str, str]) -> dict[str, str]:
-    return {"incident_channel": "#incidents", **service}
+    return {**DEFAULTS, **service}
 
 
 def env() -> dict[str, str]:

@@ -21,6 +21,9 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 FORM_CHECK = ROOT / "tests" / "node" / "form-check.mjs"
 RENDER_TEMPLATE = ROOT / "tests" / "node" / "render-template.mjs"
 REPO_URL = "github.com?owner=acme&repo=payments-api-runbooks"
+# What a person must type because the form has no default for it: the repository, and the
+# review date (cookiecutter's default is today, which a form cannot compute).
+TYPED_BY_HAND = {"repoUrl": REPO_URL, "reviewed_on": "2026-11-02"}
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -37,13 +40,13 @@ def form_properties(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def form_defaults(template: dict[str, Any]) -> dict[str, Any]:
-    """What the form holds before anyone types: each field's default, plus a repository."""
+    """What the form holds once the fields without a default are typed in (TYPED_BY_HAND)."""
     defaults = {
         name: schema["default"]
         for name, schema in form_properties(template).items()
         if "default" in schema
     }
-    return {**defaults, "repoUrl": REPO_URL}
+    return {**defaults, **TYPED_BY_HAND}
 
 
 def fetch_step(template: dict[str, Any]) -> dict[str, Any]:

@@ -79,12 +79,17 @@ def run_cli(
     return result
 
 
+# Every fleet file must give reviewed_on (its cookiecutter default is the day of the render):
+# write_fleet puts this one in defaults unless the test gives its own (tests/test_review_dates.py
+# is about the dates themselves).
+REVIEWED = {"reviewed_on": "2026-11-02"}
+
+
 def write_fleet(
     path: Path, services: list[Mapping[str, object]], defaults: Mapping[str, object] | None = None
 ) -> Path:
     data: dict[str, object] = {"services": [dict(s) for s in services]}
-    if defaults is not None:
-        data["defaults"] = dict(defaults)
+    data["defaults"] = {**REVIEWED, **(defaults or {})}
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

@@ -15,7 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backstage_helpers import TEMPLATE_PATH, fetch_input, form_defaults, load_template
+from backstage_helpers import (
+    TEMPLATE_PATH,
+    TYPED_BY_HAND,
+    fetch_input,
+    form_defaults,
+    load_template,
+)
 from conftest import tool
 from matrix import OPTIONAL_ANSWERS, ROOT
 from test_bad_input import HOSTILE_DESCRIPTION
@@ -120,8 +126,10 @@ def test_fetch_cookiecutter_renders_what_the_cli_renders(tmp_path: Path) -> None
         cwd=ROOT,
         env=env,
     )
+    # The CLI gets what the person typed into the form (the review date: no form default).
+    typed = {key: value for key, value in TYPED_BY_HAND.items() if key != "repoUrl"}
     expected = {
-        name: cookiecutter_cli(answers, tmp_path / name / "cli", config)
+        name: cookiecutter_cli({**typed, **answers}, tmp_path / name / "cli", config)
         for name, answers in COMBINATIONS.items()
     }
     stdout, stderr = action.communicate(request, timeout=120)

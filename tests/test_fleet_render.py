@@ -14,6 +14,7 @@ import pytest
 from conftest import tool
 from fleet_helpers import (
     METADATA,
+    REVIEWED,
     cli_env,
     clone_template,
     copy_template,
@@ -41,7 +42,7 @@ SERVICES = [
     },
     {"service_name": "search", "workload": "statefulset", "migration_tool": "none"},
 ]
-DEFAULTS = {"owner": "team-platform", "incident_channel": "#incidents"}
+DEFAULTS = {"owner": "team-platform", "incident_channel": "#incidents", **REVIEWED}
 
 
 @pytest.fixture(scope="module")

@@ -227,7 +227,7 @@ def test_a_bad_shard_is_refused_by_name_and_writes_nothing(
         ('[{"name": "x"}]', "[0]: must be an object with the keys name, owner"),
         (
             '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
-            '"docs": 3, "links": [], "alerts": []}]',
+            '"docs": 3, "links": [], "alerts": [], "reviewed_on": "", "review_due": ""}]',
             "[0].docs: must be str",
         ),
     ],

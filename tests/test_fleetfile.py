@@ -12,8 +12,13 @@ from service_runbooks.fleet.sync import plan_update
 PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
 
 
+# Every fleet file must give reviewed_on (tests/test_review_dates.py); these tests are about
+# other rules, so their files give it in defaults written last, which moves no line number.
+REVIEWED = "defaults:\n  reviewed_on: '2026-11-02'\n"
+
+
 def problems_of(text: str) -> list[str]:
-    data, lines = parse(text)
+    data, lines = parse(text if "defaults:" in text else text + REVIEWED)
     _, problems = check_fleet(data, lines)
     return [str(p) for p in problems]
 
@@ -21,16 +26,18 @@ def problems_of(text: str) -> list[str]:
 def test_a_good_fleet_merges_defaults_under_each_entry(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
-        "defaults:\n  owner: team-a\n  incident_channel: '#inc'\n"
-        "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n",
+        "defaults:\n  owner: team-a\n  incident_channel: '#inc'\n  reviewed_on: '2026-10-01'\n"
+        "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n"
+        "    reviewed_on: 2026-11-02\n",  # unquoted: stays the text written, not a YAML date
         encoding="utf-8",
     )
     entries = load_fleet(fleet)
+    common = {"incident_channel": "#inc"}
     assert [e.answers for e in entries] == [
-        {"owner": "team-a", "incident_channel": "#inc", "service_name": "one"},
-        {"owner": "team-b", "incident_channel": "#inc", "service_name": "two"},
+        {"owner": "team-a", **common, "reviewed_on": "2026-10-01", "service_name": "one"},
+        {"owner": "team-b", **common, "reviewed_on": "2026-11-02", "service_name": "two"},
     ]
-    assert [e.line for e in entries] == [5, 6]
+    assert [e.line for e in entries] == [6, 7]
 
 
 def test_every_bad_entry_and_field_is_named_at_once() -> None:
@@ -67,7 +74,8 @@ def test_cookiecutters_private_keys_are_unknown_keys(key: str) -> None:
 
 def test_defaults_are_checked_once_and_cannot_name_a_service() -> None:
     found = problems_of(
-        f'defaults:\n  service_name: x\n  owner: "{PAYLOAD}"\nservices:\n  - service_name: a\n'
+        f'defaults:\n  service_name: x\n  owner: "{PAYLOAD}"\n  reviewed_on: "2026-11-02"\n'
+        "services:\n  - service_name: a\n"
     )
     assert found == [
         found[0],
@@ -170,7 +178,7 @@ def test_echoed_values_are_capped() -> None:
 
 def test_merge_keys_share_defaults() -> None:
     data, lines = parse(
-        "defaults: &base\n  owner: team-a\n  namespace: prod\n"
+        "defaults: &base\n  owner: team-a\n  namespace: prod\n  reviewed_on: '2026-11-02'\n"
         "services:\n  - service_name: a\n    <<: *base\n    owner: team-b\n"
     )
     entries, problems = check_fleet(data, lines)

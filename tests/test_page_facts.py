@@ -41,6 +41,8 @@ DOC_HOSTS = {
     "guides.rubyonrails.org",
     "www.prisma.io",
     "docs.npmjs.com",
+    # The civil-date algorithms of C++'s <chrono>, by their author: commands.jinja's review_due.
+    "howardhinnant.github.io",
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(

@@ -12,6 +12,9 @@ What the form carries, field by field:
   anchored, with a look-ahead that refuses Jinja delimiters whatever the rule says (Backstage
   runs no cookiecutter hook, so the form is the only guard before cookiecutter evaluates
   answers as templates);
+- a default that is the day of the render (``rules.TODAY``, cookiecutter's ``now`` tag) becomes
+  a required date field without a default (JSON Schema has no "today"), shown as a date
+  picker (``format: date``);
 - a default that is itself a cookiecutter expression (``app={{ cookiecutter.service_name }}``)
   becomes an optional field, and the step computes the value with a Nunjucks expression
   (``parameters.app_label_selector or ('app=' + parameters.service_name)``): no value the step
@@ -36,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TEMPLATE_ROOT, Rule
+from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TEMPLATE_ROOT, TODAY, Rule
 
 TEMPLATE_FILE = "template.yaml"
 # Relative to template.yaml: fetch:cookiecutter renders the fetched folder inside its own
@@ -93,6 +96,12 @@ PAGES: tuple[Page, ...] = (
         "On-call",
         "Where on-call engineers look and talk during an incident.",
         ("health_url", "incident_channel", "pagerduty_service_id", "dashboard_url", "github_repo"),
+    ),
+    Page(
+        "Review",
+        "When the runbooks were last checked against the running service, and how often "
+        "they must be.",
+        ("reviewed_on", "review_every_days"),
     ),
     Page(
         "Alerts",
@@ -287,9 +296,29 @@ def _only_when_used(
     return {"if": _used_if(rule), "then": then}
 
 
+def _today_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
+    """A date whose cookiecutter default is the day of the render: the form cannot compute
+    today, so the person picks the day. react-jsonschema-form shows a string of ``format:
+    date`` as a date input (https://rjsf-team.github.io/react-jsonschema-form/docs/usage/widgets/),
+    which gives YYYY-MM-DD; the pattern is still the rule."""
+    rule = _rule(field)
+    schema: dict[str, Any] = {
+        "title": prompt(cookiecutter, field),
+        "type": "string",
+        "format": "date",
+        "description": f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}",
+        "pattern": form_pattern(rule, allow_empty=False),
+    }
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
+
+
 def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[str]) -> Field:
     rule = _rule(field)
     default = cookiecutter[field]
+    if default == TODAY:
+        return _today_field(cookiecutter, field)
     parts = default_parts(default, fields)
     description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
     schema: dict[str, Any] = {"title": prompt(cookiecutter, field), "type": "string"}

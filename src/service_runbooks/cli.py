@@ -8,9 +8,11 @@ nothing was written).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 
 from service_runbooks.fleet.shard import Shard, parse_shard
@@ -18,10 +20,14 @@ from service_runbooks.fleet.shard import Shard, parse_shard
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _add_fleet_args(parser: argparse.ArgumentParser) -> None:
+def _add_fleet_args(parser: argparse.ArgumentParser, output_required: bool = True) -> None:
     parser.add_argument("fleet", type=Path, help="the fleet file (YAML: defaults, services)")
     parser.add_argument(
-        "--output", "-o", type=Path, required=True, help="folder holding one folder per service"
+        "--output",
+        "-o",
+        type=Path,
+        required=output_required,
+        help="folder holding one folder per service",
     )
     parser.add_argument(
         "--template-url",
@@ -33,6 +39,26 @@ def _add_fleet_args(parser: argparse.ArgumentParser) -> None:
 def _add_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)"
+    )
+
+
+def _day(text: str) -> date:
+    """A --today value: a real calendar date, YYYY-MM-DD."""
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a calendar date YYYY-MM-DD, e.g. 2026-11-02")
+
+
+def _add_today(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day review dates are judged on (default: today, UTC)",
     )
 
 
@@ -92,8 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="list services behind the fleet file or template, or edited by hand"
     )
-    _add_fleet_args(check)
+    _add_fleet_args(check, output_required=False)  # --stale reads the fleet file alone
     _add_shard(check)
+    check.add_argument(
+        "--stale",
+        action="store_true",
+        help="instead: list the services whose review is overdue (reviewed_on plus "
+        "review_every_days, from the fleet file), or dated after today",
+    )
+    _add_today(check)
 
     build = commands.add_parser(
         "build", help="build each service's TechDocs site (changed ones only) and an index"
@@ -101,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("services", type=Path, help="the folder `render` wrote into")
     build.add_argument("--site", type=Path, required=True, help="where the sites go")
     _add_jobs(build)
+    _add_today(build)  # the index marks reviews overdue as of this day
     _add_shard(build)
     build.add_argument(
         "--built-list",
@@ -120,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a shard's services.json, or the site folder `build --shard` wrote it into",
     )
     index.add_argument("--site", type=Path, required=True, help="where the fleet's index.html goes")
+    _add_today(index)  # the merged index marks reviews overdue as of this day
     _add_workflow(commands)
     _add_new(commands)
     return parser
@@ -238,8 +273,16 @@ def _render(args: argparse.Namespace, merge: bool) -> int:
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
+def _today(args: argparse.Namespace) -> date:
+    return args.today or datetime.now(UTC).date()
+
+
 def _check(args: argparse.Namespace) -> int:
-    from service_runbooks.fleet.check import check_fleet, report
+    from service_runbooks.fleet.check import check_fleet, report, report_stale, reviews
+
+    if args.stale:
+        late = report_stale(reviews(args.fleet, args.shard), _today(args), sys.stdout)
+        return EXIT_FAILED if late else EXIT_OK
 
     statuses = check_fleet(
         args.fleet, args.output, template_url=args.template_url, shard=args.shard
@@ -252,7 +295,9 @@ def _build(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.build import BUILT, build_sites
     from service_runbooks.fleet.workdir import write_atomic
 
-    summary = build_sites(args.services, args.site, jobs=args.jobs, shard=args.shard)
+    summary = build_sites(
+        args.services, args.site, jobs=args.jobs, shard=args.shard, today=_today(args)
+    )
     summary.report(sys.stdout)
     if args.built_list is not None:
         built = [outcome.name for outcome in summary.outcomes if outcome.status == BUILT]
@@ -265,7 +310,7 @@ def _index(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.index import IndexInputError, merge_indexes
 
     try:
-        cards = merge_indexes(args.shards, args.site)
+        cards = merge_indexes(args.shards, args.site, _today(args))
     except IndexInputError as error:
         print(f"ERROR: SHARD: {error}; nothing was written", file=sys.stderr)
         return EXIT_INVALID
@@ -315,6 +360,11 @@ def _folder_problems(args: argparse.Namespace) -> list[str]:
         path = getattr(args, name, None)
         if isinstance(path, Path) and path.exists() and not path.is_dir():
             problems.append(f"{option}: {path} is not a folder")
+    if args.command == "check" and args.output is None and not args.stale:
+        problems.append(
+            "--output: required (only check --stale, which reads the fleet file alone, "
+            "goes without)"
+        )
     if args.command == "build" and not args.services.is_dir() and not problems:
         problems.append(f"SERVICES: {args.services} is not a folder (`render` writes it)")
     built_list = getattr(args, "built_list", None)

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT, Rule
+from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT, TODAY, Rule
 
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
 README = TEMPLATE_ROOT / "README.md"
@@ -35,6 +35,8 @@ def variables_table() -> str:
         if isinstance(shown, bool):
             shown = json.dumps(shown)  # as written in cookiecutter.json: true / false
         default_cell = f"`{shown}`" if shown else "(empty)"
+        if shown == TODAY:  # no date to show: say what it becomes, and where it does not
+            default_cell = "today (UTC, cookiecutter's `now` tag); a fleet file must give it"
         if rule.boolean:
             rule_cell = f"{rule.summary}: `true` or `false`"
         elif rule.choices:

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 # cookiecutter.json owns the answers' names, defaults and choice lists; this module owns what
@@ -56,6 +57,17 @@ _ALERTING = ("alerting", (True,))
 _HELM = ("workload", ("helm",))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+# A calendar date YYYY-MM-DD from 2000 to 2099 that exists: months of 30 and 31 days, February
+# 28 days, and 29 in a leap year (in this range, every year divisible by 4, 2000 included).
+_ISO_DATE = (
+    r"(?:20[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)|20(?:[02468][048]|[13579][26])-02-29)"
+)
+# The default of an answer that is the day of the render (UTC): the `now` tag of cookiecutter's
+# TimeExtension, loaded by default (cookiecutter 2.7.1, environment.py: default_extensions;
+# https://cookiecutter.readthedocs.io/en/stable/advanced/template_extensions.html).
+# cookiecutter.json spells it exactly so; Backstage's form cannot compute it (backstage.py).
+TODAY = "{% now 'utc', '%Y-%m-%d' %}"
 
 
 Condition = tuple[str, tuple[str | bool, ...]]
@@ -287,6 +299,23 @@ RULES: tuple[Rule, ...] = (
         max_length=2000,
         required=False,
     ),
+    Rule(
+        "reviewed_on",
+        "the day the runbooks were last reviewed against the running service: a date "
+        "YYYY-MM-DD from 2000 to 2099 that exists in the calendar (a review is recorded by "
+        "changing this answer, never by editing a page)",
+        example="2026-11-02",
+        pattern=_ISO_DATE,
+        max_length=10,
+    ),
+    Rule(
+        "review_every_days",
+        "how many days a review holds: a whole number from 1 to 3650; the next review is due "
+        "that many days after reviewed_on",
+        example="90",
+        pattern=r"(?:[1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|36[0-4][0-9]|3650)",
+        max_length=4,
+    ),
     _boolean(
         "publish_techdocs",
         "whether the service gets .github/workflows/techdocs.yml, a CI workflow that builds its "
@@ -389,6 +418,39 @@ RULES += (
 )
 
 RULES_BY_FIELD: dict[str, Rule] = {rule.field: rule for rule in RULES}
+
+
+def defaults_from_the_clock() -> tuple[str, ...]:
+    """Answers whose cookiecutter.json default is the day of the render (``TODAY``).
+
+    A fleet file must give them: the fleet's fingerprint is taken over the answers it gives, so
+    such a default would keep the day of whichever render happened last, a date nobody chose.
+    """
+    return tuple(field for field, default in COOKIECUTTER_JSON.items() if default == TODAY)
+
+
+# A day written anywhere on Earth is at most one day after UTC's (UTC+14 is the furthest ahead).
+AHEAD_OF_UTC = timedelta(days=1)
+
+
+def review_state(reviewed_on: date, due: date, today: date) -> str:
+    """How a review stands on ``today``: "overdue" once the due day has passed (on the day
+    itself it is in time), "ahead" when ``reviewed_on`` is later than today in any time zone
+    (a typo; the rule cannot know today, nor can the Backstage form), else "in time"."""
+    if reviewed_on > today + AHEAD_OF_UTC:
+        return "ahead"
+    return "overdue" if today > due else "in time"
+
+
+def review_due(answers: Mapping[str, object]) -> date:
+    """The day the next review is due: ``reviewed_on`` plus ``review_every_days``.
+
+    The one computation in Python (the CLI's ``check --stale``, the fleet index); the pages
+    compute the same in Jinja (``review_due`` in commands.jinja), which a test holds equal.
+    ``answers`` must have passed ``validate``; ``review_every_days`` may be left to its default.
+    """
+    every = answers.get("review_every_days", default_answer("review_every_days"))
+    return date.fromisoformat(str(answers["reviewed_on"])) + timedelta(days=int(str(every)))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import sysconfig
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
@@ -272,9 +273,11 @@ def build_sites(
     jobs: int | None = None,
     progress: bool | None = None,
     shard: Shard | None = None,
+    today: date | None = None,
 ) -> BuildSummary:
     """Build the sites whose sources changed, then the index of every service (of ``shard``'s
-    services only, with a shard: ``service-runbooks index`` merges the shards' indexes)."""
+    services only, with a shard: ``service-runbooks index`` merges the shards' indexes); the
+    index marks reviews overdue on ``today``, UTC's today by default."""
     services, site = services.absolute(), site.absolute()
     site.mkdir(parents=True, exist_ok=True)
     state = site / STATE_DIR
@@ -324,6 +327,6 @@ def build_sites(
         card, odd = read_card(folder, (site / folder.name / "index.html").is_file())
         cards.append(card)
         summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
-    write_index(site, cards)
+    write_index(site, cards, today or datetime.now(UTC).date())
     summary.index = site / INDEX_HTML
     return summary

@@ -1,9 +1,15 @@
 """``service-runbooks check``: which services are behind the fleet file or the template, and
-which were changed by hand since they were rendered. Reads only; exits non-zero on any."""
+which were changed by hand since they were rendered. Reads only; exits non-zero on any.
+
+``check --stale`` answers another question, from the fleet file alone (the source of truth of
+review dates): which services' reviews are overdue. It depends on the day, so plain ``check``
+(say, on every pull request) never does.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +34,7 @@ from service_runbooks.fleet.template import (
     tree_digest,
 )
 from service_runbooks.fleet.workdir import MANIFEST, is_service_dir, links_in, links_refusal
+from service_runbooks.rules import default_answer, review_due, review_state
 
 
 @dataclass
@@ -154,3 +161,55 @@ def report(statuses: list[Status], out: TextIO) -> None:
     line = f"{len(statuses)} services: {current} up to date, {behind} behind, {drifted} drifted"
     line += f", {refused} refused" if refused else ""
     print(line + (f", {retired_} retired" if retired_ else ""), file=out)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One service's review dates, as the fleet file records them."""
+
+    name: str
+    reviewed_on: date
+    every_days: str
+    due: date
+
+    def state(self, today: date) -> str:
+        """ "overdue", "ahead" (dated after today) or "in time" (rules.review_state)."""
+        return review_state(self.reviewed_on, self.due, today)
+
+
+def reviews(fleet: Path, shard: Shard | None = None) -> list[Review]:
+    """Every service's review dates (or its ``shard``'s services'); FleetError when the file is
+    bad (an invalid date too): the file is read and checked whole, as for every shard."""
+    return [
+        Review(
+            entry.name,
+            date.fromisoformat(entry.answers["reviewed_on"]),
+            entry.answers.get("review_every_days", default_answer("review_every_days")),
+            review_due(entry.answers),
+        )
+        for entry in select(shard, load_fleet(fleet), lambda entry: entry.name)
+    ]
+
+
+def report_stale(found: list[Review], today: date, out: TextIO) -> bool:
+    """Print the overdue reviews and those dated ahead, then a count; True when there is any."""
+    late = [review for review in found if review.state(today) == "overdue"]
+    ahead = [review for review in found if review.state(today) == "ahead"]
+    for review in sorted(late, key=lambda r: (r.due, r.name)):
+        print(
+            f"  overdue  {review.name}: review due {review.due.isoformat()}, "
+            f"{(today - review.due).days} day(s) ago (reviewed_on {review.reviewed_on.isoformat()}"
+            f", every {review.every_days} days)",
+            file=out,
+        )
+    for review in ahead:
+        print(
+            f"    ahead  {review.name}: reviewed_on {review.reviewed_on.isoformat()} is later than "
+            f"today ({today.isoformat()}) in every time zone; a typo?",
+            file=out,
+        )
+    in_time = len(found) - len(late) - len(ahead)
+    line = f"{len(found)} services as of {today.isoformat()}: {len(late)} overdue"
+    line += f", {len(ahead)} dated after today" if ahead else ""
+    print(f"{line}, {in_time} reviewed in time", file=out)
+    return bool(late or ahead)

@@ -13,12 +13,12 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from service_runbooks.fleet.problems import FleetError, FleetProblem
-from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja, shown
+from service_runbooks.rules import RULES_BY_FIELD, Rule, defaults_from_the_clock, has_jinja, shown
 
 try:  # the C parser is much faster on large fleets; same results
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -57,13 +57,26 @@ def entry_label(index: int, line: int | None, name: object = None) -> str:
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """A safe loader that refuses duplicate keys instead of keeping the last one silently.
 
     Merge keys (``<<: *defaults``, https://yaml.org/type/merge.html) work as in PyYAML's safe
     loader: the keys written in the mapping win over merged ones, which is not a duplicate.
     A key that is a list or mapping (``? [a, b]``) is refused by name, with its line.
+    An unquoted date (``reviewed_on: 2026-11-02``) stays the text written: every answer is a
+    string, and YAML 1.1 would make it a date object (https://yaml.org/type/timestamp.html).
     """
+
+    # PyYAML keeps implicit resolvers per first character, in a class attribute shared with its
+    # parents (https://pyyaml.org/wiki/PyYAMLDocumentation, add_implicit_resolver): copied
+    # here without the timestamp one, so only this loader changes.
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != TIMESTAMP_TAG]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -221,6 +234,26 @@ def _check_defaults(defaults: object) -> tuple[dict[str, str], list[FleetProblem
     return dict(defaults), problems
 
 
+def _clock_answers_missing(where: str, answers: Mapping[Any, Any]) -> list[FleetProblem]:
+    """Answers whose cookiecutter.json default is the day of the render, not given here.
+
+    The fleet file is their source of truth: left to cookiecutter, the date would be the day of
+    whichever render ran last (a template change re-renders, an unchanged service is skipped).
+    """
+    return [
+        FleetProblem(
+            where,
+            field,
+            "is required in a fleet file (in the entry or in defaults): its default is the day "
+            "of the render, which would change on its own. Rule: "
+            f"{RULES_BY_FIELD[field].summary}. Example: {field}: "
+            f'"{RULES_BY_FIELD[field].example}"',
+        )
+        for field in defaults_from_the_clock()
+        if field not in answers
+    ]
+
+
 def _check_entry(
     index: int, line: int | None, item: object, defaults: dict[str, str], seen: dict[str, str]
 ) -> tuple[Entry | None, list[FleetProblem]]:
@@ -228,6 +261,7 @@ def _check_entry(
         return None, [FleetProblem(entry_label(index, line), None, "must be a mapping of answers")]
     where = entry_label(index, line, item.get("service_name"))
     problems = answer_problems(where, item, {**defaults, **item})
+    problems += _clock_answers_missing(where, {**defaults, **item})
     name = item.get("service_name")
     if name is None:
         problems.append(FleetProblem(where, "service_name", "is required in every entry"))

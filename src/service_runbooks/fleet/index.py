@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import types
 from dataclasses import fields, is_dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -76,12 +77,13 @@ def merge(sources: list[Path]) -> list[ServiceCard]:
     return cards
 
 
-def merge_indexes(sources: list[Path], site: Path) -> list[ServiceCard]:
+def merge_indexes(sources: list[Path], site: Path, today: date) -> list[ServiceCard]:
     """Write ``site``/index.html and services.json for every shard's services; the cards.
+    Reviews are judged on ``today`` (the day of the merge, as a whole ``build`` would).
 
     Everything is read and checked before anything is written.
     """
     cards = merge(sources)
     site.mkdir(parents=True, exist_ok=True)
-    write_index(site, cards)
+    write_index(site, cards, today)
     return cards

@@ -3,6 +3,10 @@
 One static HTML file with the rows rendered in (it works without JavaScript); a few lines of
 script filter them by name and owner and keep the filter in the address (``?q=``). Every value
 is HTML-escaped: descriptions are free text from the fleet file.
+
+Each card also carries the service's review dates, from the answers it was rendered with (its
+.cruft.json, so the index says what the pages say), and the page marks the reviews overdue on
+the day it is built, and says which day that was: a static page cannot know later days.
 """
 
 from __future__ import annotations
@@ -10,12 +14,17 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from service_runbooks.fleet.state import read_cruft_state
+from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
+
+REVIEW_FIELDS = ("reviewed_on", "review_every_days")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 INDEX_HTML, SERVICES_JSON = "index.html", "services.json"  # in the site folder
 
@@ -47,6 +56,15 @@ class ServiceCard:
     docs: str | None = None  # relative URL of its site, when it was built
     links: tuple[Link, ...] = field(default_factory=tuple)
     alerts: tuple[Alert, ...] = field(default_factory=tuple)
+    reviewed_on: str = ""  # YYYY-MM-DD; empty when the service was rendered without one
+    review_due: str = ""  # reviewed_on plus review_every_days (rules.review_due)
+
+    def review_state(self, today: date) -> str:
+        """rules.review_state ("overdue", "ahead", "in time"), or "" without a date."""
+        if not self.review_due:
+            return ""
+        reviewed_on, due = date.fromisoformat(self.reviewed_on), date.fromisoformat(self.review_due)
+        return review_state(reviewed_on, due, today)
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -87,6 +105,23 @@ def read_alerts(service: Path, has_site: bool) -> tuple[tuple[Alert, ...], list[
     return tuple(alerts), []
 
 
+def read_review(service: Path) -> tuple[str, str, list[str]]:
+    """reviewed_on and the due date from the answers in the service's .cruft.json, and what
+    was odd about them; empty dates, and no warning, for a service rendered without them."""
+    state = read_cruft_state(service) or {}
+    answers = _mapping(_mapping(state.get("context")).get("cookiecutter"))
+    if "reviewed_on" not in answers:
+        return "", "", []
+    odd = [
+        f".cruft.json: {name}: {reason}"
+        for name in REVIEW_FIELDS
+        if (reason := RULES_BY_FIELD[name].check(answers.get(name, ""))) is not None
+    ]
+    if odd:
+        return "", "", [f"{'; '.join(odd)} (no review date shown)"]
+    return answers["reviewed_on"], review_due(answers).isoformat(), []
+
+
 def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
     """The card of a service folder and what was odd about its catalog-info.yaml.
 
@@ -108,6 +143,8 @@ def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
     metadata, spec = _mapping(entity.get("metadata")), _mapping(entity.get("spec"))
     alerts, alert_warnings = read_alerts(service, has_site)
     warnings += alert_warnings
+    reviewed_on, due, review_warnings = read_review(service)
+    warnings += review_warnings
     raw_links = metadata.get("links")
     links = [_link(item) for item in raw_links] if isinstance(raw_links, list) else []
     card = ServiceCard(
@@ -119,6 +156,8 @@ def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
         docs=f"{service.name}/" if has_site else None,
         links=tuple(link for link in links if link is not None),
         alerts=alerts,
+        reviewed_on=reviewed_on,
+        review_due=due,
     )
     return card, warnings
 
@@ -152,6 +191,7 @@ th{background:#f0f0f0}
 .links a{margin-right:.6rem}
 .alerts{font-size:.85rem}.alerts a{margin-right:.2rem}
 .muted{color:#666}
+.review-overdue,.review-ahead{color:#a40e26;font-weight:600}
 """
 
 _SCRIPT = """
@@ -187,7 +227,20 @@ def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _row(card: ServiceCard) -> str:
+def _review(card: ServiceCard, today: date) -> str:
+    """The review cell: the due date, marked when it has passed (or the date is ahead)."""
+    state = card.review_state(today)
+    if not state:
+        return '<span class="muted">no review date</span>'
+    due = f"due {_e(card.review_due)}"
+    if state == "overdue":
+        return f'<span class="review-overdue">overdue</span> ({due})'
+    if state == "ahead":
+        return f'<span class="review-ahead">reviewed {_e(card.reviewed_on)}: after today?</span>'
+    return due
+
+
+def _row(card: ServiceCard, today: date) -> str:
     name = f'<a href="{_e(card.docs)}">{_e(card.name)}</a>' if card.docs else _e(card.name)
     if not card.docs:
         name += ' <span class="muted">(no site)</span>'
@@ -212,7 +265,9 @@ def _row(card: ServiceCard) -> str:
     return (
         f'<tr data-search="{_e(search)}"><td>{name}</td><td>{_e(card.owner)}{system}</td>'
         f"<td>{lifecycle}</td><td>{_e(card.description)}</td>"
-        f'<td class="links">{links}</td><td class="alerts">{alerts}</td></tr>'
+        f'<td class="links">{links}</td><td class="alerts">{alerts}</td>'
+        f'<td class="review" data-review="{_e(card.review_state(today))}">{_review(card, today)}'
+        "</td></tr>"
     )
 
 
@@ -222,8 +277,11 @@ def ordered(cards: list[ServiceCard]) -> list[ServiceCard]:
     return sorted(cards, key=lambda c: (c.name, json.dumps(asdict(c), sort_keys=True)))
 
 
-def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str:
-    rows = "\n".join(_row(card) for card in ordered(cards))
+def index_html(cards: list[ServiceCard], today: date, title: str = "Service runbooks") -> str:
+    """The page; reviews are judged on ``today``, the day it is built, which it names."""
+    rows = "\n".join(_row(card, today) for card in ordered(cards))
+    overdue = sum(card.review_state(today) == "overdue" for card in cards)
+    as_of = f"{today.isoformat()}, the day this index was built"
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -238,8 +296,9 @@ def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str
 <label for="q">Filter by name or owner</label>
 <input id="q" type="search" placeholder="e.g. payments or team-payments" autocomplete="off">
 <p id="count" class="muted" aria-live="polite">{len(cards)} services</p>
+<p id="reviews">{overdue} of {len(cards)} services overdue for review as of {as_of}.</p>
 <table>
-<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th><th>Alerts</th></tr></thead>
+<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th><th>Alerts</th><th>Review</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -252,11 +311,12 @@ def index_html(cards: list[ServiceCard], title: str = "Service runbooks") -> str
 """
 
 
-def write_index(site: Path, cards: list[ServiceCard]) -> None:
-    """The index page and its machine-readable list, in the site folder."""
+def write_index(site: Path, cards: list[ServiceCard], today: date) -> None:
+    """The index page (reviews judged on ``today``) and its machine-readable list, in the site
+    folder."""
     from service_runbooks.fleet.workdir import write_atomic
 
-    write_atomic(site / INDEX_HTML, index_html(cards))
+    write_atomic(site / INDEX_HTML, index_html(cards, today))
     write_atomic(site / SERVICES_JSON, services_json(cards))
 
 

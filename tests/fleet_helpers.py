@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
 from matrix import ROOT
+
+from service_runbooks.fleet.techdocs_metadata import METADATA as TECHDOCS_METADATA
 
 LOCK = ".service-runbooks.lock"
 RECORD = ".service-runbooks-fleet.json"  # file-system identities of the last run: not content
@@ -104,4 +107,15 @@ def snapshot(root: Path, ignore: set[str] | frozenset[str] = frozenset()) -> dic
                 tree[rel + "/"] = ()
             else:
                 tree[rel] = (path.read_bytes(), bool(path.stat().st_mode & 0o111))
+    return tree
+
+
+def site_snapshot(site: Path, drop: Iterable[str]) -> dict[str, tuple]:
+    """``snapshot`` of a TechDocs site with the ``drop`` fields left out of its
+    techdocs_metadata.json (compared parsed, so only those fields may differ)."""
+    tree = snapshot(site)
+    if TECHDOCS_METADATA in tree:
+        fields = json.loads((site / TECHDOCS_METADATA).read_text(encoding="utf-8"))
+        kept = {key: value for key, value in fields.items() if key not in set(drop)}
+        tree[TECHDOCS_METADATA] = (kept, tree[TECHDOCS_METADATA][1])
     return tree

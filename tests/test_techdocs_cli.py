@@ -64,7 +64,7 @@ def warning_lines(printed: str) -> list[str]:
     return [line for line in printed.splitlines() if WARNING_LINE.match(line)]
 
 
-def techdocs_generate(source: Path, output: Path) -> str:
+def techdocs_generate(source: Path, output: Path, etag: str = "test") -> str:
     """Run the real generator; return everything it printed. Fails the test on a non-zero exit."""
     result = subprocess.run(
         [
@@ -76,7 +76,7 @@ def techdocs_generate(source: Path, output: Path) -> str:
             "--output-dir",
             str(output),
             "--etag",
-            "test",
+            etag,
             "--verbose",  # without it, mkdocs' own warnings are not shown
         ],
         capture_output=True,

@@ -26,6 +26,7 @@ from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
 from service_runbooks.fleet.shared_assets import share_identical_files
 from service_runbooks.fleet.site_index import INDEX_HTML, read_card, write_index
+from service_runbooks.fleet.techdocs_metadata import add_generate_fields, lacks_generate_fields
 from service_runbooks.fleet.workdir import (
     MANIFEST,
     is_service_dir,
@@ -155,6 +156,7 @@ def build_site(service: Path, site: Path, digest: str) -> BuildOutcome:
     scratch = Path(tempfile.mkdtemp(prefix=f"{service.name}.", dir=state / "staging"))
     try:
         mkdocs_build(service / "mkdocs.yml", scratch / "site")
+        add_generate_fields(scratch / "site", etag=digest)  # what techdocs-cli generate adds
         _swap_in(scratch / "site", site / service.name, scratch)
         write_atomic(state / "digests" / f"{service.name}.sha256", digest + "\n")
         return BuildOutcome(service.name, BUILT)
@@ -297,7 +299,9 @@ def build_sites(
     todo = [
         f
         for f in folders
-        if digests[f.name] != _stored_digest(site, f.name) or not (site / f.name).is_dir()
+        if digests[f.name] != _stored_digest(site, f.name)
+        or not (site / f.name).is_dir()
+        or lacks_generate_fields(site / f.name)  # built before build added them
     ]
     outcomes = {f.name: BuildOutcome(f.name, UNCHANGED) for f in folders if f not in todo}
     if todo:

@@ -160,7 +160,7 @@ def install_worker(template: Path, hooks_in_process: bool) -> None:
     from service_runbooks.fleet.workers import die_with_parent
 
     die_with_parent()
-    compile_cache.install()
+    compile_cache.install(modules=True)
     cookiecutter.generate.is_binary = functools.lru_cache(maxsize=None)(
         cookiecutter.generate.is_binary
     )

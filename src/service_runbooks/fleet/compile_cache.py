@@ -118,10 +118,20 @@ def _frozen(value: Any, kept: list[Any]) -> Hashable:
         return value
     if kind in _SCALARS:
         return (kind, value)
+    # A str stands for itself: kept as is without a call (most of the answers are strings).
     if kind in _MAPPINGS:
-        return (kind, tuple((_frozen(k, kept), _frozen(v, kept)) for k, v in value.items()))
+        return (
+            kind,
+            tuple(
+                (
+                    k if type(k) is str else _frozen(k, kept),
+                    v if type(v) is str else _frozen(v, kept),
+                )
+                for k, v in value.items()
+            ),
+        )
     if kind in _SEQUENCES:
-        return (kind, tuple(_frozen(item, kept) for item in value))
+        return (kind, tuple(v if type(v) is str else _frozen(v, kept) for v in value))
     if isinstance(value, _BY_IDENTITY):
         kept.append(value)
         return (id, id(value))

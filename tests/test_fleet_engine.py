@@ -1,4 +1,4 @@
-"""The two speed-ups in the fleet's workers change how work is done, never what is produced."""
+"""The fleet workers' speed-ups change how work is done, never what is produced."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
-from jinja2 import Environment
+from jinja2 import DictLoader, Environment, Template
 
 from service_runbooks.fleet import compile_cache
 from service_runbooks.fleet.engine import run_script_in_process
@@ -33,6 +33,71 @@ def test_compiled_templates_are_reused_only_between_identical_settings() -> None
             == "2 {{ x }}"
         )
     assert Environment.compile is compile_cache._ORIGINAL_COMPILE
+
+
+# A module that counts its runs, and pages that import it with context, as this template's do.
+MODULES = {
+    "mod": "{% set _ = count() %}{% set shown = 'v=' ~ value %}"
+    "{% macro twice(x) %}{{ x }}{{ x }}{% endmacro %}",
+    "page": '{% import "mod" as m with context %}{{ m.shown }} {{ m.twice(value) }}',
+    "late": '{% set extra = 1 %}{% import "mod" as m with context %}{{ m.shown }}',
+}
+# Equal under ==, yet each renders differently: the memo must tell them apart.
+VALUES = [1, True, "1", 1.0, [1], (1,), {"a": 1}, 1, True, [1]]
+
+
+def _pages(values: list[object]) -> tuple[list[str], int]:
+    """Each value rendered by both pages of one environment; the output and the module's runs."""
+    runs = []
+
+    def count() -> str:  # one function for every render: compared by identity
+        runs.append(1)
+        return ""
+
+    env = Environment(loader=DictLoader(MODULES))
+    pages = [env.get_template(name) for name in ("page", "late")]
+    out = [page.render(value=v, count=count) for v in values for page in pages]
+    return out, len(runs)
+
+
+def test_a_module_imported_with_context_runs_once_per_exact_input() -> None:
+    expected, fresh_runs = _pages(VALUES)
+    assert fresh_runs == 2 * len(VALUES)  # without the memo: once per import
+    assert expected[:8:2] == ["v=1 11", "v=True TrueTrue", "v=1 11", "v=1.0 1.01.0"]
+    with compile_cache.installed(modules=True):
+        got, runs = _pages(VALUES)
+    assert got == expected
+    # Once per page (their variables differ: "late" has `extra`) and per distinct value.
+    assert runs == 2 * len({(type(v), repr(v)) for v in VALUES}) == 14
+    assert Template.make_module is compile_cache._ORIGINAL_MAKE_MODULE
+
+
+def test_functions_given_to_a_module_are_told_apart_by_identity() -> None:
+    def first() -> None: ...
+
+    def second() -> None: ...
+
+    expected, _ = _pages([first, second, first])
+    with compile_cache.installed(modules=True):
+        got, runs = _pages([first, second, first])
+    assert got == expected and got[0] != got[2]
+    assert runs == 4
+
+
+def test_a_module_whose_inputs_cannot_be_compared_runs_every_time() -> None:
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque"
+
+    with compile_cache.installed(modules=True):
+        got, runs = _pages([Opaque(), Opaque()])
+    assert runs == 4 and got[0] == "v=opaque opaqueopaque"
+
+
+def test_compiled_templates_alone_do_not_memoise_modules() -> None:
+    with compile_cache.installed():
+        _, runs = _pages([1, 1])
+    assert runs == 4
 
 
 def _hook(tmp_path: Path, body: str) -> str:

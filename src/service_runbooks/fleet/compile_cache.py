@@ -7,19 +7,54 @@ bytecode cache already reuses compiled code across environments the same way. Th
 the code on every setting that changes what the compiler produces, so a hit returns exactly the
 code a fresh compile would, and rendering (which happens per environment, with that
 environment's globals) is unchanged.
+
+A second memo, for this template's renders only (``install(modules=True)``): a page's
+``{% import "..." as x with context %}`` runs the imported template's whole body again for
+every file that imports it (Jinja 3.1 compiles it to ``make_module(context.get_all(), True,
+locals)``, which never caches; jinja2/compiler.py ``_import_common``, and
+https://jinja.palletsprojects.com/en/3.1.x/templates/#import-context-behavior). The module
+depends only on its template, the variables and locals it is given, and its environment; so
+per template object (one environment, one service) it is kept per *value* of those inputs,
+compared exactly (types included: ``1``, ``True`` and ``"1"`` differ). Inputs it cannot compare
+by value (any object other than plain data, functions, classes, macros and modules) are never
+memoised. Two assumptions, both true of this template: module bodies are deterministic (no
+random strings, UUIDs or ``{% now %}``), and no page mutates what a module exports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+import types
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from jinja2 import Environment
+import jinja2
+from jinja2 import Environment, Template
+from jinja2.environment import TemplateModule
+from jinja2.runtime import Macro
+from jinja2.utils import missing
+from markupsafe import Markup
 
 _ORIGINAL_COMPILE = Environment.compile
+_ORIGINAL_MAKE_MODULE = Template.make_module
 _CACHE: dict[Hashable, Any] = {}
 _MAX_ENTRIES = 50_000
+# The module memo relies on how Jinja 3.1 compiles imports and builds modules (checked against
+# 3.1.6, the version requirements-dev.txt pins); with any other Jinja it stays off.
+_MODULE_MEMO_JINJA = "3.1."
+_MODULES_ATTRIBUTE = "_service_runbooks_modules"  # the memo, on the template object it is for
+_SCALARS = frozenset({int, float, bool, type(None), Markup})
+_MAPPINGS = frozenset({dict, OrderedDict})
+_SEQUENCES = frozenset({list, tuple})
+_BY_IDENTITY = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    type,
+    Macro,
+    TemplateModule,
+    type(missing),
+)
 
 
 def _signature(env: Environment) -> Hashable:
@@ -71,24 +106,84 @@ def _memo_compile(
     return code
 
 
-def install() -> None:
-    """Reuse compiled templates in this process from now on (worker processes call this)."""
+class _Unkeyable(Exception):
+    """An input the module memo cannot compare by value."""
+
+
+def _frozen(value: Any, kept: list[Any]) -> Hashable:
+    """``value`` as a hashable key equal only to an equal value of the same types; objects
+    compared by identity are appended to ``kept`` (so their ids stay theirs)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind in _SCALARS:
+        return (kind, value)
+    # A str stands for itself: kept as is without a call (most of the answers are strings).
+    if kind in _MAPPINGS:
+        return (
+            kind,
+            tuple(
+                (
+                    k if type(k) is str else _frozen(k, kept),
+                    v if type(v) is str else _frozen(v, kept),
+                )
+                for k, v in value.items()
+            ),
+        )
+    if kind in _SEQUENCES:
+        return (kind, tuple(v if type(v) is str else _frozen(v, kept) for v in value))
+    if isinstance(value, _BY_IDENTITY):
+        kept.append(value)
+        return (id, id(value))
+    raise _Unkeyable(kind)
+
+
+def _memo_make_module(
+    self: Template,
+    vars: dict[str, Any] | None = None,
+    shared: bool = False,
+    locals: Mapping[str, Any] | None = None,
+) -> TemplateModule:
+    if not shared or vars is None:  # not an import with context
+        return _ORIGINAL_MAKE_MODULE(self, vars, shared, locals)
+    kept: list[Any] = []
+    try:
+        given = {k: v for k, v in (locals or {}).items() if v is not missing}  # as new_context
+        key = (_frozen(vars, kept), _frozen(given, kept))
+    except (_Unkeyable, RecursionError):
+        return _ORIGINAL_MAKE_MODULE(self, vars, shared, locals)
+    memo = self.__dict__.setdefault(_MODULES_ATTRIBUTE, {})
+    try:
+        return memo[key][0]
+    except KeyError:
+        pass
+    module = _ORIGINAL_MAKE_MODULE(self, vars, shared, locals)
+    memo[key] = (module, kept)
+    return module
+
+
+def install(modules: bool = False) -> None:
+    """Reuse compiled templates in this process from now on (worker processes call this);
+    with ``modules``, also the modules this template's pages import with context."""
     Environment.compile = _memo_compile  # type: ignore[method-assign]
+    if modules and jinja2.__version__.startswith(_MODULE_MEMO_JINJA):
+        Template.make_module = _memo_make_module  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
-    """Compile every template afresh again."""
+    """Compile every template, and run every imported module, afresh again."""
     Environment.compile = _ORIGINAL_COMPILE  # type: ignore[method-assign]
+    Template.make_module = _ORIGINAL_MAKE_MODULE  # type: ignore[method-assign]
     _CACHE.clear()
 
 
 @contextmanager
-def installed() -> Iterator[None]:
-    """Reuse compiled templates inside the ``with`` block only."""
-    already = Environment.compile is _memo_compile
-    install()
+def installed(modules: bool = False) -> Iterator[None]:
+    """The memos inside the ``with`` block only."""
+    already = Environment.compile is _memo_compile, Template.make_module is _memo_make_module
+    install(modules)
     try:
         yield
     finally:
-        if not already:
+        if already == (False, False):
             uninstall()

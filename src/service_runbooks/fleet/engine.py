@@ -6,8 +6,9 @@
 the same rules as the hook. ``render`` hands that context to ``generate_files``, hooks
 included. The only changes are how work is done, never what is produced:
 
-* Jinja compiles each template once per worker instead of once per service
-  (``compile_cache``), and each template file is sniffed for binary content once.
+* Jinja compiles each template once per worker instead of once per service, and runs each
+  module the pages import with context (commands, engines, alerts) once per service instead of
+  once per page (``compile_cache``); each template file is sniffed for binary content once.
 * A Python hook of *this* template runs inside the worker instead of in a new interpreter
   (``run_script_in_process``): cookiecutter renders the hook exactly as before, and the rendered
   file runs with ``runpy`` as ``__main__``, with the project folder as working directory, and a
@@ -160,7 +161,7 @@ def install_worker(template: Path, hooks_in_process: bool) -> None:
     from service_runbooks.fleet.workers import die_with_parent
 
     die_with_parent()
-    compile_cache.install()
+    compile_cache.install(modules=True)
     cookiecutter.generate.is_binary = functools.lru_cache(maxsize=None)(
         cookiecutter.generate.is_binary
     )

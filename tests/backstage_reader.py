@@ -14,6 +14,7 @@ app runs unchanged at the origin it was built for.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from conftest import node_tool
 from matrix import ROOT
 from mkdocs.structure.files import File
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from runbook_pages import FENCE, fence_languages, headings
 from test_site import SCREENSHOTS, nav_section
 
@@ -46,6 +48,7 @@ BUNDLE = ROOT / "node_modules" / "@techdocs" / "cli" / "dist" / "embedded-app"
 # lets the page fall back to the system fonts at once.
 GOOGLE_FONTS = re.compile(r"^https://fonts\.(googleapis|gstatic)\.com/")
 VIEWPORT = {"width": 1280, "height": 900}
+LOST_CLICK_MS = 10_000  # a click that has not changed the address by then was lost
 SERVER_READY_SECONDS = 120  # the CLI itself polls mkdocs every 3 s, up to 30 times
 MKDOCS_FAILED = re.compile(
     r"\[mkdocs\] (ERROR|Aborted|Error)|Address already in use|mkdocs server did not start"
@@ -373,6 +376,17 @@ def leaves_app(url: str) -> bool:
     return not (url.startswith((APP_ORIGIN, "data:", "blob:")) or GOOGLE_FONTS.match(url))
 
 
+def click_once_more_if_lost(page: Page, url: str, click: Callable[[], None]) -> None:
+    """Click, and click again once if the address has not changed after a while. On a loaded
+    machine a click can land while the reader is still replacing the previous page's DOM, and
+    is lost; a link that is really broken fails both times, and ``lands_on`` reports it."""
+    click()
+    try:
+        page.wait_for_url(url, timeout=LOST_CLICK_MS)
+    except PlaywrightTimeoutError:
+        click()
+
+
 def click_nav_entry(page: Page, spec: PageSpec) -> None:
     """Click the page's entry in the reader's nav, opening its sections first."""
     scope = shadow_host(page).locator("nav.md-nav--primary")
@@ -441,9 +455,12 @@ def walk_service(page: Page, service: Path, description: str, *, shots: str | No
             break
         url, how = step
         if how == "link":
-            shadow_host(page).locator(f'article a[href="{url}"]').first.click()
+            link = shadow_host(page).locator(f'article a[href="{url}"]').first
+            click_once_more_if_lost(page, url, link.click)
         elif how == "nav":
-            click_nav_entry(page, by_url[url])
+            click_once_more_if_lost(
+                page, url, functools.partial(click_nav_entry, page, by_url[url])
+            )
         else:
             page.goto(url)
         spec = by_url[urldefrag(url)[0]]

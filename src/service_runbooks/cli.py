@@ -1,4 +1,4 @@
-"""service-runbooks: render one service's runbooks (new), or render, check, build and publish a fleet's.
+"""service-runbooks: render one service (new), or render, check, build and publish a fleet.
 
 Exit status: 0 when everything succeeded, 1 when a service was refused or failed (or, for
 ``check``, is behind or drifted), 2 when the command line or the fleet file is wrong (then

@@ -40,7 +40,10 @@ def test_examples_cover_every_workload_and_gitops_and_a_service_without_database
         ("service_name: broken\n_copy_without_render: ['*']\n", "unknown answer"),
         ("service_name: broken\nnamespace: Prod\n", "namespace: 'Prod' is not valid"),
         ("service_name: broken\nowner: '{{ 7 * 7 }}'\n", "must not contain Jinja delimiters"),
-        ("service_name: broken\npublish_techdocs: 'yes'\n", "must be true or false"),
+        (
+            "service_name: broken\npublish_techdocs: 'yes'\n",
+            "must be true or false, written without quotes",
+        ),
         ("- service_name: broken\n", "expected a mapping of answers"),
     ],
 )

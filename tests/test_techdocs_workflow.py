@@ -290,4 +290,4 @@ def test_a_non_boolean_answer_is_refused(tmp_path: Path, capfd) -> None:
     assert list(output.iterdir()) == []
     # Refused while the folder name renders (before any folder exists), or by the hook.
     message = str(refused.value) + capfd.readouterr().err
-    assert "  - publish_techdocs: '1' must be true or false. Rule: " in message
+    assert "  - publish_techdocs: '1' must be true or false, written without quotes" in message

@@ -109,7 +109,11 @@ class Rule:
     def check(self, value: object) -> str | None:
         """The problem with ``value`` in words, or None when it is valid."""
         if self.boolean:
-            return None if isinstance(value, bool) else "must be true or false"
+            if isinstance(value, bool):
+                return None
+            if isinstance(value, str):  # "false" quoted in YAML: say why it is refused
+                return "must be true or false, written without quotes (a YAML boolean), not text"
+            return "must be true or false"
         if not isinstance(value, str):
             return f"must be a string, got {type(value).__name__}"
         if value == "":

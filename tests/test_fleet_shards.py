@@ -230,6 +230,21 @@ def test_a_bad_shard_is_refused_by_name_and_writes_nothing(
             '"docs": 3, "links": [], "alerts": [], "reviewed_on": "", "review_due": ""}]',
             "[0].docs: must be str",
         ),
+        *(
+            (
+                '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
+                f'"docs": {docs}, "links": [], "alerts": [], "reviewed_on": "{reviewed}", '
+                f'"review_due": "{due}"}}]',
+                message,
+            )
+            for docs, reviewed, due, message in [
+                ('"javascript:alert(1)"', "", "", "[0].docs: must be a relative path"),
+                ('"//evil.example/x/"', "", "", "[0].docs: must be a relative path"),
+                ('"/x/"', "", "", "[0].docs: must be a relative path"),
+                ("null", "", "2026-01-01", "must be both given or both empty"),
+                ("null", "2026-01-01", "2026-13-01", "[0].review_due: must be a date"),
+            ]
+        ),
     ],
 )
 def test_a_bad_shard_index_is_refused_and_nothing_is_written(

@@ -80,6 +80,14 @@ def test_the_fleet_workflow_passes_the_schema(template: Path, tmp_path: Path, sh
     )
     assert index["run"].count("shards/runbooks-shard-") == shards
     assert workflow["jobs"]["index"]["needs"] == "shards"
+    # "Re-run failed jobs" uploads the same artifact names again in the same run.
+    uploads = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    assert len(uploads) == 2 and all(step["with"]["overwrite"] is True for step in uploads)
 
 
 def actions_vars(text: str) -> set[str]:

@@ -14,6 +14,7 @@ from dataclasses import fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from service_runbooks.fleet.site_index import SERVICES_JSON, ServiceCard, write_index
 
@@ -49,6 +50,38 @@ def _from_json(cls: type, data: object, where: str) -> Any:
     return cls(**{name: _value(hints[name], data[name], f"{where}.{name}") for name in names})
 
 
+def _relative_url(url: str | None, where: str) -> None:
+    """A site's or an alert page's address must stay inside the fleet site: a relative path,
+    never a scheme (``javascript:``), a host or an absolute path."""
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or url.startswith(("/", "\\")):
+        raise IndexInputError(f"{where}: must be a relative path inside the site, got {url!r}")
+
+
+def _iso_date(text: str, where: str) -> None:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise IndexInputError(f"{where}: must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _checked(card: ServiceCard, where: str) -> ServiceCard:
+    """What the index will print as links and judge as dates, checked as ``build`` writes it."""
+    _relative_url(card.docs, f"{where}.docs")
+    for i, alert in enumerate(card.alerts):
+        _relative_url(alert.page, f"{where}.alerts[{i}].page")
+    if bool(card.reviewed_on) != bool(card.review_due):
+        raise IndexInputError(
+            f"{where}: reviewed_on and review_due must be both given or both empty"
+        )
+    for name in ("reviewed_on", "review_due"):
+        if getattr(card, name):
+            _iso_date(getattr(card, name), f"{where}.{name}")
+    return card
+
+
 def read_cards(source: Path) -> list[ServiceCard]:
     """The cards of one shard's services.json (or of the site folder holding it)."""
     path = source / SERVICES_JSON if source.is_dir() else source
@@ -58,7 +91,10 @@ def read_cards(source: Path) -> list[ServiceCard]:
         raise IndexInputError(f"{path}: cannot be read as JSON ({error})") from None
     if not isinstance(data, list):
         raise IndexInputError(f"{path}: must be a list of services (a `build` writes it)")
-    return [_from_json(ServiceCard, item, f"{path}: [{i}]") for i, item in enumerate(data)]
+    return [
+        _checked(_from_json(ServiceCard, item, f"{path}: [{i}]"), f"{path}: [{i}]")
+        for i, item in enumerate(data)
+    ]
 
 
 def merge(sources: list[Path]) -> list[ServiceCard]:

@@ -193,6 +193,10 @@ def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
                 "name": f"{SITES_ARTIFACT}${{{{ matrix.shard }}}}",
                 "path": "${{ env.RUNBOOKS_SITE }}",
                 "retention-days": 7,
+                # A re-run of a failed job uploads the same name in the same run, which v4
+                # refuses unless told to overwrite (input added in v4.2.0:
+                # https://github.com/actions/upload-artifact/releases/tag/v4.2.0).
+                "overwrite": True,
             },
         },
     ]
@@ -250,7 +254,12 @@ def _index_job(settings: Settings) -> dict[str, Any]:
             {
                 "name": "Keep the fleet's site",
                 "uses": "actions/upload-artifact@v4",
-                "with": {"name": "runbooks-site", "path": "fleet-site", "retention-days": 7},
+                "with": {
+                    "name": "runbooks-site",
+                    "path": "fleet-site",
+                    "retention-days": 7,
+                    "overwrite": True,  # a re-run, as above
+                },
             },
         ],
     }

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import tool
-from fleet_helpers import copy_template, run_cli, site_snapshot, write_fleet
+from fleet_helpers import copy_template, run_cli, site_snapshot, snapshot, write_fleet
 
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
+from service_runbooks.fleet.workdir import exclusive
 
 HOSTILE = 'Ships <script>alert("x")</script> & "quotes" 💥'
 SERVICES = [
@@ -170,3 +171,23 @@ def test_the_index_filters_by_name_and_owner_in_a_browser(built: tuple[Path, Pat
         page.goto((site / "index.html").as_uri() + "?q=payments")
         assert page.locator(visible).all_inner_texts() == ["payments-api"]
         browser.close()
+
+
+def test_a_second_build_of_the_same_site_is_refused_while_one_runs(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Two builds into one site folder would empty each other's staging folder and race on the
+    shared store: the second one stops at once, naming the folder, and changes nothing."""
+    template, out, site = built
+    out, site = shutil.copytree(out, tmp_path / "out"), shutil.copytree(site, tmp_path / "site")
+    page = out / "orders" / "docs" / "index.md"
+    page.write_text(page.read_text() + "\nA change to build.\n")
+    before = snapshot(site)
+    with exclusive(site / ".service-runbooks" / "build.lock", site):  # the first build
+        result = run_cli(template, "build", out, "--site", site, check=1)
+    assert f"another service-runbooks run is using {site}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(site) == before
+    # Negative control: with the lock free, the same build goes ahead and changes the site.
+    run_cli(template, "build", out, "--site", site)
+    assert snapshot(site) != before

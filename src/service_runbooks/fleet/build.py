@@ -29,6 +29,7 @@ from service_runbooks.fleet.site_index import INDEX_HTML, read_card, write_index
 from service_runbooks.fleet.techdocs_metadata import add_generate_fields, lacks_generate_fields
 from service_runbooks.fleet.workdir import (
     MANIFEST,
+    exclusive,
     is_service_dir,
     links_in,
     links_refusal,
@@ -281,6 +282,22 @@ def build_sites(
     services, site = services.absolute(), site.absolute()
     site.mkdir(parents=True, exist_ok=True)
     state = site / STATE_DIR
+    state.mkdir(exist_ok=True)
+    # One build of a site folder at a time: a second would empty the first's staging folder,
+    # and both would link and clean the shared store.
+    with exclusive(state / "build.lock", site):
+        return _build_locked(services, site, state, jobs, progress, shard, today)
+
+
+def _build_locked(
+    services: Path,
+    site: Path,
+    state: Path,
+    jobs: int | None,
+    progress: bool | None,
+    shard: Shard | None,
+    today: date | None,
+) -> BuildSummary:
     shutil.rmtree(state / "staging", ignore_errors=True)
     (state / "staging").mkdir(parents=True)
     (state / "digests").mkdir(exist_ok=True)

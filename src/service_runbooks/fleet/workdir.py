@@ -22,6 +22,21 @@ class Busy(Exception):
 
 
 @contextmanager
+def exclusive(lock_file: Path, what: Path) -> Iterator[None]:
+    """Hold ``lock_file``'s lock (flock: released by the kernel when the process dies, so a
+    killed run never leaves a stale lock); Busy when another run holds it."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise Busy(f"another service-runbooks run is using {what}") from error
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def locked(output: Path) -> Iterator[Path]:
     """Hold the output folder's lock; yields the (emptied) staging folder beside the services.
 
@@ -30,20 +45,13 @@ def locked(output: Path) -> Iterator[Path]:
     """
 
     output.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise Busy(f"another service-runbooks run is using {output}") from error
+    with exclusive(output / LOCK_FILE, output):
         staging = output / STAGING_DIR
         _remove(staging)
         try:
             yield staging
         finally:
             _remove(staging)
-    finally:
-        os.close(fd)
 
 
 def _remove(path: Path) -> None:

@@ -352,6 +352,9 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path: Path
     for field in ("owner", "namespace", "service_nam", "gitops_app", "service_name", "alerting"):
         assert f": {field}: " in result.stderr, field
     assert "did you mean 'service_name'?" in result.stderr
+    # A yes/no answer on the command line is told in command-line words, once.
+    assert result.stderr.count(": alerting: ") == 1
+    assert "alerting: 'maybe' is not a yes/no answer (1/true/t/yes/y/on/0/false" in result.stderr
     assert "Traceback" not in result.stderr
     assert not output.exists()
     # Negative control: one problem is one line.
@@ -486,3 +489,16 @@ def test_the_checkers_catch_a_different_tree_and_cruft_json(tmp_path: Path) -> N
     assert cruft_differences(state, replay) == []
     replay["cookiecutter"]["owner"] = "someone-else"
     assert cruft_differences(state, replay) == ["owner"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    result = run_new("--no-input", "--output", tmp_path / "a-file" / "services")
+    assert result.returncode == 1, result.stderr
+    assert "Not a directory" in result.stderr and "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+    # Negative control: beside the file, the same command renders the service.
+    made = run_new("--no-input", "--output", tmp_path / "services")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "services" / "payments-api" / "catalog-info.yaml").is_file()

@@ -89,8 +89,14 @@ def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProb
             continue
         answers[key] = value
         if is_yes_no(key):
-            with suppress(InvalidResponse):
+            try:
                 answers[key] = YesNoPrompt().process_response(value)
+            except InvalidResponse:
+                del answers[key]  # reported here, in command-line words, not again by its rule
+                yes_no = "/".join(YesNoPrompt.yes_choices + YesNoPrompt.no_choices)
+                problems.append(
+                    FleetProblem(COMMAND_LINE, key, f"{value!r} is not a yes/no answer ({yes_no})")
+                )
     return answers, problems
 
 
@@ -321,6 +327,9 @@ def main(request: Request) -> int:
         return EXIT_INTERRUPTED
     except EOFError:
         print("\nAborted at the end of input: nothing was written.", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:  # the output folder cannot be made or written (a file, no access)
+        print(f"ERROR: {error}; nothing was written.", file=sys.stderr)
         return EXIT_FAILED
     print(f"Rendered {target}")
     return EXIT_OK

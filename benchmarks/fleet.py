@@ -179,15 +179,6 @@ def disk_mb(*paths: Path) -> float:
     return int(result.stdout.splitlines()[-1].split()[0]) * 1024 / 1e6
 
 
-def has_shard_option() -> bool:
-    """Whether this service-runbooks takes ``--shard K/N`` (render and build)."""
-    helps = [
-        subprocess.run([CLI, command, "--help"], capture_output=True, text=True, env=env()).stdout
-        for command in ("render", "build")
-    ]
-    return all("--shard" in text for text in helps)
-
-
 def render(fleet: Path, out: Path, *extra: str) -> Run:
     return run([CLI, "render", fleet, "--output", out, *extra])
 
@@ -247,9 +238,6 @@ def bench_build(services: Path, site: Path, n: int, label: str) -> tuple[Run, Ru
 
 def bench_shards(fleet: Path, count: int, n: int, work: Path, whole: float) -> None:
     """Each shard rendered and built into its own folders, one after another."""
-    if not has_shard_option():
-        print("shards: skipped (this service-runbooks has no --shard K/N on render and build)")
-        return
     print(f"{count} shards, run one after another (each as one CI matrix job would):")
     longest = longest_build = 0.0
     total_mb = 0.0
@@ -271,13 +259,19 @@ def bench_shards(fleet: Path, count: int, n: int, work: Path, whole: float) -> N
     print(f"  shards' sites on disk {total_mb:.1f} MB ({total_mb / n:.2f} MB/service)")
 
 
-def bench_scale(rendered: Path, size: int, work: Path, whole: tuple[float, float], n: int) -> None:
-    """Build the first ``size`` services alone: per-service time and disk against all ``n``."""
-    services = work / f"services-{size}"
+def first_services(rendered: Path, size: int, services: Path) -> list[str]:
+    """Copy the first ``size`` rendered services (by name) into ``services``; their names."""
     names = sorted(p.name for p in rendered.iterdir() if p.is_dir())[:size]
     services.mkdir()
     for name in names:
         shutil.copytree(rendered / name, services / name)
+    return names
+
+
+def bench_scale(rendered: Path, size: int, work: Path, whole: tuple[float, float], n: int) -> None:
+    """Build the first ``size`` services alone: per-service time and disk against all ``n``."""
+    services = work / f"services-{size}"
+    first_services(rendered, size, services)
     result = build(services, work / f"sites-{size}")
     mb = disk_mb(work / f"sites-{size}")
     for count, secs, total in [(size, result.seconds, mb), (n, *whole)]:
@@ -306,10 +300,7 @@ def monorepo_config(services: Path, names: list[str]) -> Path:
 
 def bench_monorepo(rendered: Path, size: int, work: Path) -> None:
     services = work / f"mono-services-{size}"
-    names = sorted(p.name for p in rendered.iterdir() if p.is_dir())[:size]
-    services.mkdir()
-    for name in names:
-        shutil.copytree(rendered / name, services / name)
+    names = first_services(rendered, size, services)
     ours = build(services, work / f"mono-ours-{size}")
     config = monorepo_config(services, names)
     # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings; its log is captured.

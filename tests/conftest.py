@@ -5,14 +5,26 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
+from playwright.sync_api import Browser, sync_playwright
 
 BIN = Path(sys.executable).parent
 NODE_VALIDATOR = ROOT / "tests" / "node" / "validate-entity.mjs"
+# Debian's Chromium as root, on a machine without outside network: no sandbox (root), and no
+# background networking, component updates or sync, whose connections are refused here.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 # mkdocs-material prints a banner about MkDocs 2.0 on every build; it is noise here.
 os.environ["NO_MKDOCS_2_WARNING"] = "1"
@@ -57,3 +69,14 @@ def node_tool(name: str) -> str:
     if not path.is_file():
         pytest.fail(f"{name} is not installed in node_modules; run `make install`")
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium (Playwright's own browser download fails here)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=tool("chromium"), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,12 +35,10 @@ from backstage_reader import (
     shadow_host,
     walk_service,
 )
-from conftest import tool
 from matrix import COMBINATIONS
 from oracle import Service
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from test_hostile_text import CORPUS
-from test_site import CHROMIUM_ARGS
 
 # Descriptions that would be an element, a script, links or Markdown blocks if pasted raw.
 HOSTILE = [CORPUS[0], CORPUS[2], CORPUS[4], CORPUS[7]]
@@ -57,16 +54,6 @@ def engine_service(engine: str) -> dict[str, str]:
 
 
 SERVICES = {engine: engine_service(engine) for engine in ENGINES}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=tool("chromium"), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 def copy_service(rendered: Path, tmp_path: Path) -> Path:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import tool
 from fleet_helpers import copy_template, run_cli, site_snapshot, snapshot, write_fleet
+from playwright.sync_api import Browser
 
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 from service_runbooks.fleet.workdir import exclusive
@@ -149,28 +150,24 @@ def test_a_failing_build_keeps_the_previous_site(
     assert (site / "orders" / "index.html").is_file()  # the last good site is still served
 
 
-def test_the_index_filters_by_name_and_owner_in_a_browser(built: tuple[Path, Path, Path]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_index_filters_by_name_and_owner_in_a_browser(
+    built: tuple[Path, Path, Path], browser: Browser
+) -> None:
     _, _, site = built
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=tool("chromium"), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page()
-        page.goto((site / "index.html").as_uri())
-        visible = "tbody tr:not([hidden]) td:first-child a"
-        assert page.locator(visible).all_inner_texts() == ["orders", "payments-api", "search"]
-        page.fill("#q", "commerce")
-        assert page.locator(visible).all_inner_texts() == ["orders", "search"]
-        page.fill("#q", "SEARCH team-commerce")
-        assert page.locator(visible).all_inner_texts() == ["search"]
-        assert page.inner_text("#count") == "1 of 3 services"
-        page.fill("#q", "nothing-like-this")
-        assert page.locator("#none").is_visible()
-        page.goto((site / "index.html").as_uri() + "?q=payments")
-        assert page.locator(visible).all_inner_texts() == ["payments-api"]
-        browser.close()
+    page = browser.new_page()
+    page.goto((site / "index.html").as_uri())
+    visible = "tbody tr:not([hidden]) td:first-child a"
+    assert page.locator(visible).all_inner_texts() == ["orders", "payments-api", "search"]
+    page.fill("#q", "commerce")
+    assert page.locator(visible).all_inner_texts() == ["orders", "search"]
+    page.fill("#q", "SEARCH team-commerce")
+    assert page.locator(visible).all_inner_texts() == ["search"]
+    assert page.inner_text("#count") == "1 of 3 services"
+    page.fill("#q", "nothing-like-this")
+    assert page.locator("#none").is_visible()
+    page.goto((site / "index.html").as_uri() + "?q=payments")
+    assert page.locator(visible).all_inner_texts() == ["payments-api"]
+    page.close()
 
 
 def test_a_second_build_of_the_same_site_is_refused_while_one_runs(

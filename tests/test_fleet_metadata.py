@@ -20,7 +20,7 @@ from service_runbooks.fleet.techdocs_metadata import (
     METADATA,
     add_generate_fields,
     lacks_generate_fields,
-    metadata_problems,
+    site_files,
 )
 
 LIGHT = {"alerting": False, "migration_tool": "none"}  # fewer pages: faster builds
@@ -41,6 +41,26 @@ def metadata(site: Path) -> dict:
 
 def compact(fields: dict) -> str:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def metadata_problems(site: Path) -> list[str]:
+    """What is wrong with ``site``'s generate fields: missing or mistyped, or a ``files`` list
+    that is not the site's files (Backstage would invalidate the wrong cached paths)."""
+    try:
+        metadata = json.loads((site / METADATA).read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        return [f"{METADATA}: unreadable ({error})"]
+    problems = []
+    if not isinstance(metadata.get("build_timestamp"), int):
+        problems.append(f"{METADATA}: build_timestamp must be milliseconds (an integer)")
+    if not isinstance(metadata.get("etag"), str) or not metadata["etag"]:
+        problems.append(f"{METADATA}: etag must be a non-empty string")
+    listed, present = set(metadata.get("files") or []), set(site_files(site))
+    problems += [
+        f"{METADATA}: files lists {rel}, not in the site" for rel in sorted(listed - present)
+    ]
+    problems += [f"{METADATA}: files leaves out {rel}" for rel in sorted(present - listed)]
+    return problems
 
 
 def stored_digest(site: Path, name: str) -> str:

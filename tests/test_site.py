@@ -22,7 +22,7 @@ from conftest import tool
 from matrix import ROOT
 from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from service_runbooks.mkdocs_hooks import (
     OUTPUT_ENV,
@@ -38,17 +38,6 @@ EXAMPLES = {
     for path in sorted((ROOT / "examples" / "services").glob("*.yaml"))
 }
 SCREENSHOTS = ROOT / "build" / "screenshots"
-# Debian's Chromium as root, on a machine without outside network: no sandbox (root), and no
-# background networking, component updates or sync, whose connections are refused here.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 class Built:
@@ -262,16 +251,6 @@ def site_url(built: Built) -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=tool("chromium"), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

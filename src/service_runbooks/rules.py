@@ -98,6 +98,11 @@ class Rule:
             for field, choices in self.only_when or ()
         )
 
+    def verdict(self, value: object, answers: Mapping[str, object]) -> str | None:
+        """The problem with ``value`` among ``answers``: its rule where it is used, else only
+        what cookiecutter itself would trip on (``check_unused``)."""
+        return self.check(value) if self.applies(answers) else self.check_unused(value)
+
     def check_unused(self, value: object) -> str | None:
         """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
         if not isinstance(value, str):
@@ -507,7 +512,7 @@ def validate(answers: Mapping[str, object]) -> list[Problem]:
     problems = []
     for rule in RULES:
         value = answers.get(rule.field, "")
-        reason = rule.check(value) if rule.applies(answers) else rule.check_unused(value)
+        reason = rule.verdict(value, answers)
         if reason is not None:
             problems.append(Problem(rule.field, value, reason, rule))
     return problems

@@ -152,7 +152,7 @@ def answer_problem(field: str, value: object, known: Mapping[str, object]) -> Pr
     if rule is None:  # an answer without a rule still may not be a template
         reason = "must not contain Jinja delimiters ({{, {% or {#)" if has_jinja(value) else None
     else:
-        reason = rule.check(value) if rule.applies(known) else rule.check_unused(value)
+        reason = rule.verdict(value, known)
     return None if reason is None else Problem(field, value, reason, rule)
 
 

@@ -74,26 +74,6 @@ def add_generate_fields(site: Path, etag: str) -> None:
     write_atomic(path, text + "\n")
 
 
-def metadata_problems(site: Path) -> list[str]:
-    """What is wrong with ``site``'s generate fields: missing or mistyped, or a ``files`` list
-    that is not the site's files (Backstage would invalidate the wrong cached paths)."""
-    try:
-        metadata = json.loads((site / METADATA).read_text("utf-8"))
-    except (OSError, ValueError) as error:
-        return [f"{METADATA}: unreadable ({error})"]
-    problems = []
-    if not isinstance(metadata.get("build_timestamp"), int):
-        problems.append(f"{METADATA}: build_timestamp must be milliseconds (an integer)")
-    if not isinstance(metadata.get("etag"), str) or not metadata["etag"]:
-        problems.append(f"{METADATA}: etag must be a non-empty string")
-    listed, present = set(metadata.get("files") or []), set(site_files(site))
-    problems += [
-        f"{METADATA}: files lists {rel}, not in the site" for rel in sorted(listed - present)
-    ]
-    problems += [f"{METADATA}: files leaves out {rel}" for rel in sorted(present - listed)]
-    return problems
-
-
 def lacks_generate_fields(site: Path) -> bool:
     """Whether ``site`` was built without the generate fields (before ``build`` added them)."""
     try:

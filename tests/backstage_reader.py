@@ -37,7 +37,7 @@ from mkdocs.structure.files import File
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from runbook_pages import FENCE, fence_languages, headings
-from test_site import SCREENSHOTS, nav_section
+from test_site import SCREENSHOTS
 
 APP_ORIGIN = "http://localhost:3000"
 # `techdocs-cli serve` prints this address: the reader for the docs in its working folder.
@@ -237,7 +237,8 @@ READ_PAGE = """host => {
       b => b.querySelectorAll('button.md-clipboard').length),
     ids: [...article.querySelectorAll('[id]')].map(e => e.id),
     nav: [...root.querySelectorAll('nav.md-nav--primary a.md-nav__link')]
-      .filter(a => !a.hash).map(a => [a.href, text(a)]),
+      .filter(a => !a.hash)
+      .map(a => [a.href, text(a), a.parentElement.classList.contains('md-nav__item--pruned')]),
     content_links: hrefs(article.querySelectorAll('a[href]')),
     links: hrefs(root.querySelectorAll('a[href]')),
   };
@@ -252,7 +253,11 @@ class Walk:
     opened: dict[str, set[str]] = field(default_factory=dict)  # page URL -> its element ids
     reached_by: dict[str, str] = field(default_factory=dict)  # page URL -> "nav" or "link"
     failed: set[str] = field(default_factory=set)  # page URLs a click did not open
-    nav: dict[str, str] = field(default_factory=dict)  # the reader's nav: page URL -> title
+    # The reader's nav, pruned (navigation.prune in mkdocs.yml): each page shows its own
+    # section's pages, and every other section as one link to that section's first page.
+    nav: dict[str, str] = field(default_factory=dict)  # page URL -> title, on any page
+    sections: dict[str, str] = field(default_factory=dict)  # section title -> URL it links to
+    nav_on: dict[str, set[str]] = field(default_factory=dict)  # page URL -> URLs its nav shows
     links: dict[str, set[str]] = field(default_factory=dict)  # link -> pages showing it
     tab_sets: int = 0
     copied: int = 0
@@ -295,7 +300,15 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def check_nav(specs: list[PageSpec], walk: Walk) -> None:
-    """The reader's nav holds every page under its mkdocs.yml title, and nothing else."""
+    """The reader's nav holds every page under its mkdocs.yml title, and nothing else; a
+    pruned section links to its first page."""
+    first_pages = {}
+    for spec in specs:
+        if len(spec.nav) > 1:
+            first_pages.setdefault(spec.nav[0], spec.url)
+    for section, url in sorted(walk.sections.items()):
+        if first_pages.get(section) != url:
+            walk.problems.append(f"nav: section {section!r} links to {url}")
     for spec in specs:
         if spec.url not in walk.nav:
             walk.problems.append(f"{spec.source}: not in the reader's nav")
@@ -320,7 +333,12 @@ def check_page(page: Page, spec: PageSpec, walk: Walk) -> list[str]:
         if shown[what] != value:
             walk.problems.append(f"{spec.source}: {what} {shown[what]} instead of {value}")
     walk.opened[spec.url] = set(shown["ids"])
-    walk.nav = walk.nav or dict(shown["nav"])
+    walk.nav_on[spec.url] = {url for url, _, _ in shown["nav"]}
+    for url, title, pruned in shown["nav"]:
+        if pruned:
+            walk.sections[title] = url
+        else:
+            walk.nav[url] = title
     for link in shown["links"]:
         walk.links.setdefault(link, set()).add(spec.source)
 
@@ -387,12 +405,11 @@ def click_once_more_if_lost(page: Page, url: str, click: Callable[[], None]) -> 
         click()
 
 
-def click_nav_entry(page: Page, spec: PageSpec) -> None:
-    """Click the page's entry in the reader's nav, opening its sections first."""
-    scope = shadow_host(page).locator("nav.md-nav--primary")
-    for section in spec.nav[:-1]:
-        scope = nav_section(page, scope, section)
-    scope.locator(f'a.md-nav__link[href="{spec.url}"]').click()
+def click_nav_entry(page: Page, url: str) -> None:
+    """Click a link of the reader's nav that leads to ``url``: the page's entry in the open
+    section, or a pruned section's link."""
+    nav = shadow_host(page).locator("nav.md-nav--primary")
+    nav.locator(f'a.md-nav__link[href="{url}"]').first.click()
 
 
 def next_click(
@@ -401,8 +418,9 @@ def next_click(
     content_links: dict[str, list[str]],
     walk: Walk,
 ) -> tuple[str, str] | None:
-    """The next page to open and how: by turns a content link of this page and a nav entry, to
-    a page not opened yet; else the address of an opened page that links to one; None when done.
+    """The next page to open and how: by turns a content link of this page and a link of its
+    nav, to a page not opened yet; else the address of an opened page that links to one (in its
+    content or its nav); None when done.
     """
     known = {spec.url for spec in specs}
 
@@ -411,12 +429,17 @@ def next_click(
         return url in known and url not in walk.opened and url not in walk.failed
 
     by_link = next((link for link in content_links[current.url] if unopened(link)), None)
-    by_nav = next((s.url for s in specs if unopened(s.url) and s.url in walk.nav), None)
+    in_nav = walk.nav_on[current.url]
+    by_nav = next((s.url for s in specs if unopened(s.url) and s.url in in_nav), None)
     if by_link and (by_nav is None or len(walk.reached_by) % 2):
         return by_link, "link"
     if by_nav:
         return by_nav, "nav"
-    linking = (url for url, links in content_links.items() if any(map(unopened, links)))
+    linking = (
+        url
+        for url, links in content_links.items()
+        if any(map(unopened, [*links, *walk.nav_on[url]]))
+    )
     source = next(linking, None)
     return (source, "address") if source else None
 
@@ -458,9 +481,7 @@ def walk_service(page: Page, service: Path, description: str, *, shots: str | No
             link = shadow_host(page).locator(f'article a[href="{url}"]').first
             click_once_more_if_lost(page, url, link.click)
         elif how == "nav":
-            click_once_more_if_lost(
-                page, url, functools.partial(click_nav_entry, page, by_url[url])
-            )
+            click_once_more_if_lost(page, url, functools.partial(click_nav_entry, page, url))
         else:
             page.goto(url)
         spec = by_url[urldefrag(url)[0]]

@@ -3,11 +3,12 @@ serves a rendered service in the Backstage app that npm @techdocs/cli ships, and
 Chromium (Debian's, driven by Playwright) opens every page of it there, each once, by turns from
 the reader's nav and from a content link. One service per deployment engine, each with a
 hostile description. Every Markdown page is in the reader's nav under its mkdocs.yml title and
-opens; headings, admonitions and tabs are the Markdown's, every tab opens, every code block has
-a copy button and the first one copies its block; every link the reader shows (nav, table of
-contents, content, footer) leads to a page that opened and to an id on it; the description is
-plain text; no dialog opens and no request leaves the app. Screenshots go to
-build/screenshots/reader-*.png.
+opens. The nav is pruned: a page shows its own section's pages and each other section as one
+link, which must lead to that section's first page. Headings, admonitions and tabs are the
+Markdown's, every tab opens, every code block has a copy button and the first one copies its
+block; every link the reader shows (nav, table of contents, content, footer) leads to a page
+that opened and to an id on it; the description is plain text; no dialog opens and no request
+leaves the app. Screenshots go to build/screenshots/reader-*.png.
 
 Each test runs its own server on free ports (see backstage_reader.py), so they run in parallel
 under plain `pytest -n auto`.
@@ -25,8 +26,8 @@ import yaml
 from backstage_reader import (
     READER,
     Walk,
+    check_nav,
     check_page,
-    click_nav_entry,
     lands_on,
     not_found_view,
     reader_page,
@@ -117,7 +118,7 @@ def test_a_dropped_nav_entry_a_broken_link_and_raw_text_are_caught(
         walk = walk_service(page, service, answers["description"])
 
         tabbed = next(spec for spec in service_pages(service) if spec.tabs)
-        click_nav_entry(page, tabbed)
+        page.goto(tabbed.url)
         assert lands_on(page, tabbed.url, tabbed) is None
         wrong = replace(
             tabbed,
@@ -128,6 +129,8 @@ def test_a_dropped_nav_entry_a_broken_link_and_raw_text_are_caught(
         )
         probe = Walk()
         check_page(page, wrong, probe)
+        misled = Walk(sections={"Runbooks": READER})  # a section linking to the home page
+        check_nav(service_pages(service), misled)
 
         # What a reader who clicks the broken link sees: the reader's page-not-found view.
         page.goto(READER)
@@ -141,6 +144,7 @@ def test_a_dropped_nav_entry_a_broken_link_and_raw_text_are_caught(
         "runbooks/postmortem.md: not in the reader's nav",  # opened from a link to it
         f"index.md: link {READER}runbooks/rolback.md leads to no page that opens",
     ]
+    assert misled.problems[0] == f"nav: section 'Runbooks' links to {READER}"
     assert [problem.split(" ")[1] for problem in probe.problems] == [
         "headings",
         "admonitions",

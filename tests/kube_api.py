@@ -916,6 +916,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Sec-WebSocket-Accept", accept.decode())
         self.send_header("Sec-WebSocket-Protocol", protocol)
         self.end_headers()
+        self.wfile.flush()
+        self._await_client_frame()
         output = self.fake.cluster.exec_output.encode()
         success = json.dumps({"metadata": {}, "status": "Success"}).encode()
         for message in (b"\x01" + output, b"\x03" + success):
@@ -923,6 +925,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(_frame(0x8, b"\x03\xe8"))  # close, 1000 normal
         self.wfile.flush()
         self.close_connection = True
+
+    def _await_client_frame(self, timeout: float = 2.0) -> None:
+        """Wait until kubectl sends its first frame (its stdin, or v5's close of stdin), which
+        it does once its streams are set up: output sent before then is dropped ("Unknown
+        stream id 1, discarding message"), as a real command's output never comes that early."""
+        self.connection.settimeout(timeout)
+        try:
+            self.rfile.read(1)
+        except TimeoutError:
+            pass
+        finally:
+            self.connection.settimeout(None)
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:

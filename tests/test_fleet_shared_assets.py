@@ -20,6 +20,7 @@ from conftest import tool
 from fleet_helpers import copy_template, run_cli, site_snapshot, snapshot, write_fleet
 
 from service_runbooks.fleet import shared_assets
+from service_runbooks.fleet.minify import minify_pages
 from service_runbooks.fleet.shared_assets import share_identical_files
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 
@@ -135,12 +136,13 @@ def mkdocs_site(service: Path, destination: Path) -> Path:
         check=True,
         capture_output=True,
     )
+    minify_pages(destination)  # as the fleet build does (test_fleet_minify.py)
     return destination
 
 
 def same_site(fleet_site: Path, plain: Path) -> bool:
-    """Whether a fleet site is what plain MkDocs makes, plus the fields techdocs-cli generate
-    adds to techdocs_metadata.json (test_fleet_metadata.py checks those)."""
+    """Whether a fleet site is what plain MkDocs makes (pages minified), plus the fields
+    techdocs-cli generate adds to techdocs_metadata.json (test_fleet_metadata.py checks those)."""
     return site_snapshot(fleet_site, GENERATED_FIELDS) == site_snapshot(plain, GENERATED_FIELDS)
 
 

@@ -1,10 +1,11 @@
 """``service-runbooks build``: one TechDocs site per service, built in parallel, plus an index.
 
 Each service's site is built on its own (``mkdocs build --strict`` through MkDocs' Python API,
-with the service's own mkdocs.yml, so techdocs-core applies), into a staging folder, and
-swapped in only when the build succeeded. A digest of the service's docs sources is kept per
-site, so an unchanged service is not rebuilt. Work and output grow linearly with the number of
-services, unlike one site holding them all, where every page carries the whole navigation.
+with the service's own mkdocs.yml, so techdocs-core applies), into a staging folder, its pages
+minified (minify.py), and swapped in only when the build succeeded. A digest of the service's
+docs sources and the tools is kept per site, so an unchanged service is not rebuilt. Work and
+output grow linearly with the number of services, unlike one site holding them all, where every
+page carries the whole navigation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
 
+from service_runbooks.fleet.minify import minify_pages
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
 from service_runbooks.fleet.shared_assets import share_identical_files
@@ -39,7 +41,7 @@ from service_runbooks.fleet.workdir import (
 
 STATE_DIR = ".service-runbooks"  # inside the site folder: digests and staging
 BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"
-TOOLS = ("mkdocs", "mkdocs-techdocs-core", "mkdocs-material")
+TOOLS = ("mkdocs", "mkdocs-techdocs-core", "mkdocs-material", "minify-html")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def build_site(service: Path, site: Path, digest: str) -> BuildOutcome:
     scratch = Path(tempfile.mkdtemp(prefix=f"{service.name}.", dir=state / "staging"))
     try:
         mkdocs_build(service / "mkdocs.yml", scratch / "site")
+        minify_pages(scratch / "site")
         add_generate_fields(scratch / "site", etag=digest)  # what techdocs-cli generate adds
         _swap_in(scratch / "site", site / service.name, scratch)
         write_atomic(state / "digests" / f"{service.name}.sha256", digest + "\n")

@@ -1,0 +1,166 @@
+"""The fleet build's minified pages read exactly as MkDocs' own (fleet/minify.py).
+
+Each service of the Backstage reader's set (one per engine, hostile descriptions) is built with
+`mkdocs build --strict`, then copied and minified as `service-runbooks build` does. Headless
+Chromium opens every page of both copies, with the theme's stylesheets and without scripts (so
+the page is what the HTML and CSS make, not what the theme's JavaScript does afterwards), and
+the two must agree on: the words as rendered (``innerText``, which follows CSS whitespace
+rules), every ``<pre>`` byte for byte (the commands people copy), every element with its
+attributes, and where each element is laid out. Negative controls: two minifiers that are
+wrong in the ways a minifier can be (whitespace collapsed inside code blocks; whitespace between
+tags dropped, which glues inline words) are caught.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import tool
+from playwright.sync_api import Browser, Page
+from test_backstage_reader import ENGINES, SERVICES
+
+from service_runbooks.fleet.minify import minify_page, minify_pages
+
+VIEWPORT = {"width": 1280, "height": 900}  # wide enough for both sidebars
+
+# Everything the comparison needs from a page, read in one call.
+READ_PAGE = """() => {
+  // class is a set of tokens (https://html.spec.whatwg.org/#classes); a boolean attribute
+  // means the same whatever its value (https://html.spec.whatwg.org/#boolean-attributes)
+  const flags = new Set(['checked', 'open', 'hidden', 'disabled', 'selected', 'defer', 'async']);
+  const value = a => a.name === 'class' ? [...a.ownerElement.classList].sort().join(' ')
+    : flags.has(a.name) ? '' : a.value;
+  const attrs = e => [...e.attributes].map(a => `${a.name}=${value(a)}`).sort().join(' ');
+  const box = e => { const r = e.getBoundingClientRect();
+    return [r.x, r.y, r.width, r.height].map(v => Math.round(v * 2) / 2).join(','); };
+  const elements = [...document.querySelectorAll('*')];
+  return {
+    text: document.body.innerText,
+    pre: [...document.querySelectorAll('pre')].map(p => p.textContent),
+    elements: elements.map(e => `${e.tagName.toLowerCase()} ${attrs(e)}`),
+    boxes: elements.map(box),
+  };
+}"""
+
+
+def mkdocs_site(service: Path, destination: Path) -> Path:
+    # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings.
+    subprocess.run(
+        [tool("mkdocs"), "build", "--strict", "-f", service / "mkdocs.yml", "-d", destination],
+        check=True,
+        capture_output=True,
+    )
+    return destination
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """A site over HTTP on 127.0.0.1 at the server's root: 404.html links its stylesheets from
+    the root (MkDocs writes it for any missing address), so a file: URL would show it bare."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def read(page: Page, url: str) -> dict:
+    page.goto(url)
+    return page.evaluate(READ_PAGE)
+
+
+def words(text: str) -> str:
+    """Rendered text with each run of whitespace as one space: a line break in ``innerText``
+    that only whitespace made is no difference a reader sees (the layout check covers where
+    things are); two words glued together or split apart are."""
+    return " ".join(text.split())
+
+
+def differences(page: Page, plain: Path, minified: Path) -> list[str]:
+    """How each page of ``minified`` reads differently from the same page of ``plain``."""
+    found = []
+    with served(plain) as plain_url, served(minified) as minified_url:
+        for path in sorted(plain.rglob("*.html")):
+            name = path.relative_to(plain).as_posix()
+            before, after = read(page, plain_url + name), read(page, minified_url + name)
+            found += page_differences(name, before, after)
+    return found
+
+
+def page_differences(name: str, before: dict, after: dict) -> list[str]:
+    found = []
+    if before["pre"] != after["pre"]:
+        found.append(f"{name}: a code block changed")
+    if words(before["text"]) != words(after["text"]):
+        found.append(f"{name}: the text reads differently")
+    if before["elements"] != after["elements"]:
+        found.append(f"{name}: elements or attributes changed")
+    elif before["boxes"] != after["boxes"]:
+        found.append(f"{name}: the layout moved")
+    return found
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(java_script_enabled=False, viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+def minified_copy(site: Path, destination: Path, minify: Callable[[str], str]) -> Path:
+    shutil.copytree(site, destination)
+    for path in destination.rglob("*.html"):
+        path.write_text(minify(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return destination
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_minified_pages_read_as_mkdocs_wrote_them(
+    page: Page, render, engine: str, tmp_path: Path
+) -> None:
+    plain = mkdocs_site(render(SERVICES[engine]), tmp_path / "plain")
+    minified = tmp_path / "minified"
+    shutil.copytree(plain, minified)
+    pages = minify_pages(minified)
+
+    assert pages == len(list(plain.rglob("*.html"))) >= 20
+    plain_bytes = sum(p.stat().st_size for p in plain.rglob("*.html"))
+    minified_bytes = sum(p.stat().st_size for p in minified.rglob("*.html"))
+    assert minified_bytes < 0.8 * plain_bytes  # the point of it: a fifth or more of every page
+    assert differences(page, plain, minified) == []
+
+
+def collapse_everywhere(html: str) -> str:
+    return re.sub(r"\s+", " ", minify_page(html))
+
+
+def drop_space_between_tags(html: str) -> str:
+    return re.sub(r">\s+<", "><", minify_page(html))
+
+
+def test_a_minifier_that_changes_code_or_text_is_caught(page: Page, render, tmp_path: Path) -> None:
+    plain = mkdocs_site(render(SERVICES["kubectl-rollout"]), tmp_path / "plain")
+    collapsed = differences(page, plain, minified_copy(plain, tmp_path / "a", collapse_everywhere))
+    glued = differences(page, plain, minified_copy(plain, tmp_path / "b", drop_space_between_tags))
+
+    assert "runbooks/rollback/index.html: a code block changed" in collapsed
+    assert "runbooks/rollback/index.html: the text reads differently" in glued

@@ -377,6 +377,39 @@ def test_a_computed_default_that_breaks_its_rule_is_refused(tmp_path: Path) -> N
     assert leftovers(tmp_path) == ["a" * 63]
 
 
+def answer_until(term: Terminal, last: str, value: object) -> None:
+    """Enter (the default) at every question up to ``last``, which gets ``value``."""
+    while True:
+        _, field, _ = term.next_question()
+        term.type(keystrokes(field, value if field == last else None))
+        if field == last:
+            return
+
+
+@pytest.mark.parametrize("workload", ["helm", "deployment"])
+def test_a_given_answer_put_to_use_by_a_typed_one_is_checked_at_once(
+    tmp_path: Path, workload: str
+) -> None:
+    """helm_release=BAD_ is unused until the workload typed is helm: then it is refused at
+    once, not after the questions left. Negative control: with a Deployment it is never used,
+    and the next question comes."""
+    term = Terminal(tmp_path / "out", "service_name=orders", "helm_release=BAD_")
+    answer_until(term, "workload", workload)
+    if workload == "helm":
+        status, text = term.end()
+        tail = text[term.read_to :]
+        assert status == 2, tail
+        assert f"{wizard.COMMAND_LINE}: helm_release: 'BAD_'" in tail
+        assert "nothing was written" in tail
+        assert QUESTION.search(tail) is None  # no question after the workload's
+        assert leftovers(tmp_path) == []
+    else:
+        _, field, _ = term.next_question()
+        assert field not in HELM_ONLY
+        status, _ = term.interrupt()
+        assert status == 130 and leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     "text",
     ["services: [", "- a list\n", "owner: a\nowner: b\n"],

@@ -116,24 +116,41 @@ def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]
     return data, []
 
 
-def given_answers(request: Request) -> dict[str, object]:
-    """The answers from the file, then the command line (which wins); Refused on any problem,
-    each checked as ``render`` checks a fleet entry (``fleetfile.answer_problems``)."""
-    from service_runbooks.fleet.fleetfile import answer_problems
+@dataclass(frozen=True)
+class Given:
+    """The answers given before any question: from ``--answers FILE``, then the command line."""
 
+    from_file: Mapping[str, object]
+    from_line: Mapping[str, object]
+    file_name: str = ""
+
+    @property
+    def answers(self) -> dict[str, object]:
+        return {**self.from_file, **self.from_line}  # the command line wins
+
+    def problems(self, known: Mapping[str, object]) -> list[FleetProblem]:
+        """Each given answer checked as ``render`` checks a fleet entry, among ``known`` (the
+        answers so far: a given one may only be used once a later answer is chosen)."""
+        from service_runbooks.fleet.fleetfile import answer_problems
+
+        context = {**known, **self.answers}
+        problems = answer_problems(self.file_name, self.from_file, context)
+        return problems + answer_problems(COMMAND_LINE, self.from_line, context)
+
+
+def given_answers(request: Request) -> Given:
+    """The answers from the file, then the command line (which wins); Refused on any problem
+    (``Given.problems``)."""
     from_file: dict[str, object] = {}
     problems: list[FleetProblem] = []
     if request.answers_file is not None:
         from_file, problems = load_answers_file(request.answers_file)
     from_line, line_problems = parse_pairs(request.pairs)
-    problems += line_problems
-    context = {**from_file, **from_line}
-    if request.answers_file is not None:
-        problems += answer_problems(str(request.answers_file), from_file, context)
-    problems += answer_problems(COMMAND_LINE, from_line, context)
+    given = Given(from_file, from_line, str(request.answers_file or ""))
+    problems += line_problems + given.problems({})
     if problems:
         raise Refused(problems)
-    return context
+    return given
 
 
 # ---- asking ----
@@ -164,14 +181,15 @@ def applies(field: str, known: Mapping[str, object]) -> bool:
 class Asker:
     """Asks cookiecutter's questions that apply, in order, each until its answer is valid."""
 
-    def __init__(self, context: Mapping[str, Any], given: Mapping[str, object], output: Path):
+    def __init__(self, context: Mapping[str, Any], given: Given, output: Path):
         from cookiecutter.utils import create_env_with_context
         from rich.console import Console
 
         self.raw: Mapping[str, Any] = context["cookiecutter"]
         self.prompts: Mapping[str, Any] = self.raw.get("__prompts__", {})
         self.env = create_env_with_context(dict(context))
-        self.given = given
+        self.given_answers = given
+        self.given = given.answers
         self.output = output
         self.console = Console(stderr=True, highlight=False)
 
@@ -201,6 +219,10 @@ class Asker:
             left = [f for f in fields[index:] if f not in self.given and applies(f, known)]
             prefix = f"  [dim][{asked + 1}/{asked + len(left)}][/] "
             known[field] = answers[field] = self.ask(field, default, prefix, known)
+            # A given answer this one puts to use (workload=helm: helm_release counts now) is
+            # checked at once, not after the questions left.
+            if problems := self.given_answers.problems(known):
+                raise Refused(problems)
         return answers
 
     def read(self, field: str, default: Any, prefix: str) -> Any:
@@ -284,10 +306,10 @@ def new_service(request: Request) -> Path:
 
     output = request.output.absolute()
     given = given_answers(request)
-    if problem := folder_problem(output, given.get("service_name")):
+    if problem := folder_problem(output, given.answers.get("service_name")):
         raise Refused([FleetProblem("output", "service_name", problem)])
     interactive = not request.no_input and sys.stdin.isatty()
-    answers: Mapping[str, object] = given
+    answers: Mapping[str, object] = given.answers
     if interactive:
         from cookiecutter.generate import generate_context
 

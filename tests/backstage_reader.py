@@ -146,15 +146,55 @@ def route_app(context: BrowserContext, origin: str) -> None:
     )
 
 
+# Where the preview app asks for the docs' files (the CLI proxies them to `mkdocs serve`:
+# node_modules/@techdocs/cli/dist/cjs/serve-*.cjs.js, proxyEndpoint), and its one other call there.
+DOCS_FILES = f"{APP_ORIGIN}/api/techdocs/"
+AUTH_COOKIE = f"{DOCS_FILES}.backstage/auth/v1/cookie"
+
+
+@dataclass
+class Published:
+    """A built site (as published to storage) for the reader to get the docs' files from."""
+
+    site: Path
+    served: list[str] = field(default_factory=list)  # the files the reader got from it
+
+
+def route_docs_to(context: BrowserContext, published: Published) -> None:
+    """The reader gets the docs' files from the published site instead of `mkdocs serve`; a
+    missing file is a 404, as storage answers."""
+
+    def serve_file(route: Route) -> None:
+        if route.request.url == AUTH_COOKIE:
+            route.fallback()
+            return
+        relative = urldefrag(route.request.url)[0].removeprefix(DOCS_FILES).split("?")[0]
+        path = published.site / relative
+        if path.is_dir():
+            path = path / "index.html"
+        if ".." in Path(relative).parts or not path.is_file():
+            route.fulfill(status=404, body="not found")
+        else:
+            published.served.append(path.relative_to(published.site).as_posix())
+            route.fulfill(path=path)
+
+    context.route(f"{DOCS_FILES}**", serve_file)  # tried before route_app's, registered later
+
+
 @contextmanager
-def reader_page(browser: Browser, service: Path, workdir: Path) -> Iterator[Page]:
-    """A browser tab on the reader of the service, served by its own `techdocs-cli serve`."""
+def reader_page(
+    browser: Browser, service: Path, workdir: Path, published: Published | None = None
+) -> Iterator[Page]:
+    """A browser tab on the reader of the service, served by its own `techdocs-cli serve`; with
+    ``published``, the pages come from that built site rather than from `mkdocs serve`."""
     with techdocs_serve(service, workdir) as origin:
         context = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
         try:
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=APP_ORIGIN)
             context.set_default_timeout(30_000)  # generous: a failure waits, a pass does not
             route_app(context, origin)
+            if published is not None:
+                route_docs_to(context, published)
             yield context.new_page()
         finally:
             context.close()

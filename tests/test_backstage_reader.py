@@ -8,7 +8,9 @@ link, which must lead to that section's first page. Headings, admonitions and ta
 Markdown's, every tab opens, every code block has a copy button and the first one copies its
 block; every link the reader shows (nav, table of contents, content, footer) leads to a page
 that opened and to an id on it; the description is plain text; no dialog opens and no request
-leaves the app. Screenshots go to build/screenshots/reader-*.png.
+leaves the app. The walk runs on `mkdocs serve`'s pages, then on the pages `service-runbooks
+build` makes (minified), which the fleet workflow publishes. Screenshots go to
+build/screenshots/reader-*.png.
 
 Each test runs its own server on free ports (see backstage_reader.py), so they run in parallel
 under plain `pytest -n auto`.
@@ -25,6 +27,7 @@ import pytest
 import yaml
 from backstage_reader import (
     READER,
+    Published,
     Walk,
     check_nav,
     check_page,
@@ -36,10 +39,13 @@ from backstage_reader import (
     shadow_host,
     walk_service,
 )
-from matrix import COMBINATIONS
+from fleet_helpers import run_cli
+from matrix import COMBINATIONS, ROOT
 from oracle import Service
 from playwright.sync_api import Browser, expect
 from test_hostile_text import CORPUS
+
+from service_runbooks.fleet.minify import minify_page
 
 # Descriptions that would be an element, a script, links or Markdown blocks if pasted raw.
 HOSTILE = [CORPUS[0], CORPUS[2], CORPUS[4], CORPUS[7]]
@@ -86,6 +92,27 @@ def test_every_page_works_in_backstages_reader(
     assert walk.tab_sets == sum(1 for spec in specs if spec.tabs) > 0
     ways = Counter(walk.reached_by.values())
     assert ways["nav"] >= 3 and ways["link"] >= 3, ways  # pages opened by clicks of both kinds
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_fleet_builds_pages_work_in_backstages_reader(
+    browser: Browser, render, engine: str, tmp_path: Path
+) -> None:
+    """The same walk over the pages `service-runbooks build` makes (minified: what the fleet
+    workflow publishes to storage), which the reader gets instead of `mkdocs serve`'s."""
+    answers = SERVICES[engine]
+    service = copy_service(render(answers), tmp_path / "services")
+    run_cli(ROOT, "build", tmp_path / "services", "--site", tmp_path / "site")
+    published = Published(tmp_path / "site" / service.name)
+    with reader_page(browser, service, tmp_path, published) as page:
+        walk = walk_service(page, service, answers["description"])
+    assert walk.problems == []
+    assert len(walk.opened) == len(service_pages(service))
+    # Every page came from the fleet's site, and it is the minified one.
+    pages = {spec.url.removeprefix(READER) + "index.html" for spec in service_pages(service)}
+    assert pages <= set(published.served)
+    home = (published.site / "index.html").read_text(encoding="utf-8")
+    assert minify_page(home) == home  # MkDocs' own page would shrink
 
 
 def doctor(service: Path, description: str) -> None:

@@ -10,7 +10,8 @@ Prints, in one run, for N varied services:
 2. ``service-runbooks render`` of the whole fleet (best of --repeat, each into a fresh folder),
    then again with nothing changed, and the ratios against the loops;
 3. ``service-runbooks build`` of the whole fleet, again with nothing changed, and the disk the
-   fleet site uses (``du -sk``, which counts a hard-linked file once) per service;
+   fleet site uses (``du -sk``, which counts a hard-linked file once) per service, and what it
+   is made of (pages, search index, folders, the shared theme and the rest);
 4. the same render and build for each of --shards shards (``--shard K/N``), run one after
    another, each into its own folders as a CI matrix job would: the longest shard is what an
    N-job matrix waits for;
@@ -226,11 +227,39 @@ def check_identical(loops: dict, work: Path) -> bool:
     return not found
 
 
+def disk_by_kind(site: Path) -> dict[str, int]:
+    """Bytes a site folder holds on disk (allocated blocks), by kind, each inode once as ``du``
+    counts it; a file hard-linked from the build's store counts under its name in a site."""
+    seen: set[int] = set()
+    kinds: dict[str, int] = {}
+    for root, folders, files in os.walk(site):  # never follows links
+        folders.sort(key=lambda name: (name.startswith("."), name))  # the store's names last
+        for name, is_folder in [*((f, True) for f in folders), *((f, False) for f in files)]:
+            info = os.lstat(os.path.join(root, name))
+            if info.st_ino in seen:
+                continue
+            seen.add(info.st_ino)
+            kind = (
+                "folders"
+                if is_folder
+                else "pages"
+                if name.endswith(".html")
+                else "search index"
+                if name == "search_index.json"
+                else "theme and the rest"
+            )
+            kinds[kind] = kinds.get(kind, 0) + info.st_blocks * 512  # st_blocks: 512-byte units
+    return kinds
+
+
 def bench_build(services: Path, site: Path, n: int, label: str) -> tuple[Run, Run, float]:
     first = build(services, site)
     mb = disk_mb(site)
     print(f"build, {label:17s}{first}  ({first.seconds / n * 1000:6.1f} ms/service)")
     print(f"  fleet site on disk    {mb:8.1f} MB  ({mb / n:6.2f} MB/service; du -sk)")
+    kinds = disk_by_kind(site)
+    parts = ", ".join(f"{kind} {size / n / 1e6:.2f}" for kind, size in sorted(kinds.items()))
+    print(f"  a service, by kind:   {parts} MB")
     again = build(services, site)
     print(f"  again, nothing changed{again}")
     return first, again, mb

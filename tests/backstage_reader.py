@@ -278,6 +278,8 @@ READ_PAGE = """host => {
     ids: [...article.querySelectorAll('[id]')].map(e => e.id),
     nav: [...root.querySelectorAll('nav.md-nav--primary a.md-nav__link')]
       .filter(a => !a.hash)
+      // Material marks a pruned section's item md-nav__item--pruned
+      // (mkdocs-material 9.7.7, material/templates/partials/nav-item.html, render_pruned)
       .map(a => [a.href, text(a), a.parentElement.classList.contains('md-nav__item--pruned')]),
     content_links: hrefs(article.querySelectorAll('a[href]')),
     links: hrefs(root.querySelectorAll('a[href]')),
@@ -296,7 +298,7 @@ class Walk:
     # The reader's nav, pruned (navigation.prune in mkdocs.yml): each page shows its own
     # section's pages, and every other section as one link to that section's first page.
     nav: dict[str, str] = field(default_factory=dict)  # page URL -> title, on any page
-    sections: dict[str, str] = field(default_factory=dict)  # section title -> URL it links to
+    sections: dict[str, set[str]] = field(default_factory=dict)  # section -> URLs it linked to
     nav_on: dict[str, set[str]] = field(default_factory=dict)  # page URL -> URLs its nav shows
     links: dict[str, set[str]] = field(default_factory=dict)  # link -> pages showing it
     tab_sets: int = 0
@@ -346,8 +348,11 @@ def check_nav(specs: list[PageSpec], walk: Walk) -> None:
     for spec in specs:
         if len(spec.nav) > 1:
             first_pages.setdefault(spec.nav[0], spec.url)
-    for section, url in sorted(walk.sections.items()):
-        if first_pages.get(section) != url:
+    for section in first_pages:  # every page shows every other section pruned
+        if section not in walk.sections:
+            walk.problems.append(f"nav: section {section!r} is never shown pruned")
+    for section, urls in sorted(walk.sections.items()):
+        for url in sorted(urls - {first_pages.get(section)}):
             walk.problems.append(f"nav: section {section!r} links to {url}")
     for spec in specs:
         if spec.url not in walk.nav:
@@ -376,7 +381,7 @@ def check_page(page: Page, spec: PageSpec, walk: Walk) -> list[str]:
     walk.nav_on[spec.url] = {url for url, _, _ in shown["nav"]}
     for url, title, pruned in shown["nav"]:
         if pruned:
-            walk.sections[title] = url
+            walk.sections.setdefault(title, set()).add(url)
         else:
             walk.nav[url] = title
     for link in shown["links"]:

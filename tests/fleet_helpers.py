@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 from matrix import ROOT
 
+from service_runbooks.fleet.minify import minify_page
 from service_runbooks.fleet.techdocs_metadata import METADATA as TECHDOCS_METADATA
 
 LOCK = ".service-runbooks.lock"
@@ -108,6 +109,14 @@ def snapshot(root: Path, ignore: set[str] | frozenset[str] = frozenset()) -> dic
             else:
                 tree[rel] = (path.read_bytes(), bool(path.stat().st_mode & 0o111))
     return tree
+
+
+def minify_like_the_fleet(site: Path) -> Path:
+    """A plain MkDocs site's pages minified as the fleet build minifies them; the template's
+    docs hold no HTML file of their own, so every page there is one MkDocs rendered."""
+    for page in site.rglob("*.html"):
+        page.write_text(minify_page(page.read_text(encoding="utf-8")), encoding="utf-8")
+    return site
 
 
 def site_snapshot(site: Path, drop: Iterable[str]) -> dict[str, tuple]:

@@ -928,8 +928,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _await_client_frame(self, timeout: float = 2.0) -> None:
         """Wait until kubectl sends its first frame (its stdin, or v5's close of stdin), which
-        it does once its streams are set up: output sent before then is dropped ("Unknown
-        stream id 1, discarding message"), as a real command's output never comes that early."""
+        it does once its streams are set up. Output sent before then is dropped: kubectl
+        printed "websocket.go:296] Unknown stream id 1, discarding message" and lost it, seen
+        here under load (client-go's WebSocket executor, KEP-4006 above); a real command's
+        output never comes that early. Without a frame in ``timeout`` it answers anyway."""
         self.connection.settimeout(timeout)
         try:
             self.rfile.read(1)

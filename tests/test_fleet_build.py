@@ -12,10 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import tool
-from fleet_helpers import copy_template, run_cli, site_snapshot, snapshot, write_fleet
+from fleet_helpers import (
+    copy_template,
+    minify_like_the_fleet,
+    run_cli,
+    site_snapshot,
+    snapshot,
+    write_fleet,
+)
 from playwright.sync_api import Browser
 
-from service_runbooks.fleet.minify import minify_pages
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 from service_runbooks.fleet.workdir import exclusive
 
@@ -77,7 +83,7 @@ def test_a_site_is_what_mkdocs_build_strict_makes(
     )
     # The same site, its pages minified (test_fleet_minify.py), plus the fields techdocs-cli
     # generate adds (test_fleet_metadata.py).
-    minify_pages(tmp_path / "cli")
+    minify_like_the_fleet(tmp_path / "cli")
     plain = site_snapshot(tmp_path / "cli", drop=GENERATED_FIELDS)
     assert site_snapshot(site / "search", drop=GENERATED_FIELDS) == plain
 

@@ -1,14 +1,17 @@
 """The fleet build's minified pages read exactly as MkDocs' own (fleet/minify.py).
 
 Each service of the Backstage reader's set (one per engine, hostile descriptions) is built with
-`mkdocs build --strict`, then copied and minified as `service-runbooks build` does. Headless
-Chromium opens every page of both copies, with the theme's stylesheets and without scripts (so
-the page is what the HTML and CSS make, not what the theme's JavaScript does afterwards), and
-the two must agree on: the words as rendered (``innerText``, which follows CSS whitespace
-rules), every ``<pre>`` byte for byte (the commands people copy), every element with its
-attributes, and where each element is laid out. Negative controls: two minifiers that are
+`mkdocs build --strict`, and by `service-runbooks build`. Headless Chromium opens every page of
+both, with the theme's stylesheets and without scripts (so the page is what the HTML and CSS
+make, not what the theme's JavaScript does afterwards), every collapsible block opened and
+every tab's panel shown, and the two must agree on: the words as rendered (``innerText``, which
+follows CSS whitespace rules and leaves out what is hidden: hence everything is shown first),
+every ``<pre>`` byte for byte (the commands people copy), every inline script and style byte
+for byte, every element with its attributes, and where each element is laid out. What MkDocs
+renders that is not HTML (sitemap, search index) is left alone. Negative controls: minifiers
 wrong in the ways a minifier can be (whitespace collapsed inside code blocks; whitespace between
-tags dropped, which glues inline words) are caught.
+tags dropped, which glues inline words; words glued only in tab panels shown later; a script
+changed) are caught.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 
 import pytest
 from conftest import tool
+from fleet_helpers import run_cli
+from matrix import ROOT
 from playwright.sync_api import Browser, Page
 from test_backstage_reader import ENGINES, SERVICES
 
-from service_runbooks.fleet.minify import minify_page, minify_pages
+from service_runbooks.fleet.minify import minify_page
 
 VIEWPORT = {"width": 1280, "height": 900}  # wide enough for both sidebars
 
@@ -42,10 +47,15 @@ READ_PAGE = """() => {
   const attrs = e => [...e.attributes].map(a => `${a.name}=${value(a)}`).sort().join(' ');
   const box = e => { const r = e.getBoundingClientRect();
     return [r.x, r.y, r.width, r.height].map(v => Math.round(v * 2) / 2).join(','); };
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const reveal = document.createElement('style');  // every tab's panel, not only the first
+  reveal.textContent = '.tabbed-block { display: block !important; }';
+  document.head.append(reveal);
   const elements = [...document.querySelectorAll('*')];
   return {
     text: document.body.innerText,
     pre: [...document.querySelectorAll('pre')].map(p => p.textContent),
+    inline: [...document.querySelectorAll('script, style')].map(e => e.textContent),
     elements: elements.map(e => `${e.tagName.toLowerCase()} ${attrs(e)}`),
     boxes: elements.map(box),
   };
@@ -110,6 +120,8 @@ def page_differences(name: str, before: dict, after: dict) -> list[str]:
     found = []
     if before["pre"] != after["pre"]:
         found.append(f"{name}: a code block changed")
+    if before["inline"] != after["inline"]:
+        found.append(f"{name}: an inline script or style changed")
     if words(before["text"]) != words(after["text"]):
         found.append(f"{name}: the text reads differently")
     if before["elements"] != after["elements"]:
@@ -126,27 +138,32 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_minified_pages_read_as_mkdocs_wrote_them(
+    page: Page, render, engine: str, tmp_path: Path
+) -> None:
+    service = render(SERVICES[engine])
+    plain = mkdocs_site(service, tmp_path / "plain")
+    shutil.copytree(service, tmp_path / "services" / service.name)
+    run_cli(ROOT, "build", tmp_path / "services", "--site", tmp_path / "site")
+    minified = tmp_path / "site" / service.name
+
+    html = sorted(path.relative_to(plain) for path in plain.rglob("*.html"))
+    assert sorted(path.relative_to(minified) for path in minified.rglob("*.html")) == html
+    assert len(html) >= 20
+    for name in ["sitemap.xml", "search/search_index.json"]:  # rendered, not HTML: as they were
+        assert (minified / name).read_bytes() == (plain / name).read_bytes(), name
+    plain_bytes = sum((plain / name).stat().st_size for name in html)
+    minified_bytes = sum((minified / name).stat().st_size for name in html)
+    assert minified_bytes < 0.8 * plain_bytes  # the point of it: a fifth or more of every page
+    assert differences(page, plain, minified) == []
+
+
 def minified_copy(site: Path, destination: Path, minify: Callable[[str], str]) -> Path:
     shutil.copytree(site, destination)
     for path in destination.rglob("*.html"):
         path.write_text(minify(path.read_text(encoding="utf-8")), encoding="utf-8")
     return destination
-
-
-@pytest.mark.parametrize("engine", ENGINES)
-def test_minified_pages_read_as_mkdocs_wrote_them(
-    page: Page, render, engine: str, tmp_path: Path
-) -> None:
-    plain = mkdocs_site(render(SERVICES[engine]), tmp_path / "plain")
-    minified = tmp_path / "minified"
-    shutil.copytree(plain, minified)
-    pages = minify_pages(minified)
-
-    assert pages == len(list(plain.rglob("*.html"))) >= 20
-    plain_bytes = sum(p.stat().st_size for p in plain.rglob("*.html"))
-    minified_bytes = sum(p.stat().st_size for p in minified.rglob("*.html"))
-    assert minified_bytes < 0.8 * plain_bytes  # the point of it: a fifth or more of every page
-    assert differences(page, plain, minified) == []
 
 
 def collapse_everywhere(html: str) -> str:
@@ -157,10 +174,37 @@ def drop_space_between_tags(html: str) -> str:
     return re.sub(r">\s+<", "><", minify_page(html))
 
 
+def glue_words_in_later_tabs(html: str) -> str:
+    """Two words glued in each tab panel but a set's first, which a reader sees only after
+    clicking its tab (innerText alone leaves it out)."""
+    panels = minify_page(html).split("<div class=tabbed-block>")
+    out = panels[0]
+    for panel in panels[1:]:
+        later = not out.endswith("<div class=tabbed-content>")
+        out += "<div class=tabbed-block>"
+        out += re.sub(r">([^<]*?\w) (\w)", r">\1\2", panel, count=1) if later else panel
+    return out
+
+
+def change_a_script(html: str) -> str:
+    return minify_page(html).replace('"base":', '"base" :', 1)
+
+
 def test_a_minifier_that_changes_code_or_text_is_caught(page: Page, render, tmp_path: Path) -> None:
     plain = mkdocs_site(render(SERVICES["kubectl-rollout"]), tmp_path / "plain")
-    collapsed = differences(page, plain, minified_copy(plain, tmp_path / "a", collapse_everywhere))
-    glued = differences(page, plain, minified_copy(plain, tmp_path / "b", drop_space_between_tags))
-
-    assert "runbooks/rollback/index.html: a code block changed" in collapsed
-    assert "runbooks/rollback/index.html: the text reads differently" in glued
+    wrong = {
+        minify.__name__: differences(page, plain, minified_copy(plain, tmp_path / name, minify))
+        for name, minify in [
+            ("a", collapse_everywhere),
+            ("b", drop_space_between_tags),
+            ("c", glue_words_in_later_tabs),
+            ("d", change_a_script),
+        ]
+    }
+    assert "runbooks/rollback/index.html: a code block changed" in wrong["collapse_everywhere"]
+    glued = "runbooks/rollback/index.html: the text reads differently"
+    assert glued in wrong["drop_space_between_tags"]
+    assert wrong["glue_words_in_later_tabs"] == [
+        "runbooks/scaling/index.html: the text reads differently"
+    ]
+    assert "index.html: an inline script or style changed" in wrong["change_a_script"]

@@ -17,10 +17,16 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from conftest import tool
-from fleet_helpers import copy_template, run_cli, site_snapshot, snapshot, write_fleet
+from fleet_helpers import (
+    copy_template,
+    minify_like_the_fleet,
+    run_cli,
+    site_snapshot,
+    snapshot,
+    write_fleet,
+)
 
 from service_runbooks.fleet import shared_assets
-from service_runbooks.fleet.minify import minify_pages
 from service_runbooks.fleet.shared_assets import share_identical_files
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 
@@ -136,7 +142,7 @@ def mkdocs_site(service: Path, destination: Path) -> Path:
         check=True,
         capture_output=True,
     )
-    minify_pages(destination)  # as the fleet build does (test_fleet_minify.py)
+    minify_like_the_fleet(destination)  # as the fleet build does (test_fleet_minify.py)
     return destination
 
 

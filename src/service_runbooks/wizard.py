@@ -134,7 +134,9 @@ class Given:
         from service_runbooks.fleet.fleetfile import answer_problems
 
         context = {**known, **self.answers}
-        problems = answer_problems(self.file_name, self.from_file, context)
+        # A file's answer that the command line replaces is never used: only the line's counts.
+        from_file = {k: v for k, v in self.from_file.items() if k not in self.from_line}
+        problems = answer_problems(self.file_name, from_file, context)
         return problems + answer_problems(COMMAND_LINE, self.from_line, context)
 
 

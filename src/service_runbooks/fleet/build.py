@@ -23,7 +23,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, TextIO
 
-from service_runbooks.fleet.minify import minify_pages
+from service_runbooks.fleet import minify
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
 from service_runbooks.fleet.shared_assets import share_identical_files
@@ -88,7 +88,9 @@ class BuildSummary:
 
 
 def _tools_digest() -> str:
-    return ",".join(f"{tool}={version(tool)}" for tool in TOOLS)
+    """The tools' versions, and the minifier's options: a change to either rebuilds every site."""
+    tools = ",".join(f"{tool}={version(tool)}" for tool in TOOLS)
+    return f"{tools};minify={sorted(minify.OPTIONS.items())}"
 
 
 def source_digest(service: Path, tools: str) -> str:
@@ -124,7 +126,8 @@ class _Collect(logging.Handler):
 
 
 def mkdocs_build(config_file: Path, site_dir: Path) -> list[str]:
-    """``mkdocs build --strict -f config_file -d site_dir``; the warnings, raising on failure."""
+    """``mkdocs build --strict -f config_file -d site_dir``, its pages minified (minify.py); the
+    warnings, raising on failure."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -133,6 +136,7 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> list[str]:
     logger.addHandler(collect)
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir), strict=True)
+        config.plugins[minify.PLUGIN_NAME] = minify.MinifyPages()  # registers its events
         build(config)
     except BaseException as error:
         detail = "; ".join(collect.messages[-5:]) or str(error)
@@ -159,7 +163,6 @@ def build_site(service: Path, site: Path, digest: str) -> BuildOutcome:
     scratch = Path(tempfile.mkdtemp(prefix=f"{service.name}.", dir=state / "staging"))
     try:
         mkdocs_build(service / "mkdocs.yml", scratch / "site")
-        minify_pages(scratch / "site")
         add_generate_fields(scratch / "site", etag=digest)  # what techdocs-cli generate adds
         _swap_in(scratch / "site", site / service.name, scratch)
         write_atomic(state / "digests" / f"{service.name}.sha256", digest + "\n")

@@ -19,19 +19,19 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import tool
 from fleet_helpers import run_cli
 from matrix import ROOT
 from playwright.sync_api import Browser, Page
 from test_backstage_reader import ENGINES, SERVICES
+from test_docs_build import mkdocs_build
+from test_site import QuietHandler
 
 from service_runbooks.fleet.minify import minify_page
 
@@ -63,18 +63,8 @@ READ_PAGE = """() => {
 
 
 def mkdocs_site(service: Path, destination: Path) -> Path:
-    # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings.
-    subprocess.run(
-        [tool("mkdocs"), "build", "--strict", "-f", service / "mkdocs.yml", "-d", destination],
-        check=True,
-        capture_output=True,
-    )
+    mkdocs_build(service / "mkdocs.yml", destination)
     return destination
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @contextmanager

@@ -9,14 +9,12 @@ import os
 import posixpath
 import shutil
 import stat
-import subprocess
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import tool
 from fleet_helpers import (
     copy_template,
     minify_like_the_fleet,
@@ -25,6 +23,7 @@ from fleet_helpers import (
     snapshot,
     write_fleet,
 )
+from test_docs_build import mkdocs_build
 
 from service_runbooks.fleet import shared_assets
 from service_runbooks.fleet.shared_assets import share_identical_files
@@ -136,14 +135,8 @@ def _regular_file_inside(site: Path, target: str) -> bool:
 
 
 def mkdocs_site(service: Path, destination: Path) -> Path:
-    # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings.
-    subprocess.run(
-        [tool("mkdocs"), "build", "--strict", "-f", service / "mkdocs.yml", "-d", destination],
-        check=True,
-        capture_output=True,
-    )
-    minify_like_the_fleet(destination)  # as the fleet build does (test_fleet_minify.py)
-    return destination
+    mkdocs_build(service / "mkdocs.yml", destination)
+    return minify_like_the_fleet(destination)  # as the fleet build does (test_fleet_minify.py)
 
 
 def same_site(fleet_site: Path, plain: Path) -> bool:

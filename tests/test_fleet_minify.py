@@ -16,13 +16,9 @@ changed) are caught.
 
 from __future__ import annotations
 
-import functools
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -31,7 +27,7 @@ from matrix import ROOT
 from playwright.sync_api import Browser, Page
 from test_backstage_reader import ENGINES, SERVICES
 from test_docs_build import mkdocs_build
-from test_site import QuietHandler
+from test_site import served
 
 from service_runbooks.fleet.minify import minify_page
 
@@ -62,27 +58,6 @@ READ_PAGE = """() => {
 }"""
 
 
-def mkdocs_site(service: Path, destination: Path) -> Path:
-    mkdocs_build(service / "mkdocs.yml", destination)
-    return destination
-
-
-@contextmanager
-def served(folder: Path) -> Iterator[str]:
-    """A site over HTTP on 127.0.0.1 at the server's root: 404.html links its stylesheets from
-    the root (MkDocs writes it for any missing address), so a file: URL would show it bare."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def read(page: Page, url: str) -> dict:
     page.goto(url)
     return page.evaluate(READ_PAGE)
@@ -96,12 +71,15 @@ def words(text: str) -> str:
 
 
 def differences(page: Page, plain: Path, minified: Path) -> list[str]:
-    """How each page of ``minified`` reads differently from the same page of ``plain``."""
+    """How each page of ``minified`` reads differently from the same page of ``plain``. Each
+    site is served at a server's root: 404.html links its stylesheets from the root (MkDocs
+    writes it for any missing address), so a file: URL would show it bare."""
     found = []
     with served(plain) as plain_url, served(minified) as minified_url:
         for path in sorted(plain.rglob("*.html")):
             name = path.relative_to(plain).as_posix()
-            before, after = read(page, plain_url + name), read(page, minified_url + name)
+            before = read(page, f"{plain_url}/{name}")
+            after = read(page, f"{minified_url}/{name}")
             found += page_differences(name, before, after)
     return found
 
@@ -133,7 +111,8 @@ def test_minified_pages_read_as_mkdocs_wrote_them(
     page: Page, render, engine: str, tmp_path: Path
 ) -> None:
     service = render(SERVICES[engine])
-    plain = mkdocs_site(service, tmp_path / "plain")
+    plain = tmp_path / "plain"
+    mkdocs_build(service / "mkdocs.yml", plain)
     shutil.copytree(service, tmp_path / "services" / service.name)
     run_cli(ROOT, "build", tmp_path / "services", "--site", tmp_path / "site")
     minified = tmp_path / "site" / service.name
@@ -181,7 +160,8 @@ def change_a_script(html: str) -> str:
 
 
 def test_a_minifier_that_changes_code_or_text_is_caught(page: Page, render, tmp_path: Path) -> None:
-    plain = mkdocs_site(render(SERVICES["kubectl-rollout"]), tmp_path / "plain")
+    plain = tmp_path / "plain"
+    mkdocs_build(render(SERVICES["kubectl-rollout"]) / "mkdocs.yml", plain)
     wrong = {
         minify.__name__: differences(page, plain, minified_copy(plain, tmp_path / name, minify))
         for name, minify in [

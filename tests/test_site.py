@@ -14,6 +14,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -239,18 +240,26 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site_url(built: Built) -> Iterator[str]:
-    """The built site over HTTP on 127.0.0.1, on a free port, for this module's tests."""
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built.site))
-    )
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """A folder over HTTP on 127.0.0.1, on a free port, at the server's root; its origin."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def site_url(built: Built) -> Iterator[str]:
+    """The built site over HTTP, for this module's tests."""
+    with served(built.site) as origin:
+        yield origin
 
 
 @pytest.fixture

@@ -190,8 +190,8 @@ class Asker:
         self.raw: Mapping[str, Any] = context["cookiecutter"]
         self.prompts: Mapping[str, Any] = self.raw.get("__prompts__", {})
         self.env = create_env_with_context(dict(context))
-        self.given_answers = given
         self.given = given.answers
+        self.given_problems = given.problems  # given answers, checked among the answers so far
         self.output = output
         self.console = Console(stderr=True, highlight=False)
 
@@ -223,7 +223,7 @@ class Asker:
             known[field] = answers[field] = self.ask(field, default, prefix, known)
             # A given answer this one puts to use (workload=helm: helm_release counts now) is
             # checked at once, not after the questions left.
-            if problems := self.given_answers.problems(known):
+            if problems := self.given_problems(known):
                 raise Refused(problems)
         return answers
 

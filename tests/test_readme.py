@@ -1,6 +1,7 @@
-"""The README's variable reference is generated from the rules; a stale copy fails here. The
-README leads with the two commands, then `new`, `render` and plain cookiecutter; every repository
-path the README and CONTRIBUTING.md name exists."""
+"""The README's variable reference is generated from the rules, and its table of alerts from the
+template's alert entries; a stale copy of either fails here. The README leads with the two
+commands, then `new`, `render` and plain cookiecutter; every repository path the README and
+CONTRIBUTING.md name exists."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from service_runbooks.reference import README, variables_table, with_table
+from service_runbooks.reference import (
+    ALERTS_END,
+    ALERTS_START,
+    README,
+    alerts_table,
+    variables_table,
+    with_alerts_table,
+    with_table,
+    workloads,
+)
 from service_runbooks.rules import RULES
 
 
@@ -23,6 +33,75 @@ def test_table_lists_every_variable_with_its_rule() -> None:
     for rule in RULES:
         assert f"| `{rule.field}` |" in table
         assert (rule.example in table) or all(c in table for c in rule.choices)
+
+
+@pytest.fixture(scope="module")
+def current_alerts_table() -> str:
+    return alerts_table()
+
+
+def test_readme_alert_table_is_current(current_alerts_table: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    assert with_alerts_table(text, current_alerts_table) == text, (
+        "run: python -m service_runbooks.reference"
+    )
+
+
+def test_a_stale_alert_table_is_caught(current_alerts_table: str) -> None:
+    """The negative control: a README whose table lost a row or kept an old mixin twin."""
+    text = README.read_text(encoding="utf-8")
+    for stale in (
+        text.replace("KubeHpaMaxedOut, for the autoscaler", "KubeHpaMaxedOut (any HPA)"),
+        re.sub(r"\n\| VolumeFillingUp \|[^\n]*", "", text),
+    ):
+        assert stale != text
+        assert with_alerts_table(stale, current_alerts_table) != stale
+
+
+def test_alert_table_rows_come_from_the_entries_each_workload_gets() -> None:
+    """Rows from hand-made entries: one row per distinct entry, the workloads that get it (all:
+    "every workload"), in the order the services list the alerts."""
+    labels = [label for label, _ in workloads()]
+    assert labels[:3] == ["`deployment`", "`statefulset`", "`argo-rollout`"]
+
+    def entry(name: str, mixin: str) -> dict[str, str]:
+        return {"name": name, "severity": "warning", "for": "5m", "fires_when": "x", "mixin": mixin}
+
+    def alerts_of(answers: dict[str, str]) -> list[dict[str, str]]:
+        kind = answers.get("chart_workload", answers["workload"]).split("/")[0]
+        own = [entry("Stuck", "TwinOf" + kind)]
+        return (
+            [entry("First", "none")]
+            + own
+            + ([entry("Full", "Disk")] if kind == "statefulset" else [])
+        )
+
+    rows = alerts_table(alerts_of).splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| First",
+        "| Stuck",
+        "| Stuck",
+        "| Stuck",
+        "| Full",
+    ]
+    assert rows[0].endswith("| every workload |")
+    assert rows[1].endswith("| TwinOfdeployment | `deployment`, `helm` (a chart's deployment) |")
+    assert rows[3].endswith("| TwinOfargo-rollout | `argo-rollout` |")
+    assert rows[4].endswith("| `statefulset`, `helm` (a chart's statefulset) |")
+
+
+def test_alert_table_has_every_alert_page_of_the_template(current_alerts_table: str) -> None:
+    """Every alert page the template can render has its row (the page files are named after the
+    alerts, lowercased), and no row is without its page."""
+    names = [
+        re.search(r"%\}(\w+)\.md\{%", p.name) for p in (TEMPLATE / "docs" / "alerts").iterdir()
+    ]
+    pages = {name.group(1) for name in names if name is not None}
+    assert len(pages) == len(names)
+    rows = {row.split(" | ")[0][2:].lower() for row in current_alerts_table.splitlines()[2:]}
+    assert rows == pages
+    text = README.read_text(encoding="utf-8")
+    assert text.index(ALERTS_START) < text.index(ALERTS_END)
 
 
 ROOT = README.parent

@@ -1,8 +1,9 @@
 """The variable reference and the validation rules (README and project site), generated from
-cookiecutter.json and the rules.
+cookiecutter.json and the rules; and the README's table of alerts, generated from the template's
+alert entries.
 
-Run ``python -m service_runbooks.reference`` to rewrite the table in README.md; a test fails when
-the README's copy is stale.
+Run ``python -m service_runbooks.reference`` to rewrite both tables in README.md; a test fails
+when the README's copy of either is stale.
 """
 
 from __future__ import annotations
@@ -10,11 +11,24 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT, TODAY, Rule
+from service_runbooks.rules import (
+    COOKIECUTTER_JSON,
+    RULES,
+    RULES_BY_FIELD,
+    TEMPLATE_ROOT,
+    TODAY,
+    Rule,
+)
 
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
+ALERTS_START, ALERTS_END = "<!-- alerts:start -->", "<!-- alerts:end -->"
 README = TEMPLATE_ROOT / "README.md"
+SERVICE_FOLDER = "{{cookiecutter.service_name}}"
+ALERTS_MODULE = "{% if False %}alerts.jinja{% endif %}"
 
 
 def _prompt(field: str) -> str:
@@ -76,16 +90,103 @@ def rules_reference() -> str:
     return "\n\n".join(sections)
 
 
-def with_table(text: str) -> str:
-    """``text`` with the part between the markers replaced by the current table."""
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.DOTALL)
+def workloads() -> list[tuple[str, dict[str, str]]]:
+    """Each kind of workload an alert can watch: its label, and the answers that choose it. A
+    Helm chart's alerts watch the chart's own workload, so Helm counts once per kind
+    `chart_workload` allows (read from its rule)."""
+    kinds = re.fullmatch(r"\(([a-z|]+)\)/.*", RULES_BY_FIELD["chart_workload"].pattern or "")
+    if kinds is None:
+        raise ValueError(
+            "chart_workload's rule no longer starts with (kind|kind)/: update workloads()"
+        )
+    found = []
+    for workload in COOKIECUTTER_JSON["workload"]:  # type: ignore[union-attr]
+        if workload != "helm":
+            found.append((f"`{workload}`", {"workload": workload}))
+            continue
+        for kind in kinds.group(1).split("|"):
+            answers = {
+                "workload": "helm",
+                "chart_workload": kind + "/{{ cookiecutter.service_name }}",
+            }
+            found.append((f"`helm` (a chart's {kind})", answers))
+    return found
+
+
+def service_alerts(answers: dict[str, str]) -> list[dict[str, Any]]:
+    """The alerts a service with these answers (the rest defaults, alerting on) gets: the
+    ``alerts`` list of the template's alerts module, rendered by cookiecutter's own environment
+    from the context its CLI builds, as a page that imports the module sees it."""
+    from cookiecutter.environment import StrictEnvironment
+    from jinja2 import FileSystemLoader
+
+    from service_runbooks.fleet.engine import build_context, template_on_path
+
+    with template_on_path(TEMPLATE_ROOT):
+        context = build_context(TEMPLATE_ROOT, {**answers, "alerting": "yes"}, Path("."))
+        env = StrictEnvironment(
+            context=context,
+            keep_trailing_newline=True,
+            loader=FileSystemLoader(str(TEMPLATE_ROOT / SERVICE_FOLDER)),
+            **context["cookiecutter"]["_jinja2_env_vars"],
+        )
+        module = env.get_template(ALERTS_MODULE).make_module(
+            {"cookiecutter": context["cookiecutter"]}
+        )
+    return list(module.alerts)
+
+
+ROW_KEYS = ("name", "severity", "for", "fires_when", "mixin")
+
+
+def alerts_table(
+    alerts_of: Callable[[dict[str, str]], list[dict[str, Any]]] = service_alerts,
+) -> str:
+    """A Markdown table: one row per alert entry (an alert whose rule differs by workload has
+    one per kind), with the workloads that get it."""
+    rows: dict[tuple[str, ...], list[str]] = {}
+    order: list[str] = []  # alert names, in the order the services list them
+    for label, answers in workloads():
+        for alert in alerts_of(answers):
+            rows.setdefault(tuple(str(alert[key]) for key in ROW_KEYS), []).append(label)
+            if alert["name"] not in order:
+                order.append(alert["name"])
+    every = len(workloads())
+    lines = [
+        "| Alert | Severity | For | Fires when | kubernetes-mixin twin | Workloads |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in sorted(rows, key=lambda row: order.index(row[0])):  # stable: workload order within
+        name, severity, duration, fires_when, mixin = key
+        labels = rows[key]
+        shown = "every workload" if len(labels) == every else ", ".join(labels)
+        cells = [name, severity, duration, fires_when, mixin, shown]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _between(text: str, start: str, end: str, table: str) -> str:
+    """``text`` with the part between the markers ``start`` and ``end`` replaced by ``table``."""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), flags=re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"markers {START} ... {END} not found")
-    return pattern.sub(lambda _: f"{START}\n{variables_table()}\n{END}", text)
+        raise ValueError(f"markers {start} ... {end} not found")
+    return pattern.sub(lambda _: f"{start}\n{table}\n{end}", text)
+
+
+def with_table(text: str) -> str:
+    """``text`` with the variable table between its markers replaced by the current one."""
+    return _between(text, START, END, variables_table())
+
+
+def with_alerts_table(text: str, table: str | None = None) -> str:
+    """``text`` with the alert table between its markers replaced by ``table`` (default: the
+    current one)."""
+    return _between(text, ALERTS_START, ALERTS_END, alerts_table() if table is None else table)
 
 
 def main() -> int:
-    README.write_text(with_table(README.read_text(encoding="utf-8")), encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
+    README.write_text(with_alerts_table(with_table(text)), encoding="utf-8")
     return 0
 
 

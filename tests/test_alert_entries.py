@@ -1,0 +1,112 @@
+"""Every alert is one entry of alerts.jinja, holding its own page text: an entry without its
+mitigation (or any other part of its page) stops the render and names the alert, in cookiecutter's
+CLI and the way Backstage's fetch:cookiecutter renders (no hooks, no ``_extensions``); no alert
+silently takes another's steps. Rendered on a copy of the template with one entry cut."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fleet_helpers import copy_template
+
+ALERTS = Path("{{cookiecutter.service_name}}") / "{% if False %}alerts.jinja{% endif %}"
+PAGE = "docs/alerts/podcrashlooping.md"
+
+
+def without_key(module: str, alert: str, key: str) -> str:
+    """``module``'s text with ``key`` cut from the first entry named ``alert`` (a one-line value
+    or a multi-line list)."""
+    entry = module.index(f"'name': '{alert}'")
+    start = module.index(f"\n    '{key}': ", entry)
+    value = module[start + len(f"\n    '{key}': ") :]
+    if value.startswith("[\n"):
+        end = module.index("\n    ],", start) + len("\n    ],")
+    else:
+        end = module.index("\n", start + 1)
+    return module[:start] + module[end:]
+
+
+def template_copy(tmp_path: Path, cut: tuple[str, str] | None, *, backstage: bool) -> Path:
+    """A copy of the template, with ``cut`` = (alert, key) removed from its entry; rendered the
+    Backstage way, the copy has neither hooks nor ``_extensions`` (as fetch:cookiecutter gives
+    cookiecutter none)."""
+    template = copy_template(tmp_path / "template")
+    if cut is not None:
+        module = template / ALERTS
+        module.write_text(without_key(module.read_text(encoding="utf-8"), *cut), encoding="utf-8")
+    if backstage:
+        shutil.rmtree(template / "hooks")
+        answers = template / "cookiecutter.json"
+        context = json.loads(answers.read_text(encoding="utf-8"))
+        del context["_extensions"]
+        answers.write_text(json.dumps(context), encoding="utf-8")
+    return template
+
+
+def cookiecutter_cli(template: Path, out: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(out),
+            str(template),
+            *answers,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cutting_a_key_removes_exactly_that_key() -> None:
+    """The helper the renders below rely on: it cuts a list value and a shared block's name."""
+    module = (Path(__file__).parents[1] / ALERTS).read_text(encoding="utf-8")
+    cut = without_key(module, "PodCrashLooping", "mitigation")
+    assert "see ContainerOOMKilled below" not in cut
+    assert cut.count("'mitigation':") == module.count("'mitigation':") - 1
+    cut = without_key(module, "VolumeFillingUp", "mitigation")
+    assert cut.count("volume_steps.mitigation") == module.count("volume_steps.mitigation") - 1
+
+
+@pytest.mark.parametrize("backstage", [False, True], ids=["cookiecutter-cli", "backstage-way"])
+def test_an_alert_with_its_page_text_renders_its_own_steps(tmp_path: Path, backstage: bool) -> None:
+    """The positive case: the template as it is renders, and the crash-loop page shows its own
+    mitigation, not the volume alert's `df -h` steps."""
+    result = cookiecutter_cli(template_copy(tmp_path, None, backstage=backstage), tmp_path / "out")
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (tmp_path / "out" / "payments-api" / PAGE).read_text(encoding="utf-8")
+    mitigation = page.split("## Mitigation", 1)[1]
+    assert mitigation.lstrip().startswith("1. Started with a deploy (a new image or configuration)")
+    assert "df -h" not in page
+
+
+@pytest.mark.parametrize("backstage", [False, True], ids=["cookiecutter-cli", "backstage-way"])
+@pytest.mark.parametrize(
+    ("alert", "key", "answers"),
+    [
+        ("PodCrashLooping", "mitigation", ()),
+        ("ErrorBudgetBurnLow", "diagnosis", ()),  # a shared block's reference, cut
+        # an entry this service does not get (StatefulSets only) fails a Deployment's render too
+        ("VolumeFillingUp", "mitigation", ("workload=deployment",)),
+        ("HpaMaxedOut", "meaning", ()),
+    ],
+)
+def test_an_alert_without_its_page_text_stops_the_render_naming_it(
+    tmp_path: Path, alert: str, key: str, answers: tuple[str, ...], backstage: bool
+) -> None:
+    """The negative control of the removed fallback: no page takes another alert's text."""
+    template = template_copy(tmp_path, (alert, key), backstage=backstage)
+    result = cookiecutter_cli(template, tmp_path / "out", *answers)
+    assert result.returncode != 0
+    assert f"alert {alert} has no {key}:" in result.stdout + result.stderr
+    assert not (tmp_path / "out" / "payments-api" / PAGE).exists()
+    assert re.search(r"Traceback", result.stdout + result.stderr) is None

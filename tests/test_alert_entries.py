@@ -98,6 +98,7 @@ def test_an_alert_with_its_page_text_renders_its_own_steps(tmp_path: Path, backs
         # an entry this service does not get (StatefulSets only) fails a Deployment's render too
         ("VolumeFillingUp", "mitigation", ("workload=deployment",)),
         ("HpaMaxedOut", "meaning", ()),
+        ("RolloutStuck", "expr", ()),  # a rule's part: present, or the render stops too
     ],
 )
 def test_an_alert_without_its_page_text_stops_the_render_naming_it(

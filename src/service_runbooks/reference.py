@@ -100,7 +100,7 @@ def workloads() -> list[tuple[str, dict[str, str]]]:
             "chart_workload's rule no longer starts with (kind|kind)/: update workloads()"
         )
     found = []
-    for workload in COOKIECUTTER_JSON["workload"]:  # type: ignore[union-attr]
+    for workload in RULES_BY_FIELD["workload"].choices:
         if workload != "helm":
             found.append((f"`{workload}`", {"workload": workload}))
             continue
@@ -122,6 +122,8 @@ def service_alerts(answers: dict[str, str]) -> list[dict[str, Any]]:
 
     from service_runbooks.fleet.engine import build_context, template_on_path
 
+    # On the path: the environment loads cookiecutter.json's _extensions (local_extensions), as
+    # cookiecutter does. The output folder is only recorded in the context; nothing is written.
     with template_on_path(TEMPLATE_ROOT):
         context = build_context(TEMPLATE_ROOT, {**answers, "alerting": "yes"}, Path("."))
         env = StrictEnvironment(

@@ -229,14 +229,42 @@ def test_builds_are_cached_by_their_inputs(tmp_path: Path) -> None:
 def test_a_failing_build_gives_the_tools_error_naming_the_root(tmp_path: Path) -> None:
     root = tmp_path / "deploy" / "broken"
     root.mkdir(parents=True)
-    (root / "kustomization.yaml").write_text("resources:\n- missing.yaml\n")
+    shutil.copy(FIXTURES / "kustomize" / "deploy" / "base" / "hpa.yaml", root / "hpa.yaml")
+    (root / "kustomization.yaml").write_text(
+        "resources:\n- hpa.yaml\npatches:\n- path: missing-patch.yaml\n"
+    )
     with pytest.raises(DiscoveryError) as caught:
         discover([tmp_path], tmp_path)
     (problem,) = caught.value.problems
     assert problem.where == "deploy/broken"
     assert problem.message.startswith("kubectl kustomize failed (exit 1): ")
-    assert "missing.yaml" in problem.message
+    assert "missing-patch.yaml" in problem.message  # the tool's own words
     assert "Traceback" not in str(caught.value)
+
+
+def test_a_resource_missing_from_the_sources_is_refused_before_building(tmp_path: Path) -> None:
+    """Kustomize would take a path it cannot find for a remote repository and clone it."""
+    (tmp_path / "kustomization.yaml").write_text("resources:\n- example.com/acme/app\n")
+    with pytest.raises(DiscoveryError) as caught:
+        discover([tmp_path], tmp_path)
+    assert [str(problem) for problem in caught.value.problems] == [
+        "kustomization.yaml: resources: 'example.com/acme/app' is not in the sources (kustomize "
+        "would try it as a remote repository); not built"
+    ]
+
+
+def test_a_remote_patch_is_not_fetched(tmp_path: Path) -> None:
+    """`kubectl kustomize` fetches a patch path that is an http(s) URL."""
+    (tmp_path / "kustomization.yaml").write_text(
+        "patches:\n- path: http://127.0.0.1:9/patch.yaml\n"
+        "configMapGenerator:\n- name: c\n  files: [https://example.com/x]\n"
+    )
+    with pytest.raises(DiscoveryError) as caught:
+        discover([tmp_path], tmp_path)
+    assert [problem.where for problem in caught.value.problems] == [
+        "kustomization.yaml: patches[0].path",
+        "kustomization.yaml: configMapGenerator[0].files",
+    ]
 
 
 def _one_problem(tmp_path: Path, text: bytes, limits: Limits | None = None) -> str:
@@ -272,6 +300,46 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
 def test_python_tags_are_refused_by_the_safe_loader(tmp_path: Path) -> None:
     message = _one_problem(tmp_path, b"a: !!python/object/apply:os.system ['true']\n")
     assert "could not determine a constructor" in message
+
+
+def test_an_alias_bomb_is_never_expanded(tmp_path: Path) -> None:
+    """A billion-laughs HPA bound: every fact keeps only text and numbers, so nothing formats
+    the bomb, and the run ends at once with the HPA not derived."""
+    levels = ["  - &a0 [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"  - &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)
+    ]
+    hpa = (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata: {name: web}\nbomb:\n" + "\n".join(levels) + "\n"
+        "spec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  maxReplicas: *a8\n"
+    )
+    (tmp_path / "bomb.yaml").write_text(hpa)
+    (tmp_path / "web.yaml").write_text(
+        yaml.safe_dump(deployment("web", {"app": "web"}, namespace=None).body)
+    )
+    (workload,) = discover([tmp_path], tmp_path).workloads
+    assert workload.facts.missing["hpa"] == (
+        "HorizontalPodAutoscaler/web spec.minReplicas or spec.maxReplicas is not a number"
+    )
+
+
+def test_a_list_holding_itself_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "list.yaml").write_text("&l {apiVersion: v1, kind: List, items: [*l]}\n")
+    found = discover([tmp_path], tmp_path)
+    assert found.services == []
+
+
+def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
+    """The Helm seam: a chart's templates are Go templates, never read as manifests."""
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    (chart / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    found = discover([tmp_path], tmp_path)
+    assert found.services == []
+    assert found.not_built == [
+        "chart: a Helm chart; charts are not rendered yet, so its workload is an answer to give"
+    ]
 
 
 def test_a_source_that_does_not_exist_is_named(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ class Built:
 
 
 def objects_from_documents(
-    documents: list[Any], origin: Origin, problems: list[SourceProblem]
+    documents: list[Any], origin: Origin, problems: list[SourceProblem], unpack: bool = True
 ) -> list[KubeObject]:
     """Kubernetes objects among YAML documents; a ``List`` is unpacked, non-objects skipped.
 
@@ -50,8 +50,9 @@ def objects_from_documents(
     for document in documents:
         if not isinstance(document, dict):
             continue
-        if document.get("kind") == "List" and isinstance(document.get("items"), list):
-            objects += objects_from_documents(document["items"], origin, problems)
+        if unpack and document.get("kind") == "List" and isinstance(document.get("items"), list):
+            # one level only: YAML aliases can make a List that holds itself
+            objects += objects_from_documents(document["items"], origin, problems, unpack=False)
             continue
         api_version, kind = document.get("apiVersion"), document.get("kind")
         metadata = document.get("metadata")

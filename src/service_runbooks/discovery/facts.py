@@ -19,7 +19,7 @@ from service_runbooks.discovery.index import (
     relations_for,
 )
 from service_runbooks.discovery.migrations import MigrationFinding
-from service_runbooks.discovery.model import Facts, KubeObject, quoted
+from service_runbooks.discovery.model import Facts, KubeObject, quoted, scalar
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _containers(obj: KubeObject) -> list[Mapping[str, Any]]:
 
 def _container_facts(obj: KubeObject, facts: Facts) -> None:
     found = [
-        {"name": str(c.get("name")), "image": str(c.get("image"))}
+        {"name": c["name"], "image": image if isinstance(image := c.get("image"), str) else None}
         for c in _containers(obj)
         if isinstance(c.get("name"), str)
     ]
@@ -138,7 +138,10 @@ def _update_strategy(obj: KubeObject, facts: Facts) -> None:
             f"{obj.cite(field_path)} (absent: Kubernetes' default)",
         )
         return
-    value = str(kind)
+    if not isinstance(kind, str):
+        facts.lack("update_strategy", f"{obj.ref} {field_path}.type is not text")
+        return
+    value = kind
     partition = obj.get(*path, "rollingUpdate", "partition")
     if kind == "RollingUpdate" and isinstance(partition, int) and partition > 0:
         value += f" partition={partition}"
@@ -162,12 +165,13 @@ def _hpa(relations: Relations, facts: Facts) -> None:
         facts.lack("hpa", f"no HorizontalPodAutoscaler has scaleTargetRef {relations.workload.ref}")
         return
     hpa = relations.hpas[0]
-    minimum = hpa.get("spec", "minReplicas")
-    value = {
-        "name": hpa.name,
-        "min": minimum if isinstance(minimum, int) else 1,
-        "max": hpa.get("spec", "maxReplicas"),
-    }
+    minimum, maximum = hpa.get("spec", "minReplicas"), scalar(hpa.get("spec", "maxReplicas"))
+    if not isinstance(maximum, int) or (
+        minimum is not None and not isinstance(scalar(minimum), int)
+    ):
+        facts.lack("hpa", f"{hpa.ref} spec.minReplicas or spec.maxReplicas is not a number")
+        return
+    value = {"name": hpa.name, "min": minimum if isinstance(minimum, int) else 1, "max": maximum}
     facts.add("hpa", value, hpa.cite("spec.scaleTargetRef"))
 
 
@@ -177,9 +181,9 @@ def _pdb(relations: Relations, facts: Facts) -> None:
         return
     value = [
         {
-            key: pdb.get("spec", key)
+            key: scalar(pdb.get("spec", key))
             for key in ("minAvailable", "maxUnavailable")
-            if pdb.get("spec", key) is not None
+            if scalar(pdb.get("spec", key)) is not None
         }
         | {"name": pdb.name}
         for pdb in relations.pdbs
@@ -198,38 +202,46 @@ def _services(relations: Relations, facts: Facts) -> None:
     )
 
 
-def _named_port(container: Mapping[str, Any], port: Any) -> Any:
+def _named_port(container: Mapping[str, Any], port: str | int | None) -> str | int | None:
     """A probe's named port as the container's port number (numbers are kept)."""
     if not isinstance(port, str):
         return port
-    for declared in container.get("ports") or []:
+    ports = container.get("ports")
+    for declared in ports if isinstance(ports, list) else []:
         if isinstance(declared, Mapping) and declared.get("name") == port:
-            return declared.get("containerPort", port)
+            number = scalar(declared.get("containerPort"))
+            return number if isinstance(number, int) else port
     return port
 
 
 def _probe_check(
     container: Mapping[str, Any], probe_name: str, probe: Mapping[str, Any]
-) -> dict[str, Any]:
-    """An httpGet probe is an in-cluster HTTP check (path, port, scheme); a gRPC, exec or TCP
-    probe leaves the pods' Ready condition as the check
-    (https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/)."""
+) -> dict[str, Any] | None:
+    """An httpGet probe is an in-cluster HTTP check (path, port, scheme: HTTP unless given); a
+    gRPC, exec or TCP probe leaves the pods' Ready condition as the check
+    (https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/,
+    https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#probe).
+    None when an httpGet probe lacks a path or port as text or number."""
     http = probe.get("httpGet")
     if isinstance(http, Mapping):
+        path, port = scalar(http.get("path")), scalar(http.get("port"))
+        scheme = scalar(http.get("scheme")) or "HTTP"
+        if not isinstance(path, str) or port is None or not isinstance(scheme, str):
+            return None
         return {
             "kind": "in-cluster",
-            "path": str(http.get("path") or "/"),
-            "port": _named_port(container, http.get("port")),
-            "scheme": str(http.get("scheme") or "HTTP"),
+            "path": path,
+            "port": _named_port(container, port),
+            "scheme": scheme,
             "probe": probe_name,
-            "container": container.get("name"),
+            "container": scalar(container.get("name")),
         }
     handler = next((name for name in ("grpc", "exec", "tcpSocket") if name in probe), "unknown")
     return {
         "kind": "readiness",
         "probe": probe_name,
         "handler": handler,
-        "container": container.get("name"),
+        "container": scalar(container.get("name")),
     }
 
 
@@ -252,11 +264,12 @@ def _health_check(obj: KubeObject, facts: Facts) -> None:
             return
         if found:
             index, container, probe = found[0]
-            facts.add(
-                "health_check",
-                _probe_check(container, probe_name, probe),
-                obj.cite(f"spec.template.spec.containers[{index}].{probe_name}"),
-            )
+            field_path = f"spec.template.spec.containers[{index}].{probe_name}"
+            check = _probe_check(container, probe_name, probe)
+            if check is None:
+                facts.lack("health_check", f"{obj.ref} {field_path}.httpGet has no path or port")
+            else:
+                facts.add("health_check", check, obj.cite(field_path))
             return
     facts.lack("health_check", f"{obj.ref} has no readinessProbe or livenessProbe")
 

@@ -32,11 +32,30 @@ from service_runbooks.discovery.yamlload import YamlProblem, load_mapping
 # (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/,
 # https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/components/,
 # https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/bases/).
+# Kustomize treats an entry that is not a local path as a remote repository and clones it, so
+# each must exist inside the given sources.
 FOLDER_FIELDS = ("resources", "components", "bases")
-# A remote resource is a URL or a go-getter style "host/org/repo" path
-# (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/);
-# discovery reads only what it was given, so neither is fetched.
-_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|(github|gitlab|bitbucket)\.(com|org)/)", re.I)
+# Fields whose values kustomize loads as files: besides local files it fetches http(s) URLs
+# (`kubectl kustomize` of a patch path http://... connects to it), so none may be remote. Lists
+# of paths, then lists of mappings with path-like keys, then single mappings.
+PATH_LIST_FIELDS = (
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "patchesStrategicMerge",
+)
+PATH_ITEM_FIELDS = {
+    "patches": ("path",),
+    "patchesJson6902": ("path",),
+    "replacements": ("path",),
+    "configMapGenerator": ("files", "envs", "env"),
+    "secretGenerator": ("files", "envs", "env"),
+}
+PATH_MAPPING_FIELDS = {"openapi": ("path",)}
+# A remote location: a URL, or git's own forms (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/).
+_REMOTE = re.compile(r"^\s*([a-z][a-z0-9+.-]*://|git@|git::)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,12 +76,37 @@ class Plan:
     problems: list[SourceProblem] = field(default_factory=list)
 
 
-def _entries(kustomization: dict[str, Any]) -> Iterable[tuple[str, object]]:
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def _folder_entries(kustomization: dict[str, Any]) -> Iterable[tuple[str, object]]:
     for name in FOLDER_FIELDS:
         values = kustomization.get(name) or []
-        if isinstance(values, list):
-            for value in values:
-                yield name, value
+        for value in values if isinstance(values, list) else [values]:
+            yield name, value
+
+
+def _path_entries(kustomization: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    """Every value kustomize loads as a file, with its field, as written."""
+    for name in PATH_LIST_FIELDS:
+        for value in _strings(kustomization.get(name)):
+            yield name, value
+    for name, keys in PATH_ITEM_FIELDS.items():
+        items = kustomization.get(name)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            for key in keys if isinstance(item, dict) else ():
+                for value in _strings(item.get(key)):
+                    yield f"{name}[{index}].{key}", value
+    for name, keys in PATH_MAPPING_FIELDS.items():
+        mapping = kustomization.get(name)
+        for key in keys if isinstance(mapping, dict) else ():
+            for value in _strings(mapping.get(key)):
+                yield f"{name}.{key}", value
 
 
 def _read_kustomization(
@@ -80,7 +124,9 @@ def _read_kustomization(
 
 
 def _source_roots(collected: Collected) -> list[Path]:
-    return [Path(os.path.realpath(collected.base / source)) for source in collected.sources]
+    """The given sources' folders (a file given stands for its folder)."""
+    roots = [Path(os.path.realpath(collected.base / source)) for source in collected.sources]
+    return [root.parent if root.is_file() else root for root in roots]
 
 
 def _check_entry(
@@ -91,13 +137,32 @@ def _check_entry(
     if not isinstance(value, str):
         return None, SourceProblem(where, f"entry {quoted(value)} is not a path")
     if _REMOTE.match(value):
-        message = f"{quoted(value)} is remote; discovery reads only the sources given, not built"
-        return None, SourceProblem(where, message)
+        return None, SourceProblem(where, _remote(value))
     target = Path(os.path.realpath(root.folder / value))
     if not any(inside(target, source) for source in _source_roots(collected)):
         message = f"{quoted(value)} is outside the sources given; not built"
         return None, SourceProblem(where, message)
+    if not target.exists():
+        message = (
+            f"{quoted(value)} is not in the sources (kustomize would try it as a remote "
+            "repository); not built"
+        )
+        return None, SourceProblem(where, message)
     return (target if target.is_dir() else None), None
+
+
+def _remote(value: str) -> str:
+    return f"{quoted(value)} is remote; discovery reads only the sources given, not built"
+
+
+def _remote_paths(
+    root: KustomizeRoot, kustomization: dict[str, Any], collected: Collected
+) -> list[SourceProblem]:
+    return [
+        SourceProblem(f"{collected.shown(root.file)}: {field_name}", _remote(value))
+        for field_name, value in _path_entries(kustomization)
+        if _REMOTE.match(value)
+    ]
 
 
 def plan_builds(collected: Collected, limits: Limits | None = None) -> Plan:
@@ -110,7 +175,8 @@ def plan_builds(collected: Collected, limits: Limits | None = None) -> Plan:
             plan.problems.append(kustomization)
             continue
         uses = []
-        for field_name, value in _entries(kustomization):
+        plan.problems += _remote_paths(root, kustomization, collected)
+        for field_name, value in _folder_entries(kustomization):
             folder, problem = _check_entry(root, field_name, value, collected)
             if problem is not None:
                 plan.problems.append(problem)

@@ -115,6 +115,17 @@ class Facts:
             self.missing[name] = reason
 
 
+def scalar(value: object) -> str | int | None:
+    """``value`` when it is text or a whole number, else None.
+
+    Only these are kept from untrusted manifests: a list or mapping may be a YAML alias bomb
+    that expands to billions of items once formatted (str(), json.dumps).
+    """
+    if isinstance(value, bool):
+        return None
+    return value if isinstance(value, (str, int)) else None
+
+
 def relative(path: Path, base: Path) -> str:
     """``path`` as shown to the user: relative to ``base`` (with ``..`` when outside it)."""
     return Path(os.path.relpath(path, base)).as_posix()

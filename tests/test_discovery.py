@@ -342,6 +342,25 @@ def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
     ]
 
 
+def test_without_kubectl_plain_manifests_are_read_and_kustomize_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert [s.name for s in run("rollout").services] == ["checkout"]
+    with pytest.raises(DiscoveryError) as caught:
+        run("kustomize")
+    assert [str(problem) for problem in caught.value.problems] == [
+        "kubectl: kubectl is not on PATH; Kustomize roots are built with `kubectl kustomize`"
+    ]
+
+
+def test_a_source_with_too_many_files_is_refused(tmp_path: Path) -> None:
+    for index in range(6):
+        (tmp_path / f"f{index}.txt").write_text("x")
+    with pytest.raises(DiscoveryError, match="holds more than 5 files; name a smaller folder"):
+        discover([tmp_path], tmp_path, Limits(files_walked=5))
+
+
 def test_a_source_that_does_not_exist_is_named(tmp_path: Path) -> None:
     with pytest.raises(DiscoveryError, match="missing: does not exist"):
         discover([tmp_path / "missing"], tmp_path)

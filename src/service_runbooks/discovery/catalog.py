@@ -124,9 +124,10 @@ def _labels(obj: KubeObject, *path: str) -> Mapping[str, Any]:
 
 def describes(component: Component, workload: KubeObject) -> bool:
     """Whether the Component names the workload the way Backstage's Kubernetes plugin finds it:
-    its label selector selects the pods, or its kubernetes-id is the workload's
-    ``backstage.io/kubernetes-id`` label; a namespace annotation must then match too. Without
-    either annotation, only the same name counts."""
+    its label selector selects the pods (the selector takes precedence over the id), or its
+    kubernetes-id is the workload's ``backstage.io/kubernetes-id`` label; a namespace annotation
+    must then match too. Without either annotation, only the same name counts
+    (https://backstage.io/docs/features/kubernetes/configuration#surfacing-your-kubernetes-components-as-part-of-an-entity)."""
     namespace = component.annotation(KUBERNETES_NAMESPACE)
     if namespace is not None and namespace != workload.namespace:
         return False

@@ -46,7 +46,6 @@ class Collected:
     helm_charts: list[Path] = field(default_factory=list)
     migration: MigrationFinding | None = None
     links_not_followed: list[str] = field(default_factory=list)
-    all_folders: list[Path] = field(default_factory=list)
 
     def shown(self, path: Path) -> str:
         return relative(path, self.base)
@@ -72,7 +71,7 @@ def collect(sources: list[Path], base: Path, limits: Limits | None = None) -> Co
     if walk.problems:
         raise DiscoveryError(walk.problems)
     shown_sources = [relative(Path(os.path.realpath(source)), base) for source in sources]
-    collected = Collected(base, shown_sources, all_folders=list(walk.folders))
+    collected = Collected(base, shown_sources)
     folder_files: dict[Path, set[str]] = {}
     for path in walk.files:
         folder_files.setdefault(path.parent, set()).add(path.name)

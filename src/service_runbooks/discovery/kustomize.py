@@ -4,7 +4,9 @@ Built with the real ``kubectl kustomize DIR`` so namespace, namePrefix, labels, 
 components apply as they do for the deployer
 (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/kustomization/).
 Kustomize itself refuses files outside a root (its default load restrictor,
-``LoadRestrictionsRootOnly``: https://kubectl.docs.kubernetes.io/references/kustomize/cmd/build/),
+``--load-restrictor='LoadRestrictionsRootOnly'`` in ``kubectl kustomize --help``:
+https://kubernetes.io/docs/reference/kubectl/generated/kubectl_kustomize/), and Helm charts and
+plugins only with ``--enable-helm`` and ``--enable-alpha-plugins``, which are off by default,
 but a root may name other folders (bases, components) anywhere, and remote URLs, which
 it would fetch: every such entry must be a folder inside the given sources, checked here first.
 """
@@ -23,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from service_runbooks.discovery.collect import Collected, KustomizeRoot
-from service_runbooks.discovery.model import Limits, SourceProblem, quoted, relative
+from service_runbooks.discovery.model import (
+    DiscoveryError,
+    Limits,
+    SourceProblem,
+    quoted,
+    relative,
+)
 from service_runbooks.discovery.safefs import TooLarge, inside, read_bytes
 from service_runbooks.discovery.yamlload import YamlProblem, load_mapping
 
@@ -206,7 +214,8 @@ def closure(plan: Plan, folder: Path) -> list[Path]:
 def _kubectl() -> str:
     path = shutil.which("kubectl")
     if path is None:
-        raise FileNotFoundError("kubectl")
+        message = "kubectl is not on PATH; Kustomize roots are built with `kubectl kustomize`"
+        raise DiscoveryError([SourceProblem("kubectl", message)])
     return path
 
 
@@ -301,6 +310,8 @@ def build_all(
     workers: int | None = None,
 ) -> list[BuildResult]:
     """Build every root of ``plan.to_build`` in parallel, each at most once per input digest."""
+    if not plan.to_build:
+        return []
     limits = limits or Limits()
     cache = cache if cache is not None else BuildCache()
     kubectl = _kubectl()

@@ -36,8 +36,9 @@ class MigrationFinding:
 # golang-migrate: "{version}_{title}.up.{extension}" and ".down." beside it
 # (https://github.com/golang-migrate/migrate/blob/master/MIGRATIONS.md).
 _GOLANG_MIGRATE = re.compile(r"(?P<stem>[0-9]+_[^/]*)\.(?P<way>up|down)\.sql")
-# Flyway versioned migrations: V<version>__<description>.sql, by default in db/migration
-# (https://documentation.red-gate.com/fd/migrations-184127470.html).
+# Flyway versioned migrations: V<version>__<description>.sql (prefix V, separator "__", suffix
+# .sql); an application's default location is classpath:db/migration
+# (https://documentation.red-gate.com/fd/reference/configuration/flyway-namespace/flyway-locations-setting).
 _FLYWAY_SQL = re.compile(r"V[0-9][0-9._]*__.+\.sql")
 # Liquibase's conventional root changelog name (db.changelog-master.yaml/.xml/...), or any
 # changelog file whose root element or key is databaseChangeLog
@@ -76,7 +77,8 @@ def _rails(files: list[Path], folders: list[Path], limits: Limits) -> list[Path]
 
 
 def _flyway(files: list[Path], folders: list[Path], limits: Limits) -> list[Path]:
-    # flyway.conf is Flyway's configuration file (https://documentation.red-gate.com/fd/flyway-conf-files-184127472.html).
+    # flyway.conf is the configuration file the Flyway command line reads
+    # (https://documentation.red-gate.com/fd/reference/configuration).
     conf = [path for path in files if path.name == "flyway.conf"]
     scripts = {
         path.parent

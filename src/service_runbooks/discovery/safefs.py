@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,12 +50,17 @@ def _skip_folder(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS
 
 
-def _walk_one(source: Path, limits: Limits, walk: Walk, shown_as: str) -> None:
+def _walk_one(source: Path, limits: Limits, walk: Walk, shown_as: str, base: Path) -> None:
     root = Path(os.path.realpath(source))
     if root.is_file():
         walk.files.append(root)
         return
-    for folder, subfolders, names in os.walk(root, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        where = relative(Path(error.filename), base) if error.filename else shown_as
+        walk.problems.append(SourceProblem(where, f"cannot be read ({error.strerror})"))
+
+    for folder, subfolders, names in os.walk(root, onerror=unreadable, followlinks=False):
         here = Path(folder)
         walk.folders.append(here)
         kept = []
@@ -90,7 +94,7 @@ def walk_sources(sources: list[Path], limits: Limits, base: Path) -> Walk:
         if not source.exists():
             walk.problems.append(SourceProblem(shown_as, "does not exist"))
             continue
-        _walk_one(source, limits, walk, shown_as)
+        _walk_one(source, limits, walk, shown_as, base)
     return walk
 
 
@@ -116,10 +120,3 @@ class TooLarge(Exception):
     def __init__(self, problem: SourceProblem) -> None:
         super().__init__(str(problem))
         self.problem = problem
-
-
-def iter_under(files: list[Path], folder: Path) -> Iterator[Path]:
-    """The walked files that lie under ``folder``."""
-    for path in files:
-        if folder in path.parents:
-            yield path

@@ -627,6 +627,32 @@ def test_sources_from_several_folders(tmp_path: Path) -> None:
     )
 
 
+def test_gitops_is_never_guessed(tmp_path: Path) -> None:
+    """The GitOps seam: objects found are named in the reason; none found says so."""
+    assert "no Argo CD Application or Flux" in run("plain").services[0].not_derived["gitops"]
+    shutil.copy(FIXTURES / "rollout" / "rollout.yaml", tmp_path / "rollout.yaml")
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: checkout}\n"
+        "spec: {syncPolicy: {automated: {selfHeal: true}}}\n"
+    )
+    found = discover([tmp_path], tmp_path)
+    assert found.services[0].not_derived["gitops"] == (
+        "GitOps objects in the sources are not read yet: Application/checkout (app.yaml); give "
+        "gitops and gitops_app"
+    )
+    assert "checkout: gitops: GitOps objects in the sources" in "\n".join(found.not_derived_lines())
+
+
+def test_two_workloads_of_one_name_are_reported(tmp_path: Path) -> None:
+    for namespace in ("blue", "green"):
+        (tmp_path / f"{namespace}.yaml").write_text(
+            yaml.safe_dump(deployment("web", {"app": "web"}, namespace=namespace).body)
+        )
+    found = discover([tmp_path], tmp_path)
+    assert found.notes == ["service_name 'web' is derived for 2 workloads; name each entry apart"]
+    assert "# service_name 'web' is derived for 2 workloads" in found.fleet_text()
+
+
 # --- the fleet file ------------------------------------------------------------------------
 
 

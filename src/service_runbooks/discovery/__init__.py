@@ -96,6 +96,14 @@ class Discovery:
     def fleet_text(self, proposed_as_answers: bool = False) -> str:
         return fleet_text(self.services, self.header(), proposed_as_answers)
 
+    def not_derived_lines(self) -> list[str]:
+        """For standard error: each service's answers not derived, with the reason."""
+        return [
+            f"{service.name or '(no name)'}: {answer}: {reason}"
+            for service in self.services
+            for answer, reason in service.not_derived.items()
+        ]
+
 
 def _duplicate_names(services: list[ServiceAnswers]) -> list[str]:
     seen: dict[str, int] = {}

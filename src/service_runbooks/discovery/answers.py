@@ -36,6 +36,7 @@ DISCOVERED_ANSWERS = (
     "metrics_selector",
     "pagerduty_service_id",
     "github_repo",
+    "gitops",  # never derived yet: the reason names the GitOps objects found (gitops.py)
 )
 
 
@@ -102,6 +103,7 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str]] = {
     "metrics_selector": _metrics_selector,
     "pagerduty_service_id": _same("pagerduty_service_id"),
     "github_repo": _same("github_repo"),
+    "gitops": _same("gitops"),
 }
 
 

@@ -257,13 +257,17 @@ def test_a_remote_patch_is_not_fetched(tmp_path: Path) -> None:
     """`kubectl kustomize` fetches a patch path that is an http(s) URL."""
     (tmp_path / "kustomization.yaml").write_text(
         "patches:\n- path: http://127.0.0.1:9/patch.yaml\n"
-        "configMapGenerator:\n- name: c\n  files: [https://example.com/x]\n"
+        "configMapGenerator:\n- name: c\n  files: [key=https://example.com/x]\n"
+        "transformers:\n- ../elsewhere\n"
+        "- |-\n  apiVersion: builtin\n  kind: LabelTransformer\n  metadata: {name: l}\n"
     )
     with pytest.raises(DiscoveryError) as caught:
         discover([tmp_path], tmp_path)
+    # the inline transformer config is not a path, and is left to kustomize
     assert [problem.where for problem in caught.value.problems] == [
         "kustomization.yaml: patches[0].path",
         "kustomization.yaml: configMapGenerator[0].files",
+        "kustomization.yaml: transformers",
     ]
 
 

@@ -5,10 +5,10 @@ components apply as they do for the deployer
 (https://kubernetes.io/docs/tasks/manage-kubernetes-objects/kustomization/).
 Kustomize itself refuses files outside a root (its default load restrictor,
 ``--load-restrictor='LoadRestrictionsRootOnly'`` in ``kubectl kustomize --help``:
-https://kubernetes.io/docs/reference/kubectl/generated/kubectl_kustomize/), and Helm charts and
-plugins only with ``--enable-helm`` and ``--enable-alpha-plugins``, which are off by default,
-but a root may name other folders (bases, components) anywhere, and remote URLs, which
-it would fetch: every such entry must be a folder inside the given sources, checked here first.
+https://kubernetes.io/docs/reference/kubectl/generated/kubectl_kustomize/), and runs Helm and
+plugins only with ``--enable-helm`` and ``--enable-alpha-plugins``, both off by default. But a
+root may name other kustomizations (bases, components) anywhere, and remote URLs, which it would
+clone or fetch: every such entry must be inside the given sources, checked here first.
 """
 
 from __future__ import annotations
@@ -40,20 +40,15 @@ from service_runbooks.discovery.yamlload import YamlProblem, load_mapping
 # (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/,
 # https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/components/,
 # https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/bases/).
-# Kustomize treats an entry that is not a local path as a remote repository and clones it, so
-# each must exist inside the given sources.
-FOLDER_FIELDS = ("resources", "components", "bases")
+# `generators`, `transformers` and `validators` take the same entries, or inline configs
+# (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/, "The Kustomization
+# File"). Kustomize treats an entry that is not a local path as a remote repository and clones
+# it, so each must exist inside the given sources.
+FOLDER_FIELDS = ("resources", "components", "bases", "generators", "transformers", "validators")
 # Fields whose values kustomize loads as files: besides local files it fetches http(s) URLs
 # (`kubectl kustomize` of a patch path http://... connects to it), so none may be remote. Lists
 # of paths, then lists of mappings with path-like keys, then single mappings.
-PATH_LIST_FIELDS = (
-    "crds",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "patchesStrategicMerge",
-)
+PATH_LIST_FIELDS = ("crds", "configurations", "patchesStrategicMerge")
 PATH_ITEM_FIELDS = {
     "patches": ("path",),
     "patchesJson6902": ("path",),
@@ -62,8 +57,10 @@ PATH_ITEM_FIELDS = {
     "secretGenerator": ("files", "envs", "env"),
 }
 PATH_MAPPING_FIELDS = {"openapi": ("path",)}
-# A remote location: a URL, or git's own forms (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/).
-_REMOTE = re.compile(r"^\s*([a-z][a-z0-9+.-]*://|git@|git::)", re.IGNORECASE)
+# A remote location: a URL, or git's own forms
+# (https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/resource/), also after
+# a generator's "key=" (configMapGenerator files: [key=path]).
+_REMOTE = re.compile(r"^\s*([^=\s]+=)?\s*([a-z][a-z0-9+.-]*://|git@|git::)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -142,6 +139,8 @@ def _check_entry(
 ) -> tuple[Path | None, SourceProblem | None]:
     """The folder an entry names (None for a file), or the problem with it."""
     where = f"{collected.shown(root.file)}: {field_name}"
+    if isinstance(value, str) and "\n" in value:
+        return None, None  # an inline generator or transformer config, not a path
     if not isinstance(value, str):
         return None, SourceProblem(where, f"entry {quoted(value)} is not a path")
     if _REMOTE.match(value):

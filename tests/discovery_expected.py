@@ -14,6 +14,7 @@ from service_runbooks.discovery import Discovery
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 
 _NONE = ("none", "no migration marker found under .")
+NO_NAME = "(no service_name)"
 
 # fixture -> service_name -> answer -> (value, source)
 EXPECTED: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
@@ -218,9 +219,69 @@ EXPECTED: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
 }
 
 
+EXPECTED["gitops"] = {
+    # Argo CD: the Deployment has no namespace; the Application's destination gives it
+    "checkout": {
+        "service_name": (
+            "checkout",
+            "deploy/checkout/deployment.yaml: Deployment/checkout metadata.name",
+        ),
+        "namespace": (
+            "shop",
+            "apps/checkout.yaml: Application/checkout spec.destination.namespace",
+        ),
+        "workload": ("deployment", "deploy/checkout/deployment.yaml: Deployment/checkout kind"),
+        "app_label_selector": (
+            "app=checkout",
+            "deploy/checkout/deployment.yaml: Deployment/checkout spec.selector.matchLabels",
+        ),
+        "migration_tool": _NONE,
+        "gitops": ("argocd", "apps/checkout.yaml: Application/checkout spec.source.path"),
+        "gitops_app": ("checkout", "apps/checkout.yaml: Application/checkout metadata.name"),
+    },
+    # Flux: spec.targetNamespace wins over the overlay's namespace: payments
+    "payments": {
+        "service_name": (
+            "payments",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments metadata.name",
+        ),
+        "namespace": (
+            "payments-live",
+            "clusters/prod/payments.yaml: Kustomization/payments spec.targetNamespace",
+        ),
+        "workload": (
+            "deployment",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments kind",
+        ),
+        "app_label_selector": (
+            "app=payments",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments "
+            "spec.selector.matchLabels",
+        ),
+        "migration_tool": _NONE,
+        "gitops": ("flux", "clusters/prod/payments.yaml: Kustomization/payments spec.path"),
+        "gitops_app": (
+            "payments",
+            "clusters/prod/payments.yaml: Kustomization/payments metadata.name",
+        ),
+        "flux_namespace": (
+            "flux-system",
+            "clusters/prod/payments.yaml: Kustomization/payments metadata.namespace",
+        ),
+    },
+    # the Application changes the build (a name prefix): nothing read from the manifests
+    NO_NAME: {
+        "workload": ("deployment", "deploy/reports (kubectl kustomize): Deployment/reports kind"),
+        "migration_tool": _NONE,
+        "gitops": ("argocd", "apps/checkout.yaml: Application/reports spec.source.path"),
+        "gitops_app": ("reports", "apps/checkout.yaml: Application/reports metadata.name"),
+    },
+}
+
+
 def mismatches(expected: dict[str, dict[str, tuple[str, str]]], found: Discovery) -> list[str]:
     """Every difference between the expected services and a discovery run, in words."""
-    services = {service.name: service for service in found.services}
+    services = {service.name or NO_NAME: service for service in found.services}
     problems = [f"{name}: not discovered" for name in expected if name not in services]
     problems += [
         f"{name}: discovered but not expected" for name in services if name not in expected

@@ -631,20 +631,52 @@ def test_sources_from_several_folders(tmp_path: Path) -> None:
     )
 
 
-def test_gitops_is_never_guessed(tmp_path: Path) -> None:
-    """The GitOps seam: objects found are named in the reason; none found says so."""
-    assert "no Argo CD Application or Flux" in run("plain").services[0].not_derived["gitops"]
+def test_gitops_not_found_or_not_linked_is_never_guessed(tmp_path: Path) -> None:
+    plain = run("plain").services[0]
+    assert "no Argo CD Application or Flux" in plain.not_derived["gitops"]
+    assert plain.not_derived["flux_namespace"] == (
+        "used with gitops flux only, and gitops is not derived"
+    )
     shutil.copy(FIXTURES / "rollout" / "rollout.yaml", tmp_path / "rollout.yaml")
     (tmp_path / "app.yaml").write_text(
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: checkout}\n"
-        "spec: {syncPolicy: {automated: {selfHeal: true}}}\n"
+        "spec: {source: {path: elsewhere}, syncPolicy: {automated: {selfHeal: true}}}\n"
     )
     found = discover([tmp_path], tmp_path)
     assert found.services[0].not_derived["gitops"] == (
-        "GitOps objects in the sources are not read yet: Application/checkout (app.yaml); give "
-        "gitops and gitops_app"
+        "none of the GitOps objects in the sources deploys '.' (paths read from the repository "
+        "root): Application/checkout (app.yaml); give gitops and gitops_app"
     )
-    assert "checkout: gitops: GitOps objects in the sources" in "\n".join(found.not_derived_lines())
+    assert "checkout: gitops: none of the GitOps objects" in "\n".join(found.not_derived_lines())
+
+
+def test_gitops_facts_and_what_a_build_change_retracts() -> None:
+    workloads = {w.workload.name: w.facts for w in run("gitops").workloads}
+    reverts = "gitops_reverts_by_hand_changes"
+    assert workloads["checkout"].found[reverts].value == "true"  # selfHeal: true
+    assert workloads["payments"].found[reverts].value == "true"  # Flux reconciles each interval
+    assert workloads["reports"].found[reverts].value == "false"  # no automated sync
+    reports = workloads["reports"]
+    assert "workload_name" not in reports.found and "namespace" not in reports.found
+    assert reports.missing["selector"] == (
+        "Application/reports (apps/checkout.yaml) changes the build (spec.source.kustomize), "
+        "which discovery does not apply; give it"
+    )
+
+
+def test_two_gitops_objects_for_one_workload_are_reported(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "rollout" / "rollout.yaml", tmp_path / "rollout.yaml")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\n"
+            "spec: {source: {path: .}}\n"
+        )
+    (service,) = discover([tmp_path], tmp_path).services
+    assert service.not_derived["gitops"] == (
+        "more than one GitOps object deploys Rollout/checkout: Application/a (a.yaml), "
+        "Application/b (b.yaml)"
+    )
+    assert "gitops_app" not in service.answers
 
 
 def test_two_workloads_of_one_name_are_reported(tmp_path: Path) -> None:
@@ -665,9 +697,9 @@ def test_the_fleet_file_holds_answers_sources_and_comments(fixture: str) -> None
     found = run(fixture)
     text = found.fleet_text()
     data = yaml.safe_load(text)
-    entries = {entry["service_name"]: entry for entry in data["services"]}
-    for service in found.services:
-        entry = dict(entries[service.name])
+    assert len(data["services"]) == len(found.services)
+    for written, service in zip(data["services"], found.services, strict=True):
+        entry = dict(written)
         assert entry.pop("sources") == service.sources
         assert entry == service.answers
         # every answer is one the fleet reader accepts, by the rules

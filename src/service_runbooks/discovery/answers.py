@@ -36,7 +36,9 @@ DISCOVERED_ANSWERS = (
     "metrics_selector",
     "pagerduty_service_id",
     "github_repo",
-    "gitops",  # never derived yet: the reason names the GitOps objects found (gitops.py)
+    "gitops",
+    "gitops_app",
+    "flux_namespace",
 )
 
 
@@ -91,7 +93,22 @@ def _metrics_selector(facts: Facts) -> Fact | str:
     return Fact(f'job="{job.value}"', job.source)
 
 
-ANSWERS: dict[str, Callable[[Facts], Fact | str]] = {
+def _gitops_only(name: str, tools: tuple[str, ...]) -> Callable[[Facts], Fact | str | None]:
+    """An answer used only with some GitOps tools (rules.py's only_when): None, not listed as
+    missing, when the tool derived is another; missing while the tool is."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        tool = facts.found.get("gitops")
+        if tool is None:
+            return f"used with gitops {' or '.join(tools)} only, and gitops is not derived"
+        if tool.value not in tools:
+            return None
+        return _same(name)(facts)
+
+    return pick
+
+
+ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
     "service_name": _service_name,
     "owner": _same("owner"),
     "system": _same("system"),
@@ -104,6 +121,8 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str]] = {
     "pagerduty_service_id": _same("pagerduty_service_id"),
     "github_repo": _same("github_repo"),
     "gitops": _same("gitops"),
+    "gitops_app": _gitops_only("gitops_app", ("argocd", "flux")),
+    "flux_namespace": _gitops_only("flux_namespace", ("flux",)),
 }
 
 
@@ -126,7 +145,13 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
         proposed["hpa_name"] = Fact(hpa.value["name"], hpa.source)
         proposed["hpa_min_replicas"] = Fact(str(hpa.value["min"]), hpa.source)
         proposed["hpa_max_replicas"] = Fact(str(hpa.value["max"]), hpa.source)
-    for name in ("update_strategy", "services", "siblings"):
+    for name in (
+        "update_strategy",
+        "services",
+        "siblings",
+        "gitops_kind",
+        "gitops_reverts_by_hand_changes",
+    ):
         if name in found:
             proposed[name] = found[name]
     if "pdb" in found:
@@ -145,6 +170,8 @@ def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
     result = ServiceAnswers()
     for name in DISCOVERED_ANSWERS:
         picked = ANSWERS[name](facts)
+        if picked is None:
+            continue
         if isinstance(picked, str):
             result.not_derived[name] = picked
             continue

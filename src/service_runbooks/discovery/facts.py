@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service_runbooks.discovery.catalog import Component, component_for
-from service_runbooks.discovery.gitops import gitops_reason
+from service_runbooks.discovery.gitops import apply_gitops
 from service_runbooks.discovery.index import (
     ObjectIndex,
     Relations,
@@ -403,7 +403,7 @@ def facts_for(
     _services(relations, facts)
     _metrics_job(relations, facts)
     _siblings(relations, facts)
-    facts.lack("gitops", gitops_reason(index))
+    apply_gitops(facts, workload, index, set(kustomizations or {}))
     component = component_for(list(components), workload, index.workloads())
     _catalog(component, facts)
     if migration is not None:

@@ -114,6 +114,11 @@ class Facts:
         if name not in self.found:
             self.missing[name] = reason
 
+    def retract(self, name: str, reason: str) -> None:
+        """A fact found that another source shows may be wrong: not derived, with why."""
+        if self.found.pop(name, None) is not None:
+            self.missing[name] = reason
+
 
 def scalar(value: object) -> str | int | None:
     """``value`` when it is text or a whole number, else None.

@@ -8,7 +8,8 @@ Steps, each usable alone (the tests hold them apart):
    in parallel and cached by their inputs' digest;
 3. ``index_objects(objects)`` -> ``ObjectIndex``; ``relations_for(index, workload)`` ->
    ``Relations`` (HPA, PDB, Services, ServiceMonitors, PodMonitors, siblings);
-4. ``derive_facts(index, components, migration, kustomizations)`` -> ``[WorkloadFacts]``;
+4. ``derive_facts(index, components, migration, kustomizations)`` -> ``[WorkloadFacts]``
+   (GitOps: the Argo CD Application or Flux Kustomization deploying each workload, gitops.py);
 5. ``answers_for(workload_facts)`` -> ``ServiceAnswers``; ``fleet_text(services)`` -> the fleet
    file's text.
 

@@ -198,7 +198,10 @@ def _gitops_facts(facts: Facts, link: GitOpsLink) -> None:
             facts.add("flux_namespace", obj.namespace, obj.cite("metadata.namespace"))
         else:
             facts.lack("flux_namespace", f"{obj.ref} has no metadata.namespace")
-        facts.add("gitops_reverts_by_hand_changes", "true", obj.cite("spec.interval"))
+        if obj.get("spec", "suspend") is True:  # a suspended Kustomization is not reconciled
+            facts.add("gitops_reverts_by_hand_changes", "false", obj.cite("spec.suspend"))
+        else:
+            facts.add("gitops_reverts_by_hand_changes", "true", obj.cite("spec.interval"))
         return
     automated = obj.get("spec", "syncPolicy", "automated")
     self_heal = isinstance(automated, Mapping) and automated.get("selfHeal") is True

@@ -1,0 +1,190 @@
+"""Step 5, answers: the template's answers (cookiecutter.json) from one workload's facts.
+
+Each answer keeps its fact's source. A value that breaks the answer's rule (rules.py, the one
+source of every rule) is not an answer: it is listed as not derived, with the rule. Facts whose
+answers the template does not have yet are kept apart, under proposed names, for the
+coordinator to wire into rules.py and the template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from service_runbooks.discovery.facts import WorkloadFacts
+from service_runbooks.discovery.model import Fact, Facts, quoted
+from service_runbooks.rules import RULES_BY_FIELD
+
+# The template's `workload` value for each kind a runbook can serve (cookiecutter.json).
+WORKLOAD_VALUES = {
+    "Deployment": "deployment",
+    "StatefulSet": "statefulset",
+    "Rollout": "argo-rollout",
+}
+
+# The answers discovery tries to derive, in the order written; each is a cookiecutter.json key.
+DISCOVERED_ANSWERS = (
+    "service_name",
+    "owner",
+    "system",
+    "lifecycle",
+    "namespace",
+    "workload",
+    "app_label_selector",
+    "migration_tool",
+    "metrics_selector",
+    "pagerduty_service_id",
+    "github_repo",
+    "gitops",
+    "gitops_app",
+    "flux_namespace",
+)
+
+
+@dataclass
+class ServiceAnswers:
+    """One fleet entry: answers with sources, proposed answers apart, and what is missing."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    proposed: dict[str, Any] = field(default_factory=dict)
+    proposed_sources: dict[str, str] = field(default_factory=dict)
+    not_derived: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        return self.answers.get("service_name")
+
+
+def _same(name: str) -> Callable[[Facts], Fact | str]:
+    def pick(facts: Facts) -> Fact | str:
+        return facts.found.get(name) or facts.missing.get(name) or f"no {name} in the sources"
+
+    return pick
+
+
+def _service_name(facts: Facts) -> Fact | str:
+    """The Backstage component's name when a catalog-info.yaml describes the workload, else the
+    workload's own name as built."""
+    return facts.found.get("component_name") or _same("workload_name")(facts)
+
+
+def _namespace(facts: Facts) -> Fact | str:
+    manifest = facts.found.get("namespace")
+    catalog = facts.found.get("kubernetes_namespace")
+    if manifest and catalog and manifest.value != catalog.value:
+        return (
+            f"the manifests say {quoted(manifest.value)} ({manifest.source}) but the catalog says "
+            f"{quoted(catalog.value)} ({catalog.source})"
+        )
+    return manifest or catalog or facts.missing.get("namespace", "no namespace in the sources")
+
+
+def _workload(facts: Facts) -> Fact | str:
+    kind = facts.found["workload_kind"]
+    return Fact(WORKLOAD_VALUES[kind.value], kind.source)
+
+
+def _metrics_selector(facts: Facts) -> Fact | str:
+    job = facts.found.get("metrics_job")
+    if job is None:
+        return facts.missing.get("metrics_job", "no Prometheus job found")
+    return Fact(f'job="{job.value}"', job.source)
+
+
+def _gitops_only(name: str, tools: tuple[str, ...]) -> Callable[[Facts], Fact | str | None]:
+    """An answer used only with some GitOps tools (rules.py's only_when): None, not listed as
+    missing, when the tool derived is another; missing while the tool is."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        tool = facts.found.get("gitops")
+        if tool is None:
+            return f"used with gitops {' or '.join(tools)} only, and gitops is not derived"
+        if tool.value not in tools:
+            return None
+        return _same(name)(facts)
+
+    return pick
+
+
+ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
+    "service_name": _service_name,
+    "owner": _same("owner"),
+    "system": _same("system"),
+    "lifecycle": _same("lifecycle"),
+    "namespace": _namespace,
+    "workload": _workload,
+    "app_label_selector": _same("selector"),
+    "migration_tool": _same("migration_tool"),
+    "metrics_selector": _metrics_selector,
+    "pagerduty_service_id": _same("pagerduty_service_id"),
+    "github_repo": _same("github_repo"),
+    "gitops": _same("gitops"),
+    "gitops_app": _gitops_only("gitops_app", ("argocd", "flux")),
+    "flux_namespace": _gitops_only("flux_namespace", ("flux",)),
+}
+
+
+def _proposed(facts: Facts) -> dict[str, Fact]:
+    """Facts for answers the template does not have yet (issue 21, section 1), by proposed name."""
+    found = facts.found
+    proposed: dict[str, Fact] = {}
+    if "workload_name" in found:
+        proposed["workload_name"] = found["workload_name"]
+    health = found.get("health_check")
+    if health is not None:
+        check = health.value
+        proposed["health_check"] = Fact(check["kind"], health.source)
+        if check["kind"] == "in-cluster":
+            proposed["health_check_path"] = Fact(check["path"], health.source)
+            proposed["health_check_port"] = Fact(str(check["port"]), health.source)
+            proposed["health_check_scheme"] = Fact(check["scheme"], health.source)
+    hpa = found.get("hpa")
+    if hpa is not None:
+        proposed["hpa_name"] = Fact(hpa.value["name"], hpa.source)
+        proposed["hpa_min_replicas"] = Fact(str(hpa.value["min"]), hpa.source)
+        proposed["hpa_max_replicas"] = Fact(str(hpa.value["max"]), hpa.source)
+    for name in (
+        "update_strategy",
+        "services",
+        "siblings",
+        "gitops_kind",
+        "gitops_reverts_by_hand_changes",
+    ):
+        if name in found:
+            proposed[name] = found[name]
+    if "pdb" in found:
+        proposed["pdb_names"] = Fact(
+            [pdb["name"] for pdb in found["pdb"].value], found["pdb"].source
+        )
+    if "containers" in found:
+        containers = found["containers"]
+        proposed["containers"] = Fact([c["name"] for c in containers.value], containers.source)
+    return proposed
+
+
+def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
+    """The answers one workload's facts give, each checked against its rule."""
+    facts = workload_facts.facts
+    result = ServiceAnswers()
+    for name in DISCOVERED_ANSWERS:
+        picked = ANSWERS[name](facts)
+        if picked is None:
+            continue
+        if isinstance(picked, str):
+            result.not_derived[name] = picked
+            continue
+        reason = RULES_BY_FIELD[name].check(picked.value)
+        if reason is not None:
+            rule = RULES_BY_FIELD[name]
+            result.not_derived[name] = (
+                f"{quoted(picked.value)} from {picked.source} {reason}. Rule: {rule.summary}"
+            )
+            continue
+        result.answers[name] = picked.value
+        result.sources[name] = picked.source
+    for name, fact in _proposed(facts).items():
+        result.proposed[name] = fact.value
+        result.proposed_sources[name] = fact.source
+    return result

@@ -1,0 +1,167 @@
+"""Step 2, build: the objects the deployer would apply, from every collected source.
+
+Kustomize roots are built with ``kubectl kustomize`` (kustomize.py); plain manifests are read as
+they are. Helm charts and GitOps objects (Argo CD Applications, Flux Kustomizations and
+HelmReleases) come next: ``BUILDERS`` is the seam, one function per kind of source, and a chart
+found today is listed in ``Built.not_built`` with the reason, never guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service_runbooks.discovery.collect import Collected
+from service_runbooks.discovery.kustomize import BuildCache, Plan, build_all, plan_builds
+from service_runbooks.discovery.model import (
+    DiscoveryError,
+    KubeObject,
+    Limits,
+    Origin,
+    SourceProblem,
+)
+from service_runbooks.discovery.safefs import TooLarge, read_bytes
+from service_runbooks.discovery.yamlload import YamlProblem, load_documents
+
+
+@dataclass
+class Built:
+    """Every object built, the roots built (as shown), and what was left unbuilt and why."""
+
+    objects: list[KubeObject] = field(default_factory=list)
+    roots_built: list[str] = field(default_factory=list)
+    roots_as_bases: list[str] = field(default_factory=list)
+    not_built: list[str] = field(default_factory=list)
+    # root as shown -> (its kustomization file as shown, the kustomization read)
+    kustomizations: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+def objects_from_documents(
+    documents: list[Any], origin: Origin, problems: list[SourceProblem], unpack: bool = True
+) -> list[KubeObject]:
+    """Kubernetes objects among YAML documents; a ``List`` is unpacked, non-objects skipped.
+
+    A document is an object when it has string ``apiVersion`` and ``kind`` and a
+    ``metadata.name`` (https://kubernetes.io/docs/concepts/overview/working-with-objects/#required-fields).
+    """
+    objects: list[KubeObject] = []
+    for document in documents:
+        if not isinstance(document, dict):
+            continue
+        if unpack and document.get("kind") == "List" and isinstance(document.get("items"), list):
+            # one level only: YAML aliases can make a List that holds itself
+            objects += objects_from_documents(document["items"], origin, problems, unpack=False)
+            continue
+        api_version, kind = document.get("apiVersion"), document.get("kind")
+        metadata = document.get("metadata")
+        if not (isinstance(api_version, str) and isinstance(kind, str)):
+            continue  # not a Kubernetes object (a values file, a workflow, ...)
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if not isinstance(name, str) or not name:
+            continue  # generateName objects have no name to point a command at
+        if namespace is not None and not isinstance(namespace, str):
+            problems.append(
+                SourceProblem(origin.file, f"{kind}/{name}: metadata.namespace is not text")
+            )
+            continue
+        objects.append(KubeObject(api_version, kind, name, namespace or None, document, origin))
+    return objects
+
+
+def load_manifest_file(path: Path, shown_as: str, limits: Limits) -> list[KubeObject]:
+    """The objects of one plain manifest file; DiscoveryError naming it when unreadable."""
+    try:
+        data = read_bytes(path, limits.bytes_per_file, shown_as)
+        documents = load_documents(data, shown_as, limits)
+    except (TooLarge, YamlProblem) as error:
+        raise DiscoveryError([error.problem]) from None
+    except OSError as error:
+        raise DiscoveryError(
+            [SourceProblem(shown_as, f"cannot be read ({error.strerror})")]
+        ) from None
+    problems: list[SourceProblem] = []
+    objects = objects_from_documents(documents, Origin(shown_as), problems)
+    if problems:
+        raise DiscoveryError(problems)
+    return objects
+
+
+def _plain(
+    collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
+) -> None:
+    for path in collected.manifest_files:
+        try:
+            built.objects += load_manifest_file(path, collected.shown(path), limits)
+        except DiscoveryError as error:
+            problems += error.problems
+
+
+def _kustomize(
+    collected: Collected,
+    limits: Limits,
+    built: Built,
+    problems: list[SourceProblem],
+    cache: BuildCache | None,
+) -> None:
+    plan: Plan = plan_builds(collected, limits)
+    problems += plan.problems
+    if plan.problems:
+        return
+    for folder, root_plan in plan.roots.items():
+        kustomization_file = collected.shown(root_plan.root.file)
+        built.kustomizations[collected.shown(folder)] = (
+            kustomization_file,
+            root_plan.kustomization,
+        )
+        if folder not in plan.to_build:
+            built.roots_as_bases.append(collected.shown(folder))
+    for result in build_all(plan, collected, limits, cache):
+        shown_as = collected.shown(result.folder)
+        if result.problem is not None:
+            problems.append(result.problem)
+            continue
+        assert result.output is not None
+        try:
+            documents = load_documents(
+                result.output, f"{shown_as} (kubectl kustomize output)", limits
+            )
+        except YamlProblem as error:
+            problems.append(error.problem)
+            continue
+        built.objects += objects_from_documents(documents, Origin(shown_as, "kustomize"), problems)
+        built.roots_built.append(shown_as)
+
+
+def _helm(
+    collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
+) -> None:
+    """The Helm seam (issue 22): charts are listed, not rendered, until `helm template` is wired."""
+    for chart in collected.helm_charts:
+        built.not_built.append(
+            f"{collected.shown(chart)}: a Helm chart; charts are not rendered yet, so its "
+            "workload is an answer to give"
+        )
+
+
+Builder = Callable[[Collected, Limits, Built, list[SourceProblem]], None]
+
+# One builder per kind of source; GitOps objects get theirs beside Helm's.
+BUILDERS: tuple[Builder, ...] = (_plain, _helm)
+
+
+def build(
+    collected: Collected, limits: Limits | None = None, cache: BuildCache | None = None
+) -> Built:
+    """Every object of the collected sources; DiscoveryError listing every source that failed."""
+    limits = limits or Limits()
+    built = Built()
+    problems: list[SourceProblem] = []
+    for builder in BUILDERS:
+        builder(collected, limits, built, problems)
+    _kustomize(collected, limits, built, problems, cache)
+    if problems:
+        raise DiscoveryError(problems)
+    return built

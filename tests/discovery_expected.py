@@ -1,0 +1,297 @@
+"""What discovery must derive from each fixture repository under tests/fixtures/discovery/.
+
+Written from the fixtures' manifests and the tools' docs, not from discovery's output: each
+answer is (value, source). ``mismatches`` compares a discovery run with it, and is itself
+checked against wrong expectations (a wrong name, a wrong label) in test_discovery.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service_runbooks.discovery import Discovery
+
+FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
+
+_NONE = ("none", "no migration marker found under .")
+NO_NAME = "(no service_name)"
+
+# fixture -> service_name -> answer -> (value, source)
+EXPECTED: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
+    "plain": {
+        "carts": {
+            "service_name": ("carts", "deploy/carts.yaml: Deployment/carts metadata.name"),
+            "namespace": ("sock-shop", "deploy/carts.yaml: Deployment/carts metadata.namespace"),
+            "workload": ("deployment", "deploy/carts.yaml: Deployment/carts kind"),
+            # matchLabels (name=carts), not metadata.labels (app=carts-metadata-only)
+            "app_label_selector": (
+                "name=carts",
+                "deploy/carts.yaml: Deployment/carts spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+            # no jobLabel: the job is the Service's name
+            "metrics_selector": (
+                'job="carts"',
+                "deploy/carts.yaml: ServiceMonitor/carts-metrics spec.selector selects "
+                "Service/carts: job is the Service's name",
+            ),
+        },
+        "carts-db": {
+            "service_name": (
+                "carts-db",
+                "deploy/carts-db.yaml: StatefulSet/carts-db metadata.name",
+            ),
+            "namespace": (
+                "sock-shop",
+                "deploy/carts-db.yaml: StatefulSet/carts-db metadata.namespace",
+            ),
+            "workload": ("statefulset", "deploy/carts-db.yaml: StatefulSet/carts-db kind"),
+            "app_label_selector": (
+                "name=carts-db",
+                "deploy/carts-db.yaml: StatefulSet/carts-db spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+        },
+        "unrelated": {
+            "service_name": (
+                "unrelated",
+                "deploy/carts-db.yaml: Deployment/unrelated metadata.name",
+            ),
+            "namespace": ("other", "deploy/carts-db.yaml: Deployment/unrelated metadata.namespace"),
+            "workload": ("deployment", "deploy/carts-db.yaml: Deployment/unrelated kind"),
+            "app_label_selector": (
+                "name=unrelated",
+                "deploy/carts-db.yaml: Deployment/unrelated spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+        },
+    },
+    "kustomize": {
+        # namePrefix prod-, namespace from the overlay, commonLabels added to the selector
+        "prod-frontend": {
+            "service_name": (
+                "prod-frontend",
+                "deploy/overlays/prod (kubectl kustomize): Deployment/prod-frontend metadata.name",
+            ),
+            "namespace": ("shop-prod", "deploy/overlays/prod/kustomization.yaml: namespace"),
+            "workload": (
+                "deployment",
+                "deploy/overlays/prod (kubectl kustomize): Deployment/prod-frontend kind",
+            ),
+            "app_label_selector": (
+                "app.kubernetes.io/name=frontend,env=prod",
+                "deploy/overlays/prod (kubectl kustomize): Deployment/prod-frontend "
+                "spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+            # jobLabel: metrics-job names the Service's label metrics-job: storefront
+            "metrics_selector": (
+                'job="storefront"',
+                "deploy/overlays/prod (kubectl kustomize): Service/prod-frontend "
+                "metadata.labels['metrics-job'] (named by ServiceMonitor/prod-frontend "
+                "spec.jobLabel)",
+            ),
+        },
+        # `labels:` without includeSelectors leaves the selector alone
+        "staging-frontend": {
+            "service_name": (
+                "staging-frontend",
+                "deploy/overlays/staging (kubectl kustomize): Deployment/staging-frontend "
+                "metadata.name",
+            ),
+            "namespace": ("shop-staging", "deploy/overlays/staging/kustomization.yaml: namespace"),
+            "workload": (
+                "deployment",
+                "deploy/overlays/staging (kubectl kustomize): Deployment/staging-frontend kind",
+            ),
+            "app_label_selector": (
+                "app.kubernetes.io/name=frontend",
+                "deploy/overlays/staging (kubectl kustomize): Deployment/staging-frontend "
+                "spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+            "metrics_selector": (
+                'job="storefront"',
+                "deploy/overlays/staging (kubectl kustomize): Service/staging-frontend "
+                "metadata.labels['metrics-job'] (named by ServiceMonitor/staging-frontend "
+                "spec.jobLabel)",
+            ),
+        },
+    },
+    "statefulset": {
+        "ledger": {
+            "service_name": ("ledger", "k8s/ledger.yaml: StatefulSet/ledger metadata.name"),
+            "namespace": ("payments", "k8s/ledger.yaml: StatefulSet/ledger metadata.namespace"),
+            "workload": ("statefulset", "k8s/ledger.yaml: StatefulSet/ledger kind"),
+            "app_label_selector": (
+                "app=ledger,tier=db",
+                "k8s/ledger.yaml: StatefulSet/ledger spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+            # a PodMonitor without jobLabel: <namespace>/<name> of the PodMonitor
+            "metrics_selector": (
+                'job="monitoring/ledger"',
+                "k8s/ledger.yaml: PodMonitor/ledger metadata: job is <namespace>/<name> of the "
+                "PodMonitor",
+            ),
+        },
+        "ledger-archive": {
+            "service_name": (
+                "ledger-archive",
+                "k8s/ledger.yaml: StatefulSet/ledger-archive metadata.name",
+            ),
+            "namespace": (
+                "payments",
+                "k8s/ledger.yaml: StatefulSet/ledger-archive metadata.namespace",
+            ),
+            "workload": ("statefulset", "k8s/ledger.yaml: StatefulSet/ledger-archive kind"),
+            "app_label_selector": (
+                "app=ledger-archive",
+                "k8s/ledger.yaml: StatefulSet/ledger-archive spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+        },
+    },
+    "rollout": {
+        "checkout": {
+            "service_name": ("checkout", "rollout.yaml: Rollout/checkout metadata.name"),
+            "workload": ("argo-rollout", "rollout.yaml: Rollout/checkout kind"),
+            "migration_tool": _NONE,
+            # a PodMonitor whose jobLabel names a pod label
+            "metrics_selector": (
+                'job="checkout-api"',
+                "rollout.yaml: Rollout/checkout spec.template.metadata.labels['metrics-job'] "
+                "(named by PodMonitor/checkout spec.jobLabel)",
+            ),
+        },
+    },
+    "catalog": {
+        # the Component's name, not the Deployment's (found by backstage.io/kubernetes-id)
+        "payments": {
+            "service_name": ("payments", "catalog-info.yaml: Component/payments metadata.name"),
+            "owner": (
+                "group:default/team-payments",
+                "catalog-info.yaml: Component/payments spec.owner",
+            ),
+            "system": ("billing", "catalog-info.yaml: Component/payments spec.system"),
+            "lifecycle": ("production", "catalog-info.yaml: Component/payments spec.lifecycle"),
+            "namespace": (
+                "payments-prod",
+                "deploy/deployment.yaml: Deployment/payments-api-server metadata.namespace",
+            ),
+            "workload": (
+                "deployment",
+                "deploy/deployment.yaml: Deployment/payments-api-server kind",
+            ),
+            "app_label_selector": (
+                "app.kubernetes.io/name=payments-api,app.kubernetes.io/instance=payments",
+                "deploy/deployment.yaml: Deployment/payments-api-server spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+            "pagerduty_service_id": (
+                "PXYZ789",
+                "catalog-info.yaml: Component/payments "
+                'metadata.annotations["pagerduty.com/service-id"]',
+            ),
+            "github_repo": (
+                "acme/payments",
+                "catalog-info.yaml: Component/payments "
+                'metadata.annotations["github.com/project-slug"]',
+            ),
+        },
+        "payments-worker": {
+            "service_name": (
+                "payments-worker",
+                "deploy/deployment.yaml: Deployment/payments-worker metadata.name",
+            ),
+            "namespace": (
+                "payments-prod",
+                "deploy/deployment.yaml: Deployment/payments-worker metadata.namespace",
+            ),
+            "workload": ("deployment", "deploy/deployment.yaml: Deployment/payments-worker kind"),
+            "app_label_selector": (
+                "app.kubernetes.io/name=payments-worker,app.kubernetes.io/instance=payments",
+                "deploy/deployment.yaml: Deployment/payments-worker spec.selector.matchLabels",
+            ),
+            "migration_tool": _NONE,
+        },
+    },
+}
+
+
+EXPECTED["gitops"] = {
+    # Argo CD: the Deployment has no namespace; the Application's destination gives it
+    "checkout": {
+        "service_name": (
+            "checkout",
+            "deploy/checkout/deployment.yaml: Deployment/checkout metadata.name",
+        ),
+        "namespace": (
+            "shop",
+            "apps/checkout.yaml: Application/checkout spec.destination.namespace",
+        ),
+        "workload": ("deployment", "deploy/checkout/deployment.yaml: Deployment/checkout kind"),
+        "app_label_selector": (
+            "app=checkout",
+            "deploy/checkout/deployment.yaml: Deployment/checkout spec.selector.matchLabels",
+        ),
+        "migration_tool": _NONE,
+        "gitops": ("argocd", "apps/checkout.yaml: Application/checkout spec.source.path"),
+        "gitops_app": ("checkout", "apps/checkout.yaml: Application/checkout metadata.name"),
+    },
+    # Flux: spec.targetNamespace wins over the overlay's namespace: payments
+    "payments": {
+        "service_name": (
+            "payments",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments metadata.name",
+        ),
+        "namespace": (
+            "payments-live",
+            "clusters/prod/payments.yaml: Kustomization/payments spec.targetNamespace",
+        ),
+        "workload": (
+            "deployment",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments kind",
+        ),
+        "app_label_selector": (
+            "app=payments",
+            "deploy/payments/overlays/prod (kubectl kustomize): Deployment/payments "
+            "spec.selector.matchLabels",
+        ),
+        "migration_tool": _NONE,
+        "gitops": ("flux", "clusters/prod/payments.yaml: Kustomization/payments spec.path"),
+        "gitops_app": (
+            "payments",
+            "clusters/prod/payments.yaml: Kustomization/payments metadata.name",
+        ),
+        "flux_namespace": (
+            "flux-system",
+            "clusters/prod/payments.yaml: Kustomization/payments metadata.namespace",
+        ),
+    },
+    # the Application changes the build (a name prefix): nothing read from the manifests
+    NO_NAME: {
+        "workload": ("deployment", "deploy/reports (kubectl kustomize): Deployment/reports kind"),
+        "migration_tool": _NONE,
+        "gitops": ("argocd", "apps/checkout.yaml: Application/reports spec.source.path"),
+        "gitops_app": ("reports", "apps/checkout.yaml: Application/reports metadata.name"),
+    },
+}
+
+
+def mismatches(expected: dict[str, dict[str, tuple[str, str]]], found: Discovery) -> list[str]:
+    """Every difference between the expected services and a discovery run, in words."""
+    services = {service.name or NO_NAME: service for service in found.services}
+    problems = [f"{name}: not discovered" for name in expected if name not in services]
+    problems += [
+        f"{name}: discovered but not expected" for name in services if name not in expected
+    ]
+    for name, answers in expected.items():
+        service = services.get(name)
+        if service is None:
+            continue
+        got = {key: (value, service.sources[key]) for key, value in service.answers.items()}
+        for key in sorted(set(answers) | set(got)):
+            if answers.get(key) != got.get(key):
+                problems.append(f"{name}: {key}: expected {answers.get(key)}, got {got.get(key)}")
+    return problems

@@ -138,6 +138,91 @@ def _resource_parts(path: str) -> tuple[str | None, str, str | None, str | None]
     return namespace, plural, name, sub
 
 
+# --- request bodies --------------------------------------------------------------------------
+# kubectl sends JSON, but for the typed clients of built-in kinds (``kubectl auth can-i``'s
+# SelfSubjectAccessReview) protobuf: the magic "k8s\0", then a runtime.Unknown message whose
+# field 1 is the TypeMeta (apiVersion 1, kind 2) and field 2 the object's own message.
+# https://kubernetes.io/docs/reference/using-api/api-concepts/#protobuf-encoding
+# The fields of the SelfSubjectAccessReview (metadata 1, spec 2; spec.resourceAttributes 1,
+# spec.nonResourceAttributes 2) and of its attributes:
+# https://github.com/kubernetes/api/blob/release-1.32/authorization/v1/generated.proto
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+_PROTOBUF_MAGIC = b"k8s\x00"
+_RESOURCE_ATTRIBUTES = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
+_NON_RESOURCE_ATTRIBUTES = ("path", "verb")
+
+
+def _proto_fields(data: bytes) -> dict[int, list[bytes | int]]:
+    """The fields of one protobuf message: varints as ints, length-delimited ones as bytes.
+    https://protobuf.dev/programming-guides/encoding/"""
+
+    def varint(at: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = data[at]
+            value |= (byte & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if byte < 0x80:
+                return value, at
+
+    fields: dict[int, list[bytes | int]] = {}
+    at = 0
+    while at < len(data):
+        key, at = varint(at)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, at = varint(at)
+            fields.setdefault(number, []).append(value)
+        elif wire_type == 2:
+            length, at = varint(at)
+            fields.setdefault(number, []).append(data[at : at + length])
+            at += length
+        else:
+            raise ValueError(f"protobuf wire type {wire_type} is not read by this fake")
+    return fields
+
+
+def _proto_message(data: bytes, number: int) -> bytes:
+    value = _proto_fields(data).get(number, [b""])[-1]
+    assert isinstance(value, bytes)
+    return value
+
+
+def _proto_strings(data: bytes, names: tuple[str, ...]) -> Object:
+    fields = _proto_fields(data)
+    return {
+        name: bytes(fields[i + 1][-1]).decode()  # type: ignore[arg-type]
+        for i, name in enumerate(names)
+        if i + 1 in fields
+    }
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    """A request body as JSON would give it; None for an empty body or one this fake cannot
+    read (a protobuf body of another kind than a SelfSubjectAccessReview)."""
+    if not raw:
+        return None
+    if content_type != PROTOBUF:
+        return json.loads(raw)
+    if not raw.startswith(_PROTOBUF_MAGIC):
+        return None
+    unknown = raw[len(_PROTOBUF_MAGIC) :]
+    type_meta = _proto_strings(_proto_message(unknown, 1), ("apiVersion", "kind"))
+    if type_meta.get("kind") != ACCESS_REVIEW.kind:
+        return None
+    spec = _proto_message(_proto_message(unknown, 2), 2)
+    decoded: Object = {}
+    if 1 in _proto_fields(spec):
+        decoded["resourceAttributes"] = _proto_strings(
+            _proto_message(spec, 1), _RESOURCE_ATTRIBUTES
+        )
+    if 2 in _proto_fields(spec):
+        decoded["nonResourceAttributes"] = _proto_strings(
+            _proto_message(spec, 2), _NON_RESOURCE_ATTRIBUTES
+        )
+    return {**type_meta, "spec": decoded}
+
+
 # --- label and field selectors ---------------------------------------------------------------
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
 # https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/
@@ -428,6 +513,7 @@ class Cluster:
     exec_output: str = ""  # what every `kubectl exec` prints on stdout
     lock: threading.RLock = field(default_factory=threading.RLock)
     resource_version: int = 0
+    empty_namespaces: set[str] = field(default_factory=set)  # namespaces with no object
     _uids: int = 0
 
     def put(self, obj: Object) -> Object:
@@ -465,10 +551,19 @@ class Cluster:
         obj["metadata"]["resourceVersion"] = str(self.resource_version)
 
     def get(self, plural: str, namespace: str, name: str) -> Object | None:
+        if plural == "namespaces":
+            return _namespace(name) if name in self.namespaces() else None
         return self.objects.get((plural, namespace, name))
+
+    def namespaces(self) -> set[str]:
+        """Every namespace an object lives in, and those added empty."""
+        return {ns for (_, ns, _) in self.objects if ns} | self.empty_namespaces
 
     def items(self, plural: str, namespace: str | None, selector: str = "") -> list[Object]:
         """The objects of a type (in a namespace, or all), filtered by a label selector."""
+        if plural == "namespaces":
+            found = [_namespace(name) for name in sorted(self.namespaces())]
+            return [o for o in found if matches_selector(o["metadata"]["labels"], selector)]
         return [
             obj
             for (kind, ns, _), obj in sorted(self.objects.items())
@@ -859,6 +954,23 @@ class Cluster:
                     self._reconcile(workload)
 
 
+def _namespace(name: str) -> Object:
+    """A Namespace, with the label the API server sets on every one.
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#automatic-labelling
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/metadata.name": name},
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
 def _check_kind(resource: Resource, obj: Any) -> None:
     if not isinstance(obj, dict) or obj.get("kind") != resource.kind:
         kind = obj.get("kind") if isinstance(obj, dict) else None
@@ -1119,7 +1231,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.command,
             url.path,
             query,
-            json.loads(raw) if raw else None,
+            decode_body(raw, content_type),
             content_type,
             self.headers.get("Accept") or "",
         )
@@ -1175,6 +1287,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _not_allowed(resource, request)
             self._send(201, access_review(self.fake.role, request.body))
             return
+        if request.content_type == PROTOBUF and request.body is None:
+            message = "this fake reads protobuf only for SelfSubjectAccessReviews; send JSON"
+            raise kube_resources.unsupported_media_type(message)
         attributes = request_attributes(request)
         if not self.fake.role.allows(attributes):
             raise kube_resources.forbidden(resource, name, self.fake.role.refusal(attributes))
@@ -1182,6 +1297,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._exec(request)
         elif name is None:
             self._collection(request, resource, namespace)
+        elif not resource.namespaced:
+            if request.method != "GET" or sub is not None:
+                raise _not_allowed(resource, request)
+            self._one(request, resource, "", name)
         elif namespace is None:
             raise _not_allowed(resource, request)
         elif sub == "scale" and resource.subresource("scale"):

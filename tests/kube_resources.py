@@ -20,10 +20,11 @@ Object = dict[str, Any]
 # types and for custom resources.
 # https://kubernetes.io/docs/reference/using-api/api-concepts/#api-verbs
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
-# Built-in printers return the age as text; this fixed one keeps records and output the same
-# from run to run. Custom resources return the timestamp (a `date` column) and kubectl prints
-# the age itself.
-BUILT_IN_AGE = "3d"
+# The server prints an age as text, for the built-in types and for a custom resource's `date`
+# columns alike (apiextensions-apiserver's table convertor turns the timestamp into a duration:
+# https://github.com/kubernetes/kubernetes/blob/v1.32.4/staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor/tableconvertor.go
+# ); this fixed one keeps records and output the same from run to run.
+AGE = "3d"
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,8 @@ def _path(*path: str) -> Callable[[Object], Any]:
     return lambda obj: _at(obj, *path)
 
 
-def _created(obj: Object) -> Any:
-    return obj["metadata"].get("creationTimestamp")
-
-
 def _age(_: Object) -> str:
-    return BUILT_IN_AGE
+    return AGE
 
 
 def _containers(obj: Object) -> list[Object]:
@@ -196,11 +193,11 @@ _WORKLOAD_WIDE = (
     Column("Images", "string", lambda o: ",".join(c["image"] for c in _containers(o)), 1),
 )
 _FLUX_COLUMNS = (
-    Column("Age", "date", _created),
+    Column("Age", "date", _age),
     Column("Ready", "string", _condition("status")),
     Column("Status", "string", _condition("message")),
 )
-_CRD_AGE = (Column("Age", "date", _created),)
+_CRD_AGE = (Column("Age", "date", _age),)
 
 RESOURCES = (
     Resource(
@@ -363,7 +360,7 @@ RESOURCES = (
             Column("Current", "integer", _path("status", "replicas")),
             Column("Up-to-date", "integer", _path("status", "updatedReplicas")),
             Column("Available", "integer", _path("status", "availableReplicas")),
-            Column("Age", "date", _created),
+            Column("Age", "date", _age),
         ),
         subresources=(SCALE,),
         custom=True,
@@ -399,6 +396,16 @@ RESOURCES = (
         ("ks",),
         _FLUX_COLUMNS,
         custom=True,
+    ),
+    # Cluster-scoped; kubectl reads a namespace to tell "no such object" from "no such namespace".
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
+    Resource(
+        "namespaces",
+        "Namespace",
+        "v1",
+        ("ns",),
+        (Column("Status", "string", _path("status", "phase")), Column("Age", "string", _age)),
+        namespaced=False,
     ),
     # A question, not an object: every authenticated user may ask it (the system:basic-user
     # ClusterRole), and nothing is stored.

@@ -47,6 +47,14 @@ def check_read_only(requests: list[Request]) -> None:
     assert not sent, f"a read-only command sent mutating requests: {sent}"
 
 
+def check_only_gets(requests: list[Request]) -> None:
+    """Nothing but GETs reached the server, and SelfSubjectAccessReviews (questions, not
+    changes); at least one request for an object did."""
+    assert any(r.resource is not None for r in requests), "no request for an object was sent"
+    other = [_describe(r) for r in requests if r.method != "GET" and not r.is_access_review]
+    assert not other, f"requests other than GETs and access reviews: {other}"
+
+
 def patched_template(requests: list[Request], before: Object) -> Object:
     """The pod template the kept PATCHes to a workload leave it with, from its state before."""
     path = _object_path(before)

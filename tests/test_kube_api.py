@@ -413,3 +413,24 @@ def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
         assert execs and all(first not in r.path for r in execs), [r.path for r in execs]
         lists = [r for r in kube.requests() if r.resource == "pods" and r.name is None]
         assert any(r.param("fieldSelector") == "status.phase=Running" for r in lists)
+
+
+@pytest.mark.parametrize(("suspended", "said"), [(True, "is paused"), (False, "is not paused")])
+def test_rollback_reads_whether_flux_is_suspended(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path, suspended: bool, said: str
+) -> None:
+    """The script's `kubectl get kustomizations... -o jsonpath={.spec.suspend}` reaches the
+    Kustomization in Flux's namespace, and its answer decides what the script says."""
+    service = SERVICES["statefulset"]
+    with ExitStack() as stack:
+        kube = Kube(tmp_path, service, stack)
+        kustomization = kube.target.get("kustomizations", FLUX_NAMESPACE, SERVICE)
+        assert kustomization is not None
+        kustomization["spec"]["suspend"] = suspended
+        scripts = render(service.answers) / "scripts"
+        result = run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", "staging")
+        assert f"Flux {said} for {SERVICE}" in result.stderr, result.stderr
+        reads = [r for r in kube.requests() if r.resource == "kustomizations"]
+        assert [(r.method, r.namespace, r.name) for r in reads] == [
+            ("GET", FLUX_NAMESPACE, SERVICE)
+        ]

@@ -1,20 +1,35 @@
 """A recording fake Kubernetes API server, for running the real ``kubectl`` in tests.
 
 No API server can be installed here, so this one (standard library ``http.server`` on 127.0.0.1,
-a random port) answers what kubectl asks for: the version, the legacy discovery documents
-(``/api``, ``/apis``, ``/api/v1``, ``/apis/apps/v1``), and the objects of an in-memory
-``Cluster``: Deployments and StatefulSets with their history (ReplicaSets carrying the
-``deployment.kubernetes.io/revision`` annotation, ControllerRevisions with a ``revision`` field,
-both owned by their workload as kubectl checks) and pods. It serves GET (one object, or a list
-filtered by ``labelSelector`` and ``fieldSelector``, or a watch that sends no event), applies
-PATCH (JSON patch, merge patch, and enough of a strategic merge patch for ``rollout undo``)
-and DELETE, and answers ``kubectl exec`` over WebSocket with canned output. Every request is
-recorded, with the name of the server that got it: a test gives each kubeconfig context its own
-server and asserts which one kubectl talked to.
+a random port) answers what kubectl 1.32 asks for: the version; discovery, aggregated when
+asked (as a 1.32 server answers) or the legacy documents (``/api``, ``/apis``, one per group
+version); and the objects of an in-memory ``Cluster``, of every type in
+``kube_resources.RESOURCES``: Deployments and StatefulSets with their history (ReplicaSets
+carrying the ``deployment.kubernetes.io/revision`` annotation, ControllerRevisions with a
+``revision`` field, both owned by their workload as kubectl checks), pods, namespaces, Services,
+HPAs, PDBs, ServiceMonitors, PodMonitors, Argo Rollouts Rollouts, Flux HelmReleases and
+Kustomizations, Argo CD Applications (builders, and the labels and annotations Helm, Flux and
+Argo CD mark their objects with, in ``kube_objects``).
 
-A write without ``dryRun=All`` is kept, and a stand-in for the controllers finishes the rollout
-at once (new generation observed, the matching ReplicaSet or ControllerRevision becomes the
-newest revision), so a following GET or ``kubectl rollout status`` sees the result.
+It serves GET (one object, or a list filtered by ``labelSelector`` and ``fieldSelector``, as
+JSON or as the server's Table, or a watch that sends no event); validates and answers POST,
+PUT, PATCH (JSON patch, merge patch, and enough of a strategic merge patch for ``rollout
+undo``; none for a custom resource) and DELETE, and the ``scale`` subresource; answers the API
+server's Status for NotFound, AlreadyExists, Conflict, Invalid and UnsupportedMediaType; and
+answers ``kubectl exec`` over WebSocket with canned output. A ``Role`` says what the identity
+may do: any other request is refused with the API server's 403 Forbidden, a dry run included,
+and SelfSubjectAccessReviews (``kubectl auth can-i``) are answered from it. Every request is
+recorded, with the name of the server that got it: a test gives each kubeconfig context its own
+server and asserts which one kubectl talked to, and what it sent.
+
+A write with ``dryRun=All`` is validated and answered as the real one, and not kept. A write
+without it is kept, and a stand-in for the controllers finishes the rollout at once (new
+generation observed, the matching ReplicaSet or ControllerRevision becomes the newest revision,
+pods replaced), so a following GET or ``kubectl rollout status`` sees the result.
+
+Not served: OpenAPI documents (so ``kubectl create`` and ``apply`` need ``--validate=false``),
+server-side apply, exec over SPDY (kubectl's fallback when the WebSocket is refused), and
+protobuf bodies but for SelfSubjectAccessReviews.
 """
 
 from __future__ import annotations

@@ -369,6 +369,27 @@ def test_a_list_the_role_lacks_is_forbidden(tmp_path: Path) -> None:
         api.ok("get", "deploy", SERVICE, "-n", NS)
 
 
+def test_exec_needs_get_on_pods_exec_and_create_after_the_fallback(tmp_path: Path) -> None:
+    """kubectl 1.32 execs over a WebSocket (a GET, authorised as get pods/exec); refused, it
+    falls back to SPDY (a POST: create pods/exec) and prints that refusal. With get allowed the
+    command runs."""
+    with ExitStack() as stack:
+        api = serve(tmp_path / "ro", stack, role=Role.read_only())
+        pod = api.cluster.items("pods", NS, f"app={ROLLOUT}")[0]["metadata"]["name"]
+        result = api.kubectl("exec", pod, "-n", NS, "--", "true")
+        assert result.returncode == 1
+        why = forbidden(api.server.role.user, "create", "pods/exec", "")
+        assert (
+            result.stderr.strip()
+            == f'Error from server (Forbidden): pods "{pod}" is forbidden: {why}'
+        )
+        assert [r.method for r in api.requests() if r.is_exec] == ["GET", "POST"]
+        kube_checks.check_read_only(api.server.requests)
+        allowed = serve(tmp_path / "exec", stack, role=Role.read_only().plus(("get", "pods/exec")))
+        allowed.cluster.exec_output = "ok\n"
+        assert allowed.ok("exec", pod, "-n", NS, "--", "true") == "ok\n"
+
+
 # --- kubectl auth can-i ------------------------------------------------------------------------
 
 DRILL_ROLE = Role.read_only().plus(

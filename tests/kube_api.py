@@ -539,14 +539,18 @@ class Cluster:
             self.objects[(plural, metadata["namespace"], metadata["name"])] = obj
             return obj
 
-    def _stamp(self, obj: Object) -> Object:
-        """Fill in what the server sets on a new object (a dry-run create gets them too)."""
+    def _stamp(self, obj: Object, dry_run: bool = False) -> Object:
+        """Fill in what the server sets on a new object (a dry-run create gets them too, but
+        moves no resource version)."""
         metadata = obj["metadata"]
         self._uids += 1
         metadata.setdefault("uid", f"00000000-0000-0000-0000-{self._uids:012d}")
         metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
         metadata.setdefault("generation", 1)
-        self._bump(obj)
+        if dry_run:
+            metadata["resourceVersion"] = str(self.resource_version)
+        else:
+            self._bump(obj)
         return obj
 
     def add(self, obj: Object, *owners: Owner) -> Object:
@@ -855,7 +859,7 @@ class Cluster:
                 raise kube_resources.already_exists(resource, name)
             validate(resource, obj)
             if dry_run:
-                return self._stamp(obj)
+                return self._stamp(obj, dry_run=True)
             self.put(obj)
             if plural in ("deployments", "statefulsets"):
                 self._reconcile(obj)
@@ -870,7 +874,7 @@ class Cluster:
         with self.lock:
             stored = self.stored(resource, namespace, name)
             _check_patch_type(resource, patch_type)
-            patched = PATCHERS[patch_type](stored, body)
+            patched = _patched(stored, patch_type, body)
             return self._replace(resource, stored, patched, dry_run)
 
     def update(self, plural: str, namespace: str, name: str, body: Any, dry_run: bool) -> Object:
@@ -881,6 +885,7 @@ class Cluster:
             _check_kind(resource, body)
             _check_version(resource, stored, body)
             replaced = copy.deepcopy(body)
+            replaced.setdefault("metadata", {})
             for key in ("uid", "creationTimestamp", "generation"):
                 replaced["metadata"][key] = stored["metadata"][key]
             return self._replace(resource, stored, replaced, dry_run)
@@ -947,7 +952,7 @@ class Cluster:
                 wanted = body
             else:
                 _check_patch_type(resource, patch_type, scale=True)
-                wanted = PATCHERS[patch_type](current, body)
+                wanted = _patched(current, patch_type, body)
             replicas = (wanted.get("spec") or {}).get("replicas", 0)
             if not isinstance(replicas, int) or replicas < 0:
                 raise kube_resources.invalid(
@@ -1021,6 +1026,17 @@ def _check_patch_type(resource: Resource, patch_type: str, scale: bool = False) 
             "the body of the request was in an unknown format - accepted media types include: "
             + ", ".join(accepted)
         )
+
+
+def _patched(target: Object, patch_type: str, body: Any) -> Object:
+    """A patch applied, or a 400 naming why it cannot be (the fake's words)."""
+    try:
+        patched = PATCHERS[patch_type](target, body)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise kube_resources.bad_request(f"the patch cannot be applied: {error!r}") from error
+    if not isinstance(patched, dict):
+        raise kube_resources.bad_request("the patch does not leave an object")
+    return patched
 
 
 def _scale_of(resource: Resource, obj: Object) -> Object:
@@ -1241,23 +1257,33 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0]
+        try:
+            body, unreadable = decode_body(raw, content_type), None
+        except ValueError as error:
+            body, unreadable = None, error
         request = Request(
             self.fake.name,
             self.command,
             url.path,
             query,
-            decode_body(raw, content_type),
+            body,
             content_type,
             self.headers.get("Accept") or "",
         )
         self.fake.requests.append(request)
-        if request.resource is None:
-            self._static(request)
-            return
         try:
-            self._object(request)
+            if unreadable is not None:
+                raise kube_resources.bad_request(f"the request body is not JSON: {unreadable}")
+            if request.resource is None:
+                self._static(request)
+            else:
+                self._object(request)
         except ApiError as error:
             self._send(error.code, error.status)
+        except Exception as error:  # a bug of this fake: answer it, as the server's 500 does
+            message = f"Internal error occurred: {error!r}"
+            self._send(500, kube_resources.status(500, "InternalError", message))
+            raise
 
     def _send(self, code: int, body: Object, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()

@@ -299,10 +299,13 @@ def helm_release(
     ready: bool = True,
 ) -> Object:
     """A Flux HelmRelease (helm.toolkit.fluxcd.io/v2). Without ``releaseName`` Flux names the
-    release ``[TARGET_NAMESPACE-]NAME``; it stores it in ``storageNamespace``, else the target
-    namespace, else the HelmRelease's own.
+    release ``[TARGET_NAMESPACE-]NAME``, installs it in the target namespace (else the
+    HelmRelease's own), and keeps Helm's record of it in ``storageNamespace``, else in the
+    HelmRelease's own namespace (not the target's).
     https://fluxcd.io/flux/components/helm/helmreleases/#release-name
     https://fluxcd.io/flux/components/helm/helmreleases/#storage-namespace
+    https://github.com/fluxcd/helm-controller/blob/main/api/v2/helmrelease_types.go
+    (GetReleaseName, GetReleaseNamespace, GetStorageNamespace)
     """
     spec: Object = {
         "interval": "10m",
@@ -321,15 +324,16 @@ def helm_release(
     if storage_namespace:
         spec["storageNamespace"] = storage_namespace
     effective = release_name or (f"{target_namespace}-{name}" if target_namespace else name)
-    stored_in = storage_namespace or target_namespace or namespace
-    message = f"Helm install succeeded for release {stored_in}/{effective}.v1"
+    installed_in = target_namespace or namespace
+    stored_in = storage_namespace or namespace
+    message = f"Helm install succeeded for release {installed_in}/{effective}.v1"
     status = {
         "conditions": _ready(message, ready),
         "storageNamespace": stored_in,
         "history": [
             {
                 "name": effective,
-                "namespace": target_namespace or namespace,
+                "namespace": installed_in,
                 "version": 1,
                 "chartName": chart,
                 "chartVersion": version,

@@ -168,7 +168,7 @@ def test_the_deployers_marks_reach_kubectl(api: Api) -> None:
         "-o",
         "jsonpath={.spec.targetNamespace} {.status.storageNamespace} {.status.history[0].name}",
     )
-    assert release == f"{NS} {NS} {RELEASE}"
+    assert release == f"{NS} {FLUX_NS} {RELEASE}"  # Helm's record stays with the HelmRelease
     self_heal = api.ok(
         "get", "app", ROLLOUT, "-n", ARGO_NS, "-o", "jsonpath={.spec.syncPolicy.automated}"
     )

@@ -145,6 +145,20 @@ def test_get_every_type_as_json(api: Api, namespace: str) -> None:
     kube_checks.check_namespace(api.requests(), namespace)
 
 
+def test_every_type_in_one_command(api: Api) -> None:
+    every = ",".join(types for types, _ in EVERY_TYPE.values())
+    listed = json.loads(api.ok("get", every, "-A", "-o", "json"))
+    got = {(i["metadata"]["namespace"], i["kind"], i["metadata"]["name"]) for i in listed["items"]}
+    wanted = {
+        (namespace, kind, name)
+        for namespace, (_, kinds) in EVERY_TYPE.items()
+        for kind, names in kinds.items()
+        for name in names
+    }
+    assert got == wanted
+    kube_checks.check_only_gets(api.server.requests)
+
+
 def test_the_deployers_marks_reach_kubectl(api: Api) -> None:
     """Helm's annotations and Flux's labels on the Deployment, Argo CD's on the Rollout, and
     the HelmRelease's release and storage namespace, as discovery reads them."""

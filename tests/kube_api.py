@@ -1,20 +1,35 @@
 """A recording fake Kubernetes API server, for running the real ``kubectl`` in tests.
 
 No API server can be installed here, so this one (standard library ``http.server`` on 127.0.0.1,
-a random port) answers what kubectl asks for: the version, the legacy discovery documents
-(``/api``, ``/apis``, ``/api/v1``, ``/apis/apps/v1``), and the objects of an in-memory
-``Cluster``: Deployments and StatefulSets with their history (ReplicaSets carrying the
-``deployment.kubernetes.io/revision`` annotation, ControllerRevisions with a ``revision`` field,
-both owned by their workload as kubectl checks) and pods. It serves GET (one object, or a list
-filtered by ``labelSelector`` and ``fieldSelector``, or a watch that sends no event), applies
-PATCH (JSON patch, merge patch, and enough of a strategic merge patch for ``rollout undo``)
-and DELETE, and answers ``kubectl exec`` over WebSocket with canned output. Every request is
-recorded, with the name of the server that got it: a test gives each kubeconfig context its own
-server and asserts which one kubectl talked to.
+a random port) answers what kubectl 1.32 asks for: the version; discovery, aggregated when
+asked (as a 1.32 server answers) or the legacy documents (``/api``, ``/apis``, one per group
+version); and the objects of an in-memory ``Cluster``, of every type in
+``kube_resources.RESOURCES``: Deployments and StatefulSets with their history (ReplicaSets
+carrying the ``deployment.kubernetes.io/revision`` annotation, ControllerRevisions with a
+``revision`` field, both owned by their workload as kubectl checks), pods, namespaces, Services,
+HPAs, PDBs, ServiceMonitors, PodMonitors, Argo Rollouts Rollouts, Flux HelmReleases and
+Kustomizations, Argo CD Applications (builders, and the labels and annotations Helm, Flux and
+Argo CD mark their objects with, in ``kube_objects``).
 
-A write without ``dryRun=All`` is kept, and a stand-in for the controllers finishes the rollout
-at once (new generation observed, the matching ReplicaSet or ControllerRevision becomes the
-newest revision), so a following GET or ``kubectl rollout status`` sees the result.
+It serves GET (one object, or a list filtered by ``labelSelector`` and ``fieldSelector``, as
+JSON or as the server's Table, or a watch that sends no event); validates and answers POST,
+PUT, PATCH (JSON patch, merge patch, and enough of a strategic merge patch for ``rollout
+undo``; none for a custom resource) and DELETE, and the ``scale`` subresource; answers the API
+server's Status for NotFound, AlreadyExists, Conflict, Invalid and UnsupportedMediaType; and
+answers ``kubectl exec`` over WebSocket with canned output. A ``Role`` says what the identity
+may do: any other request is refused with the API server's 403 Forbidden, a dry run included,
+and SelfSubjectAccessReviews (``kubectl auth can-i``) are answered from it. Every request is
+recorded, with the name of the server that got it: a test gives each kubeconfig context its own
+server and asserts which one kubectl talked to, and what it sent.
+
+A write with ``dryRun=All`` is validated and answered as the real one, and not kept. A write
+without it is kept, and a stand-in for the controllers finishes the rollout at once (new
+generation observed, the matching ReplicaSet or ControllerRevision becomes the newest revision,
+pods replaced), so a following GET or ``kubectl rollout status`` sees the result.
+
+Not served: OpenAPI documents (so ``kubectl create`` and ``apply`` need ``--validate=false``),
+server-side apply, exec over SPDY (kubectl's fallback when the WebSocket is refused), and
+protobuf bodies but for SelfSubjectAccessReviews.
 """
 
 from __future__ import annotations
@@ -33,6 +48,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import kube_resources
+from kube_objects import Owner
+from kube_resources import (
+    ACCESS_REVIEW,
+    RESOURCE_BY_KIND,
+    RESOURCE_BY_PLURAL,
+    RESOURCES,
+    ApiError,
+    FieldError,
+    Resource,
+)
+
 Object = dict[str, Any]
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -47,27 +74,6 @@ SERVER_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4", "platfor
 
 
 @dataclass(frozen=True)
-class Resource:
-    """One resource type the server knows: where it lives and how discovery describes it."""
-
-    plural: str
-    kind: str
-    group_version: str  # "v1" for the core group
-    short_names: tuple[str, ...] = ()
-
-
-RESOURCES = (
-    Resource("pods", "Pod", "v1", ("po",)),
-    Resource("deployments", "Deployment", "apps/v1", ("deploy",)),
-    Resource("statefulsets", "StatefulSet", "apps/v1", ("sts",)),
-    Resource("replicasets", "ReplicaSet", "apps/v1", ("rs",)),
-    Resource("controllerrevisions", "ControllerRevision", "apps/v1"),
-)
-RESOURCE_BY_PLURAL = {r.plural: r for r in RESOURCES}
-VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
-
-
-@dataclass(frozen=True)
 class Request:
     """One request as it reached a server."""
 
@@ -77,6 +83,7 @@ class Request:
     query: dict[str, list[str]]  # every value of each parameter (exec repeats `command`)
     body: Any  # the JSON body, parsed; None without one
     content_type: str = ""
+    accept: str = ""  # the Accept header (a Table, aggregated discovery...)
 
     @property
     def dry_run(self) -> bool:
@@ -96,9 +103,18 @@ class Request:
         return self.path.endswith("/exec")
 
     @property
+    def is_access_review(self) -> bool:
+        """A SelfSubjectAccessReview (``kubectl auth can-i``): a POST that asks a question and
+        stores nothing.
+        https://kubernetes.io/docs/reference/access-authn-authz/authorization/#checking-api-access
+        """
+        return self.resource == ACCESS_REVIEW.plural
+
+    @property
     def mutating(self) -> bool:
-        """Would change a stored object (an exec runs a command, it changes no object)."""
-        return self.method in MUTATING_METHODS and not self.is_exec
+        """Would change a stored object (an exec runs a command and an access review asks a
+        question: neither changes an object)."""
+        return self.method in MUTATING_METHODS and not self.is_exec and not self.is_access_review
 
     @property
     def namespace(self) -> str | None:
@@ -116,6 +132,12 @@ class Request:
         parts = _resource_parts(self.path)
         return parts[2] if parts else None
 
+    @property
+    def subresource(self) -> str | None:
+        """``scale``, ``exec``...: what follows the object's name in the path."""
+        parts = _resource_parts(self.path)
+        return parts[3] if parts else None
+
 
 def _resource_parts(path: str) -> tuple[str | None, str, str | None, str | None] | None:
     """(namespace, plural, name, subresource) of an object path, None for other paths."""
@@ -125,8 +147,95 @@ def _resource_parts(path: str) -> tuple[str | None, str, str | None, str | None]
     )
     if not match or match.group(2) not in RESOURCE_BY_PLURAL:
         return None
+    if not path.startswith(RESOURCE_BY_PLURAL[match.group(2)].prefix + "/"):
+        return None  # a known plural under another group version: not served
     namespace, plural, name, sub = match.groups()
     return namespace, plural, name, sub
+
+
+# --- request bodies --------------------------------------------------------------------------
+# kubectl sends JSON, but for the typed clients of built-in kinds (``kubectl auth can-i``'s
+# SelfSubjectAccessReview) protobuf: the magic "k8s\0", then a runtime.Unknown message whose
+# field 1 is the TypeMeta (apiVersion 1, kind 2) and field 2 the object's own message.
+# https://kubernetes.io/docs/reference/using-api/api-concepts/#protobuf-encoding
+# The fields of the SelfSubjectAccessReview (metadata 1, spec 2; spec.resourceAttributes 1,
+# spec.nonResourceAttributes 2) and of its attributes:
+# https://github.com/kubernetes/api/blob/release-1.32/authorization/v1/generated.proto
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+_PROTOBUF_MAGIC = b"k8s\x00"
+_RESOURCE_ATTRIBUTES = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
+_NON_RESOURCE_ATTRIBUTES = ("path", "verb")
+
+
+def _proto_fields(data: bytes) -> dict[int, list[bytes | int]]:
+    """The fields of one protobuf message: varints as ints, length-delimited ones as bytes.
+    https://protobuf.dev/programming-guides/encoding/"""
+
+    def varint(at: int) -> tuple[int, int]:
+        value = shift = 0
+        while True:
+            byte = data[at]
+            value |= (byte & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if byte < 0x80:
+                return value, at
+
+    fields: dict[int, list[bytes | int]] = {}
+    at = 0
+    while at < len(data):
+        key, at = varint(at)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, at = varint(at)
+            fields.setdefault(number, []).append(value)
+        elif wire_type == 2:
+            length, at = varint(at)
+            fields.setdefault(number, []).append(data[at : at + length])
+            at += length
+        else:
+            raise ValueError(f"protobuf wire type {wire_type} is not read by this fake")
+    return fields
+
+
+def _proto_message(data: bytes, number: int) -> bytes:
+    value = _proto_fields(data).get(number, [b""])[-1]
+    assert isinstance(value, bytes)
+    return value
+
+
+def _proto_strings(data: bytes, names: tuple[str, ...]) -> Object:
+    fields = _proto_fields(data)
+    return {
+        name: bytes(fields[i + 1][-1]).decode()  # type: ignore[arg-type]
+        for i, name in enumerate(names)
+        if i + 1 in fields
+    }
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    """A request body as JSON would give it; None for an empty body or one this fake cannot
+    read (a protobuf body of another kind than a SelfSubjectAccessReview)."""
+    if not raw:
+        return None
+    if content_type != PROTOBUF:
+        return json.loads(raw)
+    if not raw.startswith(_PROTOBUF_MAGIC):
+        return None
+    unknown = raw[len(_PROTOBUF_MAGIC) :]
+    type_meta = _proto_strings(_proto_message(unknown, 1), ("apiVersion", "kind"))
+    if type_meta.get("kind") != ACCESS_REVIEW.kind:
+        return None
+    spec = _proto_message(_proto_message(unknown, 2), 2)
+    decoded: Object = {}
+    if 1 in _proto_fields(spec):
+        decoded["resourceAttributes"] = _proto_strings(
+            _proto_message(spec, 1), _RESOURCE_ATTRIBUTES
+        )
+    if 2 in _proto_fields(spec):
+        decoded["nonResourceAttributes"] = _proto_strings(
+            _proto_message(spec, 2), _NON_RESOURCE_ATTRIBUTES
+        )
+    return {**type_meta, "spec": decoded}
 
 
 # --- label and field selectors ---------------------------------------------------------------
@@ -236,6 +345,138 @@ PATCHERS = {
 }
 
 
+# --- who may do what ------------------------------------------------------------------------
+# A request is authorised on its attributes: verb, API group, resource, subresource, namespace
+# and name. A server dry run is authorised exactly like the real request.
+# https://kubernetes.io/docs/reference/access-authn-authz/authorization/#review-your-request-attributes
+# https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb
+# https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run-authorization
+
+READ_VERBS = ("get", "list", "watch")
+_VERB_OF_METHOD = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What a request (or an access review) asks to do."""
+
+    verb: str
+    group: str
+    resource: str  # the plural
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+
+    @property
+    def rule_resource(self) -> str:
+        """``pods/exec``: how an RBAC rule names a subresource."""
+        return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+
+
+def request_attributes(request: Request) -> Attributes:
+    """The attributes of a request for an object, as the API server derives them from the
+    method. kubectl 1.32 execs over a WebSocket, an HTTP GET, which a 1.32 server authorises as
+    ``get`` on ``pods/exec`` (SPDY's POST was ``create``; from 1.35 the WebSocket needs
+    ``create`` too: the AuthorizePodWebsocketUpgradeCreatePermission feature gate), so a Role
+    that lets someone exec grants both.
+    https://kubernetes.io/docs/reference/command-line-tools-reference/feature-gates/
+    """
+    parts = _resource_parts(request.path)
+    assert parts is not None, request.path
+    namespace, plural, name, sub = parts
+    if request.method == "GET":
+        watching = request.param("watch") in ("true", "1")
+        verb = "get" if name else "watch" if watching else "list"
+    else:
+        verb = _VERB_OF_METHOD[request.method]
+        if verb == "delete" and name is None:
+            verb = "deletecollection"
+    group = RESOURCE_BY_PLURAL[plural].group
+    return Attributes(verb, group, plural, sub or "", namespace or "", name or "")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What the identity behind a server's kubeconfig may do: a set of (verb, resource) pairs,
+    a resource named by its plural, a subresource as ``pods/exec`` (as an RBAC rule names them;
+    every plural here lives in one API group). ``allowed`` None: everything (the default).
+    https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources
+    """
+
+    allowed: frozenset[tuple[str, str]] | None = None
+    user: str = "system:serviceaccount:ops:runbook-drill"
+
+    @classmethod
+    def allowing(cls, *pairs: tuple[str, str], user: str | None = None) -> Role:
+        unknown = [r for _, r in pairs if r.split("/")[0] not in RESOURCE_BY_PLURAL]
+        if unknown:
+            raise ValueError(f"Role names resources this server does not serve: {unknown}")
+        return cls(frozenset(pairs), user or cls.user)
+
+    @classmethod
+    def read_only(cls, user: str | None = None) -> Role:
+        """get, list and watch on every type served (no subresource: no exec)."""
+        pairs = [(v, r.plural) for r in RESOURCES if r is not ACCESS_REVIEW for v in READ_VERBS]
+        return cls.allowing(*pairs, user=user)
+
+    def plus(self, *pairs: tuple[str, str]) -> Role:
+        return Role.allowing(*(self.allowed or frozenset()), *pairs, user=self.user)
+
+    def allows(self, attributes: Attributes) -> bool:
+        if self.allowed is None:
+            return True
+        known = RESOURCE_BY_PLURAL.get(attributes.resource)
+        if known is None or known.group != attributes.group:
+            return False
+        return (attributes.verb, attributes.rule_resource) in self.allowed
+
+    def refusal(self, attributes: Attributes) -> str:
+        """Why a request is refused, in the API server's words (its forbiddenMessage):
+        https://github.com/kubernetes/kubernetes/blob/v1.32.4/staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go
+        """
+        where = (
+            f'in the namespace "{attributes.namespace}"'
+            if attributes.namespace
+            else "at the cluster scope"
+        )
+        return (
+            f'User "{self.user}" cannot {attributes.verb} resource "{attributes.rule_resource}" '
+            f'in API group "{attributes.group}" {where}'
+        )
+
+
+def access_review(role: Role, review: Object) -> Object:
+    """The answer to a SelfSubjectAccessReview: the same object with ``status.allowed``. An
+    unknown resource is not allowed; a non-resource URL only when everything is allowed. The
+    reason of an RBAC denial is empty (kubectl then prints just ``no``).
+    https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/self-subject-access-review-v1/
+    """
+    spec = review.get("spec") or {}
+    asked = spec.get("resourceAttributes")
+    if asked is None:
+        allowed = role.allowed is None
+    else:
+        attributes = Attributes(
+            asked.get("verb", ""),
+            asked.get("group", ""),
+            asked.get("resource", ""),
+            asked.get("subresource", ""),
+            asked.get("namespace", ""),
+            asked.get("name", ""),
+        )
+        allowed = role.allows(attributes)
+    verdict: Object = {"allowed": allowed}
+    if allowed:
+        verdict["reason"] = f'RBAC: allowed by the fake role of User "{role.user}"'
+    return {
+        "kind": ACCESS_REVIEW.kind,
+        "apiVersion": ACCESS_REVIEW.group_version,
+        "metadata": {},
+        "spec": spec,
+        "status": verdict,
+    }
+
+
 # --- the objects -----------------------------------------------------------------------------
 
 
@@ -287,29 +528,61 @@ class Cluster:
     exec_output: str = ""  # what every `kubectl exec` prints on stdout
     lock: threading.RLock = field(default_factory=threading.RLock)
     resource_version: int = 0
+    empty_namespaces: set[str] = field(default_factory=set)  # namespaces with no object
     _uids: int = 0
 
     def put(self, obj: Object) -> Object:
         with self.lock:
+            self._stamp(obj)
             metadata = obj["metadata"]
-            self._uids += 1
-            metadata.setdefault("uid", f"00000000-0000-0000-0000-{self._uids:012d}")
-            metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
-            metadata.setdefault("generation", 1)
-            self._bump(obj)
-            plural = next(r.plural for r in RESOURCES if r.kind == obj["kind"])
+            plural = RESOURCE_BY_KIND[obj["kind"]].plural
             self.objects[(plural, metadata["namespace"], metadata["name"])] = obj
             return obj
+
+    def _stamp(self, obj: Object, dry_run: bool = False) -> Object:
+        """Fill in what the server sets on a new object (a dry-run create gets them too, but
+        moves no resource version)."""
+        metadata = obj["metadata"]
+        self._uids += 1
+        metadata.setdefault("uid", f"00000000-0000-0000-0000-{self._uids:012d}")
+        metadata.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
+        metadata.setdefault("generation", 1)
+        if dry_run:
+            metadata["resourceVersion"] = str(self.resource_version)
+        else:
+            self._bump(obj)
+        return obj
+
+    def add(self, obj: Object, *owners: Owner) -> Object:
+        """Store any object of a served type (see tests/kube_objects.py for builders), marked
+        with its deployers' labels and annotations."""
+        if obj.get("kind") not in RESOURCE_BY_KIND:
+            raise ValueError(
+                f"kind {obj.get('kind')!r} is not served: one of {sorted(RESOURCE_BY_KIND)}"
+            )
+        obj.setdefault("apiVersion", RESOURCE_BY_KIND[obj["kind"]].group_version)
+        for owner in owners:
+            owner.apply(obj)
+        return self.put(obj)
 
     def _bump(self, obj: Object) -> None:
         self.resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self.resource_version)
 
     def get(self, plural: str, namespace: str, name: str) -> Object | None:
+        if plural == "namespaces":
+            return _namespace(name) if name in self.namespaces() else None
         return self.objects.get((plural, namespace, name))
+
+    def namespaces(self) -> set[str]:
+        """Every namespace an object lives in, and those added empty."""
+        return {ns for (_, ns, _) in self.objects if ns} | self.empty_namespaces
 
     def items(self, plural: str, namespace: str | None, selector: str = "") -> list[Object]:
         """The objects of a type (in a namespace, or all), filtered by a label selector."""
+        if plural == "namespaces":
+            found = [_namespace(name) for name in sorted(self.namespaces())]
+            return [o for o in found if matches_selector(o["metadata"]["labels"], selector)]
         return [
             obj
             for (kind, ns, _), obj in sorted(self.objects.items())
@@ -376,10 +649,12 @@ class Cluster:
             }
         )
 
-    def _add_workload(self, workload: Object, images: list[str]) -> Object:
+    def _add_workload(
+        self, workload: Object, images: list[str], owners: tuple[Owner, ...]
+    ) -> Object:
         """Store a workload with one revision per image; the last one runs."""
         labels = workload["spec"]["selector"]["matchLabels"]
-        self.put(workload)
+        self.add(workload, *owners)
         for number, image in enumerate(images, start=1):
             workload["spec"]["template"] = pod_template(labels, image)
             self._add_revision(workload, number)
@@ -393,6 +668,7 @@ class Cluster:
         labels: dict[str, str],
         images: list[str],
         replicas: int = 2,
+        owners: tuple[Owner, ...] = (),
     ) -> Object:
         spec = {
             "replicas": replicas,
@@ -400,7 +676,7 @@ class Cluster:
             "strategy": {"type": "RollingUpdate"},
             "progressDeadlineSeconds": 600,
         }
-        return self._add_workload(_workload("Deployment", namespace, name, spec), images)
+        return self._add_workload(_workload("Deployment", namespace, name, spec), images, owners)
 
     def add_statefulset(
         self,
@@ -410,6 +686,7 @@ class Cluster:
         images: list[str],
         replicas: int = 2,
         update_strategy: str = "RollingUpdate",
+        owners: tuple[Owner, ...] = (),
     ) -> Object:
         """``update_strategy`` OnDelete: a new template replaces no pod until it is deleted
         (and ``kubectl rollout status`` refuses such a StatefulSet).
@@ -425,7 +702,41 @@ class Cluster:
             "podManagementPolicy": "OrderedReady",
             "updateStrategy": strategy,
         }
-        return self._add_workload(_workload("StatefulSet", namespace, name, spec), images)
+        return self._add_workload(_workload("StatefulSet", namespace, name, spec), images, owners)
+
+    def add_rollout(self, rollout: Object, *owners: Owner) -> Object:
+        """An Argo Rollouts Rollout (kube_objects.rollout) with its stable ReplicaSet and Running
+        pods, owned as the Rollouts controller owns them (pods by the ReplicaSet).
+        https://argo-rollouts.readthedocs.io/en/stable/architecture/"""
+        self.add(rollout, *owners)
+        template = comparable(rollout["spec"]["template"])
+        hash_ = template_hash(template)
+        template["metadata"]["labels"]["rollouts-pod-template-hash"] = hash_
+        meta = rollout["metadata"]
+        replica_set = self.put(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": f"{meta['name']}-{hash_}",
+                    "namespace": meta["namespace"],
+                    "labels": template["metadata"]["labels"],
+                    "ownerReferences": [_owner(rollout)],
+                },
+                "spec": {
+                    "replicas": rollout["spec"]["replicas"],
+                    "selector": {"matchLabels": template["metadata"]["labels"]},
+                    "template": template,
+                },
+                "status": {"replicas": rollout["spec"]["replicas"]},
+            }
+        )
+        rollout["status"].update(currentPodHash=hash_, stableRS=hash_)
+        hash_label = ("rollouts-pod-template-hash", hash_)
+        for index in range(rollout["spec"]["replicas"]):
+            pod_name = f"{meta['name']}-{hash_[-5:]}-{index}"
+            self.put(_pod(meta["namespace"], pod_name, template, hash_label, replica_set))
+        return rollout
 
     def set_pod_phase(self, namespace: str, name: str, phase: str) -> None:
         """Make a pod Pending, Failed, ... (its readiness follows)."""
@@ -513,37 +824,145 @@ class Cluster:
                 )
         return self.items("pods", namespace, selector)
 
-    # What the server does for kubectl.
+    # What the server does for kubectl. Each write is validated and answered the same with
+    # dryRun=All or without it; only a write without it is kept (and the controllers act).
+    # https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run
+
+    def stored(self, resource: Resource, namespace: str, name: str) -> Object:
+        obj = self.get(resource.plural, namespace, name)
+        if obj is None:
+            raise kube_resources.not_found(resource, name)
+        return obj
+
+    def create(self, plural: str, namespace: str, body: Any, dry_run: bool) -> Object:
+        resource = RESOURCE_BY_PLURAL[plural]
+        with self.lock:
+            obj = copy.deepcopy(body)
+            _check_kind(resource, obj)
+            metadata = obj.setdefault("metadata", {})
+            if metadata.setdefault("namespace", namespace) != namespace:
+                raise kube_resources.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            name = metadata.get("name")
+            if not name:
+                raise kube_resources.ApiError(
+                    kube_resources.status(
+                        422,
+                        "Invalid",
+                        f"{resource.kind} in version {resource.version!r} cannot be handled: "
+                        "metadata.name: Required value: name or generateName is required",
+                    )
+                )
+            if self.get(plural, namespace, name) is not None:
+                raise kube_resources.already_exists(resource, name)
+            validate(resource, obj)
+            if dry_run:
+                return self._stamp(obj, dry_run=True)
+            self.put(obj)
+            if plural in ("deployments", "statefulsets"):
+                self._reconcile(obj)
+            return obj
 
     def patch(
         self, plural: str, namespace: str, name: str, patch_type: str, body: Any, dry_run: bool
-    ) -> Object | None:
-        """Apply a patch; keep it (and let the controllers act) unless it is a dry run."""
+    ) -> Object:
+        """Apply a patch of one of the types the resource accepts (a custom resource takes no
+        strategic merge patch)."""
+        resource = RESOURCE_BY_PLURAL[plural]
         with self.lock:
-            stored = self.get(plural, namespace, name)
-            if stored is None:
-                return None
-            patched = PATCHERS[patch_type](stored, body)
-            if patched.get("spec") != stored.get("spec"):
-                patched["metadata"]["generation"] = stored["metadata"]["generation"] + 1
-            if dry_run:
-                return patched
-            self._bump(patched)
-            self.objects[(plural, namespace, name)] = patched
-            if plural in ("deployments", "statefulsets"):
-                self._reconcile(patched)
-            return patched
+            stored = self.stored(resource, namespace, name)
+            _check_patch_type(resource, patch_type)
+            patched = _patched(stored, patch_type, body)
+            return self._replace(resource, stored, patched, dry_run)
 
-    def delete(self, plural: str, namespace: str, name: str, dry_run: bool) -> Object | None:
-        """Delete an object unless it is a dry run; a deleted pod's workload recreates it."""
+    def update(self, plural: str, namespace: str, name: str, body: Any, dry_run: bool) -> Object:
+        """PUT: the whole object, refused when its resourceVersion is not the stored one."""
+        resource = RESOURCE_BY_PLURAL[plural]
         with self.lock:
-            obj = self.get(plural, namespace, name)
-            if obj is None or dry_run:
+            stored = self.stored(resource, namespace, name)
+            _check_kind(resource, body)
+            _check_version(resource, stored, body)
+            replaced = copy.deepcopy(body)
+            replaced.setdefault("metadata", {})
+            for key in ("uid", "creationTimestamp", "generation"):
+                replaced["metadata"][key] = stored["metadata"][key]
+            return self._replace(resource, stored, replaced, dry_run)
+
+    def _replace(self, resource: Resource, stored: Object, new: Object, dry_run: bool) -> Object:
+        new = copy.deepcopy(new)  # a patch's result shares what it left alone with the stored
+        meta = stored["metadata"]
+        for key in ("name", "namespace"):
+            if new["metadata"].get(key) != meta[key]:
+                raise kube_resources.bad_request(
+                    f"the {key} of the object ({new['metadata'].get(key)}) does not match the "
+                    f"{key} on the URL ({meta[key]})"
+                )
+        validate(resource, new)
+        if new.get("spec") != stored.get("spec"):
+            new["metadata"]["generation"] = meta["generation"] + 1
+        new["metadata"]["resourceVersion"] = meta["resourceVersion"]
+        if dry_run:
+            return new
+        self._bump(new)
+        self.objects[(resource.plural, meta["namespace"], meta["name"])] = new
+        if resource.plural in ("deployments", "statefulsets"):
+            self._reconcile(new)
+        return new
+
+    def delete(self, plural: str, namespace: str, name: str, dry_run: bool) -> Object:
+        """Delete an object unless it is a dry run; a deleted pod's workload recreates it."""
+        resource = RESOURCE_BY_PLURAL[plural]
+        with self.lock:
+            obj = self.stored(resource, namespace, name)
+            if dry_run:
                 return obj
             del self.objects[(plural, namespace, name)]
             if plural == "pods":
                 self._reconcile_owners(obj)
             return obj
+
+    # The scale subresource: an autoscaling/v1 Scale read from and written to the object's
+    # replicas. kubectl scale sends a merge patch of it (a PUT with --current-replicas or
+    # --resource-version).
+    # https://kubernetes.io/docs/reference/kubernetes-api/autoscaling/scale-v1/
+    # https://github.com/kubernetes/kubectl/blob/release-1.32/pkg/scale/scale.go
+
+    def scale(self, plural: str, namespace: str, name: str) -> Object:
+        resource = RESOURCE_BY_PLURAL[plural]
+        return _scale_of(resource, self.stored(resource, namespace, name))
+
+    def rescale(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        request: tuple[str, str, Any],
+        dry_run: bool,
+    ) -> Object:
+        """``request``: (method, content type, body) of a PATCH or PUT of the Scale."""
+        method, patch_type, body = request
+        resource = RESOURCE_BY_PLURAL[plural]
+        with self.lock:
+            stored = self.stored(resource, namespace, name)
+            current = _scale_of(resource, stored)
+            if method == "PUT":
+                _check_version(resource, current, body)
+                wanted = body
+            else:
+                _check_patch_type(resource, patch_type, scale=True)
+                wanted = _patched(current, patch_type, body)
+            replicas = (wanted.get("spec") or {}).get("replicas", 0)
+            if not isinstance(replicas, int) or replicas < 0:
+                raise kube_resources.invalid(
+                    "Scale",
+                    "autoscaling",
+                    name,
+                    [FieldError("spec.replicas", replicas, "must be greater than or equal to 0")],
+                )
+            new = merge_patch(stored, {"spec": {"replicas": replicas}})
+            return _scale_of(resource, self._replace(resource, stored, new, dry_run))
 
     def _reconcile_owners(self, pod: Object) -> None:
         """Let the workloads that select a pod react to its change."""
@@ -553,6 +972,127 @@ class Cluster:
                 selector = workload["spec"]["selector"]["matchLabels"]
                 if all(labels.get(k) == v for k, v in selector.items()):
                     self._reconcile(workload)
+
+
+def _namespace(name: str) -> Object:
+    """A Namespace, with the label the API server sets on every one.
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#automatic-labelling
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/metadata.name": name},
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+def _check_kind(resource: Resource, obj: Any) -> None:
+    if not isinstance(obj, dict) or obj.get("kind") != resource.kind:
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        raise kube_resources.bad_request(
+            f"the kind of the object ({kind}) does not match the resource ({resource.plural})"
+        )
+
+
+def _check_version(resource: Resource, stored: Object, body: Any) -> None:
+    """Optimistic concurrency: a write naming a resourceVersion must name the stored one.
+    https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions"""
+    given = ((body or {}).get("metadata") or {}).get("resourceVersion")
+    if given and given != stored["metadata"]["resourceVersion"]:
+        raise kube_resources.conflict(
+            resource,
+            stored["metadata"]["name"],
+            "the object has been modified; please apply your changes to the latest version "
+            "and try again",
+        )
+
+
+def _check_patch_type(resource: Resource, patch_type: str, scale: bool = False) -> None:
+    """The patch types a resource accepts: a custom resource takes no strategic merge patch
+    (its scale subresource does), and this fake applies no server-side apply.
+    https://kubernetes.io/docs/tasks/manage-kubernetes-objects/update-api-object-kubectl-patch/#use-a-json-merge-patch-to-update-a-deployment
+    https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#advanced-topics
+    """
+    accepted = list(PATCHERS)
+    if resource.custom and not scale:
+        accepted.remove("application/strategic-merge-patch+json")
+    if patch_type not in accepted:
+        raise kube_resources.unsupported_media_type(
+            "the body of the request was in an unknown format - accepted media types include: "
+            + ", ".join(accepted)
+        )
+
+
+def _patched(target: Object, patch_type: str, body: Any) -> Object:
+    """A patch applied, or a 400 naming why it cannot be (the fake's words)."""
+    try:
+        patched = PATCHERS[patch_type](target, body)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise kube_resources.bad_request(f"the patch cannot be applied: {error!r}") from error
+    if not isinstance(patched, dict):
+        raise kube_resources.bad_request("the patch does not leave an object")
+    return patched
+
+
+def _scale_of(resource: Resource, obj: Object) -> Object:
+    """The Scale of an object. A Rollout's status replicas and selector are where its CRD's
+    scale subresource reads them (.status.HPAReplicas, .status.selector)."""
+    status = obj.get("status", {})
+    if resource.plural == "rollouts":
+        replicas, selector = status.get("HPAReplicas", 0), status.get("selector", "")
+    else:
+        match = obj["spec"]["selector"]["matchLabels"]
+        replicas, selector = (
+            status.get("replicas", 0),
+            ",".join(f"{k}={v}" for k, v in match.items()),
+        )
+    meta = obj["metadata"]
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            key: meta[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+        },
+        "spec": {"replicas": obj["spec"].get("replicas", 1)},
+        "status": {"replicas": replicas, "selector": selector},
+    }
+
+
+def validate(resource: Resource, obj: Object) -> None:
+    """The API server's validation of the fields a runbook changes: a workload's replicas, an
+    HPA's bounds. Answered as a 422 Invalid naming each field.
+    https://github.com/kubernetes/kubernetes/blob/v1.32.4/pkg/apis/apps/validation/validation.go
+    https://github.com/kubernetes/kubernetes/blob/v1.32.4/pkg/apis/autoscaling/validation/validation.go
+    """
+    spec = obj.get("spec") or {}
+    errors: list[FieldError] = []
+    if resource.plural in ("deployments", "statefulsets", "replicasets"):
+        replicas = spec.get("replicas", 1)
+        if replicas < 0:
+            errors.append(
+                FieldError("spec.replicas", replicas, "must be greater than or equal to 0")
+            )
+    if resource.plural == "horizontalpodautoscalers":
+        low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+        if low < 1:
+            errors.append(FieldError("spec.minReplicas", low, "must be greater than or equal to 1"))
+        if high < 1:
+            errors.append(FieldError("spec.maxReplicas", high, "must be greater than 0"))
+        if high < low:
+            errors.append(
+                FieldError(
+                    "spec.maxReplicas", high, "must be greater than or equal to `minReplicas`"
+                )
+            )
+    if errors:
+        name = obj["metadata"].get("name", "")
+        raise kube_resources.invalid(resource.kind, resource.group, name, errors)
 
 
 def _workload(kind: str, namespace: str, name: str, spec: Object) -> Object:
@@ -641,89 +1181,26 @@ def _set_revision(obj: Object, number: int) -> None:
 # --- the server ------------------------------------------------------------------------------
 
 
-def _discovery(group_version: str) -> Object:
-    return {
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": group_version,
-        "resources": [
-            {
-                "name": r.plural,
-                "singularName": r.kind.lower(),
-                "namespaced": True,
-                "kind": r.kind,
-                "verbs": VERBS,
-                "shortNames": list(r.short_names),
-            }
-            for r in RESOURCES
-            if r.group_version == group_version
-        ]
-        + (
-            [
-                {
-                    "name": "pods/exec",
-                    "namespaced": True,
-                    "kind": "PodExecOptions",
-                    "verbs": ["create", "get"],
-                }
-            ]
-            if group_version == "v1"
-            else []
-        ),
-    }
-
-
-def _status(code: int, reason: str, message: str) -> Object:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
-def pod_table(pods: Object) -> Object:
-    """A pod list as the API server prints it for ``kubectl get pods`` (it asks for a Table;
-    without one kubectl shows only NAME and AGE).
-    https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables
-    """
-    columns = ("Name", "Ready", "Status", "Restarts", "Age")
-    rows = []
-    for pod in pods["items"]:
-        statuses = pod["status"].get("containerStatuses", [])
-        ready = sum(c["ready"] for c in statuses) if pod["status"]["phase"] == "Running" else 0
-        cells = [
-            pod["metadata"]["name"],
-            f"{ready}/{len(pod['spec']['containers'])}",
-            pod["status"]["phase"],
-            sum(c["restartCount"] for c in statuses),
-            "3d",  # a fixed age: the records and the output stay the same from run to run
-        ]
-        rows.append({"cells": cells, "object": pod})
-    return {
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": pods["metadata"]["resourceVersion"]},
-        "columnDefinitions": [
-            {"name": c, "type": "integer" if c == "Restarts" else "string", "format": ""}
-            for c in columns
-        ],
-        "rows": rows,
-    }
-
-
 class FakeApiServer:
     """One fake API server on 127.0.0.1 (a random port) serving a Cluster; a context manager.
 
     ``requests`` lists what reached it, in order; ``name`` tells servers apart in the records.
+    ``role``: what the identity of its kubeconfig may do (None: everything). It answers
+    aggregated discovery when asked, as a 1.32 server does; ``aggregated_discovery=False``
+    makes it a server that does not, so kubectl reads the legacy documents.
     """
 
-    def __init__(self, name: str, cluster: Cluster) -> None:
+    def __init__(
+        self,
+        name: str,
+        cluster: Cluster,
+        role: Role | None = None,
+        aggregated_discovery: bool = True,
+    ) -> None:
         self.name = name
         self.cluster = cluster
+        self.role = role or Role()
+        self.aggregated_discovery = aggregated_discovery
         self.requests: list[Request] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -780,87 +1257,147 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0]
+        try:
+            body, unreadable = decode_body(raw, content_type), None
+        except ValueError as error:
+            body, unreadable = None, error
         request = Request(
             self.fake.name,
             self.command,
             url.path,
             query,
-            json.loads(raw) if raw else None,
+            body,
             content_type,
+            self.headers.get("Accept") or "",
         )
         self.fake.requests.append(request)
-        if request.is_exec:
-            self._exec(request)
-        elif request.resource is not None:
-            self._object(request)
-        else:
-            self._static(url.path)
+        try:
+            if unreadable is not None:
+                raise kube_resources.bad_request(f"the request body is not JSON: {unreadable}")
+            if request.resource is None:
+                self._static(request)
+            else:
+                self._object(request)
+        except ApiError as error:
+            self._send(error.code, error.status)
+        except Exception as error:  # a bug of this fake: answer it, as the server's 500 does
+            message = f"Internal error occurred: {error!r}"
+            self._send(500, kube_resources.status(500, "InternalError", message))
+            raise
 
-    def _send(self, code: int, body: Object) -> None:
+    def _send(self, code: int, body: Object, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
-    def _static(self, path: str) -> None:
+    def _static(self, request: Request) -> None:
+        """The version and the discovery documents."""
+        path = request.path
+        aggregated = self.fake.aggregated_discovery and kube_resources.wants_aggregated(
+            request.accept
+        )
+        if path in ("/api", "/apis") and aggregated:
+            document = kube_resources.aggregated_discovery(core=path == "/api")
+            self._send(200, document, kube_resources.AGGREGATED_CONTENT_TYPE)
+            return
         documents: dict[str, Object] = {
             "/version": SERVER_VERSION,
-            "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
-            "/apis": {
-                "kind": "APIGroupList",
-                "apiVersion": "v1",
-                "groups": [
-                    {
-                        "name": "apps",
-                        "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
-                        "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"},
-                    }
-                ],
-            },
-            "/api/v1": _discovery("v1"),
-            "/apis/apps/v1": _discovery("apps/v1"),
+            "/api": kube_resources.api_versions(),
+            "/apis": kube_resources.api_group_list(),
         }
+        for group_version in kube_resources.group_versions():
+            prefix = "/api/" if group_version == "v1" else "/apis/"
+            documents[prefix + group_version] = kube_resources.api_resource_list(group_version)
         if path in documents:
             self._send(200, documents[path])
         else:
-            self._send(404, _status(404, "NotFound", f"the server could not find {path}"))
+            # As the real server: no details, "the server could not find the requested resource".
+            message = "the server could not find the requested resource"
+            self._send(404, kube_resources.status(404, "NotFound", message))
 
     def _object(self, request: Request) -> None:
         parts = _resource_parts(request.path)
         assert parts is not None
         namespace, plural, name, sub = parts
-        cluster = self.fake.cluster
         resource = RESOURCE_BY_PLURAL[plural]
-        if request.method == "GET" and name is None:
-            if request.param("watch") in ("true", "1"):
-                self._watch(request)
-                return
+        if resource is ACCESS_REVIEW:
+            if request.method != "POST" or not isinstance(request.body, dict):
+                raise _not_allowed(resource, request)
+            self._send(201, access_review(self.fake.role, request.body))
+            return
+        if request.content_type == PROTOBUF and request.body is None:
+            message = "this fake reads protobuf only for SelfSubjectAccessReviews; send JSON"
+            raise kube_resources.unsupported_media_type(message)
+        attributes = request_attributes(request)
+        if not self.fake.role.allows(attributes):
+            raise kube_resources.forbidden(resource, name, self.fake.role.refusal(attributes))
+        if request.is_exec:
+            self._exec(request)
+        elif name is None:
+            self._collection(request, resource, namespace)
+        elif not resource.namespaced:
+            if request.method != "GET" or sub is not None:
+                raise _not_allowed(resource, request)
+            self._one(request, resource, "", name)
+        elif namespace is None:
+            raise _not_allowed(resource, request)
+        elif sub == "scale" and resource.subresource("scale"):
+            self._scale(request, resource, namespace, name)
+        elif sub is not None:
+            raise _not_allowed(resource, request)
+        else:
+            self._one(request, resource, namespace, name)
+
+    def _collection(self, request: Request, resource: Resource, namespace: str | None) -> None:
+        cluster = self.fake.cluster
+        if request.method == "GET" and request.param("watch") in ("true", "1"):
+            self._watch(request)
+        elif request.method == "GET":
             listed = self._list(resource, namespace, request)
-            wants_table = "as=Table" in (self.headers.get("Accept") or "")
-            self._send(200, pod_table(listed) if wants_table and plural == "pods" else listed)
-            return
-        not_found = _status(404, "NotFound", f'{plural} "{name}" not found')
-        if namespace is None or name is None or sub is not None:
-            self._send(405, _status(405, "MethodNotAllowed", f"{request.method} {request.path}"))
-            return
-        with cluster.lock:
-            if request.method == "GET":
-                obj = cluster.get(plural, namespace, name)
-            elif request.method == "PATCH":
-                obj = cluster.patch(
-                    plural, namespace, name, request.content_type, request.body, request.dry_run
-                )
-            elif request.method == "DELETE":
-                obj = cluster.delete(plural, namespace, name, request.dry_run)
-            else:
-                self._send(405, _status(405, "MethodNotAllowed", request.method))
-                return
-            if obj is None:
-                self._send(404, not_found)
-            else:
-                self._send(200, obj)
+            if kube_resources.wants_table(request.accept):
+                version = listed["metadata"]["resourceVersion"]
+                include = request.param("includeObject")
+                listed = kube_resources.table(resource, listed["items"], version, include)
+            self._send(200, listed)
+        elif request.method == "POST" and namespace is not None:
+            created = cluster.create(resource.plural, namespace, request.body, request.dry_run)
+            self._send(201, created)
+        else:
+            raise _not_allowed(resource, request)
+
+    def _one(self, request: Request, resource: Resource, namespace: str, name: str) -> None:
+        cluster, plural, dry_run = self.fake.cluster, resource.plural, request.dry_run
+        if request.method == "GET":
+            with cluster.lock:
+                obj = copy.deepcopy(cluster.stored(resource, namespace, name))
+                version = str(cluster.resource_version)
+            if kube_resources.wants_table(request.accept):
+                include = request.param("includeObject")
+                obj = kube_resources.table(resource, [obj], version, include)
+        elif request.method == "PATCH":
+            body, patch_type = request.body, request.content_type
+            obj = cluster.patch(plural, namespace, name, patch_type, body, dry_run)
+        elif request.method == "PUT":
+            obj = cluster.update(plural, namespace, name, request.body, dry_run)
+        elif request.method == "DELETE":
+            obj = cluster.delete(plural, namespace, name, dry_run)
+        else:
+            raise _not_allowed(resource, request)
+        self._send(200, obj)
+
+    def _scale(self, request: Request, resource: Resource, namespace: str, name: str) -> None:
+        cluster = self.fake.cluster
+        if request.method == "GET":
+            self._send(200, cluster.scale(resource.plural, namespace, name))
+        elif request.method in ("PATCH", "PUT"):
+            change = (request.method, request.content_type, request.body)
+            scaled = cluster.rescale(resource.plural, namespace, name, change, request.dry_run)
+            self._send(200, scaled)
+        else:
+            raise _not_allowed(resource, request)
 
     def _list(self, resource: Resource, namespace: str | None, request: Request) -> Object:
         cluster = self.fake.cluster
@@ -905,9 +1442,9 @@ class _Handler(BaseHTTPRequestHandler):
         offered = [p.strip() for p in (self.headers.get("Sec-WebSocket-Protocol") or "").split(",")]
         protocol = next((p for p in offered if p in ("v5.channel.k8s.io", "v4.channel.k8s.io")), "")
         if not key or not protocol:
-            self._send(
-                400, _status(400, "BadRequest", "this fake answers exec over WebSocket only")
-            )
+            # kubectl falls back to SPDY (a POST) when the WebSocket upgrade fails.
+            message = "this fake answers exec over WebSocket only"
+            self._send(400, kube_resources.status(400, "BadRequest", message))
             return
         accept = base64.b64encode(hashlib.sha1(key.encode() + self._WEBSOCKET_GUID).digest())
         self.send_response(101)
@@ -939,6 +1476,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         finally:
             self.connection.settimeout(None)
+
+
+def _not_allowed(resource: Resource, request: Request) -> ApiError:
+    """405, as NewMethodNotSupported words it."""
+    message = f'{request.method} is not supported on resources of kind "{resource.qualified}"'
+    details = {"group": resource.group, "kind": resource.plural}
+    return ApiError(kube_resources.status(405, "MethodNotAllowed", message, details))
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:

@@ -11,7 +11,6 @@ import json
 
 from kube_api import (
     PATCHERS,
-    RESOURCES,
     FakeApiServer,
     Object,
     Request,
@@ -19,6 +18,7 @@ from kube_api import (
     split_requirements,
     template_images,
 )
+from kube_resources import RESOURCE_BY_KIND
 
 
 def _describe(request: Request) -> str:
@@ -47,6 +47,14 @@ def check_read_only(requests: list[Request]) -> None:
     assert not sent, f"a read-only command sent mutating requests: {sent}"
 
 
+def check_only_gets(requests: list[Request]) -> None:
+    """Nothing but GETs reached the server, and SelfSubjectAccessReviews (questions, not
+    changes); at least one request for an object did."""
+    assert any(r.resource is not None for r in requests), "no request for an object was sent"
+    other = [_describe(r) for r in requests if r.method != "GET" and not r.is_access_review]
+    assert not other, f"requests other than GETs and access reviews: {other}"
+
+
 def patched_template(requests: list[Request], before: Object) -> Object:
     """The pod template the kept PATCHes to a workload leave it with, from its state before."""
     path = _object_path(before)
@@ -68,11 +76,21 @@ def check_patched_to(requests: list[Request], before: Object, wanted: Object) ->
     )
 
 
-def check_namespace(requests: list[Request], namespace: str) -> None:
-    """Every request for an object went to ``namespace`` (and some did)."""
+def check_namespace(
+    requests: list[Request],
+    namespace: str,
+    also_read: frozenset[tuple[str, str]] = frozenset(),
+) -> None:
+    """Every request for an object went to ``namespace`` (and some did), but for GETs of the
+    ``also_read`` (resource, namespace) pairs: a GitOps object lives in its tool's namespace."""
     addressed = [r for r in requests if r.resource is not None]
     assert addressed, "no request for an object reached the server"
-    elsewhere = [_describe(r) for r in addressed if r.namespace != namespace]
+    elsewhere = [
+        _describe(r)
+        for r in addressed
+        if r.namespace != namespace
+        and not (r.method == "GET" and (r.resource, r.namespace) in also_read)
+    ]
     assert not elsewhere, f"requests outside namespace {namespace}: {elsewhere}"
 
 
@@ -98,7 +116,5 @@ def check_only_server(servers: dict[str, FakeApiServer], name: str) -> None:
 
 
 def _object_path(obj: Object) -> str:
-    resource = next(r for r in RESOURCES if r.kind == obj["kind"])
-    prefix = "/api/v1" if resource.group_version == "v1" else f"/apis/{resource.group_version}"
     meta = obj["metadata"]
-    return f"{prefix}/namespaces/{meta['namespace']}/{resource.plural}/{meta['name']}"
+    return RESOURCE_BY_KIND[obj["kind"]].path(meta["namespace"], meta["name"])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import kube_api
 import kube_checks
+import kube_objects
 import pytest
 from kube_api import Cluster, FakeApiServer, Request
 from script_stubs import STUB
@@ -34,6 +35,7 @@ PROD, DEV = "prod-eu-west-1", "kind-dev"
 NAMESPACES = ("production", "staging")
 SERVICE = "payments-api"  # the template's default service name and label selector
 SELECTOR = "app=payments-api"
+FLUX_NAMESPACE = "flux-system"  # the template's default flux_namespace
 # Revisions 1, 2 and 3 (running now), one image each.
 IMAGES = [f"registry.example.com/payments-api:1.4.{n}" for n in range(3)]
 CURRENT = len(IMAGES)
@@ -126,6 +128,8 @@ def _seeded(service: Service) -> Cluster:
     add = cluster.add_deployment if service.plural == "deployments" else cluster.add_statefulset
     for namespace in NAMESPACES:
         add(namespace, SERVICE, {"app": SERVICE}, IMAGES)
+    if service.answers["gitops"] == "flux":  # the scripts read whether it is suspended
+        cluster.add(kube_objects.kustomization(FLUX_NAMESPACE, SERVICE, f"./deploy/{SERVICE}"))
     return cluster
 
 
@@ -159,9 +163,11 @@ def confirmed(stderr: str, label: str) -> str:
 
 
 def check_target(kube: Kube, namespace: str) -> None:
-    """Every request went to the expected context's server, in the expected namespace."""
+    """Every request went to the expected context's server, in the expected namespace (but for
+    reading the Flux Kustomization in Flux's namespace)."""
     kube_checks.check_only_server(kube.servers, kube.service.target)
-    kube_checks.check_namespace(kube.requests(), namespace)
+    flux_object = frozenset({("kustomizations", FLUX_NAMESPACE)})
+    kube_checks.check_namespace(kube.requests(), namespace, also_read=flux_object)
 
 
 # --- rollback ----------------------------------------------------------------------------------
@@ -407,3 +413,24 @@ def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
         assert execs and all(first not in r.path for r in execs), [r.path for r in execs]
         lists = [r for r in kube.requests() if r.resource == "pods" and r.name is None]
         assert any(r.param("fieldSelector") == "status.phase=Running" for r in lists)
+
+
+@pytest.mark.parametrize(("suspended", "said"), [(True, "is paused"), (False, "is not paused")])
+def test_rollback_reads_whether_flux_is_suspended(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path, suspended: bool, said: str
+) -> None:
+    """The script's `kubectl get kustomizations... -o jsonpath={.spec.suspend}` reaches the
+    Kustomization in Flux's namespace, and its answer decides what the script says."""
+    service = SERVICES["statefulset"]
+    with ExitStack() as stack:
+        kube = Kube(tmp_path, service, stack)
+        kustomization = kube.target.get("kustomizations", FLUX_NAMESPACE, SERVICE)
+        assert kustomization is not None
+        kustomization["spec"]["suspend"] = suspended
+        scripts = render(service.answers) / "scripts"
+        result = run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", "staging")
+        assert f"Flux {said} for {SERVICE}" in result.stderr, result.stderr
+        reads = [r for r in kube.requests() if r.resource == "kustomizations"]
+        assert [(r.method, r.namespace, r.name) for r in reads] == [
+            ("GET", FLUX_NAMESPACE, SERVICE)
+        ]

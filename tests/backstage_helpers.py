@@ -16,10 +16,12 @@ from typing import Any
 
 import yaml
 from matrix import ROOT
+from tools import tool
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 FORM_CHECK = ROOT / "tests" / "node" / "form-check.mjs"
 RENDER_TEMPLATE = ROOT / "tests" / "node" / "render-template.mjs"
+NODE_VALIDATOR = ROOT / "tests" / "node" / "validate-entity.mjs"
 REPO_URL = "github.com?owner=acme&repo=payments-api-runbooks"
 # What a person must type because the form has no default for it: the repository, and the
 # review date (cookiecutter's default is today, which a form cannot compute).
@@ -234,3 +236,15 @@ class FormChecker:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=10)
+
+
+def validate_entities(files: list[Path]) -> list[dict]:
+    result = subprocess.run(
+        [tool("node"), str(NODE_VALIDATOR), *map(str, files)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)

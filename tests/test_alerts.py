@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
+from doc_builds import mkdocs_build, nav_pages
+from github_workflow import run_step
 from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, ROOT
+from runbook_expectations import GARBLED
 from runbook_pages import LEFTOVER_TEMPLATE
-from test_docs_build import mkdocs_build, nav_pages
-from test_rollback_runbook import GARBLED
-from test_techdocs_workflow import run_step
+from tools import tool
 
 PR_VALIDATOR = ROOT / "tests" / "node" / "validate-prometheusrule.mjs"
 # Beyond the matrix: a Helm chart's StatefulSet, and answers that change every expression.

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
 from fleet_helpers import (
     copy_template,
     minify_like_the_fleet,
@@ -21,6 +20,7 @@ from fleet_helpers import (
     write_fleet,
 )
 from playwright.sync_api import Browser
+from tools import tool
 
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 from service_runbooks.fleet.workdir import exclusive

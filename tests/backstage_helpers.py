@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -104,10 +103,8 @@ class Nunjucks:
     """One Node process rendering with npm's nunjucks as the scaffolder does, a line per batch."""
 
     def __init__(self) -> None:
-        node = shutil.which("node")
-        assert node is not None, "node is not installed"
         self.process = subprocess.Popen(
-            [node, str(RENDER_TEMPLATE)],
+            [tool("node"), str(RENDER_TEMPLATE)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -195,10 +192,8 @@ class FormChecker:
     """One Node process that validates answers against template.yaml's pages, line by line."""
 
     def __init__(self, template: Path = TEMPLATE_PATH) -> None:
-        node = shutil.which("node")
-        assert node is not None, "node is not installed"
         self.process = subprocess.Popen(
-            [node, str(FORM_CHECK), str(template)],
+            [tool("node"), str(FORM_CHECK), str(template)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

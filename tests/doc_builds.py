@@ -11,6 +11,9 @@ from tools import node_tool, tool
 
 
 def mkdocs_build(config: Path, site: Path) -> None:
+    """`mkdocs build --strict` of ``config`` into ``site``; a warning fails the test. Never with
+    `-q`: MkDocs then counts no warning, so --strict exits 0 despite them
+    (https://github.com/mkdocs/mkdocs/issues/4126)."""
     result = subprocess.run(
         [
             tool("mkdocs"),

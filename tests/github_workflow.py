@@ -11,8 +11,9 @@ import yaml
 WORKFLOW = Path(".github") / "workflows" / "techdocs.yml"
 
 
-def load_workflow(service: Path) -> dict:
-    workflow = yaml.safe_load((service / WORKFLOW).read_text(encoding="utf-8"))
+def load_workflow(service: Path, path: Path = WORKFLOW) -> dict:
+    """A workflow of the rendered ``service`` (the TechDocs one unless ``path`` is given)."""
+    workflow = yaml.safe_load((service / path).read_text(encoding="utf-8"))
     assert isinstance(workflow, dict)
     # YAML 1.1 (PyYAML) reads the key `on` as True; GitHub reads it as "on".
     workflow["on"] = workflow.pop(True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from doc_builds import mkdocs_build
 from drawn import examples
 from fleet_helpers import copy_template, run_cli, write_fleet
 from hostile_inputs import CORPUS
@@ -174,11 +175,6 @@ def test_the_cookiecutter_cli_and_mkdocs_build_keep_it_text(tmp_path: Path) -> N
         service = tmp_path / "out" / service_name
         assert_round_trips(service, text)
         built = tmp_path / "site" / service_name
-        subprocess.run(
-            [tool("mkdocs"), "build", "--strict", "--site-dir", str(built)],
-            cwd=service,
-            check=True,
-            capture_output=True,
-        )
+        mkdocs_build(service / "mkdocs.yml", built)
         sites[service_name] = built
     assert_text_only(sites[name(0)], name(0), sites[BASE_NAME], BASE_NAME, CORPUS[0])

@@ -1,7 +1,11 @@
 """The suite's own shape: shared code lives in helper modules, never in a test module or conftest
-that another module imports (pytest imports each test module once, by itself, and runs conftest as
-a plugin: https://docs.pytest.org/en/stable/reference/fixtures.html#conftest-py-sharing-fixtures-across-multiple-files);
-and collecting the suite runs no Node, so a machine without it can still list the tests."""
+that another module imports; and collecting the suite runs no Node, so a machine without it can
+still list the tests.
+
+pytest finds conftest.py's fixtures itself, and in its importlib import mode test modules cannot
+import each other (https://docs.pytest.org/en/stable/explanation/pythonpath.html#import-modes);
+a test module imported by another also runs its module-level code, and ties the two together.
+"""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -16,10 +15,12 @@ from typing import Any
 
 import yaml
 from matrix import ROOT
+from tools import tool
 
 TEMPLATE_PATH = ROOT / "template.yaml"
 FORM_CHECK = ROOT / "tests" / "node" / "form-check.mjs"
 RENDER_TEMPLATE = ROOT / "tests" / "node" / "render-template.mjs"
+NODE_VALIDATOR = ROOT / "tests" / "node" / "validate-entity.mjs"
 REPO_URL = "github.com?owner=acme&repo=payments-api-runbooks"
 # What a person must type because the form has no default for it: the repository, and the
 # review date (cookiecutter's default is today, which a form cannot compute).
@@ -102,10 +103,8 @@ class Nunjucks:
     """One Node process rendering with npm's nunjucks as the scaffolder does, a line per batch."""
 
     def __init__(self) -> None:
-        node = shutil.which("node")
-        assert node is not None, "node is not installed"
         self.process = subprocess.Popen(
-            [node, str(RENDER_TEMPLATE)],
+            [tool("node"), str(RENDER_TEMPLATE)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -193,10 +192,8 @@ class FormChecker:
     """One Node process that validates answers against template.yaml's pages, line by line."""
 
     def __init__(self, template: Path = TEMPLATE_PATH) -> None:
-        node = shutil.which("node")
-        assert node is not None, "node is not installed"
         self.process = subprocess.Popen(
-            [node, str(FORM_CHECK), str(template)],
+            [tool("node"), str(FORM_CHECK), str(template)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -234,3 +231,15 @@ class FormChecker:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=10)
+
+
+def validate_entities(files: list[Path]) -> list[dict]:
+    result = subprocess.run(
+        [tool("node"), str(NODE_VALIDATOR), *map(str, files)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)

@@ -31,13 +31,15 @@ from urllib.parse import urldefrag, urljoin
 
 import pytest
 import yaml
-from conftest import node_tool
-from matrix import ROOT
+from hostile_inputs import CORPUS
+from matrix import COMBINATIONS, ROOT
 from mkdocs.structure.files import File
+from oracle import Service
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from runbook_pages import FENCE, fence_languages, headings
-from test_site import SCREENSHOTS
+from site_helpers import SCREENSHOTS
+from tools import node_tool
 
 APP_ORIGIN = "http://localhost:3000"
 # `techdocs-cli serve` prints this address: the reader for the docs in its working folder.
@@ -543,3 +545,20 @@ def walk_service(page: Page, service: Path, description: str, *, shots: str | No
     walk.problems += [f"a dialog opened: {message}" for message in dialogs]
     walk.problems += [f"a request left the app: {url}" for url in sorted(set(outside))]
     return walk
+
+
+# One service per engine, each with a hostile description: the reader's and the minifier's tests.
+# Descriptions that would be an element, a script, links or Markdown blocks if pasted raw.
+HOSTILE = [CORPUS[0], CORPUS[2], CORPUS[4], CORPUS[7]]
+ENGINES = sorted({Service(answers).engine for answers in COMBINATIONS})
+
+
+def engine_service(engine: str) -> dict[str, str]:
+    """The engine's first combination with the most pages and tabs: with a database, and with
+    GitOps when the engine allows it (the scaling page then has tabs)."""
+    candidates = [answers for answers in COMBINATIONS if Service(answers).engine == engine]
+    chosen = max(candidates, key=lambda a: (a["migration_tool"] != "none", a["gitops"] != "none"))
+    return {**chosen, "description": HOSTILE[ENGINES.index(engine) % len(HOSTILE)]}
+
+
+SERVICES = {engine: engine_service(engine) for engine in ENGINES}

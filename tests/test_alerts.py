@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
+from doc_builds import mkdocs_build, nav_pages
+from github_workflow import load_workflow, run_step
 from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, ROOT
+from runbook_expectations import GARBLED
 from runbook_pages import LEFTOVER_TEMPLATE
-from test_docs_build import mkdocs_build, nav_pages
-from test_rollback_runbook import GARBLED
-from test_techdocs_workflow import run_step
+from tools import tool
 
 PR_VALIDATOR = ROOT / "tests" / "node" / "validate-prometheusrule.mjs"
 # Beyond the matrix: a Helm chart's StatefulSet, and answers that change every expression.
@@ -243,8 +243,7 @@ def test_ci_workflow_runs_promtool_on_the_rules(service_of, tmp_path: Path) -> N
     (negative control) when a rule is broken."""
     service = service_of("deployment-django-none")
     text = (service / ".github" / "workflows" / "alerts.yml").read_text()
-    workflow = yaml.safe_load(text)
-    workflow["on"] = workflow.pop(True)
+    workflow = load_workflow(service, Path(".github") / "workflows" / "alerts.yml")
     assert not re.search(r"\{%|%\}|cookiecutter", text)
     steps = [s["name"] for s in workflow["jobs"]["promtool"]["steps"]]
     assert steps == ["Check out", "Install promtool", "Check the rules", "Test the rules"]

@@ -21,11 +21,11 @@ from backstage_helpers import (
     fetch_input,
     form_defaults,
     load_template,
+    validate_entities,
 )
-from conftest import tool
+from hostile_inputs import HOSTILE_DESCRIPTION
 from matrix import OPTIONAL_ANSWERS, ROOT
-from test_bad_input import HOSTILE_DESCRIPTION
-from test_catalog import validate_entities
+from tools import cookiecutter_config, tool
 
 from service_runbooks.rules import validate
 
@@ -101,8 +101,7 @@ def cookiecutter_cli(answers: dict[str, str], output: Path, config: Path) -> Pat
 
 def test_fetch_cookiecutter_renders_what_the_cli_renders(tmp_path: Path) -> None:
     template = load_template()
-    config = tmp_path / "cookiecutter-config.yaml"
-    config.write_text(f"cookiecutters_dir: {tmp_path / 'cc'}\nreplay_dir: {tmp_path / 'replay'}\n")
+    config = cookiecutter_config(tmp_path)
     runs = []
     for name, answers in COMBINATIONS.items():
         step_input = fetch_input(template, {**form_defaults(template), **answers})

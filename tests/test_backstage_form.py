@@ -7,6 +7,7 @@ checks every new task against them (the `jsonschema` package) and the browser ch
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import pytest
@@ -18,8 +19,8 @@ from backstage_helpers import (
     load_template,
 )
 from drawn import examples
+from hostile_inputs import BAD_ANSWERS
 from hypothesis import strategies as st
-from test_bad_input import BAD_ANSWERS
 
 from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja, validate
 
@@ -38,12 +39,18 @@ COMPUTED = [name for name, schema in PROPERTIES.items() if "ui:placeholder" in s
 # Answers under which every rule applies (a Helm release is used only with the helm workload,
 # a GitOps app only with GitOps, a Flux namespace only with Flux: ``Rule.only_when``).
 EVERY_RULE_USED = {"workload": "helm", "gitops": "flux"}
-# The defaults with the computed fields typed in, so that each field is judged on its own.
+# The defaults with every rule used (typed() adds the computed fields).
 USED = {**BASE, **EVERY_RULE_USED}
-TYPED = {**USED, **{name: fetch_input(TEMPLATE, USED)["values"][name] for name in COMPUTED}}
 CONDITIONAL = [rule.field for rule in RULES_BY_FIELD.values() if rule.only_when is not None]
-# Required where used, and every rule is used with TYPED.
+# Required where used, and every rule is used with typed().
 REQUIRED |= {f for f in CONDITIONAL if RULES_BY_FIELD[f].required and f not in COMPUTED}
+
+
+@functools.cache
+def typed() -> dict[str, object]:
+    """The defaults with the computed fields typed in, so that each field is judged on its own.
+    Computed on first use, not at import: rendering runs Node, and collecting needs no Node."""
+    return {**USED, **{name: fetch_input(TEMPLATE, USED)["values"][name] for name in COMPUTED}}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +62,7 @@ def form() -> Iterator[FormChecker]:
 
 def form_accepts(form: FormChecker, field: str, value: str | None) -> bool:
     """Whether both validators accept the default answers with ``field`` set (None: left empty)."""
-    values = {key: item for key, item in TYPED.items() if key != field}
+    values = {key: item for key, item in typed().items() if key != field}
     if value is not None:
         values[field] = value
     verdict = form.check(values)
@@ -64,7 +71,7 @@ def form_accepts(form: FormChecker, field: str, value: str | None) -> bool:
 
 
 def hook_accepts(field: str, value: str) -> bool:
-    """The hook's verdict on ``value`` where its rule applies (as with ``TYPED``)."""
+    """The hook's verdict on ``value`` where its rule applies (as with ``typed()``)."""
     return RULES_BY_FIELD[field].check(value) is None
 
 
@@ -112,7 +119,7 @@ def candidates(rule: Rule) -> st.SearchStrategy[str]:
 def agreement(form: FormChecker, field: str, values: list[str]) -> list[tuple[str, bool, bool]]:
     """(value, form, hook) for every value on which the form and the hook disagree, shortest
     first; also fails when the server and the browser disagree."""
-    batch = [{**{k: v for k, v in TYPED.items() if k != field}, field: value} for value in values]
+    batch = [{**{k: v for k, v in typed().items() if k != field}, field: value} for value in values]
     verdicts = form.check_many(batch)
     split = [value for value, v in zip(values, verdicts, strict=True) if v.server != v.browser]
     assert split == [], f"server and browser disagree on {split[:5]!r}"
@@ -194,7 +201,7 @@ def _variants(example: str, payload: str) -> list[str]:
 
 
 def without(field: str) -> dict[str, object]:
-    return {key: item for key, item in TYPED.items() if key != field}
+    return {key: item for key, item in typed().items() if key != field}
 
 
 @pytest.mark.parametrize("field", STRING_FIELDS)
@@ -269,7 +276,7 @@ def test_an_unused_answer_is_held_only_to_no_jinja_by_form_and_hook(
 ) -> None:
     unused = next(c for c in RULES_BY_FIELD[other].choices or (True, False) if c not in choices)
     values = ["", "Not Valid!", "x" * 400, "{{ 7 * 7 }}"]
-    batch = [{**TYPED, other: unused, field: value} for value in values]
+    batch = [{**typed(), other: unused, field: value} for value in values]
     verdicts = form.check_many(batch)
     for answers, verdict in zip(batch, verdicts, strict=True):
         assert verdict.server == verdict.browser == hook_accepts_in(answers), answers[field]

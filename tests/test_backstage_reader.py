@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 import yaml
 from backstage_reader import (
+    ENGINES,
     READER,
+    SERVICES,
     Published,
     Walk,
     check_nav,
@@ -40,27 +42,11 @@ from backstage_reader import (
     walk_service,
 )
 from fleet_helpers import run_cli
-from matrix import COMBINATIONS, ROOT
-from oracle import Service
+from hostile_inputs import CORPUS
+from matrix import ROOT
 from playwright.sync_api import Browser, expect
-from test_hostile_text import CORPUS
 
 from service_runbooks.fleet.minify import minify_page
-
-# Descriptions that would be an element, a script, links or Markdown blocks if pasted raw.
-HOSTILE = [CORPUS[0], CORPUS[2], CORPUS[4], CORPUS[7]]
-ENGINES = sorted({Service(answers).engine for answers in COMBINATIONS})
-
-
-def engine_service(engine: str) -> dict[str, str]:
-    """The engine's first combination with the most pages and tabs: with a database, and with
-    GitOps when the engine allows it (the scaling page then has tabs)."""
-    candidates = [answers for answers in COMBINATIONS if Service(answers).engine == engine]
-    chosen = max(candidates, key=lambda a: (a["migration_tool"] != "none", a["gitops"] != "none"))
-    return {**chosen, "description": HOSTILE[ENGINES.index(engine) % len(HOSTILE)]}
-
-
-SERVICES = {engine: engine_service(engine) for engine in ENGINES}
 
 
 def copy_service(rendered: Path, tmp_path: Path) -> Path:

@@ -29,11 +29,11 @@ from backstage_helpers import (
     form_properties,
     load_template,
     nunjucks,
+    validate_entities,
 )
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from matrix import COOKIECUTTER_JSON, ROOT
-from test_catalog import validate_entities
 
 from service_runbooks import backstage
 from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TODAY, has_jinja

@@ -9,94 +9,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from hostile_inputs import BAD_ANSWERS, HOSTILE_DESCRIPTION
 from matrix import ROOT
+from tools import cookiecutter_config, tool
 
 from service_runbooks.rules import RULES_BY_FIELD
-
-# (field, bad value, why) — every field, every kind of bad input the issue lists.
-BAD_ANSWERS = [
-    ("service_name", "payments api", "space"),
-    ("service_name", "Payments-API", "capitals"),
-    ("service_name", "a" * 64, "64 characters"),
-    ("service_name", "1payments", "leading digit"),
-    ("service_name", "-payments", "leading hyphen"),
-    ("service_name", "payments-", "trailing hyphen"),
-    ("service_name", "pay;rm -rf ~", "shell metacharacters"),
-    ("service_name", "pay$(id)", "command substitution"),
-    ("service_name", "pay'ments", "single quote"),
-    ("service_name", 'pay"ments', "double quote"),
-    ("service_name", "pay\nments", "newline"),
-    ("service_name", "../payments", "path traversal"),
-    ("service_name", "p\u0430yments", "Cyrillic look-alike a"),
-    ("service_name", "payments_api", "underscore"),
-    ("description", "", "empty required"),
-    ("description", "bell\x07", "control character"),
-    ("description", "{{ 7 * 7 }}", "Jinja expression"),
-    ("owner", "", "empty required"),
-    ("owner", "team payments", "space"),
-    ("owner", "component:team-payments", "wrong entity kind"),
-    ("system", "pay ments", "space"),
-    ("namespace", "Production", "capitals"),
-    ("namespace", "", "empty required"),
-    ("namespace", "prod`id`", "backticks"),
-    ("staging_namespace", "staging/../prod", "path traversal"),
-    ("kube_context", "prod && kubectl delete ns prod", "shell metacharacters"),
-    ("helm_release", "r" * 54, "54 characters"),
-    ("app_label_selector", "app=payments api", "space"),
-    ("app_label_selector", "app=x;id", "shell metacharacter"),
-    ("health_url", "api.example.com/health", "no scheme"),
-    ("health_url", "https://api.example.com/'$(id)'", "quote and substitution"),
-    ("health_url", "", "empty required"),
-    ("incident_channel", "incidents", "no #"),
-    ("incident_channel", "#Incidents", "capitals"),
-    ("gitops_app", "Payments", "capitals"),
-    ("flux_namespace", "flux system", "space"),
-    ("rollout_timeout", "forever", "not a duration"),
-    ("pagerduty_service_id", "abc", "not a PagerDuty ID"),
-    ("github_repo", "payments-api", "no org"),
-    ("github_repo", "acme/payments api", "space"),
-    ("dashboard_url", "javascript:alert(1)", "not http(s)"),
-    ("reviewed_on", "2026-02-30", "February 30"),
-    ("reviewed_on", "2025-02-29", "no leap day in 2025"),
-    ("reviewed_on", "2026-13-01", "month 13"),
-    ("reviewed_on", "2026-1-1", "not zero-padded"),
-    ("reviewed_on", "last week", "text"),
-    ("reviewed_on", "{{ '2026-11-02' }}", "Jinja expression"),
-    ("review_every_days", "0", "zero days"),
-    ("review_every_days", "3651", "over ten years"),
-    ("review_every_days", "ninety", "text"),
-    ("backstage_url", "https://backstage.example.com/", "trailing slash"),
-    ("backstage_url", "https://backstage.example.com/?x=1", "query"),
-    ("prometheus_release", "Kube Prometheus", "not a release name"),
-    ("chart_workload", "daemonset/node-agent", "not a Deployment or StatefulSet"),
-    ("chart_workload", "payments-api", "no kind"),
-    ("slo_target", "90", "below 95 %"),
-    ("slo_target", "100", "100 % leaves no error budget"),
-    ("request_metric", "http-requests", "not a metric name"),
-    ("metrics_selector", 'job=~"pay.*"', "not an equality matcher"),
-    ("metrics_selector", 'job="x"} or vector(1) #', "PromQL injection"),
-    ("metrics_selector", "job=payments", "unquoted value"),
-    ("error_matcher", 'code=~"5[0-9]+"', "regex metacharacters"),
-    ("error_matcher", 'code="5\\"', "backslash"),
-    ("error_matcher", 'code=~"|5.."', "empty alternative"),
-    ("error_matcher", 'code="500",x="y"', "two matchers"),
-    ("latency_metric", "http_request_duration_seconds{le}", "braces"),
-    ("latency_threshold", "0", "zero"),
-    ("latency_threshold", "500ms", "a unit"),
-]
 
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     """A cookiecutter config that keeps replay files out of the home folder."""
-    config = tmp_path / "cookiecutter-config.yaml"
-    config.write_text(
-        f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n"
-    )
-    return config
+    return cookiecutter_config(tmp_path)
 
 
 def refuse(answers: dict[str, str], output: Path, config_file: Path, capfd) -> str:
@@ -163,13 +88,6 @@ def test_a_jinja_answer_is_refused_even_when_it_renders_to_a_valid_value(
     # answer as given catches it.
     err = refuse({"owner": "{{ 'team-' ~ 'x' }}"}, tmp_path / "out", config_file, capfd)
     assert "owner: was given as a Jinja template" in err
-
-
-HOSTILE_DESCRIPTION = (
-    'Takes "payments": refunds, chargebacks # not a comment\n'
-    "second line: - not a list\n\tindented with a tab, a backslash \\ and 'quotes'\n"
-    "emoji 🔴 🟢 ⚠️ and 中文 — the end"
-)
 
 
 def test_free_text_round_trips_through_yaml(render) -> None:

@@ -7,8 +7,8 @@ import os
 import subprocess
 
 import pytest
-from conftest import tool
 from script_stubs import BATS_DIR, SCRIPT_COMBOS, answers_env, bats_files, script_combo_id
+from tools import tool
 
 
 @pytest.mark.parametrize("answers", SCRIPT_COMBOS, ids=script_combo_id)

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import NODE_VALIDATOR, tool
-from matrix import COMBINATIONS, OPTIONAL_ANSWERS, ROOT
-
-
-def validate_entities(files: list[Path]) -> list[dict]:
-    result = subprocess.run(
-        [tool("node"), str(NODE_VALIDATOR), *map(str, files)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    assert result.returncode in (0, 1), result.stderr
-    return json.loads(result.stdout)
+from backstage_helpers import validate_entities
+from matrix import COMBINATIONS, OPTIONAL_ANSWERS
 
 
 def test_every_catalog_entity_is_valid(render) -> None:

@@ -4,42 +4,14 @@ nav lists exactly the runbook pages that exist. (The project's own site: test_si
 from __future__ import annotations
 
 import re
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
+from doc_builds import mkdocs_build, nav_pages
 from matrix import COMBINATIONS_BY_ID
 from runbook_pages import fenced_blocks, pages_of
-
-
-def mkdocs_build(config: Path, site: Path) -> None:
-    result = subprocess.run(
-        [
-            tool("mkdocs"),
-            "build",
-            "--strict",
-            "--config-file",
-            str(config),
-            "--site-dir",
-            str(site),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=config.parent,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def nav_pages(nav: list) -> list[str]:
-    pages = []
-    for entry in nav:
-        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
-        pages += nav_pages(value) if isinstance(value, list) else [value]
-    return pages
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)

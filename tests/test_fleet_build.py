@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
+from doc_builds import mkdocs_build
 from fleet_helpers import (
     copy_template,
     minify_like_the_fleet,
@@ -75,12 +74,7 @@ def test_a_site_is_what_mkdocs_build_strict_makes(
 ) -> None:
     _, out, site = built
     config = out / "search" / "mkdocs.yml"
-    # No -q: with it, MkDocs 1.6.1 exits 0 under --strict despite warnings.
-    subprocess.run(
-        [tool("mkdocs"), "build", "--strict", "-f", config, "-d", tmp_path / "cli"],
-        check=True,
-        capture_output=True,
-    )
+    mkdocs_build(config, tmp_path / "cli")
     # The same site, its pages minified (test_fleet_minify.py), plus the fields techdocs-cli
     # generate adds (test_fleet_metadata.py).
     minify_like_the_fleet(tmp_path / "cli")

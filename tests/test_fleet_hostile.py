@@ -20,14 +20,9 @@ from fleet_helpers import (
     snapshot,
     write_fleet,
 )
-from test_fleetfile import alias_bomb
+from hostile_inputs import alias_bomb
 
 SERVICES = [{"service_name": "alpha"}, {"service_name": "beta"}, {"service_name": "gamma"}]
-
-
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture

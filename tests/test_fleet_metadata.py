@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from doc_builds import techdocs_generate, warning_lines
 from fleet_helpers import copy_template, run_cli, write_fleet
-from test_techdocs_cli import techdocs_generate, warning_lines
 
 from service_runbooks.fleet.build import STATE_DIR
 from service_runbooks.fleet.techdocs_metadata import (

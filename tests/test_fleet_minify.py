@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from backstage_reader import ENGINES, SERVICES
+from doc_builds import mkdocs_build
 from fleet_helpers import run_cli
 from matrix import ROOT
 from playwright.sync_api import Browser, Page
-from test_backstage_reader import ENGINES, SERVICES
-from test_docs_build import mkdocs_build
-from test_site import served
+from site_helpers import served
 
 from service_runbooks.fleet.minify import minify_page
 

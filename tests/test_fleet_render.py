@@ -11,18 +11,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tool
 from fleet_helpers import (
     METADATA,
     REVIEWED,
     cli_env,
     clone_template,
-    copy_template,
     git,
     run_cli,
     snapshot,
     write_fleet,
 )
+from tools import tool
 
 PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
 SERVICES = [
@@ -43,12 +42,6 @@ SERVICES = [
     {"service_name": "search", "workload": "statefulset", "migration_tool": "none"},
 ]
 DEFAULTS = {"owner": "team-platform", "incident_channel": "#incidents", **REVIEWED}
-
-
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A committed copy of the template; tests must not change it (clone it to change it)."""
-    return copy_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture

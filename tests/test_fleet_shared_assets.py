@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from doc_builds import mkdocs_build
 from fleet_helpers import (
     copy_template,
     minify_like_the_fleet,
@@ -23,7 +24,6 @@ from fleet_helpers import (
     snapshot,
     write_fleet,
 )
-from test_docs_build import mkdocs_build
 
 from service_runbooks.fleet import shared_assets
 from service_runbooks.fleet.shared_assets import share_identical_files

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hostile_inputs import alias_bomb
 
 from service_runbooks.fleet.fleetfile import FleetError, check_fleet, load_fleet, parse
 from service_runbooks.fleet.sync import plan_update
@@ -152,14 +153,6 @@ def test_the_example_fleet_is_valid_and_varied() -> None:
     assert len(entries) >= 5
     for field in ("workload", "migration_tool", "gitops", "lifecycle"):
         assert len({e.answers.get(field, "default") for e in entries}) >= 3, field
-
-
-# Issue 11, items 2 and 7: hostile YAML gets a message, never a crash or an expanded value.
-def alias_bomb(levels: int = 9) -> str:
-    """A flow list whose last item expands to 9**levels strings (anchors defined in order)."""
-    items = ['&l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    items += [f"&l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, levels)]
-    return "[" + ", ".join(items) + "]"
 
 
 @pytest.mark.parametrize("field", ["description", "publish_techdocs"])

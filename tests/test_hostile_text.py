@@ -18,29 +18,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
+from doc_builds import mkdocs_build
 from drawn import examples
 from fleet_helpers import copy_template, run_cli, write_fleet
+from hostile_inputs import CORPUS
 from hypothesis import strategies as st
 from matrix import ROOT
+from tools import tool
 
 from service_runbooks.rules import RULES_BY_FIELD
 
 BASELINE = "Plain baseline text"
-# Hostile descriptions, each one valid for the description rule.
-CORPUS = [
-    'Pay"><img src=x onerror=alert(1)>',
-    "Pay'><svg onload=alert(1)>",
-    '</title><script>alert("x")</script>',
-    "&quot;><script>alert(1)</script> &amp; &#34; &lt;",
-    '[click](javascript:alert(1)) <a href="javascript:alert(1)">x</a>',
-    "![pixel](https://evil.example/p.png) https://evil.example/auto <https://evil.example>",
-    'text {: onclick="alert(1)" } and { #id .class}',
-    "first\n# A heading\n- a list\n1. numbered\n> quote\n!!! warning\n    admonition",
-    "`code` *em* **strong** _u_ ~~del~~ ==mark== ^sup^ :smile: :material-alert: <!-- x",
-    "---\nsite_name: evil\n---\n]]> \\ backslash \\\\ | a | table |\n|---|",
-    "emoji 🔴 中文 — \u00a0nbsp and\ttab",
-]
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href"}
 
 
@@ -187,11 +175,6 @@ def test_the_cookiecutter_cli_and_mkdocs_build_keep_it_text(tmp_path: Path) -> N
         service = tmp_path / "out" / service_name
         assert_round_trips(service, text)
         built = tmp_path / "site" / service_name
-        subprocess.run(
-            [tool("mkdocs"), "build", "--strict", "--site-dir", str(built)],
-            cwd=service,
-            check=True,
-            capture_output=True,
-        )
+        mkdocs_build(service / "mkdocs.yml", built)
         sites[service_name] = built
     assert_text_only(sites[name(0)], name(0), sites[BASE_NAME], BASE_NAME, CORPUS[0])

@@ -5,7 +5,6 @@ error from a connection error. kubectl must be installed: a missing binary fails
 from __future__ import annotations
 
 import pytest
-from conftest import tool
 from kubectl_check import (
     READER_VARIABLES,
     Call,
@@ -15,6 +14,7 @@ from kubectl_check import (
 )
 from matrix import COMBINATIONS_BY_ID
 from runbook_pages import fenced_blocks, pages_of
+from tools import tool
 
 
 def page_calls(pages: dict[str, str]) -> dict[str, list[Call]]:

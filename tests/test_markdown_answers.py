@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_docs_build import mkdocs_build
+from doc_builds import mkdocs_build
 
 ANSWERS = {
     "workload": "deployment",

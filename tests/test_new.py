@@ -20,9 +20,9 @@ from pathlib import Path
 import pexpect
 import pytest
 import yaml
-from conftest import tool
 from fleet_helpers import cli_env
 from matrix import COOKIECUTTER_JSON, ROOT
+from tools import cookiecutter_config, tool
 
 from service_runbooks import wizard
 from service_runbooks.rules import RULES_BY_FIELD
@@ -457,8 +457,7 @@ def test_an_existing_service_folder_or_link_is_never_written_over(tmp_path: Path
 def cookiecutter_cli(answers: Mapping[str, object], output: Path, home: Path) -> Path:
     """The real ``cookiecutter --no-input`` CLI with ``answers`` as key=value; its replay file."""
     home.mkdir()
-    config = home / "cookiecutter-config.yaml"
-    config.write_text(f"cookiecutters_dir: {home / 'cc'}\nreplay_dir: {home / 'replay'}\n")
+    config = cookiecutter_config(home)
     pairs = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in answers.items()]
     subprocess.run(
         [tool("cookiecutter"), "--no-input", "--config-file", config, "-o", output, ROOT, *pairs],

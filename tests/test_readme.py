@@ -28,11 +28,82 @@ def test_readme_variable_table_is_current() -> None:
     assert with_table(text) == text, "run: python -m service_runbooks.reference"
 
 
-def test_table_lists_every_variable_with_its_rule() -> None:
-    table = variables_table()
+CELL_BORDER = re.compile(r"(?<!\\)\|")  # a | that _cell did not escape as \|
+
+
+def rule_cells(table: str) -> dict[str, list[str]]:
+    """Each variable's Rule cell (the last), unescaped, by variable; a variable named twice has
+    two."""
+    cells: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        found = re.match(r"\| `([a-z_]+)` \|", line)
+        if found:
+            rule_cell = CELL_BORDER.split(line)[-2]
+            cells.setdefault(found[1], []).append(rule_cell.strip().replace("\\|", "|"))
+    return cells
+
+
+def rule_row_problems(table: str) -> list[str]:
+    """How the table's row for each rule fails to show what its answer may be: the choices (no
+    more, no fewer), `true` or `false`, or the rule in words with an example the rule accepts
+    and whether it is optional."""
+    cells = rule_cells(table)
+    fields = {rule.field for rule in RULES}
+    problems = [f"{field}: no rule has this row" for field in cells.keys() - fields]
     for rule in RULES:
-        assert f"| `{rule.field}` |" in table
-        assert (rule.example in table) or all(c in table for c in rule.choices)
+        found = cells.get(rule.field, [])
+        if len(found) != 1:
+            problems.append(f"{rule.field}: {len(found)} rows")
+            continue
+        [cell] = found
+        shown = re.findall(r"`([^`]*)`", cell)
+        if rule.boolean:
+            if not cell.endswith("`true` or `false`"):
+                problems.append(f"{rule.field}: does not say `true` or `false`")
+        elif rule.choices:
+            if shown != list(rule.choices):
+                problems.append(f"{rule.field}: shows {shown}, the choices are {rule.choices}")
+        else:
+            if rule.summary not in cell:
+                problems.append(f"{rule.field}: the rule in words is missing")
+            if not cell.endswith(f"Example: `{rule.example}`"):
+                problems.append(f"{rule.field}: the example is not {rule.example!r}")
+            if rule.check(rule.example) is not None:
+                problems.append(f"{rule.field}: the rule refuses its own example")
+            if ("(optional)" in cell) == rule.required:
+                problems.append(f"{rule.field}: says optional where required or the reverse")
+    return problems
+
+
+def test_table_lists_every_variable_with_its_rule() -> None:
+    assert rule_row_problems(variables_table()) == []
+    assert rule_row_problems(README.read_text(encoding="utf-8")) == []
+
+
+def test_a_wrong_row_is_found() -> None:
+    """The negative control: a wrong example, a missing choice, a wrong boolean, a dropped
+    optional mark, a row dropped and a row for no rule, each on one row of the real table."""
+    rows = {line.split(" | ", 1)[0]: line for line in variables_table().splitlines()}
+    wrong = {
+        "| `service_name`": rows["| `service_name`"].replace(
+            "Example: `payments-api`", "Example: `Payments_API`"
+        ),
+        "| `workload`": rows["| `workload`"].replace("`argo-rollout`, ", ""),
+        "| `alerting`": rows["| `alerting`"].replace("`true` or `false`", "`yes` or `no`"),
+        "| `kube_context`": rows["| `kube_context`"].replace(" (optional)", ""),
+        "| `owner`": "",
+    }
+    no_rule = "| `colour` | Colour? | `red` | one of `red` |"
+    changed = [wrong.get(key, row) for key, row in rows.items()] + [no_rule]
+    assert rule_row_problems("\n".join(changed)) == [
+        "colour: no rule has this row",
+        "service_name: the example is not 'payments-api'",
+        "owner: 0 rows",
+        "kube_context: says optional where required or the reverse",
+        "workload: shows ['deployment', 'statefulset', 'helm'], the choices are "
+        "('deployment', 'statefulset', 'argo-rollout', 'helm')",
+        "alerting: does not say `true` or `false`",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
 from oracle import Service
+from runbook_expectations import GARBLED, MIGRATION_COMMANDS, MIGRATION_LIMITS, TOOL_WORDS
 from runbook_pages import FENCE, LEFTOVER_TEMPLATE, fenced_blocks
 
 
@@ -20,8 +21,6 @@ def headings(markdown: str) -> list[str]:
 SEED = (ROOT / "tests" / "fixtures" / "seed-rollback.md").read_text(encoding="utf-8")
 SEED_HEADINGS = headings(SEED)
 SEED_CHECKLIST = re.findall(r"^- \[ \] .+$", SEED, flags=re.MULTILINE)
-# The seed's emoji decoded with the wrong charset ("\u00fc\u00ee..." was a red circle).
-GARBLED = re.compile("\u00fc\u00ee|\u00fc\u00fc|\u201a\u00f6|\u00d4\u220f")
 
 
 def expected_commands(answers: dict[str, str]) -> list[str]:
@@ -29,34 +28,8 @@ def expected_commands(answers: dict[str, str]) -> list[str]:
     return Service(answers).rollback_page()
 
 
-MIGRATION_COMMANDS = {
-    "django": ["python manage.py showmigrations", 'python manage.py migrate "${APP_LABEL:?}"'],
-    "alembic": ["alembic current", "alembic history --verbose", 'alembic downgrade "${TARGET:?}"'],
-    "flyway": ["flyway info", 'flyway -target="${TARGET:?}" undo'],
-    "liquibase": [
-        'liquibase rollback-sql --tag="${TAG:?}"',
-        'liquibase rollback --tag="${TAG:?}"',
-        'liquibase rollback-count-sql --count="${COUNT:?}"',
-        'liquibase rollback-count --count="${COUNT:?}"',
-    ],
-    "rails": ["bin/rails db:migrate:status", 'bin/rails db:migrate VERSION="${TARGET:?}"'],
-    "prisma": ["npx --no-install prisma migrate status", "prisma migrate resolve --rolled-back"],
-    "golang-migrate": ['-database "$DATABASE_URL" version', '-database "$DATABASE_URL" goto "$1"'],
-}
 # Single steps that undo one migration, not a release (issue 10, item 13): never on a page.
 ONE_STEP = ["downgrade -1", "STEP=1", "down 1", "--count=1", "db:rollback"]
-MIGRATION_LIMITS = {
-    "flyway": "paid editions",
-    "prisma": "no down migrations",
-    "django": "IrreversibleError",
-}
-# Words that must not appear on a page for a service that does not use the tool.
-TOOL_WORDS = {
-    "helm": re.compile(r"\bhelm\b", re.IGNORECASE),
-    "argo-rollout": re.compile(r"argo rollouts", re.IGNORECASE),
-    "argocd": re.compile(r"argo ?cd", re.IGNORECASE),
-    "flux": re.compile(r"\bflux\b", re.IGNORECASE),
-}
 
 
 def rollback_page(render_combo, combo: str) -> str:

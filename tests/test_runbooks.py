@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from matrix import COMBINATIONS_BY_ID, OPTIONAL_ANSWERS, ROOT
 from oracle import HEALTH, NAME, Service
+from runbook_expectations import GARBLED, MIGRATION_COMMANDS, MIGRATION_LIMITS, TOOL_WORDS
 from runbook_pages import (
     LEFTOVER_TEMPLATE,
     PAGES,
@@ -21,7 +22,6 @@ from runbook_pages import (
     runbook,
     section,
 )
-from test_rollback_runbook import GARBLED, MIGRATION_COMMANDS, MIGRATION_LIMITS, TOOL_WORDS
 
 PROCEDURE = ["When to Use", "Before You Start", "Steps", "Verify", "Communicate", "Escalate"]
 SECTIONS = {

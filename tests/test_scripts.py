@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import tool
 from matrix import COMBINATIONS_BY_ID
+from tools import tool
 
 SCRIPTS = {"rollback.sh", "status.sh", "history.sh", "verify.sh"}
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import tool
 from oracle import Service, fill
 from script_stubs import CONTEXT, SCRIPT_COMBOS, Stubs, script_combo_id
+from tools import tool
 
 Calls = list[list[str]]
 

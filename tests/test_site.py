@@ -7,23 +7,20 @@ with its copy button, and search. Screenshots go to build/screenshots/."""
 from __future__ import annotations
 
 import fcntl
-import functools
 import html
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import tool
 from matrix import ROOT
 from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
 from playwright.sync_api import Browser, Locator, Page, expect
+from site_helpers import SCREENSHOTS, served
+from tools import tool
 
 from service_runbooks.mkdocs_hooks import (
     OUTPUT_ENV,
@@ -38,7 +35,6 @@ EXAMPLES = {
     path.stem: read_answers(path)
     for path in sorted((ROOT / "examples" / "services").glob("*.yaml"))
 }
-SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
 class Built:
@@ -233,26 +229,6 @@ def test_site_turns_on_every_markdown_extension_techdocs_does(render) -> None:
 
 
 # ---- in the browser ----
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def served(folder: Path) -> Iterator[str]:
-    """A folder over HTTP on 127.0.0.1, on a free port, at the server's root; its origin."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="module")

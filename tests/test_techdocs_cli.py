@@ -18,17 +18,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import node_tool
+from doc_builds import techdocs_generate, warning_lines
 from matrix import COMBINATIONS, WORKLOADS, combo_id
-
-WARNING_LINE = re.compile(r"^(verbose: )?(warn:|WARNING\b)")
 
 
 def coverage(answers: dict[str, str]) -> set[tuple[str, str]]:
@@ -58,34 +54,6 @@ def covering_subset(combinations: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 TECHDOCS_COMBINATIONS = {combo_id(answers): answers for answers in covering_subset(COMBINATIONS)}
-
-
-def warning_lines(printed: str) -> list[str]:
-    return [line for line in printed.splitlines() if WARNING_LINE.match(line)]
-
-
-def techdocs_generate(source: Path, output: Path, etag: str = "test") -> str:
-    """Run the real generator; return everything it printed. Fails the test on a non-zero exit."""
-    result = subprocess.run(
-        [
-            node_tool("techdocs-cli"),
-            "generate",
-            "--no-docker",
-            "--source-dir",
-            str(source),
-            "--output-dir",
-            str(output),
-            "--etag",
-            etag,
-            "--verbose",  # without it, mkdocs' own warnings are not shown
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    printed = result.stdout + result.stderr
-    assert result.returncode == 0, printed
-    return printed
 
 
 def runbook_pages(service: Path) -> set[str]:

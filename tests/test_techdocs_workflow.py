@@ -13,13 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import node_tool, tool
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
+from github_workflow import WORKFLOW, load_workflow, run_step, step
 from matrix import ROOT
+from tools import cookiecutter_config, node_tool, tool
 
-WORKFLOW = Path(".github") / "workflows" / "techdocs.yml"
 TEMPLATE_WORKFLOW = next(
     path
     for path in (ROOT / "{{cookiecutter.service_name}}" / ".github" / "workflows").iterdir()
@@ -31,44 +30,6 @@ DROPPED = (
     "warn: Removed the following unsupported configuration keys from mkdocs.yml: extra_javascript."
     " TechDocs only supports a subset of MkDocs configuration options."
 )
-
-
-def load_workflow(service: Path) -> dict:
-    workflow = yaml.safe_load((service / WORKFLOW).read_text(encoding="utf-8"))
-    assert isinstance(workflow, dict)
-    # YAML 1.1 (PyYAML) reads the key `on` as True; GitHub reads it as "on".
-    workflow["on"] = workflow.pop(True)
-    return workflow
-
-
-def step(workflow: dict, job: str, name: str) -> dict:
-    steps = {s["name"]: s for s in workflow["jobs"][job]["steps"]}
-    assert name in steps, f"{job} has no step {name!r}; it has {list(steps)}"
-    return steps[name]
-
-
-def run_step(
-    workflow: dict, job: str, name: str, cwd: Path, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """Run a step's script as GitHub does for `shell: bash`, with the workflow's env."""
-    assert workflow["defaults"]["run"]["shell"] == "bash"
-    full_env = {**os.environ, **workflow["env"], **env}
-    return subprocess.run(
-        [
-            "bash",
-            "--noprofile",
-            "--norc",
-            "-eo",
-            "pipefail",
-            "-c",
-            step(workflow, job, name)["run"],
-        ],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def npx_shim(folder: Path) -> Path:
@@ -275,8 +236,7 @@ def test_no_workflow_when_publish_techdocs_is_false(render, answer: bool | str) 
 
 
 def test_a_non_boolean_answer_is_refused(tmp_path: Path, capfd) -> None:
-    config = tmp_path / "cookiecutter-config.yaml"  # keeps replay files out of the home folder
-    config.write_text(f"cookiecutters_dir: {tmp_path}/cc\nreplay_dir: {tmp_path}/replay\n")
+    config = cookiecutter_config(tmp_path)
     output = tmp_path / "out"
     output.mkdir()
     with pytest.raises(FailedHookException) as refused:

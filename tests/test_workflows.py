@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import tool
 from fleet_helpers import cli_env, copy_template, run_cli, write_fleet
 from matrix import COMBINATIONS
+from tools import tool
 
 # https://check-jsonschema.readthedocs.io/en/stable/usage.html#builtin-schema
 SCHEMA = ["--builtin-schema", "vendor.github-workflows"]

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import tool
 from discovery_expected import EXPECTED, FIXTURES, mismatches
+from tools import tool
 
 from service_runbooks.discovery import (
     DISCOVERED_ANSWERS,

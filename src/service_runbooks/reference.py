@@ -11,15 +11,17 @@ import json
 import re
 import sys
 
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES, TEMPLATE_ROOT, TODAY, Rule
+from service_runbooks.rules import (
+    RULES,
+    TEMPLATE_ROOT,
+    TODAY,
+    Rule,
+    default_answer,
+    prompt,
+)
 
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
 README = TEMPLATE_ROOT / "README.md"
-
-
-def _prompt(field: str) -> str:
-    prompt = COOKIECUTTER_JSON["__prompts__"][field]  # type: ignore[index]
-    return prompt["__prompt__"] if isinstance(prompt, dict) else prompt
 
 
 def _cell(text: str) -> str:
@@ -30,8 +32,7 @@ def variables_table() -> str:
     """A Markdown table: variable, question, default, and the rule its answer must follow."""
     rows = ["| Variable | Question | Default | Rule |", "|---|---|---|---|"]
     for rule in RULES:
-        default = COOKIECUTTER_JSON[rule.field]
-        shown = default[0] if isinstance(default, list) else default
+        shown = default_answer(rule.field)
         if isinstance(shown, bool):
             shown = json.dumps(shown)  # as written in cookiecutter.json: true / false
         default_cell = f"`{shown}`" if shown else "(empty)"
@@ -44,7 +45,7 @@ def variables_table() -> str:
         else:
             rule_cell = rule.summary + ("" if rule.required else " (optional)")
             rule_cell += f". Example: `{rule.example}`"
-        cells = [f"`{rule.field}`", _prompt(rule.field), default_cell, rule_cell]
+        cells = [f"`{rule.field}`", prompt(rule.field), default_cell, rule_cell]
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(rows)
 

@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MANIFEST = ".service-runbooks.json"  # in each service folder (see state)
-CRUFT_FILE = ".cruft.json"  # in each service folder, for cruft
+from service_runbooks.cruft_state import CRUFT_FILE, MANIFEST
+from service_runbooks.errors import Busy
+
+__all__ = ["CRUFT_FILE", "MANIFEST"]  # the fleet's folder names, with its own below
+
 LOCK_FILE = ".service-runbooks.lock"
 STAGING_DIR = ".service-runbooks-staging"
 # The services of the fleet file, as the last render read it: `build` publishes only these.
 FLEET_SERVICES = ".service-runbooks-services.json"
-
-
-class Busy(Exception):
-    """Another run holds the output folder."""
 
 
 @contextmanager

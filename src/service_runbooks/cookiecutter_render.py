@@ -8,45 +8,30 @@ included. The only changes are how work is done, never what is produced:
 
 * Jinja compiles each template once per worker instead of once per service, and runs each
   module the pages import with context (commands, engines, alerts) once per service instead of
-  once per page (``compile_cache``); each template file is sniffed for binary content once.
+  once per page; each template file is sniffed for binary content once (``patches``).
 * A Python hook of *this* template runs inside the worker instead of in a new interpreter
-  (``run_script_in_process``): cookiecutter renders the hook exactly as before, and the rendered
-  file runs with ``runpy`` as ``__main__``, with the project folder as working directory, and a
-  non-zero exit raises the same ``FailedHookException``. It is the hook's own code, so its
-  checks are the hook's checks, byte for byte. Hooks of any other template, and non-Python
-  hooks, still run as subprocesses.
+  (``patches.run_script_in_process``). It is the hook's own code, so its checks are the hook's
+  checks, byte for byte.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import os
-import runpy
 import sys
-import traceback
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import cookiecutter
-import cookiecutter.hooks
-from cookiecutter.exceptions import CookiecutterException, FailedHookException
+from cookiecutter.exceptions import CookiecutterException
 from cookiecutter.generate import generate_context, generate_files
 from cookiecutter.prompt import prompt_for_config
-from cookiecutter.utils import work_in
 
-from service_runbooks import rules
-from service_runbooks.fleet import compile_cache
+from service_runbooks import patches, rules
+from service_runbooks.errors import RenderError
 from service_runbooks.rules import Problem, validate
-
-_SUBPROCESS_RUN_SCRIPT = cookiecutter.hooks.run_script
-
-
-class RenderError(Exception):
-    """Cookiecutter refused or failed to render a service."""
 
 
 def owns_rules(template: Path) -> bool:
@@ -67,7 +52,7 @@ def template_on_path(template: Path) -> Iterator[None]:
 
 
 def build_context(
-    template: Path, answers: Mapping[str, str], output_dir: Path
+    template: Path, answers: Mapping[str, object], output_dir: Path
 ) -> OrderedDict[str, Any]:
     """The context cookiecutter's CLI builds for ``--no-input --default-config`` and ``answers``."""
     context = generate_context(
@@ -88,7 +73,7 @@ def build_context(
 
 
 def prepare(
-    template: Path, answers: Mapping[str, str], output_dir: Path
+    template: Path, answers: Mapping[str, object], output_dir: Path
 ) -> tuple[OrderedDict[str, Any] | None, list[Problem]]:
     """The rendered context and the rules' verdict on it (as the hook will judge it)."""
     try:
@@ -113,87 +98,20 @@ def render(template: Path, context: Mapping[str, Any], staging: Path) -> Path:
     return Path(project)
 
 
-def _exit_status(exit_: SystemExit) -> int:
-    code = exit_.code
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)  # sys.exit("message") prints it and exits 1
-    return 1
-
-
-def run_script_in_process(script_path: str, cwd: Path | str = ".") -> None:
-    """cookiecutter.hooks.run_script, with a Python hook run by this interpreter, in process."""
-    if not script_path.endswith(".py"):
-        _SUBPROCESS_RUN_SCRIPT(script_path, cwd)
-        return
-    output = io.StringIO()
-    saved_path, saved_argv = list(sys.path), sys.argv
-    status = 0
-    try:
-        with work_in(cwd), redirect_stdout(output), redirect_stderr(output):
-            sys.argv = [script_path]
-            try:
-                runpy.run_path(script_path, run_name="__main__")
-            except SystemExit as exit_:
-                status = _exit_status(exit_)
-            except Exception:
-                traceback.print_exc()
-                status = 1
-    finally:
-        sys.path[:] = saved_path
-        sys.argv = saved_argv
-        Path(script_path).unlink(missing_ok=True)  # cookiecutter's rendered copy of the hook
-    if status != 0:
-        message = f"Hook script failed (exit status: {status})"
-        raise FailedHookException(f"{message}\n{output.getvalue().rstrip()}")
-
-
 def install_worker(template: Path, hooks_in_process: bool) -> None:
     """Set up a worker process: compile cache, and in-process hooks when provably the same.
 
     Cookiecutter also sniffs every template file for binary content once per service; the
     template does not change during a run, so each file is sniffed once per worker.
     """
-    import cookiecutter.generate
-
     from service_runbooks.fleet.workers import die_with_parent
 
     die_with_parent()
-    compile_cache.install(modules=True)
-    cookiecutter.generate.is_binary = functools.lru_cache(maxsize=None)(
-        cookiecutter.generate.is_binary
-    )
+    patches.install_jinja_memos(modules=True)
+    patches.sniff_each_file_once()
     sys.path.insert(0, str(template))
     if hooks_in_process and owns_rules(template):
-        cookiecutter.hooks.run_script = run_script_in_process
-
-
-@contextmanager
-def cookiecutter_context_for_cruft() -> Iterator[None]:
-    """Give cruft's renders the ``_cookiecutter`` copy that cookiecutter's own CLI provides.
-
-    cruft 2.16 builds its context without it, so this template's hook (which reads it to find
-    answers given as templates) fails under plain ``cruft update``; inside ``update`` we add it
-    exactly as cookiecutter.main does, before prompting.
-    """
-    from cruft._commands.utils import cookiecutter as cruft_cookiecutter
-
-    original = cruft_cookiecutter.prompt_for_config
-
-    def prompt_with_copy(context: dict[str, Any], no_input: bool = False) -> Any:
-        context.setdefault(
-            "_cookiecutter",
-            {k: v for k, v in context["cookiecutter"].items() if not k.startswith("_")},
-        )
-        return original(context, no_input)
-
-    cruft_cookiecutter.prompt_for_config = prompt_with_copy
-    try:
-        yield
-    finally:
-        cruft_cookiecutter.prompt_for_config = original
+        patches.run_hooks_in_process()
 
 
 def cruft_update(project: Path, commit: str, answers: Mapping[str, Any]) -> tuple[bool, str]:
@@ -201,7 +119,7 @@ def cruft_update(project: Path, commit: str, answers: Mapping[str, Any]) -> tupl
     import cruft
 
     log = io.StringIO()
-    with cookiecutter_context_for_cruft(), redirect_stdout(log), redirect_stderr(log):
+    with patches.cookiecutter_copy_for_cruft(), redirect_stdout(log), redirect_stderr(log):
         try:
             ok = cruft.update(
                 project_dir=project,

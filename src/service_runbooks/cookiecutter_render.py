@@ -1,10 +1,12 @@
-"""Cookiecutter's own machinery, driven once per service inside a worker process.
+"""Cookiecutter's own machinery, driven once per service: by ``new``, and by ``render`` inside
+its worker processes.
 
 ``prepare`` builds the context exactly as ``cookiecutter.main.cookiecutter`` does for
 ``cookiecutter --no-input --default-config TEMPLATE key=value...`` (generate_context, the
 ``_cookiecutter`` copy, prompt_for_config, the run keys) and checks the rendered answers with
 the same rules as the hook. ``render`` hands that context to ``generate_files``, hooks
-included. The only changes are how work is done, never what is produced:
+included. In the fleet's workers (``fleet/render.py``), the speed patches change how work is
+done, never what is produced:
 
 * Jinja compiles each template once per worker instead of once per service, and runs each
   module the pages import with context (commands, engines, alerts) once per service instead of
@@ -96,22 +98,6 @@ def render(template: Path, context: Mapping[str, Any], staging: Path) -> Path:
     except (CookiecutterException, OSError) as error:
         raise RenderError(str(error)) from error
     return Path(project)
-
-
-def install_worker(template: Path, hooks_in_process: bool) -> None:
-    """Set up a worker process: compile cache, and in-process hooks when provably the same.
-
-    Cookiecutter also sniffs every template file for binary content once per service; the
-    template does not change during a run, so each file is sniffed once per worker.
-    """
-    from service_runbooks.fleet.workers import die_with_parent
-
-    die_with_parent()
-    patches.install_jinja_memos(modules=True)
-    patches.sniff_each_file_once()
-    sys.path.insert(0, str(template))
-    if hooks_in_process and owns_rules(template):
-        patches.run_hooks_in_process()
 
 
 def cruft_update(project: Path, commit: str, answers: Mapping[str, Any]) -> tuple[bool, str]:

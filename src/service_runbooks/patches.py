@@ -383,9 +383,11 @@ def sniff_each_file_once() -> None:
 def cookiecutter_copy_for_cruft() -> Iterator[None]:
     """Give cruft's renders the ``_cookiecutter`` copy that cookiecutter's own CLI provides.
 
-    cruft 2.16 builds its context without it, so this template's hook (which reads it to find
-    answers given as templates) fails under plain ``cruft update``; inside ``update`` we add it
-    exactly as cookiecutter.main does, before prompting. PatchVersionError on another cruft.
+    cruft 2.16 builds its context without it (cruft/_commands/utils/cookiecutter.py calls
+    ``prompt_for_config``, imported from cookiecutter.prompt, on a context without it), so this
+    template's hook (which reads it to find answers given as templates) fails under plain
+    ``cruft update``; inside ``update`` we add it exactly as cookiecutter/main.py does, before
+    prompting. PatchVersionError on another cruft.
     """
     require(CRUFT_COOKIECUTTER_COPY)
     from cruft._commands.utils import cookiecutter as cruft_cookiecutter
@@ -459,8 +461,9 @@ def skip_dot_paths_for_theme_files() -> None:
 def one_emoji_index_per_worker() -> None:
     """Build pymdownx's emoji index once per worker instead of deep-copying it for every page.
 
-    techdocs-core enables ``pymdownx.emoji``, whose index functions return a deep copy of a
-    large table for every Markdown instance (every page): about a third of a page's build. The
+    techdocs-core enables ``pymdownx.emoji``, whose index functions (pymdown-extensions 11.0.1,
+    pymdownx/emoji.py: ``emojione``, ``gemoji``) return a ``copy.deepcopy`` of a large table for
+    every Markdown instance (every page): about a third of a page's build. The
     extension only reads the index (``.get`` lookups and its name), so one copy per worker
     renders the same pages.
     """

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from service_runbooks.cruft_state import CRUFT_FILE, MANIFEST
+# A service folder's own files (cruft_state owns them), beside the output folder's names below.
+from service_runbooks.cruft_state import CRUFT_FILE as CRUFT_FILE
+from service_runbooks.cruft_state import MANIFEST as MANIFEST
 from service_runbooks.errors import Busy
-
-__all__ = ["CRUFT_FILE", "MANIFEST"]  # the fleet's folder names, with its own below
 
 LOCK_FILE = ".service-runbooks.lock"
 STAGING_DIR = ".service-runbooks-staging"

@@ -137,3 +137,33 @@ def test_no_other_module_assigns_to_another_library() -> None:
     assert offenders == []
     # Negative control: the search finds the patches themselves.
     assert assigning.search((ROOT / "src/service_runbooks/patches.py").read_text("utf-8"))
+
+
+def test_the_theme_and_hook_patches_leave_the_library_alone_when_off(monkeypatch) -> None:
+    import cookiecutter.hooks
+
+    monkeypatch.setattr(Environment, "list_templates", Environment.list_templates)
+    monkeypatch.setattr(
+        jinja2.FileSystemLoader, "list_templates", jinja2.FileSystemLoader.list_templates
+    )
+    monkeypatch.setattr(cookiecutter.hooks, "run_script", cookiecutter.hooks.run_script)
+    replaced = (
+        lambda: Environment.list_templates,
+        lambda: jinja2.FileSystemLoader.list_templates,
+        lambda: cookiecutter.hooks.run_script,
+    )
+    before = [get() for get in replaced]
+    older = {"mkdocs": "1.5.3", "Jinja2": "3.1.5", "cookiecutter": "2.6.0"}
+    patches.check_versions(
+        lambda name: older.get(name, patches.installed_version(name)), io.StringIO()
+    )
+    patches.skip_dot_paths_for_theme_files()
+    patches.list_installed_templates_once([])
+    patches.run_hooks_in_process()
+    assert [get() for get in replaced] == before
+    # Negative control: on the pinned versions all three are replaced.
+    patches.check_versions(out=io.StringIO())
+    patches.skip_dot_paths_for_theme_files()
+    patches.list_installed_templates_once([])
+    patches.run_hooks_in_process()
+    assert all(get() is not old for get, old in zip(replaced, before, strict=True))

@@ -21,9 +21,11 @@ serve: $(VENV)/.installed
 test: install lint
 	$(BIN)/pytest -n auto
 
+# mypy reads its settings (src/, strictness, untyped libraries) from pyproject.toml.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 install: $(VENV)/.installed node_modules/.installed chromium debian-tools
 

@@ -64,12 +64,11 @@ def _refuse_bad_answers(context: Context) -> str:
     given: Mapping[str, Any] = context.get("_cookiecutter") or {}
     sys.path.insert(0, str(TEMPLATE_DIR / "src"))
     try:
-        from service_runbooks.rules import format_problems, given_as_templates, validate
+        from service_runbooks.rules import refusal
     finally:
         sys.path.remove(str(TEMPLATE_DIR / "src"))
-    problems = given_as_templates(given) + validate(answers)
-    if problems:
-        raise InvalidAnswers(format_problems(problems))
+    if (message := refusal(answers, given)) is not None:
+        raise InvalidAnswers(message)
     output = answers.get("_output_dir")
     if isinstance(output, str) and Path(output).exists() and not Path(output).is_dir():
         raise InvalidAnswers(

@@ -16,13 +16,12 @@ GIVEN = json.loads(r"""{{ _cookiecutter | default({}) | tojson }} """)
 TEMPLATE_DIR = Path(json.loads(r"""{{ template_dir | tojson }} """))
 
 sys.path.insert(0, str(TEMPLATE_DIR / "src"))
-from service_runbooks.rules import format_problems, given_as_templates, validate  # noqa: E402
+from service_runbooks.rules import refusal  # noqa: E402
 
 
 def main() -> int:
-    problems = given_as_templates(GIVEN) + validate(ANSWERS)
-    if problems:
-        print(format_problems(problems), file=sys.stderr)
+    if (message := refusal(ANSWERS, GIVEN)) is not None:
+        print(message, file=sys.stderr)
         return 1
     return 0
 

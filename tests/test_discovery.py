@@ -40,7 +40,7 @@ from service_runbooks.discovery.facts import WorkloadFacts
 from service_runbooks.discovery.index import selector_matches
 from service_runbooks.discovery.kustomize import build_all, plan_builds
 from service_runbooks.discovery.migrations import MARKERS, NO_MIGRATIONS
-from service_runbooks.fleet.fleetfile import answer_problems
+from service_runbooks.fleetfile import answer_problems
 from service_runbooks.rules import RULES_BY_FIELD
 
 

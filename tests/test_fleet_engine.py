@@ -9,8 +9,8 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from jinja2 import DictLoader, Environment, Template
 
-from service_runbooks.fleet import compile_cache
-from service_runbooks.fleet.engine import run_script_in_process
+from service_runbooks import patches
+from service_runbooks.patches import run_script_in_process
 
 SOURCE = "{% if true %}\n  yes\n{% endif %}\n{{ x }}"
 
@@ -19,7 +19,7 @@ def test_compiled_templates_are_reused_only_between_identical_settings() -> None
     plain, trimmed = Environment(), Environment(trim_blocks=True, lstrip_blocks=True)
     expected = [plain.from_string(SOURCE).render(x=1), trimmed.from_string(SOURCE).render(x=1)]
     assert expected[0] != expected[1]
-    with compile_cache.installed():
+    with patches.jinja_memos():
         for _ in range(2):
             got = [
                 Environment().from_string(SOURCE).render(x=1),
@@ -32,7 +32,7 @@ def test_compiled_templates_are_reused_only_between_identical_settings() -> None
             .render(x=2)
             == "2 {{ x }}"
         )
-    assert Environment.compile is compile_cache._ORIGINAL_COMPILE
+    assert Environment.compile is patches._ORIGINAL_COMPILE
 
 
 # A module that counts its runs, and pages that import it with context, as this template's do.
@@ -64,12 +64,12 @@ def test_a_module_imported_with_context_runs_once_per_exact_input() -> None:
     expected, fresh_runs = _pages(VALUES)
     assert fresh_runs == 2 * len(VALUES)  # without the memo: once per import
     assert expected[:8:2] == ["v=1 11", "v=True TrueTrue", "v=1 11", "v=1.0 1.01.0"]
-    with compile_cache.installed(modules=True):
+    with patches.jinja_memos(modules=True):
         got, runs = _pages(VALUES)
     assert got == expected
     # Once per page (their variables differ: "late" has `extra`) and per distinct value.
     assert runs == 2 * len({(type(v), repr(v)) for v in VALUES}) == 14
-    assert Template.make_module is compile_cache._ORIGINAL_MAKE_MODULE
+    assert Template.make_module is patches._ORIGINAL_MAKE_MODULE
 
 
 def test_functions_given_to_a_module_are_told_apart_by_identity() -> None:
@@ -78,7 +78,7 @@ def test_functions_given_to_a_module_are_told_apart_by_identity() -> None:
     def second() -> None: ...
 
     expected, _ = _pages([first, second, first])
-    with compile_cache.installed(modules=True):
+    with patches.jinja_memos(modules=True):
         got, runs = _pages([first, second, first])
     assert got == expected and got[0] != got[2]
     assert runs == 4
@@ -89,13 +89,13 @@ def test_a_module_whose_inputs_cannot_be_compared_runs_every_time() -> None:
         def __str__(self) -> str:
             return "opaque"
 
-    with compile_cache.installed(modules=True):
+    with patches.jinja_memos(modules=True):
         got, runs = _pages([Opaque(), Opaque()])
     assert runs == 4 and got[0] == "v=opaque opaqueopaque"
 
 
 def test_compiled_templates_alone_do_not_memoise_modules() -> None:
-    with compile_cache.installed():
+    with patches.jinja_memos():
         _, runs = _pages([1, 1])
     assert runs == 4
 

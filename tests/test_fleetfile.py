@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hostile_inputs import alias_bomb
 
-from service_runbooks.fleet.fleetfile import FleetError, check_fleet, load_fleet, parse
 from service_runbooks.fleet.sync import plan_update
+from service_runbooks.fleetfile import FleetError, check_fleet, load_fleet, parse
 
 PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
 

@@ -317,21 +317,21 @@ def test_ctrl_c_while_rendering_exits_130_and_leaves_nothing(tmp_path: Path) -> 
 
 def test_an_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     """Ctrl-C while cookiecutter writes (simulated at the worst moment: files are half made)."""
-    from service_runbooks.fleet import engine
+    from service_runbooks import cookiecutter_render
 
-    real_render = engine.render
+    real_render = cookiecutter_render.render
 
     def interrupted(template: Path, context: Mapping[str, object], staging: Path) -> Path:
         real_render(template, context, staging)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "render", interrupted)
+    monkeypatch.setattr(cookiecutter_render, "render", interrupted)
     output = tmp_path / "out" / "deeper"
     request = wizard.Request(output=output, pairs=["service_name=orders"], no_input=True)
     assert wizard.main(request) == 130
     assert leftovers(tmp_path) == []
     # Negative control: the checker sees what a run leaves.
-    monkeypatch.setattr(engine, "render", real_render)
+    monkeypatch.setattr(cookiecutter_render, "render", real_render)
     assert wizard.main(request) == 0
     assert "out/deeper/orders/catalog-info.yaml" in leftovers(tmp_path)
 

@@ -20,7 +20,7 @@ from fleet_helpers import copy_template, run_cli, write_fleet
 from jinja2 import FileSystemLoader
 from matrix import ROOT
 
-from service_runbooks.fleet.site_index import ServiceCard, index_html, read_card, services_json
+from service_runbooks.fleet.index_page import ServiceCard, index_html, read_card, services_json
 from service_runbooks.rules import RULES_BY_FIELD, TODAY, review_due, validate
 
 REVIEWED_ON, EVERY = RULES_BY_FIELD["reviewed_on"], RULES_BY_FIELD["review_every_days"]

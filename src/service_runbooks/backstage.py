@@ -39,7 +39,16 @@ from typing import Any
 
 import yaml
 
-from service_runbooks.rules import JINJA_DELIMITERS, RULES_BY_FIELD, TEMPLATE_ROOT, TODAY, Rule
+from service_runbooks.errors import TemplateError
+from service_runbooks.rules import (
+    JINJA_DELIMITERS,
+    RULES_BY_FIELD,
+    TEMPLATE_ROOT,
+    TODAY,
+    Rule,
+    prompt,
+    questions,
+)
 
 TEMPLATE_FILE = "template.yaml"
 # Relative to template.yaml: fetch:cookiecutter renders the fetched folder inside its own
@@ -130,21 +139,6 @@ _COOKIECUTTER_REFERENCE = re.compile(r"\{\{\s*cookiecutter\.([A-Za-z_][A-Za-z0-9
 _UNSAFE_IN_LITERAL = set("'\\{}%#")
 
 
-class TemplateError(ValueError):
-    """cookiecutter.json holds something the generator cannot express in a Backstage form."""
-
-
-def answer_fields(cookiecutter: Mapping[str, Any]) -> list[str]:
-    """The answers of cookiecutter.json, in its order (not its private or prompt keys)."""
-    return [key for key in cookiecutter if not key.startswith("_")]
-
-
-def prompt(cookiecutter: Mapping[str, Any], field: str) -> str:
-    """The question cookiecutter asks for ``field``."""
-    text = cookiecutter.get("__prompts__", {}).get(field, field)
-    return text["__prompt__"] if isinstance(text, dict) else text
-
-
 def choice_labels(cookiecutter: Mapping[str, Any], field: str) -> list[str]:
     """The prompt's label of every choice of ``field`` (the choice itself when unlabelled)."""
     labels = cookiecutter.get("__prompts__", {}).get(field, {})
@@ -220,7 +214,7 @@ def _rule(field: str) -> Rule:
 
 
 def _boolean_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
-    schema = {"title": prompt(cookiecutter, field), "type": "boolean"}
+    schema = {"title": prompt(field, cookiecutter), "type": "boolean"}
     schema["default"] = cookiecutter[field]
     return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
 
@@ -228,7 +222,7 @@ def _boolean_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
 def _choice_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
     choices = [str(choice) for choice in cookiecutter[field]]
     schema: dict[str, Any] = {
-        "title": prompt(cookiecutter, field),
+        "title": prompt(field, cookiecutter),
         "type": "string",
         "enum": choices,
         "enumNames": choice_labels(cookiecutter, field),
@@ -303,7 +297,7 @@ def _today_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
     which gives YYYY-MM-DD; the pattern is still the rule."""
     rule = _rule(field)
     schema: dict[str, Any] = {
-        "title": prompt(cookiecutter, field),
+        "title": prompt(field, cookiecutter),
         "type": "string",
         "format": "date",
         "description": f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}",
@@ -321,7 +315,7 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
         return _today_field(cookiecutter, field)
     parts = default_parts(default, fields)
     description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
-    schema: dict[str, Any] = {"title": prompt(cookiecutter, field), "type": "string"}
+    schema: dict[str, Any] = {"title": prompt(field, cookiecutter), "type": "string"}
     if parts is not None:
         # Optional in the form; left empty, the step computes what cookiecutter would.
         shown = parts_shown(parts)
@@ -360,7 +354,7 @@ def form_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
     if isinstance(default, list):
         return _choice_field(cookiecutter, field)
     if isinstance(default, str):
-        return _text_field(cookiecutter, field, answer_fields(cookiecutter))
+        return _text_field(cookiecutter, field, questions(cookiecutter))
     raise TemplateError(f"{field}: a default of type {type(default).__name__} is not supported")
 
 
@@ -399,7 +393,7 @@ def repository_field() -> Field:
 
 def pages(cookiecutter: Mapping[str, Any]) -> list[tuple[Page, list[Field]]]:
     """The form's pages with their fields; answers no page names go on "More options"."""
-    fields = answer_fields(cookiecutter)
+    fields = questions(cookiecutter)
     placed = [name for page in PAGES for name in page.fields]
     if unknown := sorted(set(placed) - set(fields)):
         raise TemplateError(f"PAGES name answers cookiecutter.json does not have: {unknown}")
@@ -428,9 +422,7 @@ def page_schema(page: Page, fields: list[Field]) -> dict[str, Any]:
 def step_values(cookiecutter: Mapping[str, Any], form: list[tuple[Page, list[Field]]]) -> dict:
     """The ``values`` of the fetch:cookiecutter step: every answer, then the settings."""
     by_name = {field.name: field for _, fields in form for field in fields}
-    values: dict[str, Any] = {
-        name: by_name[name].step_value for name in answer_fields(cookiecutter)
-    }
+    values: dict[str, Any] = {name: by_name[name].step_value for name in questions(cookiecutter)}
     for setting in PASSED_SETTINGS:
         if setting in cookiecutter:
             values[setting] = cookiecutter[setting]
@@ -545,8 +537,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         text = render(cookiecutter)
     except TemplateError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        print(error.report(), file=sys.stderr)
+        return error.exit_code
     target = args.root / TEMPLATE_FILE
     current = target.read_text(encoding="utf-8") if target.exists() else None
     if args.check:

@@ -36,7 +36,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from service_runbooks.reference import rules_reference, variables_table
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES_BY_FIELD, TEMPLATE_ROOT
+from service_runbooks.rules import RULES_BY_FIELD, TEMPLATE_ROOT, answer_problem, default_answer
 
 EXAMPLES_DIR = TEMPLATE_ROOT / "examples" / "services"
 OUTPUT_ENV = "SERVICE_RUNBOOKS_EXAMPLES_OUT"
@@ -60,8 +60,7 @@ class Example:
 
     def answer(self, field: str) -> Any:
         """The answer given, or the template's default (the first choice of a list)."""
-        default = COOKIECUTTER_JSON[field]
-        return self.answers.get(field, default[0] if isinstance(default, list) else default)
+        return self.answers.get(field, default_answer(field))
 
 
 def read_answers(path: Path) -> dict[str, Any]:
@@ -71,9 +70,10 @@ def read_answers(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path.name}: expected a mapping of answers")
     problems = [f"unknown answer {key!r}" for key in answers if key not in RULES_BY_FIELD]
     for field, value in answers.items():
-        reason = RULES_BY_FIELD[field].check(value) if field in RULES_BY_FIELD else None
-        if reason is not None:
-            problems.append(f"{field}: {value!r} {reason}")
+        # Every answer held to its rule, used or not: an example shows only valid answers.
+        problem = answer_problem(field, value) if field in RULES_BY_FIELD else None
+        if problem is not None:
+            problems.append(f"{field}: {value!r} {problem.reason}")
     if answers.get("service_name") != path.stem:
         problems.append(f"service_name must be {path.stem!r}, the file's name")
     if problems:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from service_runbooks.rules import (
-    COOKIECUTTER_JSON,
     RULES,
     RULES_BY_FIELD,
     TEMPLATE_ROOT,
     TODAY,
     Rule,
+    default_answer,
+    prompt,
 )
 
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
@@ -29,11 +30,6 @@ ALERTS_START, ALERTS_END = "<!-- alerts:start -->", "<!-- alerts:end -->"
 README = TEMPLATE_ROOT / "README.md"
 SERVICE_FOLDER = "{{cookiecutter.service_name}}"
 ALERTS_MODULE = "{% if False %}alerts.jinja{% endif %}"
-
-
-def _prompt(field: str) -> str:
-    prompt = COOKIECUTTER_JSON["__prompts__"][field]  # type: ignore[index]
-    return prompt["__prompt__"] if isinstance(prompt, dict) else prompt
 
 
 def _cell(text: str) -> str:
@@ -44,8 +40,7 @@ def variables_table() -> str:
     """A Markdown table: variable, question, default, and the rule its answer must follow."""
     rows = ["| Variable | Question | Default | Rule |", "|---|---|---|---|"]
     for rule in RULES:
-        default = COOKIECUTTER_JSON[rule.field]
-        shown = default[0] if isinstance(default, list) else default
+        shown = default_answer(rule.field)
         if isinstance(shown, bool):
             shown = json.dumps(shown)  # as written in cookiecutter.json: true / false
         default_cell = f"`{shown}`" if shown else "(empty)"
@@ -58,7 +53,7 @@ def variables_table() -> str:
         else:
             rule_cell = rule.summary + ("" if rule.required else " (optional)")
             rule_cell += f". Example: `{rule.example}`"
-        cells = [f"`{rule.field}`", _prompt(rule.field), default_cell, rule_cell]
+        cells = [f"`{rule.field}`", prompt(rule.field), default_cell, rule_cell]
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(rows)
 
@@ -120,7 +115,7 @@ def service_alerts(answers: dict[str, str]) -> list[dict[str, Any]]:
     from cookiecutter.environment import StrictEnvironment
     from jinja2 import FileSystemLoader
 
-    from service_runbooks.fleet.engine import build_context, template_on_path
+    from service_runbooks.cookiecutter_render import build_context, template_on_path
 
     # On the path: the environment loads cookiecutter.json's _extensions (local_extensions), as
     # cookiecutter does. The output folder is only recorded in the context; nothing is written.

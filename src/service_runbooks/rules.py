@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeGuard
 
 # cookiecutter.json owns the answers' names, defaults and choice lists; this module owns what
 # makes an answer valid. Choice rules read their choices from it.
@@ -28,6 +29,7 @@ COOKIECUTTER_JSON: dict[str, object] = json.loads(
 # no answer may carry Jinja delimiters (CONTRIBUTING.md, "Jinja pitfalls"). Every character
 # class below already excludes "{"; free text states it with a look-ahead.
 JINJA_DELIMITERS = ("{{", "{%", "{#")
+JINJA_REASON = "must not contain Jinja delimiters ({{, {% or {#)"
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # Dot-separated DNS labels (a DNS-1123 subdomain, without its length cap): a Helm release name,
@@ -107,8 +109,8 @@ class Rule:
         """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
         if not isinstance(value, str):
             return f"must be a string, got {type(value).__name__}"
-        if any(delimiter in value for delimiter in JINJA_DELIMITERS):
-            return "must not contain Jinja delimiters ({{, {% or {#)"
+        if has_jinja(value):
+            return JINJA_REASON
         return None
 
     def check(self, value: object) -> str | None:
@@ -127,11 +129,24 @@ class Rule:
             return None if value in self.choices else f"must be one of: {', '.join(self.choices)}"
         if self.max_length is not None and len(value) > self.max_length:
             return f"is {len(value)} characters long; at most {self.max_length} allowed"
-        if any(delimiter in value for delimiter in JINJA_DELIMITERS):
-            return "must not contain Jinja delimiters ({{, {% or {#)"
+        if has_jinja(value):
+            return JINJA_REASON
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
             return "is not valid"
         return None
+
+
+def questions(cookiecutter: Mapping[str, object] = COOKIECUTTER_JSON) -> list[str]:
+    """Every answer cookiecutter asks for, in its order: ``cookiecutter``'s public keys (not its
+    private ``_`` settings nor ``__prompts__``). The one list `new` asks and the form shows."""
+    return [key for key in cookiecutter if not key.startswith("_")]
+
+
+def prompt(field: str, cookiecutter: Mapping[str, object] = COOKIECUTTER_JSON) -> str:
+    """The question cookiecutter asks for ``field`` (``__prompts__``; the field's name without)."""
+    prompts = cookiecutter.get("__prompts__")
+    text = prompts.get(field, field) if isinstance(prompts, dict) else field
+    return str(text["__prompt__"] if isinstance(text, dict) else text)
 
 
 def default_answer(field: str) -> object:
@@ -142,7 +157,10 @@ def default_answer(field: str) -> object:
 
 def _choice(field: str, summary: str) -> Rule:
     """A rule for a choice variable; its choices are the list in cookiecutter.json."""
-    choices = tuple(COOKIECUTTER_JSON[field])  # type: ignore[arg-type]
+    listed = COOKIECUTTER_JSON[field]
+    if not isinstance(listed, list):
+        raise TypeError(f"{field} must be a JSON list of choices in cookiecutter.json")
+    choices = tuple(str(choice) for choice in listed)
     return Rule(field, summary, example=choices[0], choices=choices)
 
 
@@ -509,13 +527,29 @@ def validate(answers: Mapping[str, object]) -> list[Problem]:
     empty. An answer used only with some workload or GitOps mode (``Rule.only_when``) is held to
     its rule only then. Unknown keys are the caller's business (cookiecutter drops them silently).
     """
-    problems = []
-    for rule in RULES:
-        value = answers.get(rule.field, "")
+    found = (answer_problem(rule.field, answers.get(rule.field, ""), answers) for rule in RULES)
+    return [problem for problem in found if problem is not None]
+
+
+def answer_problem(
+    field: str, value: object, answers: Mapping[str, object] | None = None
+) -> Problem | None:
+    """The one check of one answer: the hook's (``validate``), the fleet file's, ``new``'s (as
+    each answer is typed) and the site's examples'; the form compiles the same rules.
+
+    ``answers`` are the answers around it: an answer they do not use (``Rule.only_when``) is
+    held only to what cookiecutter itself would trip on (``Rule.check_unused``). Without
+    ``answers`` it is held to its rule whether used or not. An answer no rule knows may still
+    not be a template; whether an unknown answer is allowed at all is the caller's business.
+    """
+    rule = RULES_BY_FIELD.get(field)
+    if rule is None:
+        reason = JINJA_REASON if has_jinja(value) else None
+    elif answers is None:
+        reason = rule.check(value)
+    else:
         reason = rule.verdict(value, answers)
-        if reason is not None:
-            problems.append(Problem(rule.field, value, reason, rule))
-    return problems
+    return None if reason is None else Problem(field, value, reason, rule)
 
 
 def unknown_fields(answers: Mapping[str, object]) -> list[str]:
@@ -523,7 +557,7 @@ def unknown_fields(answers: Mapping[str, object]) -> list[str]:
     return [key for key in answers if not key.startswith("_") and key not in RULES_BY_FIELD]
 
 
-def has_jinja(value: object) -> bool:
+def has_jinja(value: object) -> TypeGuard[str]:
     """True when ``value`` is a string that cookiecutter would evaluate as a template."""
     return isinstance(value, str) and any(d in value for d in JINJA_DELIMITERS)
 
@@ -545,6 +579,16 @@ def given_as_templates(given: Mapping[str, object]) -> list[Problem]:
         for field, value in given.items()
         if has_jinja(value) and value != COOKIECUTTER_JSON.get(field)
     ]
+
+
+def refusal(answers: Mapping[str, object], given: Mapping[str, object]) -> str | None:
+    """Why cookiecutter must not render ``answers`` (a report for a person), or None.
+
+    ``given`` is cookiecutter's ``_cookiecutter``, the answers before rendering: an answer given
+    as a template was evaluated already. The hook and the Jinja extension both ask this.
+    """
+    problems = given_as_templates(given) + validate(answers)
+    return format_problems(problems) if problems else None
 
 
 def format_problems(problems: list[Problem]) -> str:

@@ -12,10 +12,11 @@ are checked as ``render`` checks a fleet entry, every problem at once (exit 2, n
 Without a terminal on stdin (or with ``--no-input``) the questions not answered that way take
 their defaults, as ``cookiecutter --no-input`` does.
 
-The service is rendered through the fleet engine (``engine.prepare``/``engine.render``), so it
-is byte for byte what ``cookiecutter --no-input`` writes for the same answers, plus the
-``.cruft.json`` that ``render`` writes (``state.cruft_state``). It is rendered in a folder beside
-its destination and appears with one rename: a refusal, a failure or Ctrl-C leaves nothing.
+The service is rendered as the fleet renders it (``cookiecutter_render.prepare`` and
+``cookiecutter_render.render``), so it is byte for byte what ``cookiecutter --no-input`` writes
+for the same answers, plus the ``.cruft.json`` that ``render`` writes
+(``cruft_state.cruft_state``). It is rendered in a folder beside its destination and appears
+with one rename: a refusal, a failure or Ctrl-C leaves nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +31,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service_runbooks.fleet.problems import FleetProblem
-from service_runbooks.rules import COOKIECUTTER_JSON, RULES_BY_FIELD, Problem, has_jinja
+from service_runbooks.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    FleetProblem,
+    ParseError,
+    Refused,
+    RenderError,
+)
+from service_runbooks.rules import (
+    COOKIECUTTER_JSON,
+    RULES_BY_FIELD,
+    Problem,
+    answer_problem,
+    questions,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMMAND_LINE = "command line"
 STAGING_PREFIX = ".service-runbooks-new."
 
@@ -47,20 +61,6 @@ class Request:
     answers_file: Path | None = None
     no_input: bool = False
     template_url: str | None = None
-
-
-class Refused(Exception):
-    """The answers or the output folder cannot be used; nothing was written."""
-
-    def __init__(self, problems: list[FleetProblem]) -> None:
-        self.problems = problems
-        lines = [f"ERROR: {len(problems)} problem(s) in the answers; nothing was written."]
-        super().__init__("\n".join(lines + [f"  - {problem}" for problem in problems]))
-
-
-def questions() -> list[str]:
-    """Every answer cookiecutter asks for, in its order (cookiecutter.json's public keys)."""
-    return [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 
 
 def is_yes_no(field: str) -> bool:
@@ -102,7 +102,7 @@ def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProb
 
 def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]]:
     """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader."""
-    from service_runbooks.fleet.fleetfile import ParseError, parse
+    from service_runbooks.fleetfile import parse
 
     where = str(path)
     try:
@@ -131,7 +131,7 @@ class Given:
     def problems(self, known: Mapping[str, object]) -> list[FleetProblem]:
         """Each given answer checked as ``render`` checks a fleet entry, among ``known`` (the
         answers so far: a given one may only be used once a later answer is chosen)."""
-        from service_runbooks.fleet.fleetfile import answer_problems
+        from service_runbooks.fleetfile import answer_problems
 
         context = {**known, **self.answers}
         # A file's answer that the command line replaces is never used: only the line's counts.
@@ -163,16 +163,6 @@ def folder_problem(output: Path, name: object) -> str | None:
     if isinstance(name, str) and os.path.lexists(output / name):
         return f"{output / name} already exists; nothing is written over it"
     return None
-
-
-def answer_problem(field: str, value: object, known: Mapping[str, object]) -> Problem | None:
-    """The rule's verdict on one typed answer, in the context of the answers before it."""
-    rule = RULES_BY_FIELD.get(field)
-    if rule is None:  # an answer without a rule still may not be a template
-        reason = "must not contain Jinja delimiters ({{, {% or {#)" if has_jinja(value) else None
-    else:
-        reason = rule.verdict(value, known)
-    return None if reason is None else Problem(field, value, reason, rule)
 
 
 def applies(field: str, known: Mapping[str, object]) -> bool:
@@ -243,7 +233,7 @@ class Asker:
 
         while True:
             value = self.read(field, default, prefix)
-            problem = answer_problem(field, value, known)
+            problem = answer_problem(field, value, known)  # among the answers before it
             message = problem.explain() if problem is not None else None
             if message is None and field == "service_name":
                 message = folder_problem(self.output, value)
@@ -275,19 +265,19 @@ def _made_folders(output: Path) -> list[Path]:
 
 def write_service(context: Mapping[str, Any], output: Path, stamp: Any) -> Path:
     """Render into a folder beside the destination, add .cruft.json, rename it into place."""
-    from service_runbooks.fleet import engine
-    from service_runbooks.fleet.state import CRUFT_FILE, cruft_json, cruft_state
-    from service_runbooks.fleet.template import TEMPLATE_ROOT
+    from service_runbooks import cookiecutter_render
+    from service_runbooks.cruft_state import CRUFT_FILE, cruft_json, cruft_state
+    from service_runbooks.template_source import TEMPLATE_ROOT
 
     target = output / context["cookiecutter"]["service_name"]
     made = _made_folders(output)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=output))
     done = False
     try:
-        project = engine.render(TEMPLATE_ROOT, context, staging)
+        project = cookiecutter_render.render(TEMPLATE_ROOT, context, staging)
         (project / CRUFT_FILE).write_text(cruft_json(cruft_state(context, stamp)), "utf-8")
         if os.path.lexists(target):  # appeared while rendering
-            raise engine.RenderError(folder_problem(output, target.name) or str(target))
+            raise RenderError(folder_problem(output, target.name) or str(target))
         os.rename(project, target)
         done = True
     finally:
@@ -303,8 +293,8 @@ def new_service(request: Request) -> Path:
 
     Refused when an answer or the output folder cannot be used (nothing written).
     """
-    from service_runbooks.fleet import engine
-    from service_runbooks.fleet.template import TEMPLATE_ROOT, git_stamp
+    from service_runbooks import cookiecutter_render
+    from service_runbooks.template_source import TEMPLATE_ROOT, git_stamp
 
     output = request.output.absolute()
     given = given_answers(request)
@@ -316,15 +306,15 @@ def new_service(request: Request) -> Path:
         from cookiecutter.generate import generate_context
 
         context = generate_context(context_file=str(TEMPLATE_ROOT / "cookiecutter.json"))
-        with engine.template_on_path(TEMPLATE_ROOT):
+        with cookiecutter_render.template_on_path(TEMPLATE_ROOT):
             answers = Asker(context, given, output).ask_all()
-    rendered, problems = engine.prepare(TEMPLATE_ROOT, answers, output)  # type: ignore[arg-type]
+    rendered, problems = cookiecutter_render.prepare(TEMPLATE_ROOT, answers, output)
     if rendered is None or problems:
         raise Refused(rendered_problems(problems, answers))
     name = rendered["cookiecutter"]["service_name"]
     if problem := folder_problem(output, name):
         raise Refused([FleetProblem("output", "service_name", problem)])
-    from service_runbooks.fleet.render import uncommitted_warning
+    from service_runbooks.template_source import uncommitted_warning
 
     for warning in uncommitted_warning(TEMPLATE_ROOT):
         print(f"warning: {warning}", file=sys.stderr)
@@ -333,19 +323,17 @@ def new_service(request: Request) -> Path:
 
 def main(request: Request) -> int:
     """Run ``new``; the exit status. Ctrl-C (or the end of input) leaves nothing behind."""
-    from service_runbooks.fleet.engine import RenderError
-
     try:
         target = new_service(request)
     except Refused as error:
-        print(error, file=sys.stderr)
-        return EXIT_INVALID
+        print(error.report(), file=sys.stderr)
+        return error.exit_code
     except RenderError as error:
         print(
             f"ERROR: cookiecutter could not render the service; nothing was written.\n{error}",
             file=sys.stderr,
         )
-        return EXIT_FAILED
+        return error.exit_code
     except KeyboardInterrupt:
         print("\nAborted: nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED

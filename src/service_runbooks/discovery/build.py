@@ -22,8 +22,9 @@ from service_runbooks.discovery.model import (
     Origin,
     SourceProblem,
 )
-from service_runbooks.discovery.safefs import TooLarge, read_bytes
-from service_runbooks.discovery.yamlload import YamlProblem, load_documents
+from service_runbooks.discovery.safefs import read_bytes
+from service_runbooks.discovery.yamlload import load_documents
+from service_runbooks.errors import TooLarge, YamlProblem
 
 
 @dataclass

@@ -16,8 +16,9 @@ from typing import Any
 
 from service_runbooks.discovery.collect import Collected
 from service_runbooks.discovery.model import DiscoveryError, Fact, KubeObject, Limits, SourceProblem
-from service_runbooks.discovery.safefs import TooLarge, read_bytes
-from service_runbooks.discovery.yamlload import YamlProblem, load_documents
+from service_runbooks.discovery.safefs import read_bytes
+from service_runbooks.discovery.yamlload import load_documents
+from service_runbooks.errors import TooLarge, YamlProblem
 
 KUBERNETES_ID = "backstage.io/kubernetes-id"
 KUBERNETES_NAMESPACE = "backstage.io/kubernetes-namespace"

@@ -1,4 +1,4 @@
-"""The discovered services as a fleet file (the format ``render`` reads: fleet/fleetfile.py).
+"""The discovered services as a fleet file (the format ``render`` reads: fleetfile.py).
 
 Each entry holds the answers derived and a ``sources:`` mapping (answer -> where it was read);
 the answers that could not be derived, and the proposed ones the template cannot take yet, are

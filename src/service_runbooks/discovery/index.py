@@ -31,7 +31,7 @@ def is_workload(obj: KubeObject) -> bool:
 
 
 def _expression_matches(expression: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    key, operator = expression.get("key"), expression.get("operator")
+    key, operator = str(expression.get("key")), expression.get("operator")
     values = expression.get("values") or []
     if operator == "In":
         return key in labels and labels[key] in values

@@ -32,8 +32,9 @@ from service_runbooks.discovery.model import (
     quoted,
     relative,
 )
-from service_runbooks.discovery.safefs import TooLarge, inside, read_bytes
-from service_runbooks.discovery.yamlload import YamlProblem, load_mapping
+from service_runbooks.discovery.safefs import inside, read_bytes
+from service_runbooks.discovery.yamlload import load_mapping
+from service_runbooks.errors import TooLarge, YamlProblem
 
 # The kustomization fields that name other kustomizations (folders): `resources` (files or
 # folders), `components`, and the deprecated `bases`
@@ -109,7 +110,9 @@ def _path_entries(kustomization: dict[str, Any]) -> Iterable[tuple[str, str]]:
                     yield f"{name}[{index}].{key}", value
     for name, keys in PATH_MAPPING_FIELDS.items():
         mapping = kustomization.get(name)
-        for key in keys if isinstance(mapping, dict) else ():
+        if not isinstance(mapping, dict):
+            continue
+        for key in keys:
             for value in _strings(mapping.get(key)):
                 yield f"{name}.{key}", value
 

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service_runbooks.errors import DiscoveryError, SourceProblem
 from service_runbooks.rules import shown
+
+__all__ = ["DiscoveryError", "SourceProblem"]
 
 
 @dataclass(frozen=True)
@@ -24,27 +27,6 @@ class Limits:
     build_output_bytes: int = 64 * 1024 * 1024
     build_timeout_seconds: float = 120.0
     marker_bytes: int = 64 * 1024  # how much of a file is read to recognise a Liquibase changelog
-
-
-@dataclass(frozen=True)
-class SourceProblem:
-    """Why one source (a file, a Kustomize root) cannot be read."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-class DiscoveryError(Exception):
-    """Discovery cannot go on; ``problems`` names every source that failed, all at once."""
-
-    def __init__(self, problems: list[SourceProblem]) -> None:
-        self.problems = problems
-        lines = [f"ERROR: {len(problems)} source(s) cannot be read; nothing was discovered."]
-        lines += [f"  - {problem}" for problem in problems]
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service_runbooks.discovery.model import Limits, SourceProblem, relative
+from service_runbooks.errors import TooLarge
 
 # Folders that hold other projects' files (dependencies, caches, VCS data), never the service's.
 SKIPPED_FOLDERS = frozenset({"node_modules", "vendor", "venv", "__pycache__", "site-packages"})
@@ -114,9 +115,3 @@ def head(path: Path, limit: int) -> bytes:
             return handle.read(limit)
     except OSError:
         return b""
-
-
-class TooLarge(Exception):
-    def __init__(self, problem: SourceProblem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem

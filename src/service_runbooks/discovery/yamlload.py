@@ -13,17 +13,12 @@ from typing import Any
 import yaml
 
 from service_runbooks.discovery.model import Limits, SourceProblem
+from service_runbooks.errors import YamlProblem
 
 try:  # the C parser is much faster on large outputs; same results
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
-
-
-class YamlProblem(Exception):
-    def __init__(self, problem: SourceProblem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 def load_documents(data: bytes, shown_as: str, limits: Limits) -> list[Any]:

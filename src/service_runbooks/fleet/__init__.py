@@ -1,6 +1,8 @@
-"""The fleet CLI's commands: render, check, update and build runbooks for many services at once.
+"""The fleet's work: render, check, update and build runbooks for many services at once.
 
-One module per command (``render``, ``check``, ``build``; ``update`` is ``render`` with merging)
-over shared helpers: ``fleetfile`` reads and validates the list, ``template`` fingerprints the
-template, ``engine`` drives cookiecutter's own machinery, ``state`` keeps what was rendered.
+One module per command (``render``, ``check``, ``build``, ``shard_indexes``, ``workflow``;
+``update`` is ``render`` with merging) over shared helpers. What ``new`` shares with the fleet
+lives beside this package: ``fleetfile`` reads and validates the answers, ``template_source``
+fingerprints the template, ``cookiecutter_render`` drives cookiecutter's own machinery,
+``cruft_state`` keeps what was rendered.
 """

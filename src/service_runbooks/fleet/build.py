@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from service_runbooks.fleet import minify
+from service_runbooks.fleet.index_page import INDEX_HTML, read_card, write_index
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
 from service_runbooks.fleet.shared_assets import share_identical_files
-from service_runbooks.fleet.site_index import INDEX_HTML, read_card, write_index
 from service_runbooks.fleet.techdocs_metadata import add_generate_fields, lacks_generate_fields
 from service_runbooks.fleet.workdir import (
     MANIFEST,
@@ -177,80 +177,19 @@ def _init_worker() -> None:
     """Set up a build worker: its builds share compiled theme templates and the theme's file list.
 
     Every build of a run uses the same installed theme, so compiling its templates and listing
-    its ~15,000 files (Material ships its icons) once per worker instead of once per service
-    changes nothing in the output. Folders outside the installed packages (techdocs-core adds a
-    temporary one per build) are listed every time.
+    its files once per worker instead of once per service changes nothing in the output
+    (``patches``).
     """
-    import jinja2
-
-    from service_runbooks.fleet import compile_cache
+    from service_runbooks import patches
     from service_runbooks.fleet.workers import die_with_parent
 
     die_with_parent()
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    compile_cache.install()
-    original = jinja2.FileSystemLoader.list_templates
+    patches.install_jinja_memos()
     installed = [Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")]
-    listed: dict[str, list[str]] = {}
-
-    def names_in(searchpath: str) -> list[str]:
-        if searchpath in listed:
-            return listed[searchpath]
-        found = original(jinja2.FileSystemLoader(searchpath))
-        if any(Path(searchpath).is_relative_to(root) for root in installed):
-            listed[searchpath] = found
-        return found
-
-    def list_templates(self: jinja2.FileSystemLoader) -> list[str]:
-        return sorted({name for path in self.searchpath for name in names_in(path)})
-
-    jinja2.FileSystemLoader.list_templates = list_templates  # type: ignore[method-assign]
-    _skip_dot_paths_for_theme_files()
-    _one_emoji_index_per_worker()
-
-
-def _one_emoji_index_per_worker() -> None:
-    """Build pymdownx's emoji index once per worker instead of deep-copying it for every page.
-
-    techdocs-core enables ``pymdownx.emoji``, whose index functions return a deep copy of a
-    large table for every Markdown instance (every page): about a third of a page's build. The
-    extension only reads the index (``.get`` lookups and its name), so one copy per worker
-    renders the same pages.
-    """
-    import pymdownx.emoji
-
-    for name in ("emojione", "gemoji"):
-        build_index = getattr(pymdownx.emoji, name)
-        cache: dict[str, Any] = {}
-
-        def index(options: Any, md: Any, build_index: Any = build_index, cache: Any = cache) -> Any:
-            if "index" not in cache:
-                cache["index"] = build_index(options, md)
-            return cache["index"]
-
-        setattr(pymdownx.emoji, name, index)
-
-
-def _skip_dot_paths_for_theme_files() -> None:
-    """Let MkDocs' theme-file filter skip the dot paths it refuses anyway, without testing each.
-
-    ``Files.add_files_from_theme`` lists every theme file and drops, among others, every name
-    matching '.*' or '*/.*' (fnmatch's '*' also matches '/'): exactly the names that start with
-    '.' or contain '/.'. Material's 14,000 icons are such names; dropping them before the filter
-    gives the same list for a fraction of the work.
-    """
-    from jinja2 import Environment
-
-    original = Environment.list_templates
-
-    def list_templates(self: Environment, extensions: Any = None, filter_func: Any = None) -> Any:
-        if getattr(filter_func, "__qualname__", "") != "Files.add_files_from_theme.<locals>.filter":
-            return original(self, extensions, filter_func)
-        names = self.loader.list_templates() if self.loader else []
-        kept = [n for n in names if not n.startswith(".") and "/." not in n]
-        return [n for n in kept if filter_func(n)]
-
-    Environment.list_templates = list_templates  # type: ignore[method-assign]
+    patches.list_installed_templates_once(installed)
+    patches.skip_dot_paths_for_theme_files()
+    patches.one_emoji_index_per_worker()
 
 
 def _stored_digest(site: Path, name: str) -> str | None:

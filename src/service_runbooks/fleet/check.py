@@ -13,9 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from service_runbooks.fleet.fleetfile import Entry, load_fleet
-from service_runbooks.fleet.shard import Shard, in_shard, select
-from service_runbooks.fleet.state import (
+from service_runbooks.cruft_state import (
     Manifest,
     answers_digest,
     fingerprint,
@@ -26,15 +24,17 @@ from service_runbooks.fleet.state import (
     stamp_dict,
     tree_digests,
 )
-from service_runbooks.fleet.template import (
+from service_runbooks.fleet.shard import Shard, in_shard, select
+from service_runbooks.fleet.workdir import MANIFEST, is_service_dir, links_in, links_refusal
+from service_runbooks.fleetfile import Entry, load_fleet
+from service_runbooks.rules import default_answer, review_due, review_state
+from service_runbooks.template_source import (
     TEMPLATE_ROOT,
     Stamp,
     engine_id,
     git_stamp,
     tree_digest,
 )
-from service_runbooks.fleet.workdir import MANIFEST, is_service_dir, links_in, links_refusal
-from service_runbooks.rules import default_answer, review_due, review_state
 
 
 @dataclass
@@ -184,7 +184,7 @@ def reviews(fleet: Path, shard: Shard | None = None) -> list[Review]:
         Review(
             entry.name,
             date.fromisoformat(entry.answers["reviewed_on"]),
-            entry.answers.get("review_every_days", default_answer("review_every_days")),
+            entry.answers.get("review_every_days", str(default_answer("review_every_days"))),
             review_due(entry.answers),
         )
         for entry in select(shard, load_fleet(fleet), lambda entry: entry.name)

@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service_runbooks.fleet.template import Stamp, engine_id, git_stamp, tree_digest
 from service_runbooks.fleet.workdir import MANIFEST, write_atomic
+from service_runbooks.template_source import Stamp, engine_id, git_stamp, tree_digest
 
 if TYPE_CHECKING:
     from service_runbooks.fleet.shard import Shard

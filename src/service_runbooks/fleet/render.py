@@ -18,12 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from service_runbooks.fleet import lastrun, sync
-from service_runbooks.fleet.problems import FleetError, FleetProblem
-from service_runbooks.fleet.progress import progress_bar
-from service_runbooks.fleet.report import UNCHANGED, summary_line
-from service_runbooks.fleet.shard import Shard, in_shard, select
-from service_runbooks.fleet.state import (
+from service_runbooks.cruft_state import (
     CRUFT_FILE,
     MANIFEST,
     cruft_json,
@@ -32,14 +27,11 @@ from service_runbooks.fleet.state import (
     restamped,
     stamp_dict,
 )
-from service_runbooks.fleet.template import (
-    TEMPLATE_ROOT,
-    Stamp,
-    engine_id,
-    git_stamp,
-    tree_digest,
-    uncommitted_inputs,
-)
+from service_runbooks.errors import FleetError, FleetProblem
+from service_runbooks.fleet import lastrun, sync
+from service_runbooks.fleet.progress import progress_bar
+from service_runbooks.fleet.report import UNCHANGED, summary_line
+from service_runbooks.fleet.shard import Shard, in_shard, select
 from service_runbooks.fleet.workdir import (
     is_service_dir,
     links_in,
@@ -48,11 +40,19 @@ from service_runbooks.fleet.workdir import (
     write_atomic,
     write_fleet_services,
 )
+from service_runbooks.template_source import (
+    TEMPLATE_ROOT,
+    Stamp,
+    engine_id,
+    git_stamp,
+    tree_digest,
+    uncommitted_warning,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from service_runbooks.fleet.fleetfile import Entry
+    from service_runbooks.fleetfile import Entry
     from service_runbooks.rules import Problem
 
 
@@ -151,15 +151,30 @@ def _restamp(service: Path, stamp: Stamp) -> None:
     write_atomic(service / MANIFEST, manifest.to_json())
 
 
+def _init_worker(template: Path, hooks_in_process: bool) -> None:
+    """Set up a render worker: the speed patches, and in-process hooks when provably the same
+    (the template's hook imports the rules module this process has: ``owns_rules``)."""
+    import sys
+
+    from service_runbooks import patches
+    from service_runbooks.cookiecutter_render import owns_rules
+    from service_runbooks.fleet.workers import die_with_parent
+
+    die_with_parent()
+    patches.install_jinja_memos(modules=True)
+    patches.sniff_each_file_once()
+    sys.path.insert(0, str(template))
+    if hooks_in_process and owns_rules(template):
+        patches.run_hooks_in_process()
+
+
 def _executor(options: Options, count: int) -> Executor:
     from concurrent.futures import ProcessPoolExecutor
-
-    from service_runbooks.fleet import engine
 
     workers = max(1, min(options.jobs or _cpu_count(), count))
     return ProcessPoolExecutor(
         max_workers=workers,
-        initializer=engine.install_worker,
+        initializer=_init_worker,
         initargs=(options.template, options.hooks_in_process),
     )
 
@@ -174,10 +189,10 @@ def _prepare_all(
     pool: Executor, pending: list[Pending], options: Options, output: Path, fleet: Path
 ) -> list[Any]:
     """Contexts of every pending service; FleetError when any rendered answer breaks a rule."""
-    from service_runbooks.fleet import engine
+    from service_runbooks import cookiecutter_render
 
     futures = [
-        pool.submit(engine.prepare, options.template, item.entry.answers, output)
+        pool.submit(cookiecutter_render.prepare, options.template, item.entry.answers, output)
         for item in pending
     ]
     contexts, problems = [], []
@@ -266,7 +281,7 @@ def render_fleet(fleet: Path, output: Path, options: Options | None = None) -> S
 
 
 def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summary:
-    from service_runbooks.fleet.fleetfile import load_fleet
+    from service_runbooks.fleetfile import load_fleet
 
     entries = load_fleet(fleet)  # the whole file is checked, whichever shard runs
     mine = select(options.shard, entries, lambda entry: entry.name)
@@ -340,15 +355,3 @@ def prune(output: Path, retired: list[str]) -> list[str]:
     for name in removed:
         shutil.rmtree(output / name)
     return removed
-
-
-def uncommitted_warning(template: Path) -> list[str]:
-    """cruft renders the template's commit: say so when the working tree differs from it."""
-    changed = uncommitted_inputs(template)
-    if not changed:
-        return []
-    shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
-    return [
-        f"the template has uncommitted changes ({shown}); .cruft.json records the last commit, "
-        "which is what cruft check and cruft update compare with"
-    ]

@@ -18,13 +18,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service_runbooks.fleet.report import FAILED, MERGED, REFUSED, RENDERED, UPDATED
-from service_runbooks.fleet.state import (
+from service_runbooks.cruft_state import (
     CRUFT_FILE,
     MANIFEST,
     Manifest,
@@ -38,8 +37,10 @@ from service_runbooks.fleet.state import (
     stamp_dict,
     tree_digests,
 )
-from service_runbooks.fleet.template import Stamp
+from service_runbooks.errors import RenderError
+from service_runbooks.fleet.report import FAILED, MERGED, REFUSED, RENDERED, UPDATED
 from service_runbooks.fleet.workdir import links_in, links_refusal
+from service_runbooks.template_source import Stamp
 
 CONFLICT_MARKER = "<<<<<<< "
 
@@ -90,7 +91,7 @@ def _describe(ours: str | None, base: str | None) -> str:
 
 
 def plan_update(
-    target: Path, base: Mapping[str, str], theirs: Mapping[str, str], skip: list[str] = ()
+    target: Path, base: Mapping[str, str], theirs: Mapping[str, str], skip: Sequence[str] = ()
 ) -> Plan:
     """Compare the folder (ours) with the last render (base) and the new one (theirs); files in
     cruft's ``skip`` are left alone."""
@@ -188,7 +189,7 @@ def merge(
     job: Job, target: Path, staged: Path, files: dict[str, str], plan: Plan, base: dict[str, str]
 ) -> Outcome:
     """Let ``cruft update`` merge the template's changes into the edited files."""
-    from service_runbooks.fleet import engine
+    from service_runbooks import cookiecutter_render
 
     if job.stamp.commit is None or not (target / CRUFT_FILE).is_file():
         return Outcome(
@@ -198,7 +199,7 @@ def merge(
         )
     answers = {k: v for k, v in job.context["cookiecutter"].items() if not k.startswith("_")}
     ours = {rel: file_digest(target / rel) for rel in plan.conflicting}
-    ok, log = engine.cruft_update(target, job.stamp.commit, answers)
+    ok, log = cookiecutter_render.cruft_update(target, job.stamp.commit, answers)
     if not ok:
         return Outcome(job.name, REFUSED, f"cruft update did not apply: {log.strip()}")
     os.replace(staged / CRUFT_FILE, target / CRUFT_FILE)
@@ -211,7 +212,7 @@ def merge(
 
 def sync_service(job: Job) -> Outcome:
     """Render ``job`` and bring its folder up to date (runs in a worker process)."""
-    from service_runbooks.fleet import engine
+    from service_runbooks import cookiecutter_render
 
     links = links_in(job.output / job.name)  # checked again right before writing
     if links:
@@ -220,8 +221,8 @@ def sync_service(job: Job) -> Outcome:
     scratch = Path(tempfile.mkdtemp(prefix=f"{job.name}.", dir=job.staging))
     try:
         try:
-            staged = engine.render(job.template, job.context, scratch)
-        except engine.RenderError as error:
+            staged = cookiecutter_render.render(job.template, job.context, scratch)
+        except RenderError as error:
             return Outcome(job.name, FAILED, str(error))
         rendered = tree_digests(staged)
         target = job.output / job.name

@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MANIFEST = ".service-runbooks.json"  # in each service folder (see state)
-CRUFT_FILE = ".cruft.json"  # in each service folder, for cruft
+# A service folder's own files (cruft_state owns them), beside the output folder's names below.
+from service_runbooks.cruft_state import CRUFT_FILE as CRUFT_FILE
+from service_runbooks.cruft_state import MANIFEST as MANIFEST
+from service_runbooks.errors import Busy
+
 LOCK_FILE = ".service-runbooks.lock"
 STAGING_DIR = ".service-runbooks-staging"
 # The services of the fleet file, as the last render read it: `build` publishes only these.
 FLEET_SERVICES = ".service-runbooks-services.json"
-
-
-class Busy(Exception):
-    """Another run holds the output folder."""
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from service_runbooks.fleet.template import TEMPLATE_ROOT, skeleton_dirs
+from service_runbooks.errors import WorkflowError
+from service_runbooks.template_source import TEMPLATE_ROOT, skeleton_dirs
 
 WORKFLOW_FILE = PurePosixPath(".github/workflows/runbooks.yml")
 # A matrix runs at most 256 jobs per workflow run
@@ -38,10 +39,6 @@ _GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:)([^/]+/[^
 
 SERVICES_DIR = PurePosixPath("build/services")  # where the jobs render, in the repository
 SITE_DIR = PurePosixPath("build/site")  # where they build the sites
-
-
-class WorkflowError(Exception):
-    """A bad option; the message names it and the rule."""
 
 
 @dataclass(frozen=True)
@@ -326,7 +323,7 @@ def workflow_text(settings: Settings, template: Path = TEMPLATE_ROOT) -> str:
 
 def template_repo_default(template: Path = TEMPLATE_ROOT) -> str | None:
     """OWNER/NAME of the template's ``origin`` remote when it is on GitHub."""
-    from service_runbooks.fleet.template import _git
+    from service_runbooks.template_source import _git
 
     remote = (_git(template, "remote", "get-url", "origin") or "").strip()
     match = _GITHUB_REMOTE.fullmatch(remote)
@@ -351,8 +348,9 @@ def check_settings(
     template_repo: str | None,
     template_ref: str | None,
     services_dir: PurePosixPath | None = None,
-) -> None:
-    """WorkflowError naming the first option that breaks its rule."""
+) -> tuple[str, str]:
+    """The repository and ref, checked; WorkflowError naming the first option that breaks its
+    rule."""
     if not 1 <= shards <= MAX_SHARDS:
         raise WorkflowError(
             f"--shards: must be 1 to {MAX_SHARDS} (a GitHub matrix runs at most "
@@ -380,3 +378,4 @@ def check_settings(
             f"--services-dir: must be a folder inside the repository, relative to its root "
             f"(e.g. services), got {str(services_dir)!r}"
         )
+    return template_repo, template_ref

@@ -4,7 +4,7 @@ Everything that can be checked without rendering is checked here, for all entrie
 the file's shape, unknown keys (cookiecutter would drop them silently), values that are not
 strings, values holding Jinja delimiters (cookiecutter would evaluate them as code), and every
 given answer against its rule. Answers that come from cookiecutter.json defaults are checked
-after cookiecutter renders them (``engine.prepare``), still before anything is written.
+after cookiecutter renders them (``cookiecutter_render.prepare``), still before anything is written.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from typing import Any, ClassVar
 
 import yaml
 
-from service_runbooks.fleet.problems import FleetError, FleetProblem
+from service_runbooks import rules
+from service_runbooks.errors import FleetError, FleetProblem, ParseError
 from service_runbooks.rules import RULES_BY_FIELD, Rule, defaults_from_the_clock, has_jinja, shown
 
 try:  # the C parser is much faster on large fleets; same results
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    # Typed Any: the base is chosen at run time, which a static base class cannot say.
+    _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
@@ -60,7 +62,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _StrictLoader(_BaseLoader):
     """A safe loader that refuses duplicate keys instead of keeping the last one silently.
 
     Merge keys (``<<: *defaults``, https://yaml.org/type/merge.html) work as in PyYAML's safe
@@ -107,14 +109,6 @@ def _service_nodes(root: yaml.Node | None) -> list[yaml.Node]:
         if getattr(key, "value", None) == "services" and isinstance(value, yaml.SequenceNode):
             return list(value.value)
     return []
-
-
-class ParseError(Exception):
-    """The file is not YAML a fleet can be read from; ``where`` names the entry when known."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(message)
-        self.where = where
 
 
 def _where(nodes: list[yaml.Node], mark: Any) -> str:
@@ -177,30 +171,24 @@ def _jinja(value: str) -> str:
     )
 
 
-def _broken_rule(value: object, reason: str, rule: Rule) -> str:
-    return f"{shown(value)} {reason}. Rule: {rule.summary}. Example: {rule.example}"
-
-
 def answer_problem(
     rule: Rule, value: object, context: Mapping[Any, Any] | None = None
 ) -> str | None:
-    """What is wrong with one answer given in the fleet file, or None.
+    """What is wrong with one answer given in the fleet file, or None: ``rules.answer_problem``'s
+    verdict, in a fleet file's words.
 
-    A text answer must be a YAML string (``yes``, ``5`` or an empty value are not); a yes/no
-    rule (``boolean``, where rules.py has one) takes YAML's true/false. ``context`` (the
+    A text answer must be a YAML string (``yes``, ``5`` or an empty value are not): the message
+    says to quote it; a yes/no rule (``boolean``) takes YAML's true/false. ``context`` (the
     answers around it) decides whether a rule used by one workload or GitOps mode applies.
     """
-    if getattr(rule, "boolean", False):
-        reason = rule.check(value)
-        return None if reason is None else _broken_rule(value, reason, rule)
-    if not isinstance(value, str):
-        return _wrong_type(value)
-    if has_jinja(value):
-        return _jinja(value)
-    if context is not None and not rule.applies(context):
+    problem = rules.answer_problem(rule.field, value, context)
+    if problem is None:
         return None
-    reason = rule.check(value)
-    return None if reason is None else _broken_rule(value, reason, rule)
+    if not rule.boolean and not isinstance(value, str):
+        return _wrong_type(value)
+    if not rule.boolean and has_jinja(value):
+        return _jinja(value)
+    return problem.explain()
 
 
 def _key_name(key: object) -> str:
@@ -291,7 +279,8 @@ def check_fleet(data: object, lines: list[int]) -> tuple[list[Entry], list[Fleet
     if not isinstance(services, list) or not services:
         problems.append(FleetProblem("file", "services", "must be a non-empty list of services"))
         return [], problems
-    entries, seen = [], {}
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
     for index, item in enumerate(services):
         line = lines[index] if index < len(lines) else None
         entry, entry_problems = _check_entry(index, line, item, defaults, seen)

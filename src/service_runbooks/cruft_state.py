@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service_runbooks.fleet.template import Stamp
-from service_runbooks.fleet.workdir import CRUFT_FILE, MANIFEST
+from service_runbooks.template_source import Stamp
 
+MANIFEST = ".service-runbooks.json"  # in each service folder: what was rendered
+CRUFT_FILE = ".cruft.json"  # in each service folder, for cruft
 METADATA = frozenset({MANIFEST, CRUFT_FILE})
 FORMAT = 1
 # Context keys cookiecutter adds that describe one run (paths of that run), not the service.

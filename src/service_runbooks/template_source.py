@@ -8,7 +8,7 @@ from collections import namedtuple
 from pathlib import Path
 
 # The template this package ships with (rules.TEMPLATE_ROOT, without importing the rules).
-TEMPLATE_ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 
 # Files and folders of the template root that can change what a service gets: the answers, the
 # Jinja extension, the hooks, cookiecutter's shared templates folder, and the rules the hook
@@ -111,3 +111,15 @@ def engine_id() -> str:
     from importlib.metadata import version
 
     return f"cookiecutter-{version('cookiecutter')}"
+
+
+def uncommitted_warning(template: Path) -> list[str]:
+    """cruft renders the template's commit: say so when the working tree differs from it."""
+    changed = uncommitted_inputs(template)
+    if not changed:
+        return []
+    shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+    return [
+        f"the template has uncommitted changes ({shown}); .cruft.json records the last commit, "
+        "which is what cruft check and cruft update compare with"
+    ]

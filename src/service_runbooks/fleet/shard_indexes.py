@@ -16,28 +16,25 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
-from service_runbooks.fleet.site_index import SERVICES_JSON, ServiceCard, write_index
-
-
-class IndexInputError(Exception):
-    """A shard's services.json cannot be merged; the message names the file and the entry."""
+from service_runbooks.errors import ShardIndexError
+from service_runbooks.fleet.index_page import SERVICES_JSON, ServiceCard, write_index
 
 
 def _value(hint: Any, value: object, where: str) -> object:
-    """``value`` as the card field typed ``hint`` holds it; IndexInputError when it is not."""
-    if is_dataclass(hint):
-        return _from_json(hint, value, where)  # type: ignore[arg-type]
+    """``value`` as the card field typed ``hint`` holds it; ShardIndexError when it is not."""
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _from_json(hint, value, where)
     origin, args = get_origin(hint), get_args(hint)
     if origin is tuple:  # tuple[X, ...]: a JSON list of X
         if not isinstance(value, list):
-            raise IndexInputError(f"{where}: must be a list")
+            raise ShardIndexError(f"{where}: must be a list")
         return tuple(_value(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
     if origin is types.UnionType:  # X | None
         if value is None and type(None) in args:
             return None
         return _value(next(a for a in args if a is not type(None)), value, where)
     if not isinstance(value, hint):
-        raise IndexInputError(f"{where}: must be {getattr(hint, '__name__', hint)}")
+        raise ShardIndexError(f"{where}: must be {getattr(hint, '__name__', hint)}")
     return value
 
 
@@ -45,7 +42,7 @@ def _from_json(cls: type, data: object, where: str) -> Any:
     """A dataclass from the JSON object ``asdict`` made of one, keys and types checked."""
     names = [f.name for f in fields(cls)]
     if not isinstance(data, dict) or sorted(data) != sorted(names):
-        raise IndexInputError(f"{where}: must be an object with the keys {', '.join(names)}")
+        raise ShardIndexError(f"{where}: must be an object with the keys {', '.join(names)}")
     hints = get_type_hints(cls)
     return cls(**{name: _value(hints[name], data[name], f"{where}.{name}") for name in names})
 
@@ -57,14 +54,14 @@ def _relative_url(url: str | None, where: str) -> None:
         return
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or url.startswith(("/", "\\")):
-        raise IndexInputError(f"{where}: must be a relative path inside the site, got {url!r}")
+        raise ShardIndexError(f"{where}: must be a relative path inside the site, got {url!r}")
 
 
 def _iso_date(text: str, where: str) -> None:
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise IndexInputError(f"{where}: must be a date YYYY-MM-DD, got {text!r}") from None
+        raise ShardIndexError(f"{where}: must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _checked(card: ServiceCard, where: str) -> ServiceCard:
@@ -73,7 +70,7 @@ def _checked(card: ServiceCard, where: str) -> ServiceCard:
     for i, alert in enumerate(card.alerts):
         _relative_url(alert.page, f"{where}.alerts[{i}].page")
     if bool(card.reviewed_on) != bool(card.review_due):
-        raise IndexInputError(
+        raise ShardIndexError(
             f"{where}: reviewed_on and review_due must be both given or both empty"
         )
     for name in ("reviewed_on", "review_due"):
@@ -88,9 +85,9 @@ def read_cards(source: Path) -> list[ServiceCard]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise IndexInputError(f"{path}: cannot be read as JSON ({error})") from None
+        raise ShardIndexError(f"{path}: cannot be read as JSON ({error})") from None
     if not isinstance(data, list):
-        raise IndexInputError(f"{path}: must be a list of services (a `build` writes it)")
+        raise ShardIndexError(f"{path}: must be a list of services (a `build` writes it)")
     return [
         _checked(_from_json(ServiceCard, item, f"{path}: [{i}]"), f"{path}: [{i}]")
         for i, item in enumerate(data)
@@ -98,13 +95,13 @@ def read_cards(source: Path) -> list[ServiceCard]:
 
 
 def merge(sources: list[Path]) -> list[ServiceCard]:
-    """Every shard's cards; IndexInputError when a service comes from two of them."""
+    """Every shard's cards; ShardIndexError when a service comes from two of them."""
     cards: list[ServiceCard] = []
     seen: dict[str, Path] = {}
     for source in sources:
         for card in read_cards(source):
             if card.name in seen:
-                raise IndexInputError(
+                raise ShardIndexError(
                     f"{source}: {card.name} is also in {seen[card.name]} (the same shard "
                     "given twice, or shards of different shard counts?)"
                 )

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from service_runbooks.fleet.state import read_cruft_state
+from service_runbooks.cruft_state import read_cruft_state
 from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
 
 REVIEW_FIELDS = ("reviewed_on", "review_every_days")

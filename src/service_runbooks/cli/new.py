@@ -1,0 +1,57 @@
+"""``service-runbooks new``: render one service, asking only the questions that apply."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from service_runbooks.cli import options
+
+
+def register(commands: options.Commands) -> None:
+    parser = commands.add_parser(
+        "new",
+        help="render one service, asking only the questions that apply (checked as typed)",
+        description="Render one service into OUTPUT/<service_name>. On a terminal, asks "
+        "cookiecutter.json's questions that apply, each checked as it is typed; answers given "
+        "as key=value or --answers are not asked. Without a terminal (or with --no-input) the "
+        "other questions take their defaults, as with cookiecutter --no-input. Exit 2: bad "
+        "answers (nothing written); 130: interrupted (nothing written).",
+    )
+    parser.add_argument("pairs", nargs="*", metavar="key=value", help="answers, as cookiecutter's")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("."),
+        help="where the service folder goes "
+        "(default: the current folder); refused if OUTPUT/<service_name> exists",
+    )
+    parser.add_argument(
+        "--answers",
+        dest="answers_file",
+        metavar="FILE",
+        type=Path,
+        help="a YAML mapping of answers, shaped like one entry of a fleet file",
+    )
+    parser.add_argument(
+        "--no-input", action="store_true", help="ask nothing: unanswered questions take defaults"
+    )
+    parser.add_argument(
+        "--template-url", help="template location to record in .cruft.json, as render's"
+    )
+    parser.set_defaults(run=run, problems=options.no_problems)
+
+
+def run(args: argparse.Namespace) -> int:
+    from service_runbooks import wizard
+
+    return wizard.main(
+        wizard.Request(
+            output=args.output,
+            pairs=args.pairs,
+            answers_file=args.answers_file,
+            no_input=args.no_input,
+            template_url=args.template_url,
+        )
+    )

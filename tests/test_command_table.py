@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,19 +100,44 @@ def test_a_command_without_an_entry_is_caught(render_combo):
     ]
 
 
-def test_an_unknown_workload_fails_naming_the_engine_table(tmp_path):
-    """Negative control for the removed fall-throughs: a workload choice without an engine."""
+def template_with_knative(tmp_path: Path, extensions: bool) -> Path:
+    """A copy of the template whose cookiecutter.json offers a workload without an engine."""
     copy = tmp_path / "template"
     shutil.copytree(
-        ROOT, copy, ignore=shutil.ignore_patterns(".venv", "node_modules", ".git", "build", "site")
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(".venv", "node_modules", ".git", "build", "site", "tests"),
     )
     config = json.loads((copy / "cookiecutter.json").read_text(encoding="utf-8"))
     config["workload"].append("knative")
+    if not extensions:
+        config["_extensions"] = []
     (copy / "cookiecutter.json").write_text(json.dumps(config), encoding="utf-8")
-    # The extension checks answers against the package's rules, which know no knative: render
-    # without it, as Backstage's fetch:cookiecutter does.
-    config["_extensions"] = []
-    (copy / "cookiecutter.json").write_text(json.dumps(config), encoding="utf-8")
+    return copy
+
+
+UNKNOWN_ENGINE = "'workload_has_no_entry_in_the_engines_table_of_engines_jinja' is undefined"
+
+
+def test_an_unknown_workload_fails_naming_the_engine_table_in_the_cli(tmp_path):
+    """Negative control for the removed fall-throughs, with cookiecutter's CLI (the template's
+    extensions and hooks on, in a process of its own, as a user runs it)."""
+    copy = template_with_knative(tmp_path, extensions=True)
+    cli = Path(sys.executable).with_name("cookiecutter")
+    done = subprocess.run(
+        [str(cli), "--no-input", str(copy), "workload=knative", "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert UNKNOWN_ENGINE in done.stdout + done.stderr
+
+
+def test_an_unknown_workload_fails_naming_the_engine_table_without_extensions(tmp_path):
+    """The same without the template's extensions and hooks, as Backstage's fetch:cookiecutter
+    renders: the error needs no extension, only cookiecutter's StrictUndefined."""
+    copy = template_with_knative(tmp_path, extensions=False)
     with pytest.raises(UndefinedVariableInTemplate) as raised:
         cookiecutter(
             str(copy),
@@ -119,7 +146,7 @@ def test_an_unknown_workload_fails_naming_the_engine_table(tmp_path):
             output_dir=str(tmp_path / "out"),
             accept_hooks=False,
         )
-    assert "workload_has_no_entry_in_the_engines_table_of_engines_jinja" in str(raised.value)
+    assert UNKNOWN_ENGINE in str(raised.value.error)
 
 
 JSONPATH = "jsonpath={.items[0].metadata.name}"

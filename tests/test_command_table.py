@@ -150,6 +150,7 @@ def test_an_unknown_workload_fails_naming_the_engine_table_without_extensions(tm
 
 
 JSONPATH = "jsonpath={.items[0].metadata.name}"
+POLICY = "$(cat policy.json)"
 
 
 def test_the_parser_reads_bash_as_the_pages_write_it():
@@ -165,6 +166,7 @@ kubectl delete namespace prod
 EOF
 echo "two
 lines"; curl -fsS 'https://x.example/health'
+argocd app patch app --type merge --patch "$(cat policy.json)" 2>/dev/null
 """
     commands = [(c.line, c.tool, c.argv) for c in parse_shell(text) if c.tool]
     assert commands == [
@@ -174,4 +176,5 @@ lines"; curl -fsS 'https://x.example/health'
         (6, "argocd", ("argocd", "app", "get", "app", "-o", "json")),
         (6, "flux", ("flux", "resume", "kustomization", "app")),
         (10, "curl", ("curl", "-fsS", "https://x.example/health")),
+        (12, "argocd", ("argocd", "app", "patch", "app", "--type", "merge", "--patch", POLICY)),
     ]

@@ -16,7 +16,8 @@ it, not all of bash:
 - a here-document's body is text, not commands.
 
 Words are split as the shell splits them (``shlex`` in POSIX mode), so ``argv`` is what the
-program receives, with variables left as written (``"$POD"`` becomes ``$POD``).
+program receives, with variables and substitutions left as written (``"$POD"`` becomes ``$POD``,
+``"$(cat f)"`` becomes ``$(cat f)``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ _ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|readonly\s+)?[A-Za-z_][A-Za-z0-
 _REDIRECTION = re.compile(r"^(\d*|&)(>>?|<)(&\d+|&-)?(?P<target>.*)$")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 _FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
-_SUBSTITUTION = "\x00SUBSTITUTION\x00"
+# Stands for the n-th $(...) of a line while the line is split into words.
+_SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
 
 
 class CommandSyntaxError(ValueError):
@@ -131,7 +133,7 @@ def _commands_of(logical: str, line: int) -> list[Command]:
         body = outer[outer.index("(") + 1 : outer.rindex(")")] if ")" in outer else ""
         return commands + _commands_of(body, line)
     try:
-        words = _split(outer)
+        words = [_SUBSTITUTION.sub(lambda m: f"$({inner[int(m[1])]})", w) for w in _split(outer)]
     except ValueError as error:
         raise CommandSyntaxError(f"line {line}: {error}: {logical.strip()!r}") from error
     part: list[str] = []
@@ -183,7 +185,7 @@ def _strip_prefix(words: list[str]) -> list[str]:
 
 def _take_substitutions(text: str) -> tuple[list[str], str]:
     """The bodies of the top-level $(...) of a line outside single quotes, and the line with
-    each replaced by one placeholder word."""
+    each replaced by a numbered placeholder (restored as ``$(body)`` in the words)."""
     bodies: list[str] = []
     out: list[str] = []
     index, quote = 0, ""
@@ -199,8 +201,8 @@ def _take_substitutions(text: str) -> tuple[list[str], str]:
             continue
         elif text.startswith("$(", index) and quote != "'" and not text.startswith("$((", index):
             end = _closing_parenthesis(text, index + 2)
+            out.append(f"\x00{len(bodies)}\x00")
             bodies.append(text[index + 2 : end])
-            out.append(_SUBSTITUTION)
             index = end + 1
             continue
         out.append(char)

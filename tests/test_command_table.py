@@ -151,6 +151,7 @@ def test_an_unknown_workload_fails_naming_the_engine_table_without_extensions(tm
 
 JSONPATH = "jsonpath={.items[0].metadata.name}"
 POLICY = "$(cat policy.json)"
+SECONDS = "$(timeout_seconds)"
 
 
 def test_the_parser_reads_bash_as_the_pages_write_it():
@@ -159,7 +160,7 @@ def test_the_parser_reads_bash_as_the_pages_write_it():
 POD=$(kubectl get pods -l app=x -n prod -o jsonpath='{.items[0].metadata.name}')
 kubectl logs "${POD:?}" -n prod \\
   --previous | grep -iE 'error|timeout'
-CMD=(helm history rel "${HELM_ARGS[@]}")
+CMD=(helm history rel "${HELM_ARGS[@]}" --timeout "$(timeout_seconds)")
 argocd app get app -o json | jq '.spec' > policy.json && flux resume kustomization app
 cat <<EOF
 kubectl delete namespace prod
@@ -172,7 +173,7 @@ argocd app patch app --type merge --patch "$(cat policy.json)" 2>/dev/null
     assert commands == [
         (2, "kubectl", ("kubectl", "get", "pods", "-l", "app=x", "-n", "prod", "-o", JSONPATH)),
         (3, "kubectl", ("kubectl", "logs", "${POD:?}", "-n", "prod", "--previous")),
-        (5, "helm", ("helm", "history", "rel", "${HELM_ARGS[@]}")),
+        (5, "helm", ("helm", "history", "rel", "${HELM_ARGS[@]}", "--timeout", SECONDS)),
         (6, "argocd", ("argocd", "app", "get", "app", "-o", "json")),
         (6, "flux", ("flux", "resume", "kustomization", "app")),
         (10, "curl", ("curl", "-fsS", "https://x.example/health")),

@@ -127,11 +127,11 @@ def _split(text: str) -> list[str]:
 
 def _commands_of(logical: str, line: int) -> list[Command]:
     """The commands of one logical line: its substitutions and array bodies first."""
+    if _ARRAY_ASSIGNMENT.match(logical):
+        body = logical[logical.index("(") + 1 : logical.rindex(")")] if ")" in logical else ""
+        return _commands_of(body, line)
     inner, outer = _take_substitutions(logical)
     commands = [command for body in inner for command in _commands_of(body, line)]
-    if _ARRAY_ASSIGNMENT.match(outer):
-        body = outer[outer.index("(") + 1 : outer.rindex(")")] if ")" in outer else ""
-        return commands + _commands_of(body, line)
     try:
         words = [_SUBSTITUTION.sub(lambda m: f"$({inner[int(m[1])]})", w) for w in _split(outer)]
     except ValueError as error:

@@ -13,7 +13,7 @@ from oracle import NAME, POD_IMAGES, Service
 from runbook_pages import fenced_blocks, runbook, section
 
 TEMPLATE = ROOT / "{{cookiecutter.service_name}}"
-# The pages whose tool facts carry their sources here, and the macros file they import.
+# The pages whose tool facts carry their sources here, and the macro files they import.
 SOURCED = [
     TEMPLATE / "docs" / "runbooks" / page
     for page in ("verification.md", "deploy.md", "scaling.md", "incident-response.md")
@@ -22,6 +22,8 @@ SOURCED = [
     TEMPLATE / "docs" / "runbooks" / "on-call.md",
     TEMPLATE / "{% if False %}commands.jinja{% endif %}",
     TEMPLATE / "{% if False %}engines.jinja{% endif %}",
+    TEMPLATE / "{% if False %}migrations.jinja{% endif %}",
+    TEMPLATE / "{% if False %}text.jinja{% endif %}",
     TEMPLATE / "docs" / "runbooks" / "rollback.md",
 ]
 # Where a fact's source may live: the tools' own documentation.
@@ -41,7 +43,7 @@ DOC_HOSTS = {
     "guides.rubyonrails.org",
     "www.prisma.io",
     "docs.npmjs.com",
-    # The civil-date algorithms of C++'s <chrono>, by their author: commands.jinja's review_due.
+    # The civil-date algorithms of C++'s <chrono>, by their author: text.jinja's review_due.
     "howardhinnant.github.io",
 }
 # Where the docs are silent, the tool's own code.
@@ -216,7 +218,9 @@ def test_statefulset_scaling_is_one_at_a_time_only_with_ordered_ready(render_com
 @pytest.mark.parametrize("combo", combos("statefulset", "none"))
 def test_statefulset_deploy_names_the_update_strategies(render_combo, combo: str) -> None:
     text = page(render_combo, combo, "deploy.md")
-    assert "-o jsonpath='{.spec.updateStrategy}'" in text
+    # The query the scripts run too: the type and the partition.
+    strategy = "jsonpath={.spec.updateStrategy.type} {.spec.updateStrategy.rollingUpdate.partition}"
+    assert f"-o '{strategy}'" in text
     assert "`OnDelete`" in text and "`partition`" in text
 
 

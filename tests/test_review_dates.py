@@ -88,8 +88,9 @@ def test_the_only_clock_default_is_reviewed_on_and_cookiecutter_renders_it_as_to
 
 
 def _jinja_due(pairs: list[tuple[str, int]]) -> list[str]:
-    """commands.jinja's review_due for each (date, days), rendered by cookiecutter's own
-    environment with the template's folder as its loader, as the pages render it."""
+    """text.jinja's review_due (commands.jinja re-exports it) for each (date, days), rendered
+    by cookiecutter's own environment with the template's folder as its loader, as the pages
+    render it."""
     from cookiecutter.environment import StrictEnvironment
 
     context = generate_context(str(ROOT / "cookiecutter.json"))

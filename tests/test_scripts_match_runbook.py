@@ -66,11 +66,11 @@ NOT_ON_THE_PAGE = {
     ("argocd", "app", "get"),
 }
 # How a script decides what to do, where the page shows the same facts in a form for people:
-# the Rollout's phase (the page shows `get rollout`), a StatefulSet's strategy and the pods'
-# revisions (the page lists them with -L controller-revision-hash), the workloads that own a
+# the Rollout's phase (the page shows `get rollout`), the pods' revisions (the page lists them
+# with -L controller-revision-hash), the workloads that own a
 # Helm chart's pods (the page reads the release's manifest), whether GitOps is paused.
 SCRIPT_DECISIONS = re.compile(
-    r"jsonpath=\{\.status\.phase\}|updateStrategy\.type|controller-revision-hash\} "
+    r"jsonpath=\{\.status\.phase\}|controller-revision-hash\} "
     r"|ownerReferences|jsonpath=\{\.spec\.suspend\}|^argocd app get \S+ -o json$"
 )
 # The forced rollback of a StatefulSet deletes each blocking pod and waits for it, bounded.

@@ -179,3 +179,9 @@ class TooLarge(SourceUnreadable):
 
 class YamlProblem(SourceUnreadable):
     """A source is not the safe YAML discovery reads."""
+
+
+class CommandSyntaxError(ServiceRunbooksError, ValueError):
+    """A shell line the command parser cannot split into words (an unclosed quote or ``$(``)."""
+
+    exit_code = EXIT_INVALID

@@ -473,7 +473,7 @@ def review_due(answers: Mapping[str, object]) -> date:
     """The day the next review is due: ``reviewed_on`` plus ``review_every_days``.
 
     The one computation in Python (the CLI's ``check --stale``, the fleet index); the pages
-    compute the same in Jinja (``review_due`` in commands.jinja), which a test holds equal.
+    compute the same in Jinja (``review_due`` in text.jinja), which a test holds equal.
     ``answers`` must have passed ``validate``; ``review_every_days`` may be left to its default.
     """
     every = answers.get("review_every_days", default_answer("review_every_days"))

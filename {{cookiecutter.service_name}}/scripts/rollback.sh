@@ -109,8 +109,8 @@ replace_stale_pods() {
   while read -r pod ready; do
     [[ -n $pod ]] || continue
     [[ $strategy == OnDelete* || $ready != True ]] || continue
-    run kubectl delete pod "$pod" "${KUBE_ARGS[@]}" --wait=true || die "$EXIT_FAILED" "could not delete $pod"
-    run kubectl wait pod "$pod" "${KUBE_ARGS[@]}" --for=condition=Ready "--timeout=$TIMEOUT" ||
+    run {{ cmd.script_commands.delete_pod }} || die "$EXIT_FAILED" "could not delete $pod"
+    run {{ cmd.script_commands.pod_ready }} ||
       die "$EXIT_VERIFY_FAILED" "$pod did not become Ready within $TIMEOUT after the rollback"
   done <<<"$stale"
 }

@@ -55,7 +55,7 @@ main() {
   printf 'Revision: %s (the newest of: %s)\n' "${newest:-unknown}" "$(tr '\n' ' ' <<<"$REVISIONS")"
   wait_until_healthy ||
     die "$EXIT_VERIFY_FAILED" "$SERVICE is not healthy: its rollout did not finish within $TIMEOUT"
-  run curl -fsS --max-time "$HEALTH_MAX_TIME" "$HEALTH_URL" ||
+  run {{ cmd.script_commands.health }} ||
     die "$EXIT_VERIFY_FAILED" "$SERVICE is not healthy: $HEALTH_URL failed"
   printf '\n'
   info "$SERVICE is healthy."

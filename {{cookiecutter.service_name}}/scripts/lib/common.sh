@@ -116,7 +116,7 @@ parse_options() {
 # if someone switches contexts while the prompt waits.
 pin_context() {
   [[ -z $CONTEXT ]] || return 0
-  CONTEXT=$(kubectl config current-context 2>/dev/null) || CONTEXT=""
+  CONTEXT=$({{ cmd.script_commands.current_context }} 2>/dev/null) || CONTEXT=""
   [[ -z $CONTEXT ]] || CONTEXT_PINNED=1
 }
 
@@ -160,7 +160,7 @@ run() {
 # Print a command that --dry-run leaves out.
 show_only() { info "would run: $(quote "$@")"; }
 
-current_context() { kubectl config current-context 2>/dev/null || printf '(none)'; }
+current_context() { {{ cmd.script_commands.current_context }} 2>/dev/null || printf '(none)'; }
 
 # Refuse to act on a cluster other than the one the service was set up with; with none set up,
 # pin the current one. Scripts call it after plan_write, so a refusal calls nothing.
@@ -277,7 +277,7 @@ set_workload_commands() {
     HELM_ARGS+=(--kube-context "$CONTEXT")
     FLUX_ARGS+=(--context "$CONTEXT")
   fi
-  PODS_CMD=(kubectl get pods -l "$APP_SELECTOR" "${KUBE_ARGS[@]}")
+  PODS_CMD=({{ cmd.script_commands.pods }})
   HISTORY_CMD=({{ cmd.eng.script('history') }})
   STATUS_CMD=({{ cmd.eng.script('status') }})
   IMAGE_CMD=({{ cmd.eng.script('image') }})
@@ -318,7 +318,7 @@ find_workloads() {
   WORKLOADS=()
   while read -r owner; do
     if [[ $owner == ReplicaSet/* ]]; then
-      owner=$(run kubectl get replicaset "${owner#*/}" "${KUBE_ARGS[@]}" -o 'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}') ||
+      owner=$(run {{ cmd.script_commands.replicaset_owner }}) ||
         return 1
     fi
     case $owner in
@@ -339,15 +339,14 @@ find_workloads() {
 # replaces no pod by itself and `rollout status` refuses it; a partition rolls only the
 # ordinals at or above it (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#update-strategies).
 statefulset_strategy() {
-  run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" \
-    -o 'jsonpath={.spec.updateStrategy.type} {.spec.updateStrategy.rollingUpdate.partition}'
+  run {{ cmd.script_commands.sts_strategy }}
 }
 
 # The pods that do not run the revision the StatefulSet wants, one "name ready" a line,
 # highest ordinal first (the order the controller itself updates them in).
 statefulset_stale_pods() {
   local wanted
-  wanted=$(run kubectl get statefulset "$SERVICE" "${KUBE_ARGS[@]}" -o 'jsonpath={.status.updateRevision}') || return 1
+  wanted=$(run {{ cmd.script_commands.sts_update_revision }}) || return 1
   run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.controller-revision-hash} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
     awk -v wanted="$wanted" '$1 != "" && $2 != wanted { print $1, $3 }' | sort -V -r
 }
@@ -359,7 +358,7 @@ wait_until_healthy() {
   # STATUS: deployed says Helm applied the release, not that its pods are ready
   # (https://helm.sh/docs/helm/helm_status/): wait for each of its workloads too.
   local output WORKLOAD
-  output=$(run helm status "$HELM_RELEASE" "${HELM_ARGS[@]}") || return 1
+  output=$(run "${STATUS_CMD[@]}") || return 1
   printf '%s\n' "$output"
   grep -q '^STATUS: deployed$' <<<"$output" || return 1
   find_workloads || return 1
@@ -379,7 +378,7 @@ wait_until_healthy() {
       info "$stale"
       return 1
     fi
-    run kubectl wait pod -l "$APP_SELECTOR" "${KUBE_ARGS[@]}" --for=condition=Ready "--timeout=$TIMEOUT"
+    run {{ cmd.script_commands.pods_ready }}
     return
   fi
   if [[ ${strategy#* } =~ ^[1-9] ]]; then

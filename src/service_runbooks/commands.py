@@ -1,0 +1,229 @@
+"""Reading the commands a rendered runbook page or helper script holds.
+
+One parser for every check that needs to know what a page tells a reader to run or what a
+script runs: the test that finds each command's entry in the template's command table, and
+later the checks that compare them with a cluster. It reads bash as the pages and scripts write
+it, not all of bash:
+
+- a page's commands are the lines of its fenced ``bash``/``sh``/``shell`` blocks (the
+  indentation of admonitions and tabs removed);
+- a line ending in a backslash goes on with the next one, and a quoted string may span lines;
+- ``#`` comments, ``if``/``then``/``!`` keywords, leading ``VAR=value`` words, redirections
+  and the scripts' ``run``/``show_only``/``local`` wrappers are dropped;
+- a pipeline or list (``|``, ``||``, ``&&``, ``;``) is one command per part;
+- ``$(...)`` substitutions are commands of their own (``VAR=$(kubectl ...)``), and so is a bash
+  array assignment ``NAME=(kubectl ...)``, which is how the scripts build their commands;
+- a here-document's body is text, not commands.
+
+Words are split as the shell splits them (``shlex`` in POSIX mode), so ``argv`` is what the
+program receives, with variables and substitutions left as written (``"$POD"`` becomes ``$POD``,
+``"$(cat f)"`` becomes ``$(cat f)``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from service_runbooks.errors import CommandSyntaxError
+
+# The tools whose commands a runbook's command table owns.
+TOOLS = ("kubectl", "helm", "flux", "argocd", "curl")
+# Words that start a command without being it.
+_WRAPPERS = {"run", "show_only", "local", "readonly", "export", "exec", "!"}
+_WRAPPERS |= {"if", "then", "elif", "while", "until", "do"}
+_SEPARATORS = {"|", "||", "&&", ";", "&", ";;"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
+_ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|readonly\s+)?[A-Za-z_][A-Za-z0-9_]*\+?=\(")
+# A redirection: the operator alone (its target is the next word) or with its target.
+_REDIRECTION = re.compile(r"^(\d*|&)(>>?|<)(&\d+|&-)?(?P<target>.*)$")
+_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
+_FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
+# Stands for the n-th $(...) of a line while the line is split into words.
+_SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One simple command: its words, the tool it runs (None for any other program), and the
+    line of the text it starts on (1-based)."""
+
+    argv: tuple[str, ...]
+    line: int
+
+    @property
+    def tool(self) -> str | None:
+        return self.argv[0] if self.argv and self.argv[0] in TOOLS else None
+
+
+def code_blocks(markdown: str) -> list[tuple[int, str]]:
+    """The shell code blocks of a page, each with the line its first line is on (1-based)."""
+    blocks = []
+    for match in _FENCE.finditer(markdown):
+        indent, body = match.group(1), match.group(3)
+        first_line = markdown.count("\n", 0, match.start(3)) + 1
+        text = "".join(line.removeprefix(indent) for line in body.splitlines(keepends=True))
+        blocks.append((first_line, text))
+    return blocks
+
+
+def parse_page(markdown: str) -> list[Command]:
+    """Every command of every shell code block of a rendered page."""
+    blocks = code_blocks(markdown)
+    return [command for first, block in blocks for command in parse_shell(block, first)]
+
+
+def parse_shell(text: str, first_line: int = 1) -> list[Command]:
+    """Every simple command of a shell text (a code block or a whole script)."""
+    commands: list[Command] = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        start = index
+        logical, index = _logical_line(lines, index)
+        heredoc = _HEREDOC.search(logical)
+        if heredoc and not logical.lstrip().startswith("#"):
+            while index < len(lines) and lines[index].strip() != heredoc.group(1):
+                index += 1
+            index += 1
+            logical = logical[: heredoc.start()]
+        commands.extend(_commands_of(logical, first_line + start))
+    return commands
+
+
+def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
+    """One logical line from lines[index]: continuations joined, quoted strings closed."""
+    text = ""
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.endswith("\\") and not line.lstrip().startswith("#"):
+            text += line[:-1] + " "
+            continue
+        text += line
+        if _closed(text) or index >= len(lines):
+            return text, index
+        text += "\n"
+    return text, index
+
+
+def _closed(text: str) -> bool:
+    try:
+        _split(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _split(text: str) -> list[str]:
+    lexer = shlex.shlex(text, posix=True, punctuation_chars="|&;")
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    return list(lexer)
+
+
+def _commands_of(logical: str, line: int) -> list[Command]:
+    """The commands of one logical line: its substitutions and array bodies first."""
+    if _ARRAY_ASSIGNMENT.match(logical):
+        body = logical[logical.index("(") + 1 : logical.rindex(")")] if ")" in logical else ""
+        return _commands_of(body, line)
+    inner, outer = _take_substitutions(logical)
+    commands = [command for body in inner for command in _commands_of(body, line)]
+    try:
+        words = [_SUBSTITUTION.sub(lambda m: f"$({inner[int(m[1])]})", w) for w in _split(outer)]
+    except ValueError as error:
+        raise CommandSyntaxError(f"line {line}: {error}: {logical.strip()!r}") from error
+    part: list[str] = []
+    for word in [*_join_duplications(words), ";"]:
+        if word in _SEPARATORS:
+            argv = _strip_prefix(part)
+            if argv:
+                commands.append(Command(tuple(argv), line))
+            part = []
+        else:
+            part.append(word)
+    return commands
+
+
+def _join_duplications(words: list[str]) -> list[str]:
+    """``2>&1`` back as one word: the lexer splits ``&`` off as if it ended a command."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if re.fullmatch(r"\d*[<>]", word) and words[index + 1 : index + 2] == ["&"]:
+            word, index = (
+                word + "&" + (words[index + 2] if index + 2 < len(words) else ""),
+                index + 2,
+            )
+        joined.append(word)
+        index += 1
+    return joined
+
+
+def _strip_prefix(words: list[str]) -> list[str]:
+    """A command's words without its leading keywords, wrappers and VAR=value assignments, and
+    without its redirections (``2>/dev/null``, ``> file``)."""
+    index = 0
+    while index < len(words) and (words[index] in _WRAPPERS or _ASSIGNMENT.match(words[index])):
+        index += 1
+    argv: list[str] = []
+    skip_next = False
+    for word in words[index:]:
+        redirection = _REDIRECTION.match(word)
+        if skip_next:
+            skip_next = False
+        elif redirection:
+            skip_next = not redirection.group("target") and not redirection.group(3)
+        else:
+            argv.append(word)
+    return argv
+
+
+def _take_substitutions(text: str) -> tuple[list[str], str]:
+    """The bodies of the top-level $(...) of a line outside single quotes, and the line with
+    each replaced by a numbered placeholder (restored as ``$(body)`` in the words)."""
+    bodies: list[str] = []
+    out: list[str] = []
+    index, quote = 0, ""
+    while index < len(text):
+        char = text[index]
+        if char == "'" and quote != '"':
+            quote = "" if quote == "'" else "'"
+        elif char == '"' and quote != "'":
+            quote = "" if quote == '"' else '"'
+        elif char == "\\" and quote != "'":
+            out.append(text[index : index + 2])
+            index += 2
+            continue
+        elif text.startswith("$(", index) and quote != "'" and not text.startswith("$((", index):
+            end = _closing_parenthesis(text, index + 2)
+            out.append(f"\x00{len(bodies)}\x00")
+            bodies.append(text[index + 2 : end])
+            index = end + 1
+            continue
+        out.append(char)
+        index += 1
+    return bodies, "".join(out)
+
+
+def _closing_parenthesis(text: str, index: int) -> int:
+    depth, quote = 1, ""
+    while index < len(text):
+        char = text[index]
+        if char == "'" and quote != '"':
+            quote = "" if quote == "'" else "'"
+        elif char == '"' and quote != "'":
+            quote = "" if quote == '"' else '"'
+        elif char == "\\" and quote != "'":
+            index += 2
+            continue
+        elif not quote and char == "(":
+            depth += 1
+        elif not quote and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise CommandSyntaxError(f"unclosed $( in {text.strip()!r}")

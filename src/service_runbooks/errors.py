@@ -179,3 +179,24 @@ class TooLarge(SourceUnreadable):
 
 class YamlProblem(SourceUnreadable):
     """A source is not the safe YAML discovery reads."""
+
+
+class NothingDiscovered(ServiceRunbooksError):
+    """``discover`` read its sources but found no workload a runbook can serve."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return (
+            f"ERROR: no Deployment, StatefulSet or Argo Rollouts Rollout found in {self}; "
+            "nothing was written"
+        )
+
+
+class WrittenMeanwhile(ServiceRunbooksError):
+    """``discover --output``: the file appeared while discovery ran; it is left as it is."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return f"ERROR: --output: {self} appeared while discovering; nothing is written over it"

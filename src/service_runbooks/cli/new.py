@@ -14,9 +14,13 @@ def register(commands: options.Commands) -> None:
         help="render one service, asking only the questions that apply (checked as typed)",
         description="Render one service into OUTPUT/<service_name>. On a terminal, asks "
         "cookiecutter.json's questions that apply, each checked as it is typed; answers given "
-        "as key=value or --answers are not asked. Without a terminal (or with --no-input) the "
-        "other questions take their defaults, as with cookiecutter --no-input. Exit 2: bad "
-        "answers (nothing written); 130: interrupted (nothing written).",
+        "as key=value or --answers are not asked. With --from, the answers discovered in the "
+        "service's deployment sources are shown with where each was read and offered as "
+        "defaults. Without a terminal (or with --no-input) the other questions take their "
+        "defaults, as with cookiecutter --no-input, but the facts that decide which commands "
+        "a page gives (workload, namespace, gitops, migration_tool...) must be given or "
+        "discovered. Exit 2: bad answers, or a source that cannot be read (nothing written); "
+        "130: interrupted (nothing written).",
     )
     parser.add_argument("pairs", nargs="*", metavar="key=value", help="answers, as cookiecutter's")
     parser.add_argument(
@@ -40,7 +44,29 @@ def register(commands: options.Commands) -> None:
     parser.add_argument(
         "--template-url", help="template location to record in .cruft.json, as render's"
     )
-    parser.set_defaults(run=run, problems=options.no_problems)
+    parser.add_argument(
+        "--from",
+        dest="from_sources",
+        metavar="SOURCE",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="discover answers first from these deployment sources (as `discover` reads them); "
+        "each derived answer is offered as the default, with where it was read",
+    )
+    parser.add_argument(
+        "--workload",
+        metavar="NAME",
+        help="with --from: the discovered workload this service is for (its name as built, "
+        "Kind/name, or its service_name), when the sources hold several",
+    )
+    parser.set_defaults(run=run, problems=problems)
+
+
+def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
+    if args.workload is not None and not args.from_sources:
+        return ["--workload: only with --from (it picks one of the workloads discovered)"]
+    return []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,5 +79,7 @@ def run(args: argparse.Namespace) -> int:
             answers_file=args.answers_file,
             no_input=args.no_input,
             template_url=args.template_url,
+            from_sources=args.from_sources,
+            workload=args.workload,
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from service_runbooks.cli import options
@@ -69,17 +70,37 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
     return []
 
 
+def split_from(sources: list[Path]) -> tuple[list[Path], list[str]]:
+    """``--from``'s values, and the answers among them.
+
+    ``--from`` takes one or more values (argparse's ``nargs="+"``), so ``new --from deploy/
+    alerting=false`` hands it the answer too. A value ``NAME=VALUE`` whose NAME is an answer of
+    cookiecutter.json and that names no file is that answer, as it would be before ``--from``.
+    """
+    from service_runbooks.rules import RULES_BY_FIELD
+
+    paths, pairs = [], []
+    for source in sources:
+        name, equals, _ = str(source).partition("=")
+        if equals and name in RULES_BY_FIELD and not os.path.lexists(source):
+            pairs.append(str(source))
+        else:
+            paths.append(source)
+    return paths, pairs
+
+
 def run(args: argparse.Namespace) -> int:
     from service_runbooks import wizard
 
+    from_sources, pairs = split_from(args.from_sources)
     return wizard.main(
         wizard.Request(
             output=args.output,
-            pairs=args.pairs,
+            pairs=[*args.pairs, *pairs],
             answers_file=args.answers_file,
             no_input=args.no_input,
             template_url=args.template_url,
-            from_sources=args.from_sources,
+            from_sources=from_sources,
             workload=args.workload,
         )
     )

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service_runbooks.errors import (
     EXIT_FAILED,
@@ -55,6 +55,11 @@ from service_runbooks.rules import (
     missing_deciding,
     questions,
 )
+
+if TYPE_CHECKING:
+    from service_runbooks.discovery import ServiceAnswers, WorkloadFacts
+
+    Found = tuple[WorkloadFacts, ServiceAnswers]  # a discovered workload and its answers
 
 COMMAND_LINE = "command line"
 STAGING_PREFIX = ".service-runbooks-new."
@@ -184,7 +189,7 @@ class Derived:
 NO_DERIVED = Derived({}, {}, {})
 
 
-def _labels(workloads: Sequence[Any]) -> list[str]:
+def _labels(workloads: Sequence[Found]) -> list[str]:
     """How a discovered workload is named to a person: Kind/name, its namespace, the service."""
     labels = []
     for facts, service in workloads:
@@ -193,7 +198,7 @@ def _labels(workloads: Sequence[Any]) -> list[str]:
     return labels
 
 
-def _matches(name: str, facts: Any, service: Any) -> bool:
+def _matches(name: str, facts: WorkloadFacts, service: ServiceAnswers) -> bool:
     return name in (facts.workload.name, facts.workload.ref, service.name)
 
 
@@ -230,7 +235,7 @@ def pick_workload(request: Request, interactive: bool) -> Derived:
 PICK = "workload to document"
 
 
-def _ask_workload(pairs: list[Any]) -> Any:
+def _ask_workload(pairs: list[Found]) -> Found:
     """The workload a person picks among several (cookiecutter's choice prompt)."""
     from cookiecutter.prompt import read_user_choice
 

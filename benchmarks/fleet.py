@@ -45,6 +45,7 @@ import yaml
 
 from service_runbooks.fleet.lastrun import RECORD
 from service_runbooks.fleet.workdir import CRUFT_FILE, FLEET_SERVICES, LOCK_FILE, MANIFEST
+from service_runbooks.rules import deciding_fields, default_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,8 +93,13 @@ def fleet_services(count: int) -> list[dict[str, str]]:
 
 
 # The fleet's defaults; reviewed_on must be given in a fleet file (its cookiecutter default is
-# the day of the render), and the CLI loops get the same answers.
-DEFAULTS = {"incident_channel": "#incidents", "reviewed_on": "2026-11-02"}
+# the day of the render), and so must the deciding facts (rules.Rule.deciding: each service
+# gives its own, the rest take cookiecutter.json's values here); the CLI loops get the same answers.
+DEFAULTS = {
+    **{field: str(default_answer(field)) for field in deciding_fields()},
+    "incident_channel": "#incidents",
+    "reviewed_on": "2026-11-02",
+}
 
 
 def write_fleet(path: Path, services: list[dict[str, str]]) -> Path:

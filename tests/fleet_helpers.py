@@ -15,6 +15,7 @@ from matrix import ROOT
 
 from service_runbooks.fleet.minify import minify_page
 from service_runbooks.fleet.techdocs_metadata import METADATA as TECHDOCS_METADATA
+from service_runbooks.rules import deciding_fields, default_answer
 
 LOCK = ".service-runbooks.lock"
 RECORD = ".service-runbooks-fleet.json"  # file-system identities of the last run: not content
@@ -84,13 +85,23 @@ def run_cli(
 # write_fleet puts this one in defaults unless the test gives its own (tests/test_review_dates.py
 # is about the dates themselves).
 REVIEWED = {"reviewed_on": "2026-11-02"}
+# Every fleet must give the facts that decide which commands a page gives (rules.Rule.deciding;
+# tests/test_fleetfile.py is about that refusal): write_fleet gives cookiecutter.json's values
+# for them in defaults, so a test's services render as they did before the rule.
+DECIDING = {field: default_answer(field) for field in deciding_fields()}
+MUST_GIVE = {**REVIEWED, **DECIDING}
+
+
+def must_give_yaml() -> str:
+    """``MUST_GIVE`` as a fleet file's ``defaults:`` block, for tests that write YAML text."""
+    return yaml.safe_dump({"defaults": MUST_GIVE}, sort_keys=False)
 
 
 def write_fleet(
     path: Path, services: list[Mapping[str, object]], defaults: Mapping[str, object] | None = None
 ) -> Path:
     data: dict[str, object] = {"services": [dict(s) for s in services]}
-    data["defaults"] = {**REVIEWED, **(defaults or {})}
+    data["defaults"] = {**MUST_GIVE, **(defaults or {})}
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

@@ -16,6 +16,7 @@ from fleet_helpers import (
     clone_template,
     copy_template,
     git,
+    must_give_yaml,
     run_cli,
     snapshot,
     write_fleet,
@@ -210,7 +211,9 @@ def test_an_alias_bomb_in_the_fleet_file_is_refused_by_the_cli(
     template_repo: Path, tmp_path: Path
 ) -> None:
     fleet = tmp_path / "fleet.yaml"
-    fleet.write_text(f"services:\n  - service_name: a\n    description: {alias_bomb()}\n")
+    fleet.write_text(
+        f"services:\n  - service_name: a\n    description: {alias_bomb()}\n" + must_give_yaml()
+    )
     result = subprocess.run(
         [sys.executable, "-m", "service_runbooks", "check", str(fleet), "-o", str(tmp_path)],
         env=cli_env(template_repo),

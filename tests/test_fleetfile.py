@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fleet_helpers import DECIDING, must_give_yaml
 from hostile_inputs import alias_bomb
 
 from service_runbooks.fleet.sync import plan_update
@@ -13,9 +14,10 @@ from service_runbooks.fleetfile import FleetError, check_fleet, load_fleet, pars
 PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
 
 
-# Every fleet file must give reviewed_on (tests/test_review_dates.py); these tests are about
-# other rules, so their files give it in defaults written last, which moves no line number.
-REVIEWED = "defaults:\n  reviewed_on: '2026-11-02'\n"
+# Every fleet file must give reviewed_on (tests/test_review_dates.py) and the deciding facts
+# (below); these tests are about other rules, so their files give them in defaults written last,
+# which moves no line number.
+REVIEWED = must_give_yaml()
 
 
 def problems_of(text: str) -> list[str]:
@@ -28,17 +30,18 @@ def test_a_good_fleet_merges_defaults_under_each_entry(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
         "defaults:\n  owner: team-a\n  incident_channel: '#inc'\n  reviewed_on: '2026-10-01'\n"
-        "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n"
+        + "".join(f"  {field}: {value}\n" for field, value in DECIDING.items())
+        + "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n"
         "    reviewed_on: 2026-11-02\n",  # unquoted: stays the text written, not a YAML date
         encoding="utf-8",
     )
     entries = load_fleet(fleet)
-    common = {"incident_channel": "#inc"}
+    common = {"incident_channel": "#inc", **DECIDING}
     assert [e.answers for e in entries] == [
         {"owner": "team-a", **common, "reviewed_on": "2026-10-01", "service_name": "one"},
         {"owner": "team-b", **common, "reviewed_on": "2026-11-02", "service_name": "two"},
     ]
-    assert [e.line for e in entries] == [6, 7]
+    assert [e.line for e in entries] == [6 + len(DECIDING), 7 + len(DECIDING)]
 
 
 def test_every_bad_entry_and_field_is_named_at_once() -> None:
@@ -76,7 +79,8 @@ def test_cookiecutters_private_keys_are_unknown_keys(key: str) -> None:
 def test_defaults_are_checked_once_and_cannot_name_a_service() -> None:
     found = problems_of(
         f'defaults:\n  service_name: x\n  owner: "{PAYLOAD}"\n  reviewed_on: "2026-11-02"\n'
-        "services:\n  - service_name: a\n"
+        + "".join(f"  {field}: {value}\n" for field, value in DECIDING.items())
+        + "services:\n  - service_name: a\n"
     )
     assert found == [
         found[0],
@@ -170,9 +174,11 @@ def test_echoed_values_are_capped() -> None:
 
 
 def test_merge_keys_share_defaults() -> None:
+    given = {**DECIDING, "namespace": "prod"}
     data, lines = parse(
-        "defaults: &base\n  owner: team-a\n  namespace: prod\n  reviewed_on: '2026-11-02'\n"
-        "services:\n  - service_name: a\n    <<: *base\n    owner: team-b\n"
+        "defaults: &base\n  owner: team-a\n  reviewed_on: '2026-11-02'\n"
+        + "".join(f"  {field}: {value}\n" for field, value in given.items())
+        + "services:\n  - service_name: a\n    <<: *base\n    owner: team-b\n"
     )
     entries, problems = check_fleet(data, lines)
     assert problems == []
@@ -210,3 +216,88 @@ def test_a_file_that_is_not_utf8_is_explained(tmp_path: Path) -> None:
     fleet.write_bytes(b"services:\n  - service_name: \xff\n")
     with pytest.raises(FleetError, match="cannot be read as UTF-8"):
         load_fleet(fleet)
+
+
+# ---- sources: where each answer was read (not an answer) ----
+
+
+def test_sources_are_kept_apart_from_the_answers() -> None:
+    data, lines = parse(
+        "services:\n  - service_name: a\n    namespace: shop\n    sources:\n"
+        "      namespace: 'deploy/kustomization.yaml: namespace'\n"
+        "      service_name: 'deploy/app.yaml: Deployment/a metadata.name'\n" + REVIEWED
+    )
+    entries, problems = check_fleet(data, lines)
+    assert problems == []
+    assert "sources" not in entries[0].answers  # never given to cookiecutter
+    assert entries[0].sources == {
+        "namespace": "deploy/kustomization.yaml: namespace",
+        "service_name": "deploy/app.yaml: Deployment/a metadata.name",
+    }
+
+
+@pytest.mark.parametrize(
+    ("sources", "field", "message"),
+    [
+        ("{namspace: 'x: y'}", "sources.namspace", "is not an answer's name (did you mean"),
+        ("{workload: [a, b]}", "sources.workload", "is a list; a source is one string"),
+        ("{workload: 5}", "sources.workload", "is an int (5); a source is one string"),
+        ("{workload: ''}", "sources.workload", "is empty; say where workload was read"),
+        ("[namespace]", "sources", "it must be a mapping of answer names"),
+        ("'deploy/'", "sources", "it must be a mapping of answer names"),
+    ],
+    ids=["unknown-answer", "a-list", "an-int", "empty", "a-list-of-names", "a-string"],
+)
+def test_bad_sources_are_refused_naming_the_entry_and_line(
+    sources: str, field: str, message: str
+) -> None:
+    found = problems_of(
+        f"services:\n  - service_name: a\n  - service_name: b\n    sources: {sources}\n"
+    )
+    assert len(found) == 1, found
+    assert found[0].startswith(f"services[1] 'b' (line 3): {field}: "), found[0]
+    assert message in found[0]
+
+
+def test_sources_belong_to_an_entry_not_to_defaults() -> None:
+    found = problems_of(
+        "services:\n  - service_name: a\n" + REVIEWED + "  sources: {namespace: 'x: y'}\n"
+    )
+    assert found == [
+        "defaults: sources: belongs to each entry (where that service's answers were read), "
+        "not to defaults"
+    ]
+
+
+# ---- the facts that decide which commands a page gives must be given ----
+
+
+def test_a_name_only_entry_is_refused_naming_each_deciding_fact() -> None:
+    data, lines = parse("services:\n  - service_name: a\ndefaults:\n  reviewed_on: '2026-11-02'\n")
+    entries, problems = check_fleet(data, lines)
+    assert entries == []
+    assert [(p.where, p.field) for p in problems] == [
+        ("services[0] 'a' (line 2)", field) for field in DECIDING
+    ]
+    for problem in problems:
+        assert problem.message.startswith("is not given (in the entry or in defaults:)")
+        assert "would be a guess" in problem.message and "Rule: " in problem.message
+    # Negative control: the same entry with the facts given is accepted.
+    assert problems_of("services:\n  - service_name: a\n") == []
+
+
+def test_a_fact_no_entry_gives_is_said_once_pointing_at_defaults() -> None:
+    others = "".join(f"  {f}: {v}\n" for f, v in DECIDING.items() if f != "namespace")
+    text = "services:\n  - service_name: a\n  - service_name: b\n"
+    found = problems_of(text + "defaults:\n  reviewed_on: '2026-11-02'\n" + others)
+    assert len(found) == 1, found
+    assert found[0].startswith("defaults: namespace: no entry gives it: give it once here")
+    # Negative control: when one entry gives it, each entry that lacks it is named.
+    found = problems_of(
+        "services:\n  - service_name: a\n    namespace: shop\n  - service_name: b\n"
+        "  - service_name: c\ndefaults:\n  reviewed_on: '2026-11-02'\n" + others
+    )
+    assert [line.split(": is not given")[0] for line in found] == [
+        "services[1] 'b' (line 4): namespace",
+        "services[2] 'c' (line 5): namespace",
+    ]

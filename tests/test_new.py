@@ -20,7 +20,7 @@ from pathlib import Path
 import pexpect
 import pytest
 import yaml
-from fleet_helpers import cli_env
+from fleet_helpers import DECIDING, cli_env
 from matrix import COOKIECUTTER_JSON, ROOT
 from tools import cookiecutter_config, tool
 
@@ -55,6 +55,10 @@ QUESTION = re.compile(
     r"\[(?P<number>\d+)/(?P<total>\d+)\] (?P<question>[^\x1b]*?)\((?P<default>[^()\n]*)\): $"
 )
 RENDERED = re.compile(r"Rendered (?P<path>\S+)\n")
+# The deciding facts (rules.Rule.deciding) as key=value: without a terminal, `new` refuses to
+# take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...).
+GIVEN = [f"{field}={value}" for field, value in DECIDING.items()]
+DISCOVERY_FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 
 
 def question_text(field: str) -> str:
@@ -327,7 +331,7 @@ def test_an_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch) -> No
 
     monkeypatch.setattr(cookiecutter_render, "render", interrupted)
     output = tmp_path / "out" / "deeper"
-    request = wizard.Request(output=output, pairs=["service_name=orders"], no_input=True)
+    request = wizard.Request(output=output, pairs=["service_name=orders", *GIVEN], no_input=True)
     assert wizard.main(request) == 130
     assert leftovers(tmp_path) == []
     # Negative control: the checker sees what a run leaves.
@@ -516,7 +520,7 @@ def test_cruft_accepts_the_cruft_json_of_a_service_made_in_the_current_folder(
 
 def test_the_checkers_catch_a_different_tree_and_cruft_json(tmp_path: Path) -> None:
     """Negative controls of the identity checks, on a tree `new` rendered."""
-    result = run_new("--output", tmp_path / "a", "service_name=orders", "alerting=false")
+    result = run_new("--output", tmp_path / "a", "service_name=orders", "alerting=false", *GIVEN)
     assert result.returncode == 0, result.stderr
     a = tmp_path / "a" / "orders"
     b = tmp_path / "b"
@@ -535,12 +539,124 @@ def test_the_checkers_catch_a_different_tree_and_cruft_json(tmp_path: Path) -> N
 
 def test_an_output_folder_that_cannot_be_made_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("", encoding="utf-8")
-    result = run_new("--no-input", "--output", tmp_path / "a-file" / "services")
+    result = run_new("--no-input", "--output", tmp_path / "a-file" / "services", *GIVEN)
     assert result.returncode == 1, result.stderr
     assert "Not a directory" in result.stderr and "nothing was written" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
     # Negative control: beside the file, the same command renders the service.
-    made = run_new("--no-input", "--output", tmp_path / "services")
+    made = run_new("--no-input", "--output", tmp_path / "services", *GIVEN)
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "services" / "payments-api" / "catalog-info.yaml").is_file()
+
+
+# ---- the deciding facts: given, never a default ----
+
+
+@pytest.mark.parametrize("how", ["--no-input", "--answers"])
+def test_without_input_the_deciding_facts_must_be_given(tmp_path: Path, how: str) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("service_name: orders\nowner: team-a\n", encoding="utf-8")
+    args = ["--no-input", "service_name=orders"] if how == "--no-input" else ["--answers", answers]
+    result = run_new("--output", tmp_path / "out", *args)
+    assert result.returncode == 2, result.stderr
+    assert f"{len(DECIDING)} problem(s) in the answers; nothing was written." in result.stderr
+    for field in DECIDING:
+        assert f"  - answers: {field}: is not given (as key=value, in --answers FILE" in (
+            result.stderr
+        )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+    # Negative control: the same command with the facts given renders the service.
+    given = run_new("--output", tmp_path / "out", *args, *GIVEN)
+    assert given.returncode == 0, given.stderr
+    assert (tmp_path / "out" / "orders" / "catalog-info.yaml").is_file()
+
+
+def test_an_answers_file_may_say_where_its_answers_were_read(tmp_path: Path) -> None:
+    """Its sources: is checked as a fleet entry's, and never reaches cookiecutter."""
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        "service_name: orders\nsources:\n  namespace: 'k8s/ns.yaml: Namespace/shop'\n"
+        "  namspace: 'typo'\n",
+        encoding="utf-8",
+    )
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 2 and "sources.namspace: is not an answer's name" in result.stderr
+    answers.write_text(answers.read_text().replace("  namspace: 'typo'\n", ""), "utf-8")
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 0, result.stderr
+    state = json.loads((tmp_path / "out" / "orders" / ".cruft.json").read_text(encoding="utf-8"))
+    assert "sources" not in state["context"]["cookiecutter"]
+
+
+# ---- new --from: discovery first, only the rest asked ----
+
+
+def test_from_offers_each_derived_answer_with_its_source_and_asks_the_rest(
+    tmp_path: Path,
+) -> None:
+    """The statefulset fixture holds two StatefulSets: the person picks the second one, then
+    every derived answer is offered as the default with where it was read (Enter takes it);
+    the answers discovery could not derive are asked with cookiecutter's defaults."""
+    from service_runbooks.discovery import discover
+
+    source = DISCOVERY_FIXTURES / "statefulset"
+    found = discover([source])
+    archive = next(s for s in found.services if s.name == "ledger-archive")
+    term = Terminal(tmp_path / "out", "--from", str(source), "alerting=false")
+    before, _ = term.wait_for(re.compile(r"Choose from \[1/2\] \(1\): $"))
+    assert "which one is this service?" in before
+    assert "StatefulSet/ledger in payments" in before
+    assert "StatefulSet/ledger-archive in payments" in before
+    term.type("2")
+    asked = {}
+    shown_before = {}
+    either = re.compile(f"{QUESTION.pattern}|{RENDERED.pattern}")
+    while True:
+        before, found_ = term.wait_for(either)
+        if found_["path"] is not None:
+            break
+        field = field_asked(found_["question"])
+        asked[field], shown_before[field] = found_["default"], before
+        term.type("")  # Enter: the default
+    for field, value in archive.answers.items():
+        assert field in asked, field
+        assert f"{field} read from {archive.sources[field]}" in shown_before[field], field
+        if isinstance(COOKIECUTTER_JSON[field], list):
+            assert asked[field] == "1", field  # the derived choice is listed first
+        else:
+            assert asked[field] == value, field
+    underived = [f for f in asked if f not in archive.answers]
+    assert underived, "every answer was derived: nothing left to ask"
+    for field in underived:
+        assert " read from " not in shown_before[field], field
+    rendered = json.loads(
+        (tmp_path / "out" / "ledger-archive" / ".cruft.json").read_text(encoding="utf-8")
+    )["context"]["cookiecutter"]
+    assert {f: rendered[f] for f in archive.answers} == archive.answers
+
+
+def test_from_without_a_terminal_takes_the_derived_answers_and_refuses_the_missing_ones(
+    tmp_path: Path,
+) -> None:
+    source = DISCOVERY_FIXTURES / "statefulset"
+    several = run_new("--output", tmp_path / "out", "--from", source)
+    assert several.returncode == 2 and "Pick one with --workload NAME" in several.stderr
+    # gitops is not derived from these sources (no GitOps object): refused, never guessed.
+    result = run_new("--output", tmp_path / "out", "--from", source, "--workload", "ledger")
+    assert result.returncode == 2, result.stderr
+    assert "answers: gitops: is not given" in result.stderr
+    assert "namespace:" not in result.stderr.split("problem(s)")[1]  # derived: not missing
+    assert not (tmp_path / "out").exists()
+    given = run_new(
+        "--output", tmp_path / "out", "--from", source, "--workload", "ledger", "gitops=none"
+    )
+    assert given.returncode == 0, given.stderr
+    state = json.loads((tmp_path / "out" / "ledger" / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["context"]["cookiecutter"]["namespace"] == "payments"
+    assert state["context"]["cookiecutter"]["app_label_selector"] == "app=ledger,tier=db"
+    # A bad source is one message, exit 2, nothing written.
+    bad = run_new("--output", tmp_path / "other", "--from", tmp_path / "nowhere", *GIVEN)
+    assert bad.returncode == 2 and "nowhere: does not exist" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "other").exists()

@@ -240,3 +240,25 @@ def test_a_path_that_does_not_exist_is_found(tmp_path: Path) -> None:
         "## Recipes\n`tests/test_new.py` to create, `tests/gone/test_c.py`\n"
     )
     assert missing_paths(text, tmp_path) == ["tests/test_b.py", "tests/gone/test_c.py"]
+
+
+def deciding_facts_not_named(markdown: str) -> list[str]:
+    """The deciding facts (rules.Rule.deciding) that a "Migrate a fleet file" section does not
+    name in code."""
+    from service_runbooks.rules import deciding_fields
+
+    section = markdown.split("### Migrate a fleet file", 1)[-1].split("\n#", 1)[0]
+    return [field for field in deciding_fields() if f"`{field}`" not in section]
+
+
+def test_the_migration_section_names_every_deciding_fact() -> None:
+    """A fleet file must give each deciding fact: the README's "Migrate a fleet file" says
+    which; a fact marked deciding later must be added there."""
+    from service_runbooks.rules import deciding_fields
+
+    text = README.read_text(encoding="utf-8")
+    assert "### Migrate a fleet file" in text
+    assert deciding_facts_not_named(text) == []
+    # Negative control: the section without one of them is caught.
+    first = deciding_fields()[0]
+    assert deciding_facts_not_named(text.replace(f"`{first}`", first)) == [first]

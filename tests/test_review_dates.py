@@ -16,7 +16,7 @@ import yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
-from fleet_helpers import copy_template, run_cli, write_fleet
+from fleet_helpers import DECIDING, copy_template, run_cli, write_fleet
 from jinja2 import FileSystemLoader
 from matrix import ROOT
 from runbook_pages import PAGES
@@ -174,6 +174,13 @@ def test_every_page_ends_with_the_review_line(tmp_path: Path) -> None:
 
 
 def _fleet_text(tmp_path: Path, text: str) -> Path:
+    """``text`` as a fleet file, its defaults given the deciding facts (tests/test_fleetfile.py
+    is about those): these tests are about the review dates."""
+    deciding = "".join(f"  {field}: {value}\n" for field, value in DECIDING.items())
+    if "defaults:\n" in text:
+        text = text.replace("defaults:\n", "defaults:\n" + deciding, 1)
+    else:
+        text += "defaults:\n" + deciding
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(text, encoding="utf-8")
     return fleet
@@ -212,7 +219,8 @@ def test_render_refuses_a_fleet_without_review_dates_and_accepts_them_in_default
         assert "Traceback" not in result.stderr
         assert not (tmp_path / "out").exists()
     # Negative control: given once in defaults (unquoted, as people write dates), it is enough.
-    fleet.write_text(fleet.read_text() + "defaults:\n  reviewed_on: 2026-11-02\n")
+    given = fleet.read_text().replace("defaults:\n", "defaults:\n  reviewed_on: 2026-11-02\n")
+    fleet.write_text(given)
     run_cli(ROOT, "check", fleet, "--output", tmp_path / "out", "--stale", "--today", "2026-11-02")
 
 

@@ -1,10 +1,11 @@
 """What a rendered service records about itself: a manifest of file digests and .cruft.json.
 
 The manifest (``.service-runbooks.json``) holds the digest of every file exactly as rendered,
-the answers, and a fingerprint of answers plus template. A file whose digest differs from the
-manifest was changed by a person; a service whose fingerprint matches needs no work at all.
-Both metadata files are written last and atomically, so they only ever describe a complete
-render.
+the answers, a fingerprint of answers plus template, and the fleet entry's ``sources:`` (where
+each answer was read; not an answer, so not in the fingerprint: it changes no rendered file).
+A file whose digest differs from the manifest was changed by a person; a service whose
+fingerprint matches needs no work at all. Both metadata files are written last and atomically,
+so they only ever describe a complete render.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class Manifest:
     stamp: dict[str, str | None]
     files: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT
+    # Answer name -> where it was read (the fleet entry's ``sources:``), for the checks that
+    # compare the answers with the deployment later. A manifest written before it has none.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True) + "\n"

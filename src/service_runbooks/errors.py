@@ -185,3 +185,24 @@ class CommandSyntaxError(ServiceRunbooksError, ValueError):
     """A shell line the command parser cannot split into words (an unclosed quote or ``$(``)."""
 
     exit_code = EXIT_INVALID
+
+
+class NothingDiscovered(ServiceRunbooksError):
+    """``discover`` read its sources but found no workload a runbook can serve."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return (
+            f"ERROR: no Deployment, StatefulSet or Argo Rollouts Rollout found in {self}; "
+            "nothing was written"
+        )
+
+
+class WrittenMeanwhile(ServiceRunbooksError):
+    """``discover --output``: the file appeared while discovery ran; it is left as it is."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return f"ERROR: --output: {self} appeared while discovering; nothing is written over it"

@@ -5,13 +5,23 @@ the file's shape, unknown keys (cookiecutter would drop them silently), values t
 strings, values holding Jinja delimiters (cookiecutter would evaluate them as code), and every
 given answer against its rule. Answers that come from cookiecutter.json defaults are checked
 after cookiecutter renders them (``cookiecutter_render.prepare``), still before anything is written.
+
+The facts that decide which commands a page gives (``Rule.deciding``: the workload, the
+namespace, the GitOps layer, the migration tool...) must be given, in the entry or in
+``defaults:``: cookiecutter.json's default for one of them is a guess, so an entry without it is
+refused, naming each. When every entry lacks the same one, it is said once, pointing at
+``defaults:``.
+
+An entry may say where its answers were read (``sources:``, answer name -> one string, as
+``service-runbooks discover`` writes it). It is not an answer: it never reaches cookiecutter,
+and ``render`` keeps it in the service's manifest (``cruft_state.Manifest.sources``).
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +29,15 @@ import yaml
 
 from service_runbooks import rules
 from service_runbooks.errors import FleetError, FleetProblem, ParseError
-from service_runbooks.rules import RULES_BY_FIELD, Rule, defaults_from_the_clock, has_jinja, shown
+from service_runbooks.rules import (
+    RULES_BY_FIELD,
+    Rule,
+    default_answer,
+    defaults_from_the_clock,
+    has_jinja,
+    missing_deciding,
+    shown,
+)
 
 try:  # the C parser is much faster on large fleets; same results
     # Typed Any: the base is chosen at run time, which a static base class cannot say.
@@ -28,15 +46,19 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
 TOP_LEVEL_KEYS = ("defaults", "services")
+# An entry's key that is not an answer: where its answers were read (never given to cookiecutter).
+SOURCES_KEY = "sources"
+SOURCE_EXAMPLE = '"deploy/overlays/prod/kustomization.yaml: namespace"'
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One service of the fleet: its answers with the defaults merged in."""
+    """One service of the fleet: its answers with the defaults merged in, and their sources."""
 
     index: int
     line: int | None
     answers: dict[str, str]
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -140,11 +162,15 @@ def parse(text: str) -> tuple[Any, list[int]]:
     return data, [node.start_mark.line + 1 for node in nodes]
 
 
-def _unknown_key(key: object) -> str:
-    hint = ""
+def _did_you_mean(key: object) -> str:
     if isinstance(key, str):
         close = difflib.get_close_matches(key, RULES_BY_FIELD, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f" (did you mean {close[0]!r}?)" if close else ""
+    return ""
+
+
+def _unknown_key(key: object) -> str:
+    hint = _did_you_mean(key)
     return (
         f"unknown key{hint}; cookiecutter would ignore it silently. "
         f"Known keys: {', '.join(RULES_BY_FIELD)}"
@@ -214,7 +240,15 @@ def _check_defaults(defaults: object) -> tuple[dict[str, str], list[FleetProblem
         return {}, []
     if not isinstance(defaults, dict):
         return {}, [FleetProblem("defaults", None, "must be a mapping of answers")]
-    problems = answer_problems("defaults", defaults)
+    problems = answer_problems("defaults", {k: v for k, v in defaults.items() if k != SOURCES_KEY})
+    if SOURCES_KEY in defaults:
+        problems.append(
+            FleetProblem(
+                "defaults",
+                SOURCES_KEY,
+                "belongs to each entry (where that service's answers were read), not to defaults",
+            )
+        )
     if "service_name" in defaults:
         problems.append(
             FleetProblem("defaults", "service_name", "cannot be a default; name each service")
@@ -242,14 +276,84 @@ def _clock_answers_missing(where: str, answers: Mapping[Any, Any]) -> list[Fleet
     ]
 
 
+def source_problems(where: str, sources: object) -> list[FleetProblem]:
+    """An entry's ``sources:``: a mapping of known answer names to one non-empty string each."""
+    if not isinstance(sources, dict):
+        return [
+            FleetProblem(
+                where,
+                SOURCES_KEY,
+                f"{_wrong_type(sources).split(';')[0]}; it must be a mapping of answer names to "
+                f"where each was read, e.g. namespace: {SOURCE_EXAMPLE}",
+            )
+        ]
+    problems = []
+    for name, source in sources.items():
+        key = f"{SOURCES_KEY}.{_key_name(name)}"
+        if not isinstance(name, str) or name not in RULES_BY_FIELD:
+            message = (
+                f"is not an answer's name{_did_you_mean(name)}; sources: maps answer names to "
+                f"where each was read. Known answers: {', '.join(RULES_BY_FIELD)}"
+            )
+            problems.append(FleetProblem(where, key, message))
+        elif not isinstance(source, str):
+            kind = _wrong_type(source).split(";")[0]
+            message = f"{kind}; a source is one string, e.g. {SOURCE_EXAMPLE}"
+            problems.append(FleetProblem(where, key, message))
+        elif not source.strip():
+            problems.append(FleetProblem(where, key, f"is empty; say where {name} was read"))
+    return problems
+
+
+def split_sources(item: Mapping[Any, Any]) -> tuple[dict[Any, Any], object]:
+    """An entry's answers, and its ``sources:`` (None when it has none)."""
+    return {k: v for k, v in item.items() if k != SOURCES_KEY}, item.get(SOURCES_KEY)
+
+
+def deciding_problem(
+    where: str, name: str, once_for_all: bool = False, give_it: str = "in the entry or in defaults:"
+) -> FleetProblem:
+    """A deciding answer (``Rule.deciding``) not given: its default would be a guess. The one
+    wording of this refusal, for the fleet file and for ``new``."""
+    rule = RULES_BY_FIELD[name]
+    lead = (
+        "no entry gives it: give it once here, in defaults: (or in each entry)"
+        if once_for_all
+        else f"is not given ({give_it})"
+    )
+    return FleetProblem(
+        where,
+        name,
+        f"{lead}. It decides which commands the pages give, so cookiecutter.json's default "
+        f"({shown(default_answer(name))}) would be a guess. Rule: {rule.summary}. Example: "
+        f'{name}: "{rule.example}". service-runbooks discover SOURCE... derives it from the '
+        "service's deployment sources",
+    )
+
+
 def _check_entry(
-    index: int, line: int | None, item: object, defaults: dict[str, str], seen: dict[str, str]
+    index: int,
+    line: int | None,
+    item: object,
+    defaults: dict[str, str],
+    seen: dict[str, str],
+    said_once: frozenset[str] = frozenset(),
 ) -> tuple[Entry | None, list[FleetProblem]]:
+    """One entry's problems; ``said_once`` are deciding answers every entry lacks, reported
+    once for the whole file (``_lacked_by_all``), not here."""
     if not isinstance(item, dict):
         return None, [FleetProblem(entry_label(index, line), None, "must be a mapping of answers")]
     where = entry_label(index, line, item.get("service_name"))
+    item, sources = split_sources(item)
     problems = answer_problems(where, item, {**defaults, **item})
+    if sources is not None:
+        problems += source_problems(where, sources)
     problems += _clock_answers_missing(where, {**defaults, **item})
+    problems += [
+        deciding_problem(where, name)
+        for name in missing_deciding({**defaults, **item})
+        if name not in said_once
+    ]
     name = item.get("service_name")
     if name is None:
         problems.append(FleetProblem(where, "service_name", "is required in every entry"))
@@ -261,7 +365,17 @@ def _check_entry(
         seen.setdefault(name, where)
     if problems:
         return None, problems
-    return Entry(index, line, {**defaults, **item}), []
+    checked = sources if isinstance(sources, dict) else {}  # source_problems refused the rest
+    return Entry(index, line, {**defaults, **item}, dict(checked)), []
+
+
+def _lacked_by_all(services: list[Any], defaults: dict[str, str]) -> list[str]:
+    """The deciding answers that no entry of a fleet of several gives (nor its defaults)."""
+    merged = [{**defaults, **split_sources(item)[0]} for item in services if isinstance(item, dict)]
+    if len(merged) < 2:
+        return []
+    lacked = [set(missing_deciding(answers)) for answers in merged]
+    return [name for name in missing_deciding(merged[0]) if all(name in s for s in lacked)]
 
 
 def check_fleet(data: object, lines: list[int]) -> tuple[list[Entry], list[FleetProblem]]:
@@ -281,9 +395,13 @@ def check_fleet(data: object, lines: list[int]) -> tuple[list[Entry], list[Fleet
         return [], problems
     entries: list[Entry] = []
     seen: dict[str, str] = {}
+    said_once = _lacked_by_all(services, defaults)
+    problems += [deciding_problem("defaults", name, once_for_all=True) for name in said_once]
     for index, item in enumerate(services):
         line = lines[index] if index < len(lines) else None
-        entry, entry_problems = _check_entry(index, line, item, defaults, seen)
+        entry, entry_problems = _check_entry(
+            index, line, item, defaults, seen, frozenset(said_once)
+        )
         problems += entry_problems
         if entry is not None:
             entries.append(entry)

@@ -92,6 +92,11 @@ class Rule:
     # unused Helm release may not inherit a name too long for one. A yes/no answer's choice is
     # a boolean: ("alerting", (True,)).
     only_when: tuple[Condition, ...] | None = None
+    # A fact that decides which commands a page gives (the workload, its namespace, the GitOps
+    # layer, the migration tool...): the project's own paths (a fleet entry, ``new --no-input``,
+    # ``new --answers``) refuse to take it from cookiecutter.json's default (``missing_deciding``).
+    # Plain cookiecutter cannot tell a default from an answer, and keeps its defaults.
+    deciding: bool = False
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
@@ -155,13 +160,13 @@ def default_answer(field: str) -> object:
     return default[0] if isinstance(default, list) else default
 
 
-def _choice(field: str, summary: str) -> Rule:
+def _choice(field: str, summary: str, deciding: bool = False) -> Rule:
     """A rule for a choice variable; its choices are the list in cookiecutter.json."""
     listed = COOKIECUTTER_JSON[field]
     if not isinstance(listed, list):
         raise TypeError(f"{field} must be a JSON list of choices in cookiecutter.json")
     choices = tuple(str(choice) for choice in listed)
-    return Rule(field, summary, example=choices[0], choices=choices)
+    return Rule(field, summary, example=choices[0], choices=choices, deciding=deciding)
 
 
 def _boolean(field: str, summary: str) -> Rule:
@@ -217,6 +222,7 @@ RULES: tuple[Rule, ...] = (
         example="production",
         pattern=_DNS_LABEL,
         max_length=63,
+        deciding=True,
     ),
     Rule(
         "staging_namespace",
@@ -239,6 +245,7 @@ RULES: tuple[Rule, ...] = (
         "workload",
         "how the service runs: a Deployment, a StatefulSet, an Argo Rollouts Rollout, "
         "or a Helm release",
+        deciding=True,
     ),
     Rule(
         "helm_release",
@@ -275,8 +282,9 @@ RULES: tuple[Rule, ...] = (
     _choice(
         "migration_tool",
         "the database migration tool, or none for a service without a database",
+        deciding=True,
     ),
-    _choice("gitops", "what deploys the service from Git, if anything"),
+    _choice("gitops", "what deploys the service from Git, if anything", deciding=True),
     Rule(
         "gitops_app",
         "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
@@ -454,6 +462,21 @@ def defaults_from_the_clock() -> tuple[str, ...]:
     such a default would keep the day of whichever render happened last, a date nobody chose.
     """
     return tuple(field for field, default in COOKIECUTTER_JSON.items() if default == TODAY)
+
+
+def deciding_fields() -> tuple[str, ...]:
+    """The answers that decide which commands a page gives (``Rule.deciding``), in rule order."""
+    return tuple(rule.field for rule in RULES if rule.deciding)
+
+
+def missing_deciding(answers: Mapping[str, object]) -> list[str]:
+    """The deciding answers ``answers`` do not give, among those their answers use
+    (``Rule.only_when``): each would otherwise be cookiecutter.json's default, a guess."""
+    return [
+        rule.field
+        for rule in RULES
+        if rule.deciding and rule.field not in answers and rule.applies(answers)
+    ]
 
 
 # A day written anywhere on Earth is at most one day after UTC's (UTC+14 is the furthest ahead).

@@ -10,7 +10,14 @@ carrying Jinja delimiters ever reaches cookiecutter.
 Answers can also be given as ``key=value`` and ``--answers FILE`` (one fleet entry's YAML); they
 are checked as ``render`` checks a fleet entry, every problem at once (exit 2, nothing written).
 Without a terminal on stdin (or with ``--no-input``) the questions not answered that way take
-their defaults, as ``cookiecutter --no-input`` does.
+their defaults, as ``cookiecutter --no-input`` does, except the facts that decide which commands
+a page gives (``Rule.deciding``): each must be given (or discovered), else ``new`` refuses,
+naming it, before anything is written.
+
+``--from SOURCE...`` runs discovery first (``service_runbooks.discovery``): the answers it
+derives for the workload (picked with ``--workload NAME``, or asked when the sources hold
+several) are shown with where each was read and offered as the defaults (Enter accepts); only
+the rest is asked. An answer given as ``key=value`` or in ``--answers`` wins over a derived one.
 
 The service is rendered as the fleet renders it (``cookiecutter_render.prepare`` and
 ``cookiecutter_render.render``), so it is byte for byte what ``cookiecutter --no-input`` writes
@@ -29,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service_runbooks.errors import (
     EXIT_FAILED,
@@ -45,8 +52,14 @@ from service_runbooks.rules import (
     RULES_BY_FIELD,
     Problem,
     answer_problem,
+    missing_deciding,
     questions,
 )
+
+if TYPE_CHECKING:
+    from service_runbooks.discovery import ServiceAnswers, WorkloadFacts
+
+    Found = tuple[WorkloadFacts, ServiceAnswers]  # a discovered workload and its answers
 
 COMMAND_LINE = "command line"
 STAGING_PREFIX = ".service-runbooks-new."
@@ -61,6 +74,8 @@ class Request:
     answers_file: Path | None = None
     no_input: bool = False
     template_url: str | None = None
+    from_sources: Sequence[Path] = ()  # --from: discovery's sources
+    workload: str | None = None  # --workload: which discovered workload, by name
 
 
 def is_yes_no(field: str) -> bool:
@@ -101,8 +116,11 @@ def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProb
 
 
 def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]]:
-    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader."""
-    from service_runbooks.fleetfile import parse
+    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader.
+
+    Its ``sources:`` (where each answer was read, as a fleet entry's) is checked as the fleet
+    checks it, and not an answer: cookiecutter never gets it."""
+    from service_runbooks.fleetfile import parse, source_problems, split_sources
 
     where = str(path)
     try:
@@ -113,7 +131,8 @@ def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]
         return {}, [FleetProblem(where, None, str(error))]
     if not isinstance(data, dict):
         return {}, [FleetProblem(where, None, "must be a mapping of answers, as one fleet entry")]
-    return data, []
+    answers, sources = split_sources(data)
+    return answers, [] if sources is None else source_problems(where, sources)
 
 
 @dataclass(frozen=True)
@@ -155,6 +174,104 @@ def given_answers(request: Request) -> Given:
     return given
 
 
+# ---- answers discovered from the deployment's sources: --from ----
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The answers discovery derived for the chosen workload, each with where it was read."""
+
+    answers: Mapping[str, str]
+    sources: Mapping[str, str]
+    not_derived: Mapping[str, str]
+
+
+NO_DERIVED = Derived({}, {}, {})
+
+
+def _labels(workloads: Sequence[Found]) -> list[str]:
+    """How a discovered workload is named to a person: Kind/name, its namespace, the service."""
+    labels = []
+    for facts, service in workloads:
+        where = f" in {facts.workload.namespace}" if facts.workload.namespace else ""
+        labels.append(f"{facts.workload.ref}{where} (service_name {service.name or '?'})")
+    return labels
+
+
+def _matches(name: str, facts: WorkloadFacts, service: ServiceAnswers) -> bool:
+    return name in (facts.workload.name, facts.workload.ref, service.name)
+
+
+def pick_workload(request: Request, interactive: bool) -> Derived:
+    """Discovery over ``--from``, and the one workload the service is for: the only one found,
+    the one ``--workload`` names, or (on a terminal) the one the person picks."""
+    from service_runbooks.discovery import discover
+
+    found = discover([Path(source) for source in request.from_sources])
+    every = list(zip(found.workloads, found.services, strict=True))
+    where = "--from " + " ".join(str(source) for source in request.from_sources)
+    if not every:
+        message = "no Deployment, StatefulSet or Argo Rollouts Rollout found in the sources"
+        raise Refused([FleetProblem(where, None, message)])
+    pairs = every
+    if request.workload is not None:
+        pairs = [(f, s) for f, s in every if _matches(request.workload, f, s)]
+        if not pairs:
+            message = (
+                f"no discovered workload is named {request.workload!r}; found: "
+                f"{'; '.join(_labels(every))}"
+            )
+            raise Refused([FleetProblem("--workload", None, message)])
+    if len(pairs) > 1 and not interactive:
+        message = (
+            f"the sources hold {len(pairs)} workloads: {'; '.join(_labels(pairs))}. "
+            "Pick one with --workload NAME"
+        )
+        raise Refused([FleetProblem(where, None, message)])
+    chosen = pairs[0][1] if len(pairs) == 1 else _ask_workload(pairs)[1]
+    return Derived(dict(chosen.answers), dict(chosen.sources), dict(chosen.not_derived))
+
+
+PICK = "workload to document"
+
+
+def _ask_workload(pairs: list[Found]) -> Found:
+    """The workload a person picks among several (cookiecutter's choice prompt)."""
+    from cookiecutter.prompt import read_user_choice
+
+    labels = _labels(pairs)
+    question = "The sources hold several workloads: which one is this service?"
+    label = read_user_choice(PICK, labels, {PICK: question})
+    return pairs[labels.index(label)]
+
+
+def show_derived(derived: Derived) -> None:
+    """What discovery derived and what it could not, on standard error, before any question."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False)
+    if derived.answers:
+        console.print("Derived from the sources (offered as defaults: Enter accepts):")
+    for name, value in derived.answers.items():
+        source = escape(derived.sources[name])
+        console.print(f"  {escape(name)}: {escape(value)}  [dim]<- {source}[/]")
+    if derived.not_derived:
+        console.print("Not derived (asked, or given as key=value):")
+    for name, why in derived.not_derived.items():
+        console.print(f"  {escape(name)}: [dim]{escape(why)}[/]")
+
+
+def deciding_refusal(answers: Mapping[str, object]) -> list[FleetProblem]:
+    """The deciding answers (``Rule.deciding``) neither given nor derived, each named."""
+    from service_runbooks.fleetfile import deciding_problem
+
+    return [
+        deciding_problem("answers", name, give_it="as key=value, in --answers FILE or by --from")
+        for name in missing_deciding(answers)
+    ]
+
+
 # ---- asking ----
 
 
@@ -173,7 +290,13 @@ def applies(field: str, known: Mapping[str, object]) -> bool:
 class Asker:
     """Asks cookiecutter's questions that apply, in order, each until its answer is valid."""
 
-    def __init__(self, context: Mapping[str, Any], given: Given, output: Path):
+    def __init__(
+        self,
+        context: Mapping[str, Any],
+        given: Given,
+        output: Path,
+        derived: Derived = NO_DERIVED,
+    ):
         from cookiecutter.utils import create_env_with_context
         from rich.console import Console
 
@@ -183,6 +306,7 @@ class Asker:
         self.given = given.answers
         self.given_problems = given.problems  # given answers, checked among the answers so far
         self.output = output
+        self.derived = derived
         self.console = Console(stderr=True, highlight=False)
 
     def default(self, field: str, known: dict[str, object]) -> Any:
@@ -191,11 +315,18 @@ class Asker:
 
         raw = self.raw[field]
         if isinstance(raw, list):
-            return [render_variable(self.env, option, known) for option in raw]
+            options = [render_variable(self.env, option, known) for option in raw]
+            derived = self.derived.answers.get(field)
+            # The derived choice first: a choice prompt's default is its first option.
+            return sorted(options, key=lambda option: option != derived)
+        if field in self.derived.answers:
+            return self.derived.answers[field]
         return render_variable(self.env, raw, known)
 
     def ask_all(self) -> dict[str, object]:
         """The given answers plus every answer typed (or accepted) for a question that applies."""
+        from rich.markup import escape
+
         known: dict[str, object] = {}  # every answer so far, as cookiecutter holds them
         answers = dict(self.given)
         fields = questions()
@@ -210,6 +341,9 @@ class Asker:
             asked = sum(f not in self.given for f in fields[:index] if applies(f, known))
             left = [f for f in fields[index:] if f not in self.given and applies(f, known)]
             prefix = f"  [dim][{asked + 1}/{asked + len(left)}][/] "
+            if field in self.derived.sources:
+                source = self.derived.sources[field]
+                self.console.print(f"  [dim]{escape(field)} read from {escape(source)}[/]")
             known[field] = answers[field] = self.ask(field, default, prefix, known)
             # A given answer this one puts to use (workload=helm: helm_release counts now) is
             # checked at once, not after the questions left.
@@ -301,16 +435,22 @@ def new_service(request: Request) -> Path:
     if problem := folder_problem(output, given.answers.get("service_name")):
         raise Refused([FleetProblem("output", "service_name", problem)])
     interactive = not request.no_input and sys.stdin.isatty()
-    answers: Mapping[str, object] = given.answers
+    derived = NO_DERIVED
+    if request.from_sources:
+        derived = pick_workload(request, interactive)
+        show_derived(derived)
+    answers: Mapping[str, object] = {**derived.answers, **given.answers}
     if interactive:
         from cookiecutter.generate import generate_context
 
         context = generate_context(context_file=str(TEMPLATE_ROOT / "cookiecutter.json"))
         with cookiecutter_render.template_on_path(TEMPLATE_ROOT):
-            answers = Asker(context, given, output).ask_all()
+            answers = Asker(context, given, output, derived).ask_all()
+    # Checked with the rendered answers, so that every problem is said at once.
+    missing = deciding_refusal(answers)
     rendered, problems = cookiecutter_render.prepare(TEMPLATE_ROOT, answers, output)
-    if rendered is None or problems:
-        raise Refused(rendered_problems(problems, answers))
+    if rendered is None or problems or missing:
+        raise Refused(missing + rendered_problems(problems, answers))
     name = rendered["cookiecutter"]["service_name"]
     if problem := folder_problem(output, name):
         raise Refused([FleetProblem("output", "service_name", problem)])

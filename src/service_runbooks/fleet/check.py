@@ -86,6 +86,11 @@ def _behind(manifest: Manifest, entry: Entry, tree: str, engine: str, stamp: Sta
             f"the template moved to commit {str(stamp.commit)[:12]} (same files; "
             "`render` re-stamps .cruft.json)"
         )
+    if not reasons and manifest.sources != entry.sources:
+        reasons.append(
+            "its sources: changed in the fleet file (same files; `render` records them in "
+            f"{MANIFEST})"
+        )
     return reasons
 
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 RECORD = ".service-runbooks-fleet.json"
 _CODE = Path(__file__).parent  # this package: how fleets are checked and rendered
+# How a fleet file is checked (the verdict this record vouches for) lives beside the package.
+_FLEET_FILE_CHECKS = _CODE.parent / "fleetfile.py"
 
 
 def _file_digest(path: Path) -> str:
@@ -37,7 +39,7 @@ def _file_digest(path: Path) -> str:
 def _code_digest() -> str:
     """Our own code (rules.py is among the template's inputs): new code, full path once."""
     digest = hashlib.sha256()
-    for path in sorted(_CODE.glob("*.py")):
+    for path in [*sorted(_CODE.glob("*.py")), _FLEET_FILE_CHECKS]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -3,7 +3,9 @@
 1. Read and check the whole fleet file (``fleetfile``); any problem stops here.
 2. A service whose fingerprint (answers + template inputs + engine) matches its manifest is
    unchanged: nothing is rendered or written (at most .cruft.json is re-stamped when only the
-   template's commit moved).
+   template's commit moved, and the manifest records the entry's new ``sources:`` when only
+   they changed: where an answer was read changes no rendered file, so it is no reason to
+   render again).
 3. The others are prepared in worker processes (cookiecutter renders the answers' defaults and
    the rules check the result); any problem stops here, still before anything is written.
 4. Workers render and sync each service (``sync``); a summary says what happened.
@@ -134,21 +136,29 @@ def _plan(
         manifest = read_manifest(output / entry.name)
         if manifest is None or manifest.fingerprint != expected:
             pending.append(Pending(entry, expected))
-        elif manifest.stamp != stamp_dict(stamp):
+        elif manifest.stamp != stamp_dict(stamp) or manifest.sources != entry.sources:
             restamp.append(entry)
         else:
             unchanged.append(entry)
     return pending, restamp, unchanged, refused
 
 
-def _restamp(service: Path, stamp: Stamp) -> None:
-    """Point .cruft.json at the template's current commit (the rendered files are the same)."""
-    state = json.loads((service / CRUFT_FILE).read_text(encoding="utf-8"))
-    write_atomic(service / CRUFT_FILE, cruft_json(restamped(state, stamp)))
+def _restamp(service: Path, stamp: Stamp, sources: dict[str, str]) -> str:
+    """Point .cruft.json at the template's current commit and record the entry's ``sources``
+    (the rendered files are the same); what was done, for the summary."""
     manifest = read_manifest(service)
     assert manifest is not None
-    manifest.stamp = stamp_dict(stamp)
+    done = []
+    if manifest.stamp != stamp_dict(stamp):
+        state = json.loads((service / CRUFT_FILE).read_text(encoding="utf-8"))
+        write_atomic(service / CRUFT_FILE, cruft_json(restamped(state, stamp)))
+        manifest.stamp = stamp_dict(stamp)
+        done.append("re-stamped")
+    if manifest.sources != sources:
+        manifest.sources = dict(sources)
+        done.append("sources recorded")
     write_atomic(service / MANIFEST, manifest.to_json())
+    return ", ".join(done)
 
 
 def _init_worker(template: Path, hooks_in_process: bool) -> None:
@@ -228,6 +238,7 @@ def _job(
         name=item.entry.name,
         context=context,
         answers=item.entry.answers,
+        sources=item.entry.sources,
         fingerprint=item.fingerprint,
         template_tree=tree,
         stamp=stamp,
@@ -302,8 +313,8 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
             with progress_bar(len(jobs), "rendering", options.progress) as advance:
                 outcomes.update(_run_jobs(pool, jobs, advance))
         for entry in restamp:
-            _restamp(output / entry.name, stamp)
-            outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED, "re-stamped")
+            done = _restamp(output / entry.name, stamp, entry.sources)
+            outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED, done)
     for entry in unchanged:
         outcomes[entry.name] = sync.Outcome(entry.name, UNCHANGED)
     warnings = uncommitted_warning(options.template) if pending else []

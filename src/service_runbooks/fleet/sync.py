@@ -59,6 +59,7 @@ class Job:
     output: Path
     staging: Path
     merge: bool = False
+    sources: Mapping[str, str] = field(default_factory=dict)  # the entry's, for the manifest
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def _manifest(job: Job, files: dict[str, str]) -> Manifest:
         answers=dict(job.answers),
         stamp=stamp_dict(job.stamp),
         files=files,
+        sources=dict(job.sources),
     )
 
 

@@ -179,3 +179,19 @@ class TooLarge(SourceUnreadable):
 
 class YamlProblem(SourceUnreadable):
     """A source is not the safe YAML discovery reads."""
+
+
+class ClusterError(ServiceRunbooksError):
+    """A cluster cannot be read (no kubectl, an unknown context, an API server out of reach, a
+    list refused); the message names the context and the type."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, context: str | None, what: str, message: str) -> None:
+        where = f"cluster {context}" if context else "the kubeconfig"
+        super().__init__(f"{where}: {what}: {message}")
+        self.context = context
+        self.what = what
+
+    def report(self) -> str:
+        return f"ERROR: {self}; nothing was discovered"

@@ -16,10 +16,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service_runbooks.cli import build, check, index, new, options, render, update, workflow
+from service_runbooks.cli import (
+    build,
+    check,
+    discover,
+    index,
+    new,
+    options,
+    render,
+    update,
+    workflow,
+)
 from service_runbooks.errors import EXIT_INVALID, ServiceRunbooksError
 
-COMMANDS = (render, update, check, build, index, workflow, new)  # the order --help lists
+COMMANDS = (render, update, check, build, index, workflow, new, discover)  # the order --help lists
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,353 @@
+"""``service-runbooks discover --cluster``: a fleet file from the live objects, read with the real
+kubectl from the fake API server of tests/kube_api.py, which records every request.
+
+The cluster (tests/cluster_services.py) holds one service per deployer: Helm under a Flux
+HelmRelease with ``targetNamespace``, a StatefulSet with ``OnDelete`` under Argo CD, an Argo
+Rollouts Rollout, a plain Deployment with an HPA, and a plain Helm release whose chart sets Argo
+CD's instance label. Each answer must be derived with the object and field it came from; what
+reached the server must be GETs only (a doctored run that writes is caught); a refused list, an
+API server out of reach, an unknown context and a missing kubectl stop with one message naming
+the context and the type, exit 2, no traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cluster_services
+import kube_checks
+import pytest
+import yaml
+from cluster_services import CONTEXT, fleet_cluster, served
+from kube_api import FakeApiServer, Role, write_kubeconfig
+from tools import tool
+
+from service_runbooks.cli import main
+from service_runbooks.discovery import cluster as cluster_module
+from service_runbooks.discovery.cluster import ClusterSource, discover_cluster
+from service_runbooks.fleetfile import answer_problems
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kubectl() -> None:
+    tool("kubectl")
+
+
+# answer -> (value, words its source must hold: the object and the field)
+EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
+    "payments-api": {
+        "namespace": ("payments", "Deployment/payments/payments-api metadata.namespace"),
+        "workload": ("helm", "Deployment/payments/payments-api metadata.name (installed by Helm"),
+        "app_label_selector": (
+            "app=payments-api",
+            "Deployment/payments/payments-api spec.selector.matchLabels",
+        ),
+        "metrics_selector": ('job="payments-api"', "ServiceMonitor/payments/payments-api"),
+        "gitops": ("flux", "payments-api metadata.labels['helm.toolkit.fluxcd.io/name']"),
+        "gitops_app": ("payments-api", "HelmRelease/flux-system/payments-api metadata.name"),
+        "flux_namespace": (
+            "flux-system",
+            "HelmRelease/flux-system/payments-api metadata.namespace",
+        ),
+        "helm_release": (
+            "payments-payments-api",
+            "metadata.annotations['meta.helm.sh/release-name']; cluster prod: HelmRelease/"
+            "flux-system/payments-api spec.releaseName (absent: Flux's default "
+            "<targetNamespace>-<name>, spec.targetNamespace 'payments')",
+        ),
+        "chart_workload": ("deployment/payments-api", "Deployment/payments/payments-api"),
+        "kube_context": ("prod", "kubectl --context prod"),
+    },
+    "ledger-db": {
+        "namespace": ("ledger", "StatefulSet/ledger/ledger-db metadata.namespace"),
+        "workload": ("statefulset", "StatefulSet/ledger/ledger-db kind"),
+        "app_label_selector": ("app=ledger-db", "StatefulSet/ledger/ledger-db spec.selector"),
+        "metrics_selector": ('job="ledger/ledger-db"', "PodMonitor/ledger/ledger-db metadata"),
+        "gitops": (
+            "argocd",
+            "StatefulSet/ledger/ledger-db metadata.annotations['argocd.argoproj.io/tracking-id']",
+        ),
+        "gitops_app": ("ledger", "Application/argocd/ledger metadata.name"),
+    },
+    "checkout": {
+        "namespace": ("shop", "Rollout/shop/checkout metadata.namespace"),
+        "workload": ("argo-rollout", "Rollout/shop/checkout kind"),
+        "app_label_selector": ("app=checkout", "Rollout/shop/checkout spec.selector"),
+        "metrics_selector": ('job="checkout-team"', "checkout metadata.labels['team']"),
+        "gitops": (
+            "argocd",
+            "metadata.labels['app.kubernetes.io/instance'] (a label Helm charts set too, so alone "
+            "it does not prove Argo CD), confirmed by cluster prod: Application/argocd/checkout",
+        ),
+        "gitops_app": ("checkout", "Application/argocd/checkout metadata.name"),
+    },
+    "search": {
+        "namespace": ("search", "Deployment/search/search metadata.namespace"),
+        "workload": ("deployment", "Deployment/search/search kind"),
+        "app_label_selector": ("app=search", "Deployment/search/search spec.selector"),
+        "metrics_selector": ('job="search"', "ServiceMonitor/monitoring/search spec.selector"),
+    },
+    "web": {
+        "namespace": ("web", "Deployment/web/web metadata.namespace"),
+        "workload": ("helm", "installed by Helm release 'web'"),
+        "helm_release": ("web", "Deployment/web/web metadata.annotations['meta.helm.sh/release-"),
+        "chart_workload": ("deployment/web", "Deployment/web/web metadata.name"),
+    },
+}
+
+# Facts the template has no answer for yet (proposed names), with their sources.
+EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
+    "payments-api": {
+        "helm_storage_namespace": (
+            "flux-system",
+            "HelmRelease/flux-system/payments-api status.storageNamespace",
+        ),
+        "gitops_kind": ("HelmRelease", "HelmRelease/flux-system/payments-api kind"),
+        "hpa_name": ("payments-api", "HorizontalPodAutoscaler/payments/payments-api"),
+        "hpa_min_replicas": ("3", "spec.scaleTargetRef"),
+        "hpa_max_replicas": ("12", "spec.scaleTargetRef"),
+        "pdb_names": (["payments-api"], "PodDisruptionBudget/payments/payments-api"),
+    },
+    "ledger-db": {
+        "update_strategy": ("OnDelete", "StatefulSet/ledger/ledger-db spec.updateStrategy.type"),
+        "gitops_kind": ("Application", "Application/argocd/ledger kind"),
+        "gitops_reverts_by_hand_changes": ("true", "spec.syncPolicy.automated.selfHeal"),
+        "gitops_prunes": ("false", "Application/argocd/ledger spec.syncPolicy.automated.prune"),
+    },
+    "checkout": {
+        "update_strategy": ("canary", "Rollout/shop/checkout spec.strategy.canary"),
+        "gitops_reverts_by_hand_changes": ("false", "Argo CD's default is no self-heal"),
+    },
+    "search": {
+        "hpa_name": ("search", "HorizontalPodAutoscaler/search/search spec.scaleTargetRef"),
+        "hpa_min_replicas": ("2", "HorizontalPodAutoscaler/search/search"),
+        "hpa_max_replicas": ("6", "HorizontalPodAutoscaler/search/search"),
+    },
+    "web": {
+        "helm_storage_namespace": ("web", "meta.helm.sh/release-namespace"),
+    },
+}
+
+NOT_DERIVED = {
+    "search": {"gitops": "carries no Flux or Argo CD mark"},
+    "web": {"gitops": "app.kubernetes.io/instance='web' is not taken as Argo CD's"},
+}
+
+
+def mismatches(
+    found: dict[str, Any], sources: dict[str, str], expected: dict[str, tuple[Any, str]]
+) -> list[str]:
+    """Each expected answer whose value or source differs, in words."""
+    wrong = []
+    for name, (value, source) in expected.items():
+        if found.get(name) != value:
+            wrong.append(f"{name}: {found.get(name)!r}, wanted {value!r}")
+        elif source not in sources.get(name, ""):
+            wrong.append(f"{name}: source {sources.get(name)!r} does not hold {source!r}")
+    return wrong
+
+
+def discover_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(["discover", "--cluster", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def entries(fleet_text: str) -> dict[str, dict[str, Any]]:
+    return {entry["service_name"]: entry for entry in yaml.safe_load(fleet_text)["services"]}
+
+
+def test_every_service_derived_with_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with served(tmp_path, monkeypatch, fleet_cluster()) as api:
+        status, out, err = discover_cli(capsys, "--context", CONTEXT)
+        found = discover_cluster(ClusterSource(context=CONTEXT))
+    assert status == 0, err
+    assert "Traceback" not in err
+    written = entries(out)
+    assert set(written) == set(EXPECTED)
+    for name, expected in EXPECTED.items():
+        entry = dict(written[name])
+        sources = entry.pop("sources")
+        assert mismatches(entry, sources, expected) == [], name
+        assert set(sources) == set(entry), f"{name}: every answer written has its source"
+        assert answer_problems(name, entry) == [], f"{name}: the fleet reader refuses an answer"
+    services = {service.name: service for service in found.services}
+    for name, expected in EXPECTED_PROPOSED.items():
+        service = services[name]
+        wrong = mismatches(service.proposed, service.proposed_sources, expected)
+        assert wrong == [], name
+    for name, reasons in NOT_DERIVED.items():
+        for answer, words in reasons.items():
+            assert words in services[name].not_derived[answer], services[name].not_derived
+    kube_checks.check_only_gets(api.server.requests)
+
+
+def test_the_expectations_can_fail() -> None:
+    """The comparison catches a wrong value and a source naming another object or field."""
+    expected = EXPECTED["payments-api"]
+    values = {name: value for name, (value, _) in expected.items()}
+    sources = {name: source for name, (_, source) in expected.items()}
+    assert mismatches(values, sources, expected) == []
+    assert mismatches({**values, "namespace": "default"}, sources, expected)
+    wrong_source = {**sources, "helm_release": "cluster prod: Deployment/payments/payments-api"}
+    assert mismatches(values, wrong_source, expected)
+
+
+def test_a_run_that_writes_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The negative control of ``check_only_gets``: a doctored discovery that also labels a
+    Deployment (as a careless "mark it discovered" would) is caught by the recorded requests."""
+    original = cluster_module.Kubectl.get
+
+    def get_and_label(self: cluster_module.Kubectl, *args: Any, **kwargs: Any) -> Any:
+        self._run(
+            ["--context", self.context, "label", "deployment", "search", "-n", "search", "x=1"],
+            "label",
+        )
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cluster_module.Kubectl, "get", get_and_label)
+    with served(tmp_path, monkeypatch, fleet_cluster()) as api:
+        discover_cluster(ClusterSource(context=CONTEXT))
+        with pytest.raises(AssertionError, match="requests other than GETs"):
+            kube_checks.check_only_gets(api.server.requests)
+
+
+def test_context_is_named_on_every_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``--context prod`` while the kubeconfig's current context is another cluster, only
+    prod's server is read; without it, the current context is read and named as the source."""
+    with (
+        served(tmp_path, monkeypatch, fleet_cluster()) as api,
+        FakeApiServer("staging", fleet_cluster()) as staging,
+    ):
+        servers = {CONTEXT: api.server, "staging": staging}
+        write_kubeconfig(api.kubeconfig, servers, "staging")
+        status, out, _ = discover_cli(capsys, "--context", CONTEXT, "search")
+        assert status == 0
+        kube_checks.check_only_server(servers, CONTEXT)
+        assert entries(out)["search"]["kube_context"] == CONTEXT
+        write_kubeconfig(api.kubeconfig, servers, CONTEXT)
+        status, out, _ = discover_cli(capsys, "search")
+    assert status == 0
+    search = entries(out)["search"]
+    assert search["kube_context"] == CONTEXT
+    assert search["sources"]["kube_context"] == "kubectl config current-context"
+
+
+def test_one_namespace_and_named_workloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--namespace`` reads that namespace only (and the GitOps object its marks name, in its
+    own namespace); NAMEs keep those workloads."""
+    with served(tmp_path, monkeypatch, fleet_cluster()) as api:
+        status, out, _ = discover_cli(capsys, "--context", CONTEXT, "--namespace", "ledger")
+        kube_checks.check_namespace(
+            api.server.api_requests(), "ledger", frozenset({("applications", "argocd")})
+        )
+        assert set(entries(out)) == {"ledger-db"}
+        assert "read in namespace ledger only" in out
+        status, out, _ = discover_cli(capsys, "--context", CONTEXT, "checkout", "nothing-here")
+    assert status == 0
+    assert set(entries(out)) == {"checkout"}
+    assert "no workload named 'nothing-here'" in out
+
+
+def _service(cluster: Any, name: str) -> Any:
+    return {service.name: service for service in cluster.services}[name]
+
+
+def test_what_the_marks_name_is_checked_against_the_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HelmRelease gone, a release name the HelmRelease and Helm disagree on, a tracking
+    annotation naming another object, an instance label with no Application: not derived, each
+    saying why; never a guess."""
+    cluster = fleet_cluster()
+    del cluster.objects[("helmreleases", "flux-system", "payments-api")]
+    cluster.add(
+        cluster_services.objects.helm_release(
+            "flux-system", "web-hr", "web", release_name="web-other", target_namespace="web"
+        )
+    )
+    web = cluster.objects[("deployments", "web", "web")]
+    web["metadata"]["labels"].update(
+        {"helm.toolkit.fluxcd.io/name": "web-hr", "helm.toolkit.fluxcd.io/namespace": "flux-system"}
+    )
+    ledger = cluster.objects[("statefulsets", "ledger", "ledger-db")]
+    tracking = "argocd.argoproj.io/tracking-id"
+    ledger["metadata"]["annotations"][tracking] = "ledger:apps/StatefulSet:other/ledger-db"
+    del cluster.objects[("applications", "argocd", "checkout")]
+    with served(tmp_path, monkeypatch, cluster):
+        found = discover_cluster(ClusterSource(context=CONTEXT))
+    payments = _service(found, "payments-api")
+    assert (
+        "names HelmRelease flux-system/payments-api, which the cluster does not hold"
+        in (payments.not_derived["gitops"])
+    )
+    assert payments.answers["helm_release"] == "payments-payments-api"  # Helm's own annotation
+    web_service = _service(found, "web")
+    assert "helm_release" not in web_service.answers
+    assert "is 'web' but" in web_service.not_derived["helm_release"]
+    assert "'web-other'" in web_service.not_derived["helm_release"]
+    assert "does not name this object" in _service(found, "ledger-db").not_derived["gitops"]
+    checkout = _service(found, "checkout").not_derived["gitops"]
+    assert "no Application argocd/checkout, so it is not taken as Argo CD's" in checkout
+
+
+# --- errors: one message naming the context and the type, exit 2 ------------------------------
+
+
+def _refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    status, out, err = discover_cli(capsys, *args)
+    assert status == 2, err
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.startswith("ERROR: ") and err.count("ERROR") == 1, err
+    return err
+
+
+def test_a_refused_list_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    allowed = Role.read_only().allowed or frozenset()
+    role = Role.allowing(*(pair for pair in allowed if pair != ("list", "statefulsets")))
+    with served(tmp_path, monkeypatch, fleet_cluster(), role=role):
+        err = _refused(capsys, "--context", CONTEXT)
+    assert err.startswith("ERROR: cluster prod: statefulsets.apps: reading it in every namespace")
+    assert "was refused (Forbidden)" in err
+
+
+def test_unreachable_server_and_unknown_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with served(tmp_path, monkeypatch, fleet_cluster()) as api:
+        kubeconfig = api.kubeconfig
+        err = _refused(capsys, "--context", "nowhere")
+        assert err.startswith("ERROR: cluster nowhere: --context: the kubeconfig has no such")
+    # the server has stopped: its port refuses connections
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    err = _refused(capsys, "--context", CONTEXT)
+    assert err.startswith("ERROR: cluster prod: the API server: cannot be reached"), err
+
+
+def test_no_kubectl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    err = _refused(capsys, "--context", CONTEXT)
+    assert "kubectl is not on PATH" in err
+
+
+def test_an_unchanged_cluster_gives_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs print the same bytes (the order of the objects is the cluster's, not the
+    threads')."""
+    with served(tmp_path, monkeypatch, fleet_cluster()):
+        first = discover_cli(capsys, "--context", CONTEXT)[1]
+        second = discover_cli(capsys, "--context", CONTEXT)[1]
+    assert first == second

@@ -43,6 +43,7 @@ def _payments(cluster: Cluster) -> None:
     cluster.add(objects.service(ns, name, labels, labels=labels), by_flux)
     cluster.add(objects.service_monitor(ns, name, labels), by_flux)
     cluster.add(objects.helm_release(FLUX_NS, name, "payments", target_namespace=ns))
+    cluster.add(objects.helm_release_record(FLUX_NS, f"{ns}-{name}"))  # Flux stores it there
 
 
 def _ledger(cluster: Cluster) -> None:
@@ -78,6 +79,7 @@ def _web(cluster: Cluster) -> None:
     chart_labels = objects.Owner(labels={objects.ARGOCD_INSTANCE_LABEL: name})
     owners = (objects.helm_owner(name, ns), chart_labels)
     cluster.add_deployment(ns, name, labels, IMAGES, owners=owners)
+    cluster.add(objects.helm_release_record(ns, name, version=2))
 
 
 def fleet_cluster() -> Cluster:

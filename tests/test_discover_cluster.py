@@ -12,6 +12,7 @@ the context and the type, exit 2, no traceback.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import kube_checks
 import pytest
 import yaml
 from cluster_services import CONTEXT, fleet_cluster, served
+from fleet_helpers import write_fleet
 from kube_api import FakeApiServer, Role, write_kubeconfig
 from tools import tool
 
@@ -351,3 +353,126 @@ def test_an_unchanged_cluster_gives_the_same_file(
         first = discover_cli(capsys, "--context", CONTEXT)[1]
         second = discover_cli(capsys, "--context", CONTEXT)[1]
     assert first == second
+
+
+# --- check --drift --cluster: the answers against the live objects -----------------------------
+
+
+def discovered_fleet(
+    path: Path, capsys: pytest.CaptureFixture[str], changes: dict[str, dict[str, str]]
+) -> Path:
+    """The fleet file ``discover --cluster`` writes (sources dropped, a review date added), with
+    some answers changed."""
+    status, out, err = discover_cli(capsys, "--context", CONTEXT)
+    assert status == 0, err
+    services = []
+    for name, entry in entries(out).items():
+        entry.pop("sources")
+        services.append({**entry, **changes.get(name, {})})
+    return write_fleet(path, services)
+
+
+def drift_cli(capsys: pytest.CaptureFixture[str], fleet: Path, *args: str) -> tuple[int, str]:
+    status = main(["check", str(fleet), "--output", str(fleet.parent / "out"), *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return status, out
+
+
+def test_drift_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fleet discovery wrote matches the cluster it was read from: exit 0, GETs only."""
+    with served(tmp_path / "home", monkeypatch, fleet_cluster()) as api:
+        fleet = discovered_fleet(tmp_path / "fleet.yaml", capsys, {})
+        api.server.requests.clear()
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster")
+        kube_checks.check_only_gets(api.server.requests)
+    assert status == 0, out
+    assert out.count(": matches the cluster") == len(EXPECTED), out
+
+
+# (service, answer changed in the fleet, lines the report must hold)
+CHANGED = {
+    "search": (
+        {"namespace": "search-old"},
+        [
+            "namespace: the pages say 'search-old', the cluster says 'search' (cluster prod: "
+            "Deployment/search/search metadata.namespace)",
+            "app_label_selector: the pages say 'app=search', the cluster says no pod matches it "
+            "in namespace search-old",
+        ],
+    ),
+    "checkout": (
+        {"app_label_selector": "app=checkout-v1"},
+        [
+            "app_label_selector: the pages say 'app=checkout-v1', the cluster says 'app=checkout' "
+            "(cluster prod: Rollout/shop/checkout spec.selector.matchLabels)",
+        ],
+    ),
+    "payments-api": (
+        {"helm_release": "payments-api-v2"},
+        [
+            "helm_release: the pages say 'payments-api-v2', the cluster says "
+            "'payments-payments-api' (cluster prod: Deployment/payments/payments-api "
+            "metadata.annotations['meta.helm.sh/release-name']",
+            "helm_release: the pages say 'payments-api-v2', the cluster says no release record "
+            "in namespace flux-system (no Secret sh.helm.release.v1.payments-api-v2.v<N>)",
+        ],
+    ),
+}
+
+
+def test_drift_lists_every_difference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A changed namespace, selector and release name in the answers, and a workload, a Helm
+    release record and an Application gone from the cluster: each reported with what the pages
+    say, what the cluster says and the object; exit 1."""
+    cluster = fleet_cluster()
+    with served(tmp_path / "home", monkeypatch, cluster) as api:
+        changes = {name: change for name, (change, _) in CHANGED.items()}
+        fleet = discovered_fleet(tmp_path / "fleet.yaml", capsys, changes)
+        del cluster.objects[("statefulsets", "ledger", "ledger-db")]
+        del cluster.objects[("applications", "argocd", "ledger")]
+        del cluster.objects[("secrets", "web", "sh.helm.release.v1.web.v2")]
+        api.server.requests.clear()
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster", "--context", CONTEXT)
+        kube_checks.check_only_gets(api.server.requests)
+    assert status == 1, out
+    for name, (_, lines) in CHANGED.items():
+        assert f"{name}: drifted" in out
+        for line in lines:
+            assert f"  - {line}" in out, f"{line}\nnot in:\n{out}"
+    assert "  - workload: the pages say 'StatefulSet/ledger-db', the cluster says no such " in out
+    assert (
+        "  - gitops_app: the pages say 'ledger', the cluster says no Application argocd/ledger"
+        in (out)
+    )
+    assert "no Secret sh.helm.release.v1.web.v<N>" in out
+
+
+def test_drift_reads_the_rendered_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rendered service is compared as rendered (its .cruft.json, what its pages show), not
+    as the fleet file says now."""
+    with served(tmp_path / "home", monkeypatch, fleet_cluster()):
+        fleet = discovered_fleet(tmp_path / "fleet.yaml", capsys, {})
+        rendered = {
+            **entries(yaml.safe_dump(yaml.safe_load(fleet.read_text())))["search"],
+            "namespace": "search-rendered",
+            "reviewed_on": "2026-11-02",
+        }
+        state = {"template": "t", "commit": "c", "context": {"cookiecutter": rendered}}
+        (tmp_path / "out" / "search").mkdir(parents=True)
+        (tmp_path / "out" / "search" / ".cruft.json").write_text(json.dumps(state))
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster")
+    assert status == 1
+    assert "search: drifted (cluster prod; answers from " in out and ".cruft.json)" in out
+    assert "namespace: the pages say 'search-rendered', the cluster says 'search'" in out
+
+
+def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--drift"]) == 2
+    assert "--drift: needs --cluster" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service_runbooks.discovery import Discovery, duplicate_names
-from service_runbooks.discovery.answers import answers_for
+from service_runbooks.discovery.answers import ServiceAnswers, answers_for
 from service_runbooks.discovery.deployers import (
     APPLICATION,
     ARGOCD_NAMESPACE,
@@ -149,11 +149,20 @@ class Kubectl:
             )
         return context
 
-    def get(self, types: str, namespace: str | None, names: Sequence[str] = ()) -> list[Any] | None:
-        """The objects of ``types`` (a list in ``namespace``, or every namespace; or ``names``
-        in it), as JSON; None when the server serves no such type."""
+    def get(
+        self,
+        types: str,
+        namespace: str | None,
+        names: Sequence[str] = (),
+        selector: str | None = None,
+    ) -> list[Any] | None:
+        """The objects of ``types`` (a list in ``namespace``, or every namespace, filtered by
+        the label ``selector``; or ``names`` in it), as JSON; None when the server serves no
+        such type."""
         where = ["-n", namespace] if namespace else ["--all-namespaces"]
         args = ["--context", self.context, "get", types, *names, *where, "-o", "json"]
+        if selector:
+            args += ["-l", selector]
         if names:
             args.append("--ignore-not-found")
         result = self._run(args, types)
@@ -248,8 +257,18 @@ def _selected(workloads: list[WorkloadFacts], names: tuple[str, ...]) -> list[Wo
     return [facts for facts in workloads if not names or facts.workload.name in names]
 
 
-def discover_cluster(source: ClusterSource) -> Discovery:
-    """The cluster's workloads as a ``Discovery``: the same steps as ``discover`` from files."""
+@dataclass
+class Live:
+    """A cluster's workloads, each with its facts and answers, and what was read."""
+
+    kubectl: Kubectl
+    read: Read
+    workloads: list[WorkloadFacts]
+    services: list[ServiceAnswers]
+
+
+def live_workloads(source: ClusterSource) -> Live:
+    """Steps 3 to 5 of discovery over the objects read from the cluster."""
     kubectl, read = read_cluster(source)
     workloads = _selected(
         derive_facts(index_objects(read.objects), argocd_namespace=source.argocd_namespace),
@@ -260,7 +279,13 @@ def discover_cluster(source: ClusterSource) -> Discovery:
         context_source = "kubectl config current-context"
     for workload in workloads:
         workload.facts.add("kube_context", kubectl.context, context_source)
-    services = [answers_for(workload) for workload in workloads]
+    return Live(kubectl, read, workloads, [answers_for(workload) for workload in workloads])
+
+
+def discover_cluster(source: ClusterSource) -> Discovery:
+    """The cluster's workloads as a ``Discovery``: the same steps as ``discover`` from files."""
+    live = live_workloads(source)
+    kubectl, read, workloads, services = live.kubectl, live.read, live.workloads, live.services
     shown = f"cluster {kubectl.context}" + (
         f" (namespace {source.namespace})" if source.namespace else " (every namespace)"
     )

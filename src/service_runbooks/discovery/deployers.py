@@ -14,8 +14,9 @@ applies, and those marks name the Helm release, the Flux object or the Argo CD A
   ``helm.toolkit.fluxcd.io/namespace`` (its post-renderer:
   https://github.com/fluxcd/helm-controller/pull/238), and installs through Helm, so Helm's
   marks are there too; the kustomize-controller labels what a Kustomization applies
-  ``kustomize.toolkit.fluxcd.io/name`` and ``kustomize.toolkit.fluxcd.io/namespace``
-  (https://fluxcd.io/flux/components/kustomize/kustomizations/#garbage-collection).
+  ``kustomize.toolkit.fluxcd.io/name`` and ``kustomize.toolkit.fluxcd.io/namespace`` ("List
+  all Kubernetes objects reconciled from a Kustomization":
+  https://github.com/fluxcd/kustomize-controller/blob/main/docs/spec/v1beta2/kustomizations.md).
 - Argo CD tracks by the annotation ``argocd.argoproj.io/tracking-id``
   (``<app>:<group>/<Kind>:<namespace>/<name>``; an annotation naming another object is not
   tracking it), or by the label ``app.kubernetes.io/instance`` (the default before Argo CD 3.0),

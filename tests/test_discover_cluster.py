@@ -476,3 +476,32 @@ def test_drift_reads_the_rendered_answers(
 def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--drift"]) == 2
     assert "--drift: needs --cluster" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("releaseName", "would use release 'payments-payments-api', not 'payments-api'"),
+        ("storageNamespace", "would use namespace 'flux-system', not 'payments'"),
+    ],
+)
+def test_a_release_the_pages_would_not_print_is_not_derived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, words: str
+) -> None:
+    """Helm under Flux named as the template cannot print it (a releaseName equal to the
+    service's name, which the template reads as Flux's default; a storage namespace other than
+    the HelmRelease's): not derived, saying what the pages would use, never written as an
+    answer the pages would get wrong."""
+    cluster = fleet_cluster()
+    release = cluster.objects[("helmreleases", "flux-system", "payments-api")]
+    if change == "releaseName":
+        release["spec"]["releaseName"] = "payments-api"
+        deployment = cluster.objects[("deployments", "payments", "payments-api")]
+        deployment["metadata"]["annotations"]["meta.helm.sh/release-name"] = "payments-api"
+    else:
+        release["spec"]["storageNamespace"] = release["status"]["storageNamespace"] = "payments"
+    with served(tmp_path, monkeypatch, cluster):
+        found = discover_cluster(ClusterSource(context=CONTEXT))
+    payments = _service(found, "payments-api")
+    assert "helm_release" not in payments.answers
+    assert words in payments.not_derived["helm_release"], payments.not_derived

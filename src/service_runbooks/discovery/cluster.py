@@ -43,7 +43,9 @@ from service_runbooks.discovery.deployers import (
 from service_runbooks.discovery.facts import WorkloadFacts, derive_facts
 from service_runbooks.discovery.index import index_objects, is_workload
 from service_runbooks.discovery.model import LIVE, KubeObject, Origin
+from service_runbooks.discovery.pages import helm_as_the_pages_print
 from service_runbooks.errors import ClusterError
+from service_runbooks.template_source import TEMPLATE_ROOT
 
 # Types as kubectl is given them, fully qualified (a short name may resolve to another group's).
 # The built-in types every cluster serves, read in one call:
@@ -279,7 +281,10 @@ def live_workloads(source: ClusterSource) -> Live:
         context_source = "kubectl config current-context"
     for workload in workloads:
         workload.facts.add("kube_context", kubectl.context, context_source)
-    return Live(kubectl, read, workloads, [answers_for(workload) for workload in workloads])
+    services = [answers_for(workload) for workload in workloads]
+    for service in services:
+        helm_as_the_pages_print(TEMPLATE_ROOT, service)
+    return Live(kubectl, read, workloads, services)
 
 
 def discover_cluster(source: ClusterSource) -> Discovery:

@@ -14,7 +14,6 @@ was read from. Nothing is changed, in the cluster or in the folders.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from service_runbooks.discovery.answers import ServiceAnswers
 from service_runbooks.discovery.cluster import ClusterSource, Kubectl, live_workloads
 from service_runbooks.discovery.deployers import APPLICATION, HELM_RELEASE, KUSTOMIZATION
 from service_runbooks.discovery.facts import WorkloadFacts
+from service_runbooks.discovery.pages import PageEngine, page_engine
 from service_runbooks.fleetfile import Entry
 
-ENGINES_MODULE = "{% if False %}engines.jinja{% endif %}"
 # The template's `workload` values and the kinds they run as (cookiecutter.json's choices).
 WORKLOAD_KINDS = {
     "deployment": "Deployment",
@@ -67,13 +66,8 @@ class ServiceDrift:
 
 
 @dataclass(frozen=True)
-class PageFacts:
+class PageFacts(PageEngine):
     """What a service's pages name, from its answers and the template's engine module."""
-
-    answers: Mapping[str, Any]
-    engine: str
-    helm_release: str
-    helm_namespace: str
 
     @property
     def workload_ref(self) -> tuple[str, str]:
@@ -85,9 +79,8 @@ class PageFacts:
 
 
 def page_facts(template: Path, entry: Entry, output: Path) -> tuple[PageFacts, str]:
-    """The pages' facts, and where the answers were read."""
-    from service_runbooks.cookiecutter_render import build_context, template_module
-
+    """The pages' facts, and where the answers were read: the service's ``.cruft.json`` (what
+    its pages show) when it was rendered, else the fleet file's."""
     state = read_cruft_state(output / entry.name)
     rendered = (state or {}).get("context", {}).get("cookiecutter")
     if isinstance(rendered, dict):
@@ -95,10 +88,8 @@ def page_facts(template: Path, entry: Entry, output: Path) -> tuple[PageFacts, s
         where = f"{output / entry.name}/.cruft.json"
     else:
         given, where = dict(entry.answers), "the fleet file (not rendered yet)"
-    answers = build_context(template, given, Path("."))["cookiecutter"]
-    engines = template_module(template, ENGINES_MODULE, given)
-    facts = PageFacts(answers, engines.engine_name, engines.helm_release, engines.helm_namespace)
-    return facts, where
+    engine = page_engine(template, given)
+    return PageFacts(**vars(engine)), where
 
 
 def _pairs(selector: str) -> set[str]:

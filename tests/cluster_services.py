@@ -14,7 +14,9 @@ what it manages (the labels and annotations cited there):
 - ``search``: a plain Deployment in ``search`` with an HPA, scraped by a ServiceMonitor in
   ``monitoring`` that selects the namespace;
 - ``web``: a Deployment installed by plain ``helm install`` whose chart sets the instance label,
-  and no Application of that name: Helm's, not Argo CD's.
+  and no Application of that name: Helm's, not Argo CD's;
+- ``orders``: a Deployment applied by a Flux Kustomization, carrying the recommended instance
+  label too (which is then not taken as Argo CD's).
 """
 
 from __future__ import annotations
@@ -82,9 +84,17 @@ def _web(cluster: Cluster) -> None:
     cluster.add(objects.helm_release_record(ns, name, version=2))
 
 
+def _orders(cluster: Cluster) -> None:
+    ns, name, labels = "orders", "orders", {"app": "orders"}
+    by_flux = objects.flux_kustomize_owner("apps", FLUX_NS)
+    recommended = objects.Owner(labels={objects.ARGOCD_INSTANCE_LABEL: name})
+    cluster.add_deployment(ns, name, labels, IMAGES, owners=(by_flux, recommended))
+    cluster.add(objects.kustomization(FLUX_NS, "apps", "./apps"))
+
+
 def fleet_cluster() -> Cluster:
     cluster = Cluster()
-    for add in (_payments, _ledger, _checkout, _search, _web):
+    for add in (_payments, _ledger, _checkout, _search, _web, _orders):
         add(cluster)
     return cluster
 

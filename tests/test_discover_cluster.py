@@ -3,8 +3,8 @@ kubectl from the fake API server of tests/kube_api.py, which records every reque
 
 The cluster (tests/cluster_services.py) holds one service per deployer: Helm under a Flux
 HelmRelease with ``targetNamespace``, a StatefulSet with ``OnDelete`` under Argo CD, an Argo
-Rollouts Rollout, a plain Deployment with an HPA, and a plain Helm release whose chart sets Argo
-CD's instance label. Each answer must be derived with the object and field it came from; what
+Rollouts Rollout, a plain Deployment with an HPA, a plain Helm release whose chart sets Argo
+CD's instance label, and a Flux Kustomization's Deployment carrying that label too. Each answer must be derived with the object and field it came from; what
 reached the server must be GETs only (a doctored run that writes is caught); a refused list, an
 API server out of reach, an unknown context and a missing kubectl stop with one message naming
 the context and the type, exit 2, no traceback.
@@ -90,6 +90,16 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "app_label_selector": ("app=search", "Deployment/search/search spec.selector"),
         "metrics_selector": ('job="search"', "ServiceMonitor/monitoring/search spec.selector"),
     },
+    "orders": {
+        "workload": ("deployment", "Deployment/orders/orders kind"),
+        "gitops": (
+            "flux",
+            "Deployment/orders/orders metadata.labels['kustomize.toolkit.fluxcd.io/name'], "
+            "metadata.labels['kustomize.toolkit.fluxcd.io/namespace']",
+        ),
+        "gitops_app": ("apps", "Kustomization/flux-system/apps metadata.name"),
+        "flux_namespace": ("flux-system", "Kustomization/flux-system/apps metadata.namespace"),
+    },
     "web": {
         "namespace": ("web", "Deployment/web/web metadata.namespace"),
         "workload": ("helm", "installed by Helm release 'web'"),
@@ -128,6 +138,10 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "web": {
         "helm_storage_namespace": ("web", "meta.helm.sh/release-namespace"),
+    },
+    "orders": {
+        "gitops_kind": ("Kustomization", "Kustomization/flux-system/apps kind"),
+        "gitops_reverts_by_hand_changes": ("true", "Kustomization/flux-system/apps spec.interval"),
     },
 }
 

@@ -155,8 +155,14 @@ def _argocd(obj: KubeObject, argocd_namespace: str) -> Named | str | None:
 
 
 def named_by(obj: KubeObject, argocd_namespace: str = ARGOCD_NAMESPACE) -> list[Named | str]:
-    """Every GitOps object the marks of ``obj`` name, and the problems with its marks."""
-    return [found for found in (_flux(obj), _argocd(obj, argocd_namespace)) if found is not None]
+    """Every GitOps object the marks of ``obj`` name, and the problems with its marks. The
+    instance label alone counts only without a mark of its own tool's: a manifest applied by
+    Flux often carries it as one of Kubernetes' recommended labels
+    (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/)."""
+    found = [item for item in (_flux(obj), _argocd(obj, argocd_namespace)) if item is not None]
+    if any(isinstance(item, Named) and not item.label_only for item in found):
+        found = [item for item in found if not (isinstance(item, Named) and item.label_only)]
+    return found
 
 
 def _lookup(index: ObjectIndex, named: Named) -> KubeObject | None:

@@ -1,13 +1,16 @@
-"""``service-runbooks discover --cluster``: a fleet file from the live objects, read with the real
-kubectl from the fake API server of tests/kube_api.py, which records every request.
+"""``service-runbooks discover --cluster`` and ``check --drift --cluster``: a fleet file from the
+live objects, and the answers against them, read with the real kubectl from the fake API server
+of tests/kube_api.py, which records every request.
 
 The cluster (tests/cluster_services.py) holds one service per deployer: Helm under a Flux
 HelmRelease with ``targetNamespace``, a StatefulSet with ``OnDelete`` under Argo CD, an Argo
 Rollouts Rollout, a plain Deployment with an HPA, a plain Helm release whose chart sets Argo
-CD's instance label, and a Flux Kustomization's Deployment carrying that label too. Each answer must be derived with the object and field it came from; what
-reached the server must be GETs only (a doctored run that writes is caught); a refused list, an
-API server out of reach, an unknown context and a missing kubectl stop with one message naming
-the context and the type, exit 2, no traceback.
+CD's instance label, and a Flux Kustomization's Deployment carrying that label too. Each answer
+must be derived with the object and field it came from; what reached the server must be GETs
+only (a doctored run that writes is caught); a refused list, an API server out of reach, an
+unknown context and a missing kubectl stop with one message naming the context and the type,
+exit 2, no traceback. Drift: a clean fleet exits 0; each changed answer and each object gone is
+listed with what the pages say, what the cluster says and the object, exit 1.
 """
 
 from __future__ import annotations
@@ -519,3 +522,17 @@ def test_a_release_the_pages_would_not_print_is_not_derived(
     payments = _service(found, "payments-api")
     assert "helm_release" not in payments.answers
     assert words in payments.not_derived["helm_release"], payments.not_derived
+
+
+def test_a_type_the_cluster_does_not_serve_is_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cluster without a custom resource's CRD (say, no Argo Rollouts): the rest is read, and
+    the header says what was not."""
+    missing = "widgets.example.com"
+    monkeypatch.setattr(cluster_module, "CUSTOM_TYPES", (*cluster_module.CUSTOM_TYPES, missing))
+    with served(tmp_path, monkeypatch, fleet_cluster()):
+        status, out, err = discover_cli(capsys, "--context", CONTEXT)
+    assert status == 0, err
+    assert f"# Not served by the cluster (not installed): {missing}" in out
+    assert set(entries(out)) == set(EXPECTED)

@@ -536,3 +536,33 @@ def test_a_type_the_cluster_does_not_serve_is_noted(
     assert status == 0, err
     assert f"# Not served by the cluster (not installed): {missing}" in out
     assert set(entries(out)) == set(EXPECTED)
+
+
+def test_drift_with_a_role_per_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An identity bound in some namespaces only (no list across the cluster): discovery says
+    to read one namespace; drift reads each service's namespace on its own, and a workload moved
+    to a namespace it may not read is reported missing there, saying why it looked no further."""
+    namespaces = {"payments", "ledger", "shop", "search", "web", "orders", "flux-system", "argocd"}
+    with served(tmp_path / "home", monkeypatch, fleet_cluster()) as api:
+        fleet = discovered_fleet(tmp_path / "fleet.yaml", capsys, {})
+        api.server.role = Role.read_only(namespaces=frozenset(namespaces))
+        err = _refused(capsys, "--context", CONTEXT)
+        assert "at the cluster scope; --namespace reads one namespace" in err
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster")
+        assert status == 0, out
+        api.server.role = Role.read_only(namespaces=frozenset(namespaces - {"search"}) | {"x"})
+        moved = discovered_fleet_changed(fleet, {"search": {"namespace": "x"}})
+        status, out = drift_cli(capsys, moved, "--drift", "--cluster")
+    assert status == 1
+    assert (
+        "  - workload: the pages say 'Deployment/search', the cluster says no such workload in "
+        "namespace x (listing every namespace is forbidden) (cluster prod)"
+    ) in out
+
+
+def discovered_fleet_changed(fleet: Path, changes: dict[str, dict[str, str]]) -> Path:
+    data = yaml.safe_load(fleet.read_text())
+    services = [{**entry, **changes.get(entry["service_name"], {})} for entry in data["services"]]
+    return write_fleet(fleet.with_name("changed.yaml"), services)

@@ -187,11 +187,14 @@ class ClusterError(ServiceRunbooksError):
 
     exit_code = EXIT_INVALID
 
-    def __init__(self, context: str | None, what: str, message: str) -> None:
+    def __init__(
+        self, context: str | None, what: str, message: str, forbidden: bool = False
+    ) -> None:
         where = f"cluster {context}" if context else "the kubeconfig"
         super().__init__(f"{where}: {what}: {message}")
         self.context = context
         self.what = what
+        self.forbidden = forbidden  # the API server refused it (403): the identity may not
 
     def report(self) -> str:
         return f"ERROR: {self}; nothing was discovered"

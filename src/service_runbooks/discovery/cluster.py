@@ -186,7 +186,9 @@ class Kubectl:
         if forbidden := _FORBIDDEN.search(stderr):
             refused = forbidden[2] or types  # the type the server names, of those asked
             message = f"reading it {where} was refused (Forbidden): {forbidden[1]}"
-            return ClusterError(self.context, refused, message)
+            if namespace is None:
+                message += "; --namespace reads one namespace"
+            return ClusterError(self.context, refused, message, forbidden=True)
         if _NO_CONTEXT.search(stderr):
             return ClusterError(self.context, "--context", "the kubeconfig has no such context")
         if _UNREACHABLE.search(stderr):

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from service_runbooks.cruft_state import read_cruft_state
 from service_runbooks.discovery.answers import ServiceAnswers
-from service_runbooks.discovery.cluster import ClusterSource, Kubectl, live_workloads
+from service_runbooks.discovery.cluster import ClusterSource, Kubectl, Live, live_workloads
 from service_runbooks.discovery.deployers import APPLICATION, HELM_RELEASE, KUSTOMIZATION
 from service_runbooks.discovery.facts import WorkloadFacts
 from service_runbooks.discovery.pages import PageEngine, page_engine
+from service_runbooks.errors import ClusterError
 from service_runbooks.fleetfile import Entry
 
 # The template's `workload` values and the kinds they run as (cookiecutter.json's choices).
@@ -178,16 +178,17 @@ def _gitops_object(page: PageFacts) -> tuple[tuple[str, str, str], str, str] | N
 
 
 def _missing_objects(
-    page: PageFacts, kubectl: Kubectl, argocd_namespace: str, matched: bool
+    page: PageFacts, kubectl: Kubectl, argocd_namespace: str, matched: bool, scope: str
 ) -> list[Difference]:
-    """What the pages rely on that the cluster does not hold."""
+    """What the pages rely on that the cluster does not hold (``scope``: where workloads were
+    looked for)."""
     context = f"cluster {kubectl.context}"
     namespace = str(page.answers["namespace"])
     differences = []
     if not matched:
         kind, name = page.workload_ref
         differences.append(
-            Difference("workload", f"{kind}/{name}", "no such workload in any namespace", context)
+            Difference("workload", f"{kind}/{name}", f"no such workload {scope}", context)
         )
     selector = str(page.answers["app_label_selector"])
     if not kubectl.get("pods", namespace, selector=selector):
@@ -237,24 +238,48 @@ def drift_of(
     """Every service's differences from its cluster (``context``, else its ``kube_context``
     answer, else the kubeconfig's current context), each cluster read once."""
     pages = [(entry, *page_facts(template, entry, output)) for entry in entries]
-    clusters: dict[str | None, Any] = {}
+    reads = _Reads(argocd_namespace)
     results = []
     for entry, page, where in pages:
         wanted = context or page.answers.get("kube_context") or None
-        if wanted not in clusters:
-            source = ClusterSource(context=wanted, argocd_namespace=argocd_namespace)
-            clusters[wanted] = live_workloads(source)
-        live = clusters[wanted]
+        live, scope = reads.live(wanted, str(page.answers["namespace"]))
         result = ServiceDrift(entry.name, live.kubectl.context, notes=[f"answers from {where}"])
         pairs = list(zip(live.workloads, live.services, strict=True))
         matched = _match(page, pairs)
         if matched is not None:
             result.differences += _compare_workload(page, *matched)
         result.differences += _missing_objects(
-            page, live.kubectl, argocd_namespace, matched is not None
+            page, live.kubectl, argocd_namespace, matched is not None, scope
         )
         results.append(result)
     return results
+
+
+@dataclass
+class _Reads:
+    """Each cluster read once, in every namespace; where the identity may not list at the
+    cluster's scope (a Role per namespace), each service's namespace on its own."""
+
+    argocd_namespace: str
+    done: dict[tuple[str | None, str | None], Live] = field(default_factory=dict)
+    namespaced: set[str | None] = field(default_factory=set)
+
+    def live(self, context: str | None, namespace: str) -> tuple[Live, str]:
+        if context not in self.namespaced:
+            try:
+                return self._read(context, None), "in any namespace"
+            except ClusterError as error:
+                if not error.forbidden:
+                    raise
+                self.namespaced.add(context)
+        scope = f"in namespace {namespace} (listing every namespace is forbidden)"
+        return self._read(context, namespace), scope
+
+    def _read(self, context: str | None, namespace: str | None) -> Live:
+        if (context, namespace) not in self.done:
+            source = ClusterSource(context, namespace, argocd_namespace=self.argocd_namespace)
+            self.done[(context, namespace)] = live_workloads(source)
+        return self.done[(context, namespace)]
 
 
 def report(results: list[ServiceDrift]) -> list[str]:

@@ -9,8 +9,9 @@ what it manages (the labels and annotations cited there):
   in ``flux-system``), with its HPA, PDB, Service and ServiceMonitor;
 - ``ledger-db``: a StatefulSet with ``OnDelete`` in ``ledger``, tracked by Argo CD's annotation
   (Application ``ledger``, self-heal on, prune off), scraped by a PodMonitor;
-- ``checkout``: an Argo Rollouts Rollout in ``shop``, tracked by Argo CD's instance label only
-  (confirmed by its Application), scraped through a ServiceMonitor with ``jobLabel``;
+- ``checkout``: an Argo Rollouts Rollout in ``shop`` with a readiness probe on a named port,
+  tracked by Argo CD's instance label only (confirmed by its Application), scraped through a
+  ServiceMonitor with ``jobLabel``;
 - ``search``: a plain Deployment in ``search`` with an HPA, scraped by a ServiceMonitor in
   ``monitoring`` that selects the namespace;
 - ``web``: a Deployment installed by plain ``helm install`` whose chart sets the instance label,
@@ -59,7 +60,11 @@ def _ledger(cluster: Cluster) -> None:
 def _checkout(cluster: Cluster) -> None:
     ns, name, labels = "shop", "checkout", {"app": "checkout"}
     by_argo = objects.argocd_owner(name, "label")
-    cluster.add_rollout(objects.rollout(ns, name, labels, IMAGES[0]), by_argo)
+    rollout = objects.rollout(ns, name, labels, IMAGES[0])
+    container = rollout["spec"]["template"]["spec"]["containers"][0]
+    container["ports"] = [{"name": "http", "containerPort": 8080}]
+    container["readinessProbe"] = {"httpGet": {"path": "/ready", "port": "http"}}
+    cluster.add_rollout(rollout, by_argo)
     service_labels = {**labels, "team": "checkout-team"}
     cluster.add(objects.service(ns, name, labels, labels=service_labels), by_argo)
     cluster.add(objects.service_monitor(ns, name, labels, job_label="team"), by_argo)

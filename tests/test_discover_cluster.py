@@ -132,6 +132,11 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "checkout": {
         "update_strategy": ("canary", "Rollout/shop/checkout spec.strategy.canary"),
+        "health_check_path": (
+            "/ready",
+            "Rollout/shop/checkout spec.template.spec.containers[0].readinessProbe",
+        ),
+        "health_check_port": ("8080", "containers[0].readinessProbe"),
         "gitops_reverts_by_hand_changes": ("false", "Argo CD's default is no self-heal"),
     },
     "search": {

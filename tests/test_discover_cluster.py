@@ -498,6 +498,10 @@ def test_drift_reads_the_rendered_answers(
 def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--drift"]) == 2
     assert "--drift: needs --cluster" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "f.yaml"), "--drift", "--cluster", "--stale"]) == 2
+    assert "--drift, --stale: one question at a time" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--cluster"]) == 2
+    assert "--cluster, --context: only with --drift" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

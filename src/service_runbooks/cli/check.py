@@ -1,5 +1,6 @@
 """``service-runbooks check``: services behind the fleet file or template, edited by hand, or
-(``--stale``) due for review."""
+(``--stale``) due for review, or (``--drift --cluster``: cli/check_drift.py) contradicted by the
+live objects."""
 
 from __future__ import annotations
 

@@ -37,6 +37,8 @@ def register_drift_options(parser: argparse.ArgumentParser) -> None:
 
 
 def drift_problems(args: argparse.Namespace) -> list[str]:
+    if args.drift and args.stale:
+        return ["--drift, --stale: one question at a time"]
     if args.drift and not args.cluster:
         return ["--drift: needs --cluster (the live objects are the one thing drift reads)"]
     if (args.cluster or args.context) and not args.drift:

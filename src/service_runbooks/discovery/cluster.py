@@ -117,7 +117,7 @@ class Kubectl:
             raise ClusterError(
                 source.context,
                 "kubectl",
-                "kubectl is not on PATH; discover --cluster reads the cluster with kubectl get",
+                "kubectl is not on PATH; the cluster is read with kubectl get",
             )
         self.executable = found
         self.timeout = source.timeout_seconds

@@ -405,24 +405,36 @@ class Role:
 
     allowed: frozenset[tuple[str, str]] | None = None
     user: str = "system:serviceaccount:ops:runbook-drill"
+    # The namespaces a RoleBinding grants it in (None: a ClusterRoleBinding, everywhere); a
+    # request at the cluster's scope (a list of every namespace) is then refused.
+    # https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding
+    namespaces: frozenset[str] | None = None
 
     @classmethod
-    def allowing(cls, *pairs: tuple[str, str], user: str | None = None) -> Role:
+    def allowing(
+        cls,
+        *pairs: tuple[str, str],
+        user: str | None = None,
+        namespaces: frozenset[str] | None = None,
+    ) -> Role:
         unknown = [r for _, r in pairs if r.split("/")[0] not in RESOURCE_BY_PLURAL]
         if unknown:
             raise ValueError(f"Role names resources this server does not serve: {unknown}")
-        return cls(frozenset(pairs), user or cls.user)
+        return cls(frozenset(pairs), user or cls.user, namespaces)
 
     @classmethod
-    def read_only(cls, user: str | None = None) -> Role:
+    def read_only(cls, user: str | None = None, namespaces: frozenset[str] | None = None) -> Role:
         """get, list and watch on every type served (no subresource: no exec)."""
         pairs = [(v, r.plural) for r in RESOURCES if r is not ACCESS_REVIEW for v in READ_VERBS]
-        return cls.allowing(*pairs, user=user)
+        return cls.allowing(*pairs, user=user, namespaces=namespaces)
 
     def plus(self, *pairs: tuple[str, str]) -> Role:
-        return Role.allowing(*(self.allowed or frozenset()), *pairs, user=self.user)
+        pairs = (*(self.allowed or frozenset()), *pairs)
+        return Role.allowing(*pairs, user=self.user, namespaces=self.namespaces)
 
     def allows(self, attributes: Attributes) -> bool:
+        if self.namespaces is not None and attributes.namespace not in self.namespaces:
+            return False
         if self.allowed is None:
             return True
         known = RESOURCE_BY_PLURAL.get(attributes.resource)

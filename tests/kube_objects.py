@@ -395,3 +395,19 @@ def application(
         "health": {"status": health},
     }
     return _typed("Application", meta(namespace, name), spec, status)
+
+
+def helm_release_record(namespace: str, release: str, version: int = 1) -> Object:
+    """The Secret Helm 3 keeps a release's revision in (its default storage driver): named
+    ``sh.helm.release.v1.RELEASE.vVERSION``, labelled owner=helm, name, status and version; its
+    data (the release, gzipped) is left out here.
+    https://helm.sh/docs/topics/advanced/#storage-backends
+    https://github.com/helm/helm/blob/main/pkg/storage/driver/secrets.go"""
+    labels = {"owner": "helm", "name": release, "status": "deployed", "version": str(version)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(namespace, f"sh.helm.release.v1.{release}.v{version}", labels),
+        "type": "helm.sh/release.v1",
+        "data": {},
+    }

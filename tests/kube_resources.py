@@ -397,6 +397,19 @@ RESOURCES = (
         _FLUX_COLUMNS,
         custom=True,
     ),
+    # Helm's release records (its default storage driver), read by `check --drift --cluster`.
+    # https://kubernetes.io/docs/reference/kubernetes-api/config-and-storage-resources/secret-v1/
+    Resource(
+        "secrets",
+        "Secret",
+        "v1",
+        (),
+        (
+            Column("Type", "string", _path("type")),
+            Column("Data", "integer", lambda o: len(o.get("data") or {})),
+            Column("Age", "string", _age),
+        ),
+    ),
     # Cluster-scoped; kubectl reads a namespace to tell "no such object" from "no such namespace".
     # https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
     Resource(

@@ -145,3 +145,15 @@ def test_sources_without_a_workload_are_refused_and_nothing_is_written(tmp_path:
     result = run_cli(ROOT, "discover", FIXTURES / "migrations", "--output", fleet, check=2)
     assert "no Deployment, StatefulSet or Argo Rollouts Rollout found" in result.stderr
     assert "nothing was written" in result.stderr and not fleet.exists()
+
+
+def test_files_mode_needs_a_source_and_the_cluster_options_need_cluster() -> None:
+    """One `discover` for files and for a cluster: each mode's options are refused in the other,
+    by name, before anything is read."""
+    bare = run_cli(ROOT, "discover", check=2)
+    assert "SOURCE: give at least one folder or file to read (or --cluster)" in bare.stderr
+    mixed = run_cli(ROOT, "discover", FIXTURES / "plain", "--context", "prod", check=2)
+    assert "--context: only with --cluster" in mixed.stderr
+    assert "Traceback" not in bare.stderr + mixed.stderr and mixed.stdout == ""
+    # Negative control: the same source without the cluster option is read.
+    assert 'service_name: "carts-db"' in run_cli(ROOT, "discover", FIXTURES / "plain").stdout

@@ -74,6 +74,24 @@ def build_context(
     return context
 
 
+def template_module(template: Path, module_file: str, answers: Mapping[str, object]) -> Any:
+    """One of the template's Jinja modules (``engines.jinja``...) as a page that imports it with
+    context sees it, for these answers: run by cookiecutter's own environment (with
+    cookiecutter.json's ``_extensions``) on the context its CLI builds. Nothing is written."""
+    from cookiecutter.environment import StrictEnvironment
+    from jinja2 import FileSystemLoader
+
+    with template_on_path(template):
+        context = build_context(template, answers, Path("."))
+        env = StrictEnvironment(
+            context=context,
+            keep_trailing_newline=True,
+            loader=FileSystemLoader(str(template / "{{cookiecutter.service_name}}")),
+            **context["cookiecutter"]["_jinja2_env_vars"],
+        )
+        return env.get_template(module_file).make_module({"cookiecutter": context["cookiecutter"]})
+
+
 def prepare(
     template: Path, answers: Mapping[str, object], output_dir: Path
 ) -> tuple[OrderedDict[str, Any] | None, list[Problem]]:

@@ -206,3 +206,22 @@ class WrittenMeanwhile(ServiceRunbooksError):
 
     def report(self) -> str:
         return f"ERROR: --output: {self} appeared while discovering; nothing is written over it"
+
+
+class ClusterError(ServiceRunbooksError):
+    """A cluster cannot be read (no kubectl, an unknown context, an API server out of reach, a
+    list refused); the message names the context and the type."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(
+        self, context: str | None, what: str, message: str, forbidden: bool = False
+    ) -> None:
+        where = f"cluster {context}" if context else "the kubeconfig"
+        super().__init__(f"{where}: {what}: {message}")
+        self.context = context
+        self.what = what
+        self.forbidden = forbidden  # the API server refused it (403): the identity may not
+
+    def report(self) -> str:
+        return f"ERROR: {self}; nothing was discovered"

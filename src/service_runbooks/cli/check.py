@@ -1,12 +1,13 @@
 """``service-runbooks check``: services behind the fleet file or template, edited by hand, or
-(``--stale``) due for review."""
+(``--stale``) due for review, or (``--drift --cluster``: cli/check_drift.py) contradicted by the
+live objects."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from service_runbooks.cli import options
+from service_runbooks.cli import check_drift, options
 from service_runbooks.errors import EXIT_FAILED, EXIT_OK
 
 
@@ -23,10 +24,13 @@ def register(commands: options.Commands) -> None:
         "review_every_days, from the fleet file), or dated after today",
     )
     options.today_option(parser)
+    check_drift.register_drift_options(parser)
     parser.set_defaults(run=run, problems=problems)
 
 
 def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
+    if check_drift.drift_problems(args):
+        return check_drift.drift_problems(args)
     if args.output is None and not args.stale:
         return [
             "--output: required (only check --stale, which reads the fleet file alone, "
@@ -38,6 +42,8 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.check import check_fleet, report, report_stale, reviews
 
+    if args.drift:
+        return check_drift.run_drift(args)
     if args.stale:
         late = report_stale(reviews(args.fleet, args.shard), options.today(args), sys.stdout)
         return EXIT_FAILED if late else EXIT_OK

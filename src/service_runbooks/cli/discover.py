@@ -10,6 +10,9 @@ holds (``reviewed_on``: the day a person last reviewed the runbooks) and the dec
 could not derive (``Rule.deciding``: ``gitops`` when no GitOps object is in the sources, say)
 are listed at the top of the file, with a commented ``defaults:`` block to fill in, and on
 standard error: ``render`` refuses the file, naming each, until they are given.
+
+With ``--cluster`` the answers are read from the live objects instead (``kubectl get -o json``
+only, cli/discover_cluster.py), through the same pipeline, and the positionals are workload NAMEs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service_runbooks.cli import options
+from service_runbooks.cli import discover_cluster, options
 from service_runbooks.errors import EXIT_OK, NothingDiscovered, WrittenMeanwhile
 
 if TYPE_CHECKING:
@@ -45,16 +48,18 @@ def register(commands: options.Commands) -> None:
         "kubectl kustomize, catalog-info.yaml, the application's migration files) and write a "
         "fleet file: one entry per Deployment, StatefulSet or Argo Rollouts Rollout, with the "
         "answers derived and where each was read (sources:). The answers not derived are "
-        "listed on standard error and as comments. Exit 2: a source cannot be read, no workload "
-        "was found, or --output exists (nothing written).",
+        "listed on standard error and as comments. With --cluster, the same from the live "
+        "objects of a cluster (kubectl get only; it never changes anything). Exit 2: a source "
+        "or the cluster cannot be read, no workload was found, or --output exists (nothing "
+        "written).",
     )
     parser.add_argument(
         "sources",
-        nargs="+",
-        type=Path,
-        metavar="SOURCE",
+        nargs="*",
+        metavar="SOURCE|NAME",
         help="a folder or file of manifests, a Kustomize folder, a catalog-info.yaml, or the "
-        "application's repository",
+        "application's repository; with --cluster, the names of the workloads to read "
+        "(default: every workload)",
     )
     parser.add_argument(
         "--output",
@@ -68,12 +73,17 @@ def register(commands: options.Commands) -> None:
     parser.add_argument(
         "--force", action="store_true", help="with --output: replace an existing file"
     )
+    discover_cluster.register_cluster_options(parser)
     parser.set_defaults(run=run, problems=problems)
 
 
 def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
-    """--output must be a file that does not exist yet (unless --force), in a folder that does."""
+    """Sources are needed without --cluster; the cluster's options only with it; --output must
+    be a file that does not exist yet (unless --force), in a folder that does."""
+    mode = _mode_problems(args)
     fleet: Path | None = args.fleet_out
+    if mode:
+        return mode
     if fleet is None:
         return ["--force: only with --output"] if args.force else []
     if fleet.is_dir():
@@ -83,6 +93,16 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
     if not fleet.absolute().parent.is_dir():
         return [f"--output: the folder {fleet.absolute().parent} does not exist"]
     return []
+
+
+def _mode_problems(args: argparse.Namespace) -> list[str]:
+    if args.cluster:
+        return []
+    if not args.sources:
+        return ["SOURCE: give at least one folder or file to read (or --cluster)"]
+    cluster_only = {"--context": args.context, "--namespace": args.namespace}
+    cluster_only["--argocd-namespace"] = args.argocd_namespace
+    return [f"{flag}: only with --cluster" for flag, value in cluster_only.items() if value]
 
 
 def _lacking(service: ServiceAnswers) -> list[str]:
@@ -180,7 +200,10 @@ def run(args: argparse.Namespace) -> int:
 
     fleet: Path | None = args.fleet_out
     base = fleet.absolute().parent if fleet is not None else Path.cwd()
-    found = discover(list(args.sources), base=base)
+    if args.cluster:
+        found = discover_cluster.discover(args)
+    else:
+        found = discover([Path(source) for source in args.sources], base=base)
     if not found.services:
         raise NothingDiscovered(", ".join(found.sources))
     text = with_gaps(found)

@@ -13,6 +13,9 @@ Steps, each usable alone (the tests hold them apart):
 5. ``answers_for(workload_facts)`` -> ``ServiceAnswers``; ``fleet_text(services)`` -> the fleet
    file's text.
 
+``discover_cluster`` (cluster.py) reads the same objects from a running cluster with ``kubectl
+get`` and runs steps 3 to 5 on them.
+
 ``discover(sources, base)`` runs them all and returns a ``Discovery``. Every problem with a
 source raises ``DiscoveryError`` naming it (``.problems``), never a traceback.
 """
@@ -106,7 +109,7 @@ class Discovery:
         ]
 
 
-def _duplicate_names(services: list[ServiceAnswers]) -> list[str]:
+def duplicate_names(services: list[ServiceAnswers]) -> list[str]:
     seen: dict[str, int] = {}
     for service in services:
         if service.name:
@@ -134,7 +137,7 @@ def discover(
     index = index_objects(built.objects)
     workloads = derive_facts(index, components, collected.migration, built.kustomizations)
     services = [answers_for(workload) for workload in workloads]
-    notes = _duplicate_names(services)
+    notes = duplicate_names(services)
     if not workloads:
         notes.append("no Deployment, StatefulSet or Argo Rollouts Rollout found in the sources")
     return Discovery(

@@ -40,6 +40,9 @@ DISCOVERED_ANSWERS = (
     "gitops_app",
     "flux_namespace",
 )
+# Answers only some services or sources give (a chart's, a cluster's): written when derived,
+# never listed as missing.
+DEPLOYER_ANSWERS = ("helm_release", "chart_workload", "kube_context")
 
 
 @dataclass
@@ -82,8 +85,37 @@ def _namespace(facts: Facts) -> Fact | str:
 
 
 def _workload(facts: Facts) -> Fact | str:
+    """``helm`` when a chart made the workload (a Helm release, or Argo CD rendering a chart:
+    the ``chart_workload`` fact), else the workload's kind."""
+    chart = facts.found.get("chart_workload")
+    if chart is not None:
+        return Fact("helm", chart.source)
     kind = facts.found["workload_kind"]
     return Fact(WORKLOAD_VALUES[kind.value], kind.source)
+
+
+def _helm_only(name: str) -> Callable[[Facts], Fact | str | None]:
+    """An answer of the helm workload only (rules.py's only_when): None for any other. Under
+    Argo CD no Helm release exists (Argo CD renders the chart), so helm_release is None too."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        if "chart_workload" not in facts.found:
+            return None
+        gitops = facts.found.get("gitops")
+        if name == "helm_release" and gitops is not None and gitops.value == "argocd":
+            return None
+        return _same(name)(facts)
+
+    return pick
+
+
+def _when_found(name: str) -> Callable[[Facts], Fact | str | None]:
+    """An answer only some sources can give (the cluster's context): None when not found."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        return facts.found.get(name)
+
+    return pick
 
 
 def _metrics_selector(facts: Facts) -> Fact | str:
@@ -123,6 +155,9 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
     "gitops": _same("gitops"),
     "gitops_app": _gitops_only("gitops_app", ("argocd", "flux")),
     "flux_namespace": _gitops_only("flux_namespace", ("flux",)),
+    "helm_release": _helm_only("helm_release"),
+    "chart_workload": _helm_only("chart_workload"),
+    "kube_context": _when_found("kube_context"),
 }
 
 
@@ -151,9 +186,13 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
         "siblings",
         "gitops_kind",
         "gitops_reverts_by_hand_changes",
+        "gitops_prunes",
+        "helm_storage_namespace",
     ):
         if name in found:
             proposed[name] = found[name]
+    if "helm_release" in found and "chart_workload" not in found:  # a Rollout from a chart
+        proposed["helm_release"] = found["helm_release"]
     if "pdb" in found:
         proposed["pdb_names"] = Fact(
             [pdb["name"] for pdb in found["pdb"].value], found["pdb"].source
@@ -168,7 +207,7 @@ def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
     """The answers one workload's facts give, each checked against its rule."""
     facts = workload_facts.facts
     result = ServiceAnswers()
-    for name in DISCOVERED_ANSWERS:
+    for name in DISCOVERED_ANSWERS + DEPLOYER_ANSWERS:
         picked = ANSWERS[name](facts)
         if picked is None:
             continue

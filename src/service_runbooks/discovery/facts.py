@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service_runbooks.discovery.catalog import Component, component_for
+from service_runbooks.discovery.deployers import ARGOCD_NAMESPACE, apply_deployers
 from service_runbooks.discovery.gitops import apply_gitops
 from service_runbooks.discovery.index import (
     ObjectIndex,
@@ -388,8 +389,11 @@ def facts_for(
     components: Sequence[Component] = (),
     migration: MigrationFinding | None = None,
     kustomizations: Mapping[str, tuple[str, Any]] | None = None,
+    argocd_namespace: str = ARGOCD_NAMESPACE,
 ) -> WorkloadFacts:
-    """Every fact about one workload, from the index, the catalog and the migration markers."""
+    """Every fact about one workload, from the index, the catalog and the migration markers.
+    A live workload's deployers are read from their marks (deployers.py), a file's from the
+    GitOps objects' source paths (gitops.py)."""
     facts = Facts()
     relations = relations_for(index, workload)
     _identity(workload, facts)
@@ -403,7 +407,10 @@ def facts_for(
     _services(relations, facts)
     _metrics_job(relations, facts)
     _siblings(relations, facts)
-    apply_gitops(facts, workload, index, set(kustomizations or {}))
+    if workload.origin.live:
+        apply_deployers(facts, workload, index, argocd_namespace)
+    else:
+        apply_gitops(facts, workload, index, set(kustomizations or {}))
     component = component_for(list(components), workload, index.workloads())
     _catalog(component, facts)
     if migration is not None:
@@ -419,9 +426,10 @@ def derive_facts(
     components: Sequence[Component] = (),
     migration: MigrationFinding | None = None,
     kustomizations: Mapping[str, tuple[str, Any]] | None = None,
+    argocd_namespace: str = ARGOCD_NAMESPACE,
 ) -> list[WorkloadFacts]:
     """Facts for every workload a runbook can serve (Deployment, StatefulSet, Rollout)."""
     return [
-        facts_for(workload, index, components, migration, kustomizations)
+        facts_for(workload, index, components, migration, kustomizations, argocd_namespace)
         for workload in index.workloads()
     ]

@@ -93,7 +93,7 @@ def _under(folder: str, path: str) -> bool:
     return path == "." or folder == path or folder.startswith(path + "/")
 
 
-def _argo_sources(app: KubeObject) -> list[tuple[str, Mapping[str, Any]]]:
+def argo_sources(app: KubeObject) -> list[tuple[str, Mapping[str, Any]]]:
     """An Application's sources: spec.source, or each of spec.sources, with its field."""
     found: list[tuple[str, Mapping[str, Any]]] = []
     single = app.get("spec", "source")
@@ -134,7 +134,7 @@ def links_for(
     links = []
     for obj in objects:
         if kind_of(obj) == ARGO_APPLICATION:
-            for field, source in _argo_sources(obj):
+            for field, source in argo_sources(obj):
                 if _argo_deploys(source, folder, built):
                     links.append(GitOpsLink("argocd", obj, source, f"{field}.path"))
         elif kind_of(obj) == FLUX_KUSTOMIZATION:
@@ -184,16 +184,19 @@ def _namespace_from(facts: Facts, link: GitOpsLink, workload: KubeObject) -> Non
         facts.add("namespace", destination, obj.cite("spec.destination.namespace"))
 
 
-def _gitops_facts(facts: Facts, link: GitOpsLink) -> None:
+def gitops_facts(facts: Facts, link: GitOpsLink, found_by: str | None = None) -> None:
     """The answers the engine table needs: the tool, the object, Flux's namespace; and
     whether a rollback done by hand is reverted (Argo CD's syncPolicy.automated.selfHeal:
     https://argo-cd.readthedocs.io/en/stable/user-guide/auto_sync/; Flux reconciles every
-    spec.interval, undoing changes made by hand)."""
+    spec.interval, undoing changes made by hand; a HelmRelease's spec.suspend and spec.interval
+    are a Kustomization's: https://fluxcd.io/flux/components/helm/helmreleases/#suspend).
+    ``found_by``: where the link was read, when not the object's source path (a live object's
+    ownership marks)."""
     obj = link.obj
-    facts.add("gitops", link.tool, obj.cite(link.path_field))
+    facts.add("gitops", link.tool, found_by or obj.cite(link.path_field))
     facts.add("gitops_app", obj.name, obj.cite("metadata.name"))
     if link.tool == "flux":
-        facts.add("gitops_kind", "Kustomization", obj.cite("kind"))
+        facts.add("gitops_kind", obj.kind, obj.cite("kind"))
         if obj.namespace:
             facts.add("flux_namespace", obj.namespace, obj.cite("metadata.namespace"))
         else:
@@ -240,7 +243,7 @@ def apply_gitops(
         facts.lack("gitops", _not_linked(objects, workload))
         return
     (link,) = links
-    _gitops_facts(facts, link)
+    gitops_facts(facts, link)
     changes = _build_changes(link)
     if changes:
         _retract_manifest_facts(facts, link, changes)

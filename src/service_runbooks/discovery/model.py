@@ -29,6 +29,9 @@ class Limits:
     marker_bytes: int = 64 * 1024  # how much of a file is read to recognise a Liquibase changelog
 
 
+LIVE = "cluster"  # Origin.built_by of an object read from a cluster with `kubectl get`
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where an object came from, for its facts' sources.
@@ -38,9 +41,16 @@ class Origin:
     """
 
     file: str
-    built_by: str | None = None  # "kustomize" for `kubectl kustomize` output
+    built_by: str | None = None  # "kustomize" for `kubectl kustomize` output, LIVE for a cluster's
+
+    @property
+    def live(self) -> bool:
+        """Read from a running cluster (``file`` is then ``cluster <context>``)."""
+        return self.built_by == LIVE
 
     def cite(self, obj: KubeObject, field_path: str) -> str:
+        if self.live:  # a live object is named by its namespace too: kubectl needs both
+            return f"{self.file}: {obj.kind}/{obj.namespace}/{obj.name} {field_path}"
         where = f"{self.file} (kubectl kustomize)" if self.built_by == "kustomize" else self.file
         return f"{where}: {obj.ref} {field_path}"
 

@@ -6,8 +6,9 @@ load helpers
 # A StatefulSet's strategy and its pods' revisions, which the scripts read to handle OnDelete,
 # partitions and pods stuck on the bad revision (the forced rollback).
 STRATEGY='-o jsonpath=\{.spec.updateStrategy.type\}\ \{.spec.updateStrategy.rollingUpdate.partition\}'
-UPDATE_REVISION='-o jsonpath=\{.status.updateRevision\}'
-POD_REVISIONS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\ \{.metadata.labels.controller-revision-hash\}\ \{.status.conditions\[\?\(@.type==\"Ready\"\)\].status\}\{\"\\n\"\}\{end\}'
+UPDATE_REVISION='-o jsonpath=\{.metadata.uid\}\{\"\\t\"\}\{.status.updateRevision\}'
+# The pods with their controller owner's uid (only the StatefulSet's own are ever touched).
+POD_REVISIONS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\{.metadata.ownerReferences\[\?\(@.controller==true\)\].uid\}\{\"\\t\"\}\{.metadata.labels.controller-revision-hash\}\{\"\\t\"\}\{.status.conditions\[\?\(@.type==\"Ready\"\)\].status\}\{\"\\t\"\}\{.metadata.deletionTimestamp\}\{\"\\n\"\}\{end\}'
 
 setup() {
   common_setup
@@ -74,10 +75,27 @@ kubectl rollout history statefulset/$SERVICE $K
 kubectl rollout undo statefulset/$SERVICE $K
 $STS_STALE
 kubectl delete pod $SERVICE-1 $K --wait=true
+kubectl version --client -o json
+kubectl wait pod $SERVICE-1 $K --for=create --timeout=5m
 kubectl wait pod $SERVICE-1 $K --for=condition=Ready --timeout=5m
 $STS_STRATEGY
 kubectl rollout status statefulset/$SERVICE $K --timeout=5m
 CALLS
+}
+
+@test "rollback: the forced rollback deletes only the StatefulSet's own pods (a shared selector finds others)" {
+  [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
+  STUB_OTHER_PODS=1 STUB_STS_STRATEGY="OnDelete " STUB_STALE_POD=$SERVICE-1:True run -4 "$SCRIPTS/rollback.sh" --yes
+  [[ $(mutating_calls) == "kubectl rollout undo statefulset/$SERVICE $K
+kubectl delete pod $SERVICE-1 $K --wait=true" ]]
+}
+
+@test "rollback: kubectl older than 1.31 polls, bounded, until the deleted pod is back" {
+  [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
+  STUB_KUBECTL_MINOR=30 STUB_STALE_POD=$SERVICE-1:False run -0 "$SCRIPTS/rollback.sh" --yes
+  all_calls | grep -qx "kubectl get pod $SERVICE-1 $K -o name"
+  ! all_calls | grep -q -- "--for=create"
+  assert_output_has "kubectl 1.30 is older than 1.31"
 }
 
 @test "rollback: a Ready StatefulSet pod on the old revision is left to the controller (RollingUpdate)" {
@@ -96,6 +114,8 @@ kubectl rollout history statefulset/$SERVICE $K
 kubectl rollout undo statefulset/$SERVICE $K
 $STS_STALE
 kubectl delete pod $SERVICE-1 $K --wait=true
+kubectl version --client -o json
+kubectl wait pod $SERVICE-1 $K --for=create --timeout=5m
 kubectl wait pod $SERVICE-1 $K --for=condition=Ready --timeout=5m
 $STS_STALE
 CALLS
@@ -145,7 +165,8 @@ CALLS
   assert_output_has "$SERVICE-1 True"
   STUB_STS_STRATEGY="OnDelete " STUB_STALE_POD=$SERVICE-1:True run -4 "$SCRIPTS/verify.sh"
   STUB_STS_STRATEGY="OnDelete " run -0 "$SCRIPTS/verify.sh"
-  assert_output_has "kubectl wait pod -l app=$SERVICE $K --for=condition=Ready --timeout=5m"
+  # Each of the StatefulSet's own pods, by name (the selector may find other workloads' pods).
+  assert_output_has "kubectl wait pod $SERVICE-0 $K --for=condition=Ready --timeout=5m"
 }
 
 @test "verify: a StatefulSet with a partition says rollout status covers only part of it" {

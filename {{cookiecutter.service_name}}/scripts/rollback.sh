@@ -110,6 +110,11 @@ replace_stale_pods() {
     [[ -n $pod ]] || continue
     [[ $strategy == OnDelete* || $ready != True ]] || continue
     run {{ cmd.script_commands.delete_pod }} || die "$EXIT_FAILED" "could not delete $pod"
+    # The controller re-creates the pod a moment after the delete; with podManagementPolicy
+    # OrderedReady (the default) only once every lower ordinal is Running and Ready
+    # (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#deployment-and-scaling-guarantees).
+    wait_for_pod_created ||
+      die "$EXIT_VERIFY_FAILED" "$pod was not re-created within $TIMEOUT after its delete: with podManagementPolicy OrderedReady the StatefulSet re-creates it only once every lower ordinal is Running and Ready (see: ${PODS_CMD[*]})"
     run {{ cmd.script_commands.pod_ready }} ||
       die "$EXIT_VERIFY_FAILED" "$pod did not become Ready within $TIMEOUT after the rollback"
   done <<<"$stale"

@@ -12,7 +12,11 @@ POD_REVISIONS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\
 
 setup() {
   common_setup
-  STS_STRATEGY="" STS_STALE=""
+  STS_STRATEGY="" STS_STALE="" PAUSED_CHECK=""
+  if [[ $WORKLOAD == deployment ]]; then
+    # rollout undo refuses a paused Deployment: rollback.sh reads .spec.paused first.
+    PAUSED_CHECK="kubectl get deployment $SERVICE $K -o jsonpath=\{.spec.paused\}"
+  fi
   if [[ $WORKLOAD == statefulset ]]; then
     STS_STRATEGY="kubectl get statefulset $SERVICE $K $STRATEGY"
     STS_STALE="$STS_STRATEGY
@@ -35,6 +39,7 @@ setup_file() {
   run -0 "$SCRIPTS/rollback.sh" --yes
   assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K
 $STS_STALE
 $STS_STRATEGY
@@ -46,6 +51,7 @@ CALLS
   run -0 "$SCRIPTS/rollback.sh" --to-revision 2 --timeout 90s --yes
   assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K --to-revision=2
 $STS_STALE
 $STS_STRATEGY
@@ -55,11 +61,29 @@ CALLS
 
 @test "rollback --dry-run: a server-side dry run of the undo, and no wait" {
   run -0 "$SCRIPTS/rollback.sh" --dry-run --to-revision 1
-  assert_calls <<CALLS
+  assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K --to-revision=1 --dry-run=server
 CALLS
   assert_output_has "would run: kubectl rollout status $WORKLOAD/$SERVICE $K --timeout=5m"
+}
+
+@test "rollback: a paused Deployment is resumed first (undo refuses it), and the dry run says so" {
+  [[ $WORKLOAD == deployment ]] || skip "Deployment only"
+  STUB_PAUSED=true run -0 "$SCRIPTS/rollback.sh" --yes
+  assert_lines <<CALLS
+kubectl rollout history deployment/$SERVICE $K
+$PAUSED_CHECK
+kubectl rollout resume deployment/$SERVICE $K
+kubectl rollout undo deployment/$SERVICE $K
+kubectl rollout status deployment/$SERVICE $K --timeout=5m
+CALLS
+  assert_output_has "kubectl rollout undo refuses a paused"
+  rm -f "$STUB_LOG"
+  STUB_PAUSED=true run -0 "$SCRIPTS/rollback.sh" --dry-run
+  assert_output_has "would run: kubectl rollout resume deployment/$SERVICE $K"
+  [[ -z $(mutating_calls) ]]
 }
 
 @test "rollback: a rollout status that fails exits 4" {

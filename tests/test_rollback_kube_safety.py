@@ -1,4 +1,5 @@
-"""The StatefulSet forced rollback, run with the real kubectl against the fake API server.
+"""rollback.sh's safety around the workload's state, run with the real kubectl against the fake
+API server: the StatefulSet forced rollback, and a paused Deployment.
 
 rollback.sh deletes the pods of the StatefulSet that still run another revision, so that they
 come back from the restored one. Its label selector (here ``app.kubernetes.io/part-of``, as a
@@ -13,6 +14,9 @@ The wait after each delete: the controller re-creates the pod a moment later (an
 ``OrderedReady`` only once the lower ordinals are Ready), so a Ready wait right after the delete
 finds no pod. The fake re-creates a deleted pod after a delay here; a pod that never comes back
 ends the script within --timeout, naming it.
+
+A paused Deployment: kubectl rollout undo refuses it ("you cannot rollback a paused deployment;
+resume it first"), in a server dry run too, so rollback.sh resumes it first and says why.
 """
 
 from __future__ import annotations
@@ -233,3 +237,58 @@ def test_a_pod_that_never_comes_back_ends_the_wait_within_the_timeout(
     assert run.result.returncode == 4, run
     assert f"{SERVICE}-1 was not re-created within 3s" in run.result.stderr, run
     assert "OrderedReady" in run.result.stderr, run
+
+
+DEPLOYMENT_ANSWERS = {**ANSWERS, "workload": "deployment"}
+
+
+def paused_deployment(paused: bool) -> Cluster:
+    cluster = Cluster()
+    deployment = cluster.add_deployment(NAMESPACE, SERVICE, {**PART_OF}, IMAGES)
+    if paused:
+        deployment["spec"]["paused"] = True
+    return cluster
+
+
+def _deployment_patches(run: Run) -> list[dict]:
+    return [
+        r.body
+        for r in run.server.requests
+        if r.method == "PATCH" and r.resource == "deployments" and not r.dry_run
+    ]
+
+
+def _restores_template(patch: object) -> bool:
+    """kubectl rollout undo sends a JSON patch replacing /spec/template."""
+    return isinstance(patch, list) and any(op.get("path") == "/spec/template" for op in patch)
+
+
+def test_a_paused_deployment_is_resumed_before_the_undo(render, run_rollback) -> None:
+    scripts = render(DEPLOYMENT_ANSWERS) / "scripts"
+    run = run_rollback(scripts, paused_deployment(True), "--yes")
+    assert run.result.returncode == 0, run
+    resume, undo = _deployment_patches(run)
+    assert not resume["spec"].get("paused"), run  # null or false: resumed
+    assert _restores_template(undo), run
+    assert "kubectl rollout undo refuses a paused" in run.result.stderr, run
+
+
+def test_the_dry_run_of_a_paused_deployment_says_it_would_resume_first(
+    render, run_rollback
+) -> None:
+    scripts = render(DEPLOYMENT_ANSWERS) / "scripts"
+    cluster = paused_deployment(True)
+    run = run_rollback(scripts, cluster, "--dry-run")
+    assert run.result.returncode == 0, run
+    assert "would run: kubectl rollout resume deployment/payments-api" in run.result.stderr, run
+    assert not [r for r in run.server.requests if r.mutating and not r.dry_run], run
+    deployment = cluster.get("deployments", NAMESPACE, SERVICE)
+    assert deployment is not None and deployment["spec"]["paused"] is True
+
+
+def test_negative_control_an_unpaused_deployment_is_not_resumed(render, run_rollback) -> None:
+    scripts = render(DEPLOYMENT_ANSWERS) / "scripts"
+    run = run_rollback(scripts, paused_deployment(False), "--yes")
+    assert run.result.returncode == 0, run
+    (undo,) = _deployment_patches(run)
+    assert _restores_template(undo), run

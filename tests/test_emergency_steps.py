@@ -120,3 +120,58 @@ def test_negative_controls_the_old_text_fails_each_check() -> None:
     assert len(revision_problems(OLD_STUCK_POD_BOX)) == 3
     assert partition_problems(OLD_PARTITION_ADVICE) != []
     assert len(paused_problems(OLD_DEPLOYMENT_BOX)) == 2
+
+
+# --- the break-glass access check on the on-call page ---------------------------------------------
+
+WORKLOAD_RESOURCE = {
+    "deployment": "deployments.apps",
+    "statefulset": "statefulsets.apps",
+    "argo-rollout": "rollouts.argoproj.io",
+}
+# Today's "Before Your Shift" check, before the fix: it only reads.
+OLD_ACCESS_CHECK = """```bash
+# A quick check that your access works
+kubectl get pods -l app=payments-api -n production
+kubectl rollout history deployment/payments-api -n production
+```
+"""
+
+
+def access_problems(text: str, answers: dict[str, str]) -> list[str]:
+    """What the on-call page's access check leaves out, for a service with these answers."""
+    lines = [line.strip() for line in text.splitlines()]
+    can_i = [line for line in lines if line.startswith("kubectl auth can-i ")]
+    wanted = [
+        "kubectl auth can-i delete pods ",
+        "kubectl auth can-i create pods --subresource=exec ",
+        "kubectl auth can-i get pods --subresource=exec ",
+    ]
+    resource = WORKLOAD_RESOURCE.get(answers["workload"])
+    if resource:
+        wanted += [f"kubectl auth can-i patch {resource} -n ", "--subresource=scale"]
+    if answers["gitops"] == "flux":
+        wanted.append(".toolkit.fluxcd.io -n flux-system")
+    problems = [f"no access check with {w!r}" for w in wanted if not any(w in x for x in can_i)]
+    problems += [f"'pods/exec' names a pod called exec: {x}" for x in can_i if "pods/exec" in x]
+    if answers["gitops"] == "argocd" and not any(
+        x.startswith("argocd account can-i sync applications") for x in lines
+    ):
+        problems.append("no argocd account can-i sync line")
+    if "1.31 or newer" not in text:
+        problems.append("no minimum kubectl version")
+    return problems
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=combo_id)
+def test_on_call_page_checks_every_right_the_procedures_need(render, answers) -> None:
+    text = (render(answers) / "docs/runbooks/on-call.md").read_text(encoding="utf-8")
+    assert access_problems(text, answers) == []
+
+
+def test_negative_control_a_read_only_access_check_fails() -> None:
+    answers = {"workload": "deployment", "gitops": "argocd"}
+    problems = access_problems(OLD_ACCESS_CHECK, answers)
+    assert len(problems) == 7, problems
+    doctored = "kubectl auth can-i create pods/exec -n production\n1.31 or newer"
+    assert any("names a pod called exec" in p for p in access_problems(doctored, answers))

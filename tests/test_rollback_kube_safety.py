@@ -30,7 +30,7 @@ from pathlib import Path
 
 import kube_api
 import pytest
-from kube_api import Cluster, FakeApiServer
+from kube_api import Cluster, FakeApiServer, Role
 from script_stubs import STUB
 
 KUBECTL = "/usr/bin/kubectl"
@@ -292,3 +292,51 @@ def test_negative_control_an_unpaused_deployment_is_not_resumed(render, run_roll
     assert run.result.returncode == 0, run
     (undo,) = _deployment_patches(run)
     assert _restores_template(undo), run
+
+
+# --- the break-glass access check: status.sh --access asks the API server -----------------------
+
+# The rights a Deployment service without migrations or GitOps needs (on-call.md lists them).
+DEPLOYMENT_RIGHTS = (
+    ("patch", "deployments"),
+    ("patch", "deployments/scale"),
+    ("delete", "pods"),
+    ("patch", "pods"),
+    ("patch", "horizontalpodautoscalers"),
+    ("create", "pods/exec"),
+    ("get", "pods/exec"),
+)
+
+
+def access_check(render, tmp_path: Path, role: Role) -> subprocess.CompletedProcess[str]:
+    scripts = render(DEPLOYMENT_ANSWERS) / "scripts"
+    with FakeApiServer(CONTEXT, paused_deployment(False), role=role) as server:
+        home = tmp_path / "home"
+        home.mkdir()
+        kubeconfig = kube_api.write_kubeconfig(home / "kubeconfig", {CONTEXT: server}, CONTEXT)
+        result = subprocess.run(
+            [str(scripts / "status.sh"), "--access"],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(home), "KUBECONFIG": str(kubeconfig)},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert not [r for r in server.requests if r.mutating], "the access check changed something"
+    return result
+
+
+def test_the_access_check_passes_with_every_right(render, tmp_path: Path) -> None:
+    result = access_check(render, tmp_path, Role.read_only().plus(*DEPLOYMENT_RIGHTS))
+    assert result.returncode == 0, result.stderr
+    assert "yes  create pods/exec in production" in result.stdout, result.stdout
+    assert "NO" not in result.stdout, result.stdout
+
+
+def test_the_access_check_names_a_missing_patch_right(render, tmp_path: Path) -> None:
+    rights = [r for r in DEPLOYMENT_RIGHTS if r != ("patch", "deployments")]
+    result = access_check(render, tmp_path, Role.read_only().plus(*rights))
+    assert result.returncode == 3, result.stderr
+    assert "NO   patch deployments.apps in production" in result.stdout, result.stdout
+    assert "kubectl auth can-i patch deployments.apps -n production" in result.stderr

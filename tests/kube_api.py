@@ -541,6 +541,8 @@ class Cluster:
     lock: threading.RLock = field(default_factory=threading.RLock)
     resource_version: int = 0
     empty_namespaces: set[str] = field(default_factory=set)  # namespaces with no object
+    # How long after its delete a workload's pod comes back (the controller's delay; None: never)
+    pod_recreate_delay: float | None = 0.0
     _uids: int = 0
 
     def put(self, obj: Object) -> Object:
@@ -932,8 +934,24 @@ class Cluster:
                 return obj
             del self.objects[(plural, namespace, name)]
             if plural == "pods":
-                self._reconcile_owners(obj)
+                self._recreate_later(obj)
             return obj
+
+    def _recreate_later(self, pod: Object) -> None:
+        """Let the pod's workload re-create it, after ``pod_recreate_delay`` (None: never)."""
+        if self.pod_recreate_delay is None:
+            return
+        if not self.pod_recreate_delay:
+            self._reconcile_owners(pod)
+            return
+
+        def recreate() -> None:
+            with self.lock:
+                self._reconcile_owners(pod)
+
+        timer = threading.Timer(self.pod_recreate_delay, recreate)
+        timer.daemon = True
+        timer.start()
 
     # The scale subresource: an autoscaling/v1 Scale read from and written to the object's
     # replicas. kubectl scale sends a merge patch of it (a PUT with --current-replicas or

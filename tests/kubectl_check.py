@@ -51,6 +51,8 @@ READER_VARIABLES = {
     "TAG": "before-1.4.2",
     "COUNT": "3",
     "BAD_IMAGE": "registry.example.com/payments-api:1.4.2",
+    # The Argo CD project of the on-call page's access check (argocd account can-i).
+    "ARGOCD_PROJECT": "default",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)

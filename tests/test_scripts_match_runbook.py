@@ -67,11 +67,14 @@ NOT_ON_THE_PAGE = {
 }
 # How a script decides what to do, where the page shows the same facts in a form for people:
 # the Rollout's phase (the page shows `get rollout`), the pods' revisions (the page lists them
-# with -L controller-revision-hash), the workloads that own a
-# Helm chart's pods (the page reads the release's manifest), whether GitOps is paused.
+# with -L controller-revision-hash), the StatefulSet's uid that picks its own pods among them (the
+# page shows each pod's owner), the workloads that own a
+# Helm chart's pods (the page reads the release's manifest), whether GitOps is paused, the
+# kubectl version (the on-call page states the minimum).
 SCRIPT_DECISIONS = re.compile(
-    r"jsonpath=\{\.status\.phase\}|controller-revision-hash\} "
+    r"jsonpath=\{\.status\.phase\}|controller-revision-hash\} |jsonpath=\{\.metadata\.uid\}"
     r"|ownerReferences|jsonpath=\{\.spec\.suspend\}|^argocd app get \S+ -o json$"
+    r"|^kubectl version --client -o json$"
 )
 # The forced rollback of a StatefulSet deletes each blocking pod and waits for it, bounded.
 FORCED_ROLLBACK = re.compile(r"^kubectl (delete pod|wait pod) ")

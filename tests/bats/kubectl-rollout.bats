@@ -6,12 +6,17 @@ load helpers
 # A StatefulSet's strategy and its pods' revisions, which the scripts read to handle OnDelete,
 # partitions and pods stuck on the bad revision (the forced rollback).
 STRATEGY='-o jsonpath=\{.spec.updateStrategy.type\}\ \{.spec.updateStrategy.rollingUpdate.partition\}'
-UPDATE_REVISION='-o jsonpath=\{.status.updateRevision\}'
-POD_REVISIONS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\ \{.metadata.labels.controller-revision-hash\}\ \{.status.conditions\[\?\(@.type==\"Ready\"\)\].status\}\{\"\\n\"\}\{end\}'
+UPDATE_REVISION='-o jsonpath=\{.metadata.uid\}\{\"\\t\"\}\{.status.updateRevision\}'
+# The pods with their controller owner's uid (only the StatefulSet's own are ever touched).
+POD_REVISIONS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\{.metadata.ownerReferences\[\?\(@.controller==true\)\].uid\}\{\"\\t\"\}\{.metadata.labels.controller-revision-hash\}\{\"\\t\"\}\{.status.conditions\[\?\(@.type==\"Ready\"\)\].status\}\{\"\\t\"\}\{.metadata.deletionTimestamp\}\{\"\\n\"\}\{end\}'
 
 setup() {
   common_setup
-  STS_STRATEGY="" STS_STALE=""
+  STS_STRATEGY="" STS_STALE="" PAUSED_CHECK=""
+  if [[ $WORKLOAD == deployment ]]; then
+    # rollout undo refuses a paused Deployment: rollback.sh reads .spec.paused first.
+    PAUSED_CHECK="kubectl get deployment $SERVICE $K -o jsonpath=\{.spec.paused\}"
+  fi
   if [[ $WORKLOAD == statefulset ]]; then
     STS_STRATEGY="kubectl get statefulset $SERVICE $K $STRATEGY"
     STS_STALE="$STS_STRATEGY
@@ -34,6 +39,7 @@ setup_file() {
   run -0 "$SCRIPTS/rollback.sh" --yes
   assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K
 $STS_STALE
 $STS_STRATEGY
@@ -45,6 +51,7 @@ CALLS
   run -0 "$SCRIPTS/rollback.sh" --to-revision 2 --timeout 90s --yes
   assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K --to-revision=2
 $STS_STALE
 $STS_STRATEGY
@@ -54,11 +61,29 @@ CALLS
 
 @test "rollback --dry-run: a server-side dry run of the undo, and no wait" {
   run -0 "$SCRIPTS/rollback.sh" --dry-run --to-revision 1
-  assert_calls <<CALLS
+  assert_lines <<CALLS
 kubectl rollout history $WORKLOAD/$SERVICE $K
+$PAUSED_CHECK
 kubectl rollout undo $WORKLOAD/$SERVICE $K --to-revision=1 --dry-run=server
 CALLS
   assert_output_has "would run: kubectl rollout status $WORKLOAD/$SERVICE $K --timeout=5m"
+}
+
+@test "rollback: a paused Deployment is resumed first (undo refuses it), and the dry run says so" {
+  [[ $WORKLOAD == deployment ]] || skip "Deployment only"
+  STUB_PAUSED=true run -0 "$SCRIPTS/rollback.sh" --yes
+  assert_lines <<CALLS
+kubectl rollout history deployment/$SERVICE $K
+$PAUSED_CHECK
+kubectl rollout resume deployment/$SERVICE $K
+kubectl rollout undo deployment/$SERVICE $K
+kubectl rollout status deployment/$SERVICE $K --timeout=5m
+CALLS
+  assert_output_has "kubectl rollout undo refuses a paused"
+  rm -f "$STUB_LOG"
+  STUB_PAUSED=true run -0 "$SCRIPTS/rollback.sh" --dry-run
+  assert_output_has "would run: kubectl rollout resume deployment/$SERVICE $K"
+  [[ -z $(mutating_calls) ]]
 }
 
 @test "rollback: a rollout status that fails exits 4" {
@@ -74,10 +99,27 @@ kubectl rollout history statefulset/$SERVICE $K
 kubectl rollout undo statefulset/$SERVICE $K
 $STS_STALE
 kubectl delete pod $SERVICE-1 $K --wait=true
+kubectl version --client -o json
+kubectl wait pod $SERVICE-1 $K --for=create --timeout=5m
 kubectl wait pod $SERVICE-1 $K --for=condition=Ready --timeout=5m
 $STS_STRATEGY
 kubectl rollout status statefulset/$SERVICE $K --timeout=5m
 CALLS
+}
+
+@test "rollback: the forced rollback deletes only the StatefulSet's own pods (a shared selector finds others)" {
+  [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
+  STUB_OTHER_PODS=1 STUB_STS_STRATEGY="OnDelete " STUB_STALE_POD=$SERVICE-1:True run -4 "$SCRIPTS/rollback.sh" --yes
+  [[ $(mutating_calls) == "kubectl rollout undo statefulset/$SERVICE $K
+kubectl delete pod $SERVICE-1 $K --wait=true" ]]
+}
+
+@test "rollback: kubectl older than 1.31 polls, bounded, until the deleted pod is back" {
+  [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
+  STUB_KUBECTL_MINOR=30 STUB_STALE_POD=$SERVICE-1:False run -0 "$SCRIPTS/rollback.sh" --yes
+  all_calls | grep -qx "kubectl get pod $SERVICE-1 $K -o name"
+  ! all_calls | grep -q -- "--for=create"
+  assert_output_has "kubectl 1.30 is older than 1.31"
 }
 
 @test "rollback: a Ready StatefulSet pod on the old revision is left to the controller (RollingUpdate)" {
@@ -96,6 +138,8 @@ kubectl rollout history statefulset/$SERVICE $K
 kubectl rollout undo statefulset/$SERVICE $K
 $STS_STALE
 kubectl delete pod $SERVICE-1 $K --wait=true
+kubectl version --client -o json
+kubectl wait pod $SERVICE-1 $K --for=create --timeout=5m
 kubectl wait pod $SERVICE-1 $K --for=condition=Ready --timeout=5m
 $STS_STALE
 CALLS
@@ -145,7 +189,8 @@ CALLS
   assert_output_has "$SERVICE-1 True"
   STUB_STS_STRATEGY="OnDelete " STUB_STALE_POD=$SERVICE-1:True run -4 "$SCRIPTS/verify.sh"
   STUB_STS_STRATEGY="OnDelete " run -0 "$SCRIPTS/verify.sh"
-  assert_output_has "kubectl wait pod -l app=$SERVICE $K --for=condition=Ready --timeout=5m"
+  # Each of the StatefulSet's own pods, by name (the selector may find other workloads' pods).
+  assert_output_has "kubectl wait pod $SERVICE-0 $K --for=condition=Ready --timeout=5m"
 }
 
 @test "verify: a StatefulSet with a partition says rollout status covers only part of it" {

@@ -8,6 +8,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 TO_REVISION=""
+{% if cmd.engine.get('paused') %}
+PAUSED=0 # 1: the Deployment is paused, and is resumed before the undo
+{% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
 ABORT=0
 PROMOTE_FULL=0
@@ -79,8 +82,30 @@ undo_command() {
 {% endif %}
 }
 
+{% if cmd.engine.get('paused') %}
+# kubectl rollout undo refuses a paused Deployment, in a server dry run too: resume it first
+# (engines.jinja cites the docs and kubectl's source). Sets PAUSED.
+check_paused() {
+  local paused
+  paused=$(run {{ cmd.eng.script('paused') }}) || die "$EXIT_FAILED" "could not read whether $SERVICE is paused"
+  [[ $paused == true ]] || return 0
+  PAUSED=1
+  info "$SERVICE is paused (someone ran kubectl rollout pause): kubectl rollout undo refuses a paused"
+  info "Deployment, so it is resumed first. Resuming also rolls out any change made to it while paused."
+}
+
+{% endif %}
 # --dry-run: let the tool simulate the rollback where it can (kubectl on the server), else only show it.
 dry_run() {
+{% if cmd.engine.get('paused') %}
+  if [[ $PAUSED -eq 1 ]]; then
+    show_only {{ cmd.eng.script('resume') }}
+    info "(the server's dry run of the undo is refused while the Deployment is paused: not run)"
+    show_only "${UNDO[@]}"
+    show_only "${WAIT_CMD[@]}"
+    return 0
+  fi
+{% endif %}
 {% if cmd.engine.undo_dry_run %}
   run "${UNDO[@]}" {{ cmd.engine.undo_dry_run }} || die "$EXIT_FAILED" "the rollback was refused in the dry run"
 {% else %}
@@ -110,6 +135,11 @@ replace_stale_pods() {
     [[ -n $pod ]] || continue
     [[ $strategy == OnDelete* || $ready != True ]] || continue
     run {{ cmd.script_commands.delete_pod }} || die "$EXIT_FAILED" "could not delete $pod"
+    # The controller re-creates the pod a moment after the delete; with podManagementPolicy
+    # OrderedReady (the default) only once every lower ordinal is Running and Ready
+    # (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#deployment-and-scaling-guarantees).
+    wait_for_pod_created ||
+      die "$EXIT_VERIFY_FAILED" "$pod was not re-created within $TIMEOUT after its delete: with podManagementPolicy OrderedReady the StatefulSet re-creates it only once every lower ordinal is Running and Ready (see: ${PODS_CMD[*]})"
     run {{ cmd.script_commands.pod_ready }} ||
       die "$EXIT_VERIFY_FAILED" "$pod did not become Ready within $TIMEOUT after the rollback"
   done <<<"$stale"
@@ -146,8 +176,21 @@ main() {
   read_history
   if [[ -n $TO_REVISION ]]; then require_revision --to-revision "$TO_REVISION"; fi
   undo_command
+{% if cmd.engine.get('paused') %}
+  check_paused
+  if [[ $PAUSED -eq 1 ]]; then
+    confirm_write "$(quote {{ cmd.eng.script('resume') }}), then $(quote "${UNDO[@]}")"
+  else
+    confirm_write "$(quote "${UNDO[@]}")"
+  fi
+  if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
+  if [[ $PAUSED -eq 1 ]]; then
+    run {{ cmd.eng.script('resume') }} || die "$EXIT_FAILED" "could not resume $SERVICE"
+  fi
+{% else %}
   confirm_write "$(quote "${UNDO[@]}")"
   if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
+{% endif %}
   run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"
 {% if cmd.engine_name == 'argo-rollouts' %}
   if [[ $ABORT -eq 1 ]]; then report_abort; return 0; fi

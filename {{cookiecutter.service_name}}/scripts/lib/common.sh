@@ -32,6 +32,9 @@ readonly GITOPS_TOOL=''
 {% endif %}
 
 readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_USAGE=2 EXIT_REFUSED=3 EXIT_VERIFY_FAILED=4
+# The oldest kubectl minor version the runbooks and scripts are written for (kubectl 1.31 added
+# `kubectl wait --for=create`: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_wait/).
+readonly KUBECTL_MIN_MINOR={{ cmd.kubectl_min_minor }}
 
 EXIT_CODES_HELP="Exit codes (the same for every script in scripts/):
   0  success
@@ -50,6 +53,7 @@ ASSUME_YES=0
 TIMEOUT=$DEFAULT_TIMEOUT
 OPTION_SHIFT=0   # how many arguments script_option used
 CONFIRM_REASON="" # set by plan_write: why this write needs a typed confirmation
+KUBECTL_MINOR=""  # set by read_kubectl_version: the kubectl client's minor version (0: unknown)
 
 info() { printf '%s\n' "$*" >&2; }
 die() { # die EXIT_CODE MESSAGE...
@@ -259,6 +263,20 @@ confirm_write() { # confirm_write DESCRIPTION
   [[ $answer == "$SERVICE" ]] || die "$EXIT_REFUSED" "aborted: '$answer' is not '$SERVICE'; nothing was changed"
 }
 
+# The kubectl client's minor version, in KUBECTL_MINOR, read once: digits only, since
+# clientVersion.minor may carry a suffix ("32+"); 0 when it cannot be read. Warns when it is older
+# than the runbooks need.
+read_kubectl_version() {
+  [[ -z $KUBECTL_MINOR ]] || return 0
+  local json=""
+  json=$(run {{ cmd.script_commands.kubectl_version }}) || json=""
+  KUBECTL_MINOR=$(sed -n 's/^ *"minor": *"\([0-9]*\).*/\1/p' <<<"$json" | head -n 1)
+  KUBECTL_MINOR=${KUBECTL_MINOR:-0}
+  if [[ $KUBECTL_MINOR -lt $KUBECTL_MIN_MINOR ]]; then
+    info "warning: kubectl 1.$KUBECTL_MINOR is older than 1.$KUBECTL_MIN_MINOR, the oldest these runbooks are written for (0: could not read it)"
+  fi
+}
+
 # The workload's commands, pinned to --namespace and --context (after the subcommand, as in the
 # runbook: kubectl finds plugins only when no flag comes first). Each array is the runbook's
 # command for the same operation, rendered from the same entry of the engine table
@@ -342,13 +360,47 @@ statefulset_strategy() {
   run {{ cmd.script_commands.sts_strategy }}
 }
 
-# The pods that do not run the revision the StatefulSet wants, one "name ready" a line,
+# The pods the StatefulSet owns (its controller owner reference, by uid: another workload's pods
+# that share the label selector are never listed) and are not being deleted, one a line,
+# tab-separated: name, revision (controller-revision-hash), Ready, the revision it wants
+# (.status.updateRevision). Fields are read by name, never by position in a space-split line.
+statefulset_pods() {
+  local identity uid wanted
+  identity=$(run {{ cmd.script_commands.sts_identity }}) || return 1
+  IFS=$'\t' read -r uid wanted <<<"$identity" || true
+  if [[ -z $uid || -z $wanted ]]; then
+    info "could not read the uid and .status.updateRevision of $SERVICE"
+    return 1
+  fi
+  run "${PODS_CMD[@]}" -o '{{ cmd.owned_pods_jsonpath }}' |
+    awk -F'\t' -v OFS='\t' -v uid="$uid" -v wanted="$wanted" \
+      '$2 == uid && $5 == "" { print $1, $3, $4, wanted }'
+}
+
+# Wait, bounded by --timeout, until the controller has re-created pod $pod after its delete: a
+# Ready wait on a pod that does not exist yet fails at once (NotFound). kubectl 1.31 and newer
+# wait with --for=create (https://kubernetes.io/docs/reference/kubectl/generated/kubectl_wait/);
+# with an older one, poll every 2 seconds.
+wait_for_pod_created() {
+  read_kubectl_version
+  if [[ $KUBECTL_MINOR -ge 31 ]]; then
+    run {{ cmd.script_commands.pod_created }}
+    return
+  fi
+  local deadline=$((SECONDS + $(timeout_seconds)))
+  info "+ (polling every 2s, up to $TIMEOUT, until pod $pod exists)"
+  until {{ cmd.script_commands.pod_exists }} >/dev/null 2>&1; do
+    [[ $SECONDS -lt $deadline ]] || return 1
+    sleep 2
+  done
+}
+
+# The StatefulSet's own pods that do not run the revision it wants, one "name ready" a line,
 # highest ordinal first (the order the controller itself updates them in).
 statefulset_stale_pods() {
-  local wanted
-  wanted=$(run {{ cmd.script_commands.sts_update_revision }}) || return 1
-  run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.controller-revision-hash} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
-    awk -v wanted="$wanted" '$1 != "" && $2 != wanted { print $1, $3 }' | sort -V -r
+  local pods
+  pods=$(statefulset_pods) || return 1
+  awk -F'\t' '$2 != "" && $2 != $4 { print $1, $3 }' <<<"$pods" | sort -V -r
 }
 
 {% endif %}
@@ -378,7 +430,14 @@ wait_until_healthy() {
       info "$stale"
       return 1
     fi
-    run {{ cmd.script_commands.pods_ready }}
+    # Wait for the StatefulSet's own pods only (a selector shared with other workloads would
+    # wait for their pods too).
+    local pods pod
+    pods=$(statefulset_pods) || return 1
+    while IFS=$'\t' read -r pod _; do
+      [[ -n $pod ]] || continue
+      run {{ cmd.script_commands.pod_ready }} || return 1
+    done <<<"$pods"
     return
   fi
   if [[ ${strategy#* } =~ ^[1-9] ]]; then

@@ -1,6 +1,6 @@
 # Loaded by every .bats file: the rendered service, stub tools on PATH, and assertions.
 # pytest (tests/test_bats.py) sets SERVICE_DIR to a rendered service and passes its answers:
-# WORKLOAD, GITOPS, MIGRATION_TOOL and KUBE_CONTEXT (empty when not given).
+# WORKLOAD, GITOPS, MIGRATION_TOOL, KUBE_CONTEXT (empty when not given) and FLUX_NAMESPACE.
 
 bats_require_minimum_version 1.5.0
 
@@ -26,9 +26,9 @@ common_setup() {
   K="-n $NS --context $STUB_CURRENT_CONTEXT"
   HK="-n $NS --kube-context $STUB_CURRENT_CONTEXT"
   # helm-controller keeps a Flux HelmRelease's release in the Flux namespace, named
-  # <targetNamespace>-<name>.
+  # <targetNamespace>-<name> when that differs from the target.
   HELM_RELEASE=$SERVICE
-  if [[ $GITOPS == flux ]]; then
+  if [[ $GITOPS == flux && ${FLUX_NAMESPACE:-flux-system} != "$NS" ]]; then
     HK="-n flux-system --kube-context $STUB_CURRENT_CONTEXT"
     HELM_RELEASE=$NS-$SERVICE
   fi

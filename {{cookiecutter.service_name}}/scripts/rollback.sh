@@ -44,7 +44,9 @@ $COMMON_OPTIONS_HELP
 Examples:
   ${0##*/} --dry-run
   ${0##*/} --to-revision 3
+{% if c.gitops == 'none' %}
   ${0##*/} --namespace $STAGING_NAMESPACE --yes
+{% endif %}
 
 $EXIT_CODES_HELP
 USAGE
@@ -138,6 +140,19 @@ main() {
   # The Argo CD application is the target, wherever its pods run: a namespace would mislead.
   [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
     usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
+{% elif c.gitops == 'flux' %}
+  # The Flux object (and a HelmRelease's release and storage namespace) is fixed at render time:
+  # another namespace would pause or roll back production's while saying it acts elsewhere.
+  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    usage_error "--namespace does not apply: Flux's {{ cmd.flux_kind }} $GITOPS_APP in {{ c.flux_namespace }}{% if cmd.engine_name == 'helm' %} (release $HELM_RELEASE){% endif %} is fixed at render time for $PRODUCTION_NAMESPACE; render the $NAMESPACE service's own runbooks"
+{% endif %}
+{% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
+  # helm's -n is both the release's storage and the default namespace of the chart's objects:
+  # where they differ, helm rollback would create the objects in the storage namespace
+  # (https://helm.sh/docs/helm/helm_rollback/ , https://github.com/helm/helm/blob/main/pkg/kube/client.go ,
+  # https://fluxcd.io/flux/components/helm/helmreleases/#storage-namespace).
+  [[ $HELM_STORAGE_NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    die "$EXIT_REFUSED" "refusing: Flux stores release $HELM_RELEASE in $HELM_STORAGE_NAMESPACE but deploys it to $PRODUCTION_NAMESPACE; helm rollback -n $HELM_STORAGE_NAMESPACE would create the chart's objects in $HELM_STORAGE_NAMESPACE. Revert the bad change in Git, then: {{ cmd.gitops_sync }} (docs/runbooks/rollback.md)"
 {% endif %}
   warn_gitops
   plan_write gitops

@@ -19,6 +19,10 @@ readonly DEFAULT_HEALTH_URL='{{ c.health_url }}'
 readonly WORKLOAD_LABEL='{{ cmd.workload_label }}'
 {% if cmd.engine_name == 'helm' %}
 readonly HELM_RELEASE='{{ cmd.helm_release }}'
+{% if c.gitops == 'flux' %}
+# helm-controller keeps the release in the HelmRelease's namespace, not the workload's.
+readonly HELM_STORAGE_NAMESPACE='{{ cmd.eng.helm_namespace }}'
+{% endif %}
 {% endif %}
 {% if c.gitops != 'none' %}
 readonly GITOPS_APP='{{ c.gitops_app }}'
@@ -266,8 +270,7 @@ confirm_write() { # confirm_write DESCRIPTION
 set_workload_commands() {
   KUBE_ARGS=(-n "$NAMESPACE")
 {% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
-  # helm-controller keeps the release in the HelmRelease's namespace, not the workload's.
-  HELM_ARGS=(-n '{{ cmd.eng.helm_namespace }}')
+  HELM_ARGS=(-n "$HELM_STORAGE_NAMESPACE")
 {% else %}
   HELM_ARGS=(-n "$NAMESPACE")
 {% endif %}

@@ -1,0 +1,168 @@
+"""Issue 20, the Helm and Argo CD items: what a rendered Helm (or Argo CD) service's pages show and
+what its rollback script does or refuses, run against the stub tools (tests/bats/stubs/stub)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from runbook_pages import pages_of
+from script_stubs import Stubs
+
+HELM_FLUX = {"workload": "helm", "migration_tool": "none", "gitops": "flux"}
+# The HelmRelease in the service's own namespace: the release is stored where it deploys.
+HELM_FLUX_SAME_NAMESPACE = {**HELM_FLUX, "flux_namespace": "production"}
+KUSTOMIZATION_FLUX = {"workload": "deployment", "migration_tool": "none", "gitops": "flux"}
+FLUX_REVERT = "flux reconcile helmrelease payments-api -n flux-system --with-source"
+HELM_ROLLBACK_IN_FLUX_SYSTEM = re.compile(r"helm rollback \S+( \S+)? -n flux-system")
+
+
+def helm_rollbacks(stubs: Stubs) -> list[list[str]]:
+    return [call for call in stubs.calls() if call[:2] == ["helm", "rollback"]]
+
+
+# ---- item 1: a release stored in flux-system but deployed to production ----
+
+
+def test_helm_flux_rollback_is_refused_where_storage_and_target_differ(render, tmp_path) -> None:
+    service = render(HELM_FLUX)
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(service / "scripts" / "rollback.sh", "--yes")
+    assert result.returncode == 3, result.stderr
+    assert (
+        "helm rollback -n flux-system would create the chart's objects in flux-system"
+        in result.stderr
+    )
+    assert "flux reconcile helmrelease payments-api -n flux-system --with-source" in result.stderr
+    assert stubs.calls() == [], "refused before calling any tool"
+
+
+def test_helm_flux_pages_give_flux_way_not_helm_rollback(render) -> None:
+    pages = pages_of(render(HELM_FLUX))
+    for page in ("index.md", "runbooks/rollback.md", "runbooks/incident-response.md"):
+        assert not HELM_ROLLBACK_IN_FLUX_SYSTEM.search(pages[page]), page
+        assert (
+            "flux reconcile helmrelease payments-api -n flux-system --with-source" in pages[page]
+        ), page
+    rollback = pages["runbooks/rollback.md"]
+    assert "No `helm rollback` for this release: revert in Git" in rollback
+    assert "spec.upgrade.remediation" in rollback
+    # Reverting in Git needs Flux running: the page must not tell the reader to suspend it.
+    assert "flux suspend" not in rollback.split("## Quick Rollback")[1].split("### Step 4")[0]
+
+
+def test_negative_control_same_namespace_keeps_the_helm_cli_rollback(render, tmp_path) -> None:
+    """Where Flux stores the release in the service's namespace, helm rollback is right."""
+    service = render(HELM_FLUX_SAME_NAMESPACE)
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(service / "scripts" / "rollback.sh", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert helm_rollbacks(stubs) == [
+        [
+            "helm",
+            "rollback",
+            "payments-api",
+            "-n",
+            "production",
+            "--kube-context",
+            "kind-dev",
+            "--wait",
+            "--timeout",
+            "5m",
+        ]
+    ]
+    rollback = pages_of(service)["runbooks/rollback.md"]
+    assert "helm rollback payments-api -n production --wait --timeout 5m" in rollback
+    assert "No `helm rollback` for this release" not in rollback
+
+
+def test_negative_control_the_page_check_catches_the_old_text() -> None:
+    """The page check above finds the command today's pages showed."""
+    old = "helm rollback production-payments-api -n flux-system --wait --timeout 5m"
+    assert HELM_ROLLBACK_IN_FLUX_SYSTEM.search(old)
+    assert HELM_ROLLBACK_IN_FLUX_SYSTEM.search(
+        'helm rollback production-payments-api "${REVISION:?}" -n flux-system'
+    )
+
+
+# ---- item 2: --namespace under Flux ----
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [HELM_FLUX, HELM_FLUX_SAME_NAMESPACE, KUSTOMIZATION_FLUX],
+    ids=["helmrelease", "helmrelease-same-ns", "kustomization"],
+)
+def test_flux_rollback_refuses_another_namespace(render, tmp_path, answers) -> None:
+    service = render(answers)
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(service / "scripts" / "rollback.sh", "--namespace", "staging", "--yes")
+    assert result.returncode == 2, result.stderr
+    assert "--namespace does not apply" in result.stderr
+    assert stubs.calls() == [], "no Flux object or release of production touched"
+    help_text = stubs.run(service / "scripts" / "rollback.sh", "--help").stdout
+    assert (
+        "--namespace $STAGING_NAMESPACE" not in help_text
+        and "--namespace staging --yes" not in help_text
+    )
+
+
+def test_negative_control_without_gitops_namespace_moves_every_target(render, tmp_path) -> None:
+    service = render({"workload": "helm", "migration_tool": "none", "gitops": "none"})
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(service / "scripts" / "rollback.sh", "--namespace", "staging", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert helm_rollbacks(stubs)[0][3:5] == ["-n", "staging"]
+
+
+# ---- item 24: previews hide Secrets; commands that print them say so ----
+
+HELM_NONE = {"workload": "helm", "migration_tool": "none", "gitops": "none"}
+HELM_ARGOCD = {"workload": "helm", "migration_tool": "none", "gitops": "argocd"}
+RELEASE_PREVIEW = re.compile(r"helm (upgrade|install) .*--dry-run")
+PRINTS_SECRETS = re.compile(r"^(helm get (values|manifest)|argocd app manifests) ")
+SECRETS_WARNING = "Secrets included"
+
+
+def secrets_problems(text: str) -> list[str]:
+    """Release previews without --hide-secret, and unfiltered prints of a release's stored values
+    or manifests with no secrets warning on one of the three lines before them."""
+    problems = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        command = line.strip()
+        if RELEASE_PREVIEW.search(command) and "--hide-secret" not in command:
+            problems.append(f"preview shows Secrets: {command}")
+        if PRINTS_SECRETS.match(command) and "|" not in command:
+            before = "\n".join(lines[max(0, number - 3) : number])
+            if SECRETS_WARNING not in before:
+                problems.append(f"no secrets warning before: {command}")
+    return problems
+
+
+@pytest.mark.parametrize("answers", [HELM_NONE, HELM_ARGOCD], ids=["helm", "argocd-helm"])
+def test_previews_hide_secrets_and_prints_warn(render, answers) -> None:
+    service = render(answers)
+    texts = {**pages_of(service)}
+    texts |= {f"scripts/{p.name}": p.read_text() for p in (service / "scripts").glob("*.sh")}
+    problems = {name: secrets_problems(text) for name, text in texts.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+    if answers["gitops"] == "none":
+        assert "--dry-run=server --hide-secret" in texts["runbooks/deploy.md"]
+        assert "Helm 3.15+" in texts["runbooks/deploy.md"]
+        # helm rollback has no --hide-secret (its dry run prints no manifest): never added there.
+        assert not re.search(r"helm rollback .*--hide-secret", "\n".join(texts.values()))
+
+
+def test_history_script_warns_before_printing_a_release_s_values(render, tmp_path) -> None:
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(render(HELM_NONE) / "scripts" / "history.sh", "--revision", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Secrets included" in result.stderr
+
+
+def test_negative_control_the_secrets_check_catches_the_old_text() -> None:
+    old_preview = 'helm upgrade payments-api "${CHART:?}" -n production --dry-run=server'
+    old_show = '# REVISION=...\nhelm get values payments-api --revision "${REVISION:?}"'
+    assert secrets_problems(old_preview) and secrets_problems(old_show)
+    assert not secrets_problems("helm get manifest payments-api -n production | grep -A2 '^kind:'")

@@ -166,3 +166,73 @@ def test_negative_control_the_secrets_check_catches_the_old_text() -> None:
     old_show = '# REVISION=...\nhelm get values payments-api --revision "${REVISION:?}"'
     assert secrets_problems(old_preview) and secrets_problems(old_show)
     assert not secrets_problems("helm get manifest payments-api -n production | grep -A2 '^kind:'")
+
+
+# ---- item 17: a release stuck in pending-upgrade / pending-rollback ----
+
+
+def pending_section(rollback_page: str) -> str:
+    start = rollback_page.find("`pending-upgrade` or `pending-rollback`")
+    return rollback_page[start : rollback_page.find("\n!!!", start + 1)] if start >= 0 else ""
+
+
+def test_pending_release_procedure_helm_cli(render) -> None:
+    section = pending_section(pages_of(render(HELM_NONE))["runbooks/rollback.md"])
+    assert "another operation (install/upgrade/rollback) is in progress" in section
+    assert "helm history payments-api -n production" in section
+    assert 'helm rollback payments-api "${REVISION:?}" -n production --wait --timeout 5m' in section
+
+
+def test_pending_release_under_flux_is_left_to_helm_controller(render) -> None:
+    section = pending_section(pages_of(render(HELM_FLUX))["runbooks/rollback.md"])
+    assert "helm-controller unlocks a pending release itself" in section
+    assert FLUX_REVERT in section
+    assert "helm rollback" not in section
+
+
+def test_negative_control_no_pending_section_without_a_helm_release(render) -> None:
+    """Argo CD renders the chart with helm template: no release, nothing to unlock."""
+    assert pending_section(pages_of(render(HELM_ARGOCD))["runbooks/rollback.md"]) == ""
+
+
+# ---- item 15: a release holding several workloads ----
+
+
+def command_at(text: str, command: str) -> int:
+    """Where the first line running `command` starts (prose mentioning it does not count)."""
+    found = re.search(rf"^ *{re.escape(command)}", text, flags=re.MULTILINE)
+    return found.start() if found else -1
+
+
+@pytest.mark.parametrize("answers", [HELM_NONE, HELM_ARGOCD], ids=["helm", "argocd-helm"])
+def test_pages_list_the_release_s_workloads_before_the_undo(render, answers) -> None:
+    pages = pages_of(render(answers))
+    listing = (
+        "helm get manifest payments-api" if answers["gitops"] == "none" else "argocd app resources"
+    )
+    undo = "helm rollback payments-api" if answers["gitops"] == "none" else "argocd app rollback"
+    for page in ("index.md", "runbooks/rollback.md", "runbooks/incident-response.md"):
+        text = pages[page]
+        assert 0 <= command_at(text, listing) < command_at(text, undo), page
+        assert "every workload of the release" in text, page
+    step3 = pages["runbooks/rollback.md"].split("### Step 3")[1].split("### Step 4")[0]
+    assert 0 <= command_at(step3, listing) < command_at(step3, undo)
+
+
+def test_rollback_script_names_every_workload_of_the_release_before_asking(render, tmp_path):
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    script = render(HELM_NONE) / "scripts" / "rollback.sh"
+    result = stubs.run(script, "--dry-run", STUB_RELEASE_EXTRA="ledger-db")
+    assert result.returncode == 0, result.stderr
+    about = result.stderr.index("About to:")
+    listed = result.stderr.index("holds: deployment/payments-api statefulset/ledger-db")
+    assert listed < about
+    assert "takes back all 2 workloads of the release" in result.stderr
+
+
+def test_negative_control_a_single_workload_release_gives_no_warning(render, tmp_path) -> None:
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(render(HELM_NONE) / "scripts" / "rollback.sh", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "holds: deployment/payments-api\n" in result.stderr
+    assert "takes back all" not in result.stderr

@@ -151,6 +151,8 @@ def matches(words: list[str], snapshot: bool, commands: list[list[str]]) -> bool
             return True
         if rest == ["-w"]:  # the page watches the pods; a script lists them once
             return True
+        if rest[0] == "|":  # the page filters the output for the reader; a script parses it
+            return True
         if snapshot and (rest[0].startswith("--timeout=") or rest[0] == "--timeout"):
             return True
     return False

@@ -118,6 +118,36 @@ replace_stale_pods() {
 }
 
 {% endif %}
+{% if cmd.engine_name == 'helm' %}
+# Every workload of the release, one kind/name a line: helm rollback replaces the whole release
+# (every subchart's objects too), not only $SERVICE's (https://helm.sh/docs/helm/helm_rollback/ ,
+# https://helm.sh/docs/helm/helm_get_manifest/). Only kinds and names are printed: the manifest
+# holds the release's Secrets.
+release_workloads() {
+  local manifest
+  manifest=$(run {{ cmd.eng.script('list_workloads') }}) || return 1
+  awk '
+    function flush() { if (kind ~ /^(Deployment|StatefulSet|DaemonSet|CronJob)$/ && name != "") print tolower(kind) "/" name }
+    /^---/ { flush(); kind = ""; name = ""; meta = 0; next }
+    /^kind: / { kind = $2 }
+    /^metadata:/ { meta = 1; next }
+    /^[^ ]/ { meta = 0 }
+    meta && name == "" && /^  name: / { name = $2; gsub(/["\047]/, "", name) }
+    END { flush() }' <<<"$manifest"
+}
+
+# Say what the rollback takes back before the confirmation, warning when it is more than one.
+show_release_workloads() {
+  local workloads count
+  workloads=$(release_workloads) || die "$EXIT_FAILED" "could not read the manifest of release $HELM_RELEASE"
+  count=$(grep -c . <<<"$workloads" || true)
+  info "Release $HELM_RELEASE holds: $(paste -sd ' ' <<<"$workloads")"
+  if [[ $count -gt 1 ]]; then
+    info "warning: the rollback takes back all $count workloads of the release, not only $SERVICE: if some are other teams', agree it with them first."
+  fi
+}
+
+{% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
 # After an abort the rollout is Degraded by design, and `kubectl argo rollouts status` exits
 # with an error on it: report the phase instead of waiting for Healthy
@@ -161,6 +191,9 @@ main() {
   read_history
   if [[ -n $TO_REVISION ]]; then require_revision --to-revision "$TO_REVISION"; fi
   undo_command
+{% if cmd.engine_name == 'helm' %}
+  show_release_workloads
+{% endif %}
   confirm_write "$(quote "${UNDO[@]}")"
   if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
   run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"

@@ -51,6 +51,10 @@ READER_VARIABLES = {
     "TAG": "before-1.4.2",
     "COUNT": "3",
     "BAD_IMAGE": "registry.example.com/payments-api:1.4.2",
+    # Argo CD's own namespace and an ApplicationSet (rollback.md's app-of-apps note).
+    "ARGOCD_NAMESPACE": "argocd",
+    "APPSET": "payments",
+    "PARENT_APP": "payments-apps",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)

@@ -236,3 +236,33 @@ def test_negative_control_a_single_workload_release_gives_no_warning(render, tmp
     assert result.returncode == 0, result.stderr
     assert "holds: deployment/payments-api\n" in result.stderr
     assert "takes back all" not in result.stderr
+
+
+# ---- item 21: pausing an app-of-apps or ApplicationSet parent ----
+
+DEPLOYMENT_ARGOCD = {"workload": "deployment", "migration_tool": "none", "gitops": "argocd"}
+
+
+def parent_note(rollback_page: str) -> str:
+    start = rollback_page.find(
+        '!!! note "Applications made by an ApplicationSet or an app-of-apps"'
+    )
+    return rollback_page[start : rollback_page.find("\n```bash\n", start)] if start >= 0 else ""
+
+
+@pytest.mark.parametrize("answers", [DEPLOYMENT_ARGOCD, HELM_ARGOCD], ids=["deployment", "helm"])
+def test_argocd_parent_pause_has_commands(render, answers) -> None:
+    note = parent_note(pages_of(render(answers))["runbooks/rollback.md"])
+    assert "kubectl get applications.argoproj.io payments-api" in note
+    assert "ownerReferences" in note and "tracking-id" in note
+    assert 'argocd app set "${PARENT_APP:?}" --sync-policy none' in note
+    assert 'argocd app patch "${PARENT_APP:?}" --type merge' in note
+    assert "ignoreApplicationDifferences" in note and "applicationsSync" in note
+    # The parent's recorded policy never overwrites the child's.
+    assert "payments-api.sync-policy.json" not in note
+
+
+@pytest.mark.parametrize("answers", [HELM_FLUX, HELM_NONE], ids=["flux", "none"])
+def test_negative_control_no_argocd_parent_commands_elsewhere(render, answers) -> None:
+    pages = pages_of(render(answers))
+    assert not any("PARENT_APP" in text or "ownerReferences[*]" in text for text in pages.values())

@@ -266,3 +266,44 @@ def test_argocd_parent_pause_has_commands(render, answers) -> None:
 def test_negative_control_no_argocd_parent_commands_elsewhere(render, answers) -> None:
     pages = pages_of(render(answers))
     assert not any("PARENT_APP" in text or "ownerReferences[*]" in text for text in pages.values())
+
+
+# ---- item 11: the Argo CD server the argocd CLI acts on, pinned ----
+
+
+def unpinned_argocd_calls(calls: list[list[str]]) -> list[list[str]]:
+    """argocd calls that act on whatever context is current when they run."""
+    return [
+        call
+        for call in calls
+        if call[0] == "argocd" and call[1] != "context" and "--argocd-context" not in call
+    ]
+
+
+@pytest.mark.parametrize("answers", [HELM_ARGOCD, DEPLOYMENT_ARGOCD], ids=["helm", "deployment"])
+def test_argocd_calls_are_pinned_to_the_context_current_at_start(render, tmp_path, answers):
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(render(answers) / "scripts" / "rollback.sh", "--yes")
+    assert result.returncode == 0, result.stderr
+    calls = stubs.calls()
+    argocd_calls = [call for call in calls if call[0] == "argocd"]
+    assert argocd_calls[0] == ["argocd", "context"]
+    assert len(argocd_calls) >= 2 and not unpinned_argocd_calls(calls)
+    assert all(call[-2:] == ["--argocd-context", "argocd-prod"] for call in argocd_calls[1:])
+    assert "argocd:    argocd-prod (server argocd.example.com" in result.stderr
+    box = pages_of(render(answers))["index.md"]
+    assert "argocd context" in box and "marked *" in box
+
+
+def test_argocd_without_a_current_context_is_refused(render, tmp_path) -> None:
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    script = render(HELM_ARGOCD) / "scripts" / "rollback.sh"
+    result = stubs.run(script, "--yes", STUB_ARGOCD_MARK_PROD=" ")
+    assert result.returncode == 3, result.stderr
+    assert "argocd has no current context" in result.stderr
+    assert [call for call in stubs.calls() if call[0] == "argocd"] == [["argocd", "context"]]
+
+
+def test_negative_control_the_pin_check_catches_today_s_calls() -> None:
+    today = [["argocd", "app", "rollback", "payments-api", "--timeout", "300"]]
+    assert unpinned_argocd_calls(today) == today

@@ -24,6 +24,10 @@ and asks you to type the service name before changing production.
 $GITOPS_TOOL deploys $SERVICE: unless its reconciliation is paused, it refuses (or, with
 --yes, goes ahead knowing the next sync may revert the rollback).
 {% endif %}
+{% if c.gitops == 'argocd' %}
+Every argocd call goes to the argocd context current when it starts (argocd context, the
+line marked *), pinned with --argocd-context: it needs argocd 2.13 or later.
+{% endif %}
 {% if c.workload == 'statefulset' %}
 A StatefulSet pod of the bad revision that is not Ready blocks the rollback, and with the
 OnDelete strategy no pod is replaced at all: it deletes those pods, one at a time, so they

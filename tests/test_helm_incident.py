@@ -307,3 +307,34 @@ def test_argocd_without_a_current_context_is_refused(render, tmp_path) -> None:
 def test_negative_control_the_pin_check_catches_today_s_calls() -> None:
     today = [["argocd", "app", "rollback", "payments-api", "--timeout", "300"]]
     assert unpinned_argocd_calls(today) == today
+
+
+# ---- item 8: a Helm chart whose workload is a StatefulSet ----
+
+FORCED_ROLLBACK = ("-L controller-revision-hash", 'kubectl delete pod "${POD:?}" -n production')
+
+
+@pytest.mark.parametrize("gitops", ["none", "argocd"])
+def test_helm_statefulset_chart_gets_the_forced_rollback(render, tmp_path, gitops) -> None:
+    answers = {**HELM_NONE, "gitops": gitops, "chart_workload": "statefulset/payments-api-db"}
+    service = render(answers)
+    pages = pages_of(service)
+    for page in ("index.md", "runbooks/rollback.md", "runbooks/incident-response.md"):
+        assert all(step in pages[page] for step in FORCED_ROLLBACK), page
+    assert "`statefulset/payments-api-db` is a StatefulSet" in pages["runbooks/rollback.md"]
+    stubs = Stubs(tmp_path, current_context="kind-dev")
+    result = stubs.run(service / "scripts" / "rollback.sh", "--yes", STUB_UNDO_RC="1")
+    assert result.returncode == 1
+    assert "delete that pod" in result.stderr
+
+
+def test_helm_chart_workload_is_checked_without_alerting(render) -> None:
+    """Asked for every Helm service: pages read it with or without alerts."""
+    answers = {**HELM_NONE, "alerting": "false", "chart_workload": "statefulset/payments-api-db"}
+    assert all(step in pages_of(render(answers))["index.md"] for step in FORCED_ROLLBACK)
+
+
+def test_negative_control_a_deployment_chart_gets_no_forced_rollback(render) -> None:
+    pages = pages_of(render(HELM_NONE))
+    assert not any(FORCED_ROLLBACK[1] in pages[page] for page in ("index.md",))
+    assert "is a StatefulSet" not in pages["runbooks/rollback.md"]

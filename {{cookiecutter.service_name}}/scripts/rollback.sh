@@ -200,7 +200,13 @@ main() {
 {% endif %}
   confirm_write "$(quote "${UNDO[@]}")"
   if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
+{% if cmd.eng.chart_is_statefulset %}
+  # helm rollback --wait / argocd app rollback time out on a StatefulSet pod stuck on the bad
+  # revision (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback).
+  run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed; if the chart's StatefulSet {{ c.chart_workload }} waits on a pod of the bad revision, delete that pod (docs/runbooks/rollback.md, the forced rollback)"
+{% else %}
   run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"
+{% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
   if [[ $ABORT -eq 1 ]]; then report_abort; return 0; fi
   if [[ $PROMOTE_FULL -eq 1 ]]; then

@@ -53,6 +53,10 @@ READER_VARIABLES = {
     "BAD_IMAGE": "registry.example.com/payments-api:1.4.2",
     # The Argo CD project of the on-call page's access check (argocd account can-i).
     "ARGOCD_PROJECT": "default",
+    # Argo CD's own namespace and an ApplicationSet (rollback.md's app-of-apps note).
+    "ARGOCD_NAMESPACE": "argocd",
+    "APPSET": "payments",
+    "PARENT_APP": "payments-apps",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)

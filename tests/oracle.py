@@ -63,6 +63,18 @@ class Service:
         return self.answers.get("kube_context", "")
 
     @property
+    def helm_cli_rollback(self) -> bool:
+        """Helm's one -n is both the release's storage and its objects' namespace
+        (helm.sh/docs/helm/helm_rollback/); under Flux the HelmRelease stores the release in the
+        Flux namespace and deploys to the service's (fluxcd.io/flux/components/helm/helmreleases/
+        #storage-namespace): where they differ, no Helm CLI rollback, Git and Flux instead."""
+        if self.engine != "helm" or self.gitops != "flux":
+            return True
+        return self.answers.get("flux_namespace", "flux-system") == self.answers.get(
+            "namespace", "production"
+        )
+
+    @property
     def flags(self) -> str:
         """Namespace and context, after the subcommand (where kubectl plugins need them)."""
         return "-n production" + (f" --context {self.context}" if self.context else "")
@@ -71,11 +83,11 @@ class Service:
     def helm_release(self) -> str:
         """helm-controller names the release [<targetNamespace>-]<name> and stores it in the
         HelmRelease's namespace (fluxcd.io/flux/components/helm/helmreleases/#release-name)."""
-        return f"production-{NAME}" if self.gitops == "flux" else NAME
+        return NAME if self.helm_cli_rollback else f"production-{NAME}"
 
     @property
     def helm_flags(self) -> str:
-        namespace = "flux-system" if self.gitops == "flux" else "production"
+        namespace = "production" if self.helm_cli_rollback else "flux-system"
         return f"-n {namespace}" + (f" --kube-context {self.context}" if self.context else "")
 
     @property
@@ -196,6 +208,13 @@ class Service:
             ]
         return []
 
+    def emergency_rollback(self) -> list[str]:
+        """The emergency box's rollback: pause GitOps, then the engine's undo; for a Helm release
+        Flux stores outside its target namespace, Flux's reconcile after a Git revert."""
+        if self.helm_cli_rollback:
+            return [*self.gitops_pause()[:1], self.undo()]
+        return self.gitops_deploy()
+
     def gitops_deploy(self) -> list[str]:
         if self.gitops == "flux":
             kind = "helmrelease" if self.workload == "helm" else "kustomization"
@@ -249,7 +268,11 @@ class Service:
             f'helm upgrade {self.helm_release} "${{CHART:?}}" --version "${{CHART_VERSION:?}}" '
             f'{self.helm_flags} --values "${{VALUES:?}}"'
         )
-        return [f"{upgrade} --dry-run=server", f"{upgrade} --wait --timeout {TIMEOUT}"]
+        # --hide-secret keeps the rendered Secrets out of the preview (Helm 3.15.0+, upgrade docs).
+        return [
+            f"{upgrade} --dry-run=server --hide-secret",
+            f"{upgrade} --wait --timeout {TIMEOUT}",
+        ]
 
     def scale(self) -> str:
         return f'kubectl scale {self.ref} {self.flags} --replicas="${{REPLICAS:?}}"'
@@ -261,17 +284,17 @@ class Service:
 
     def rollback_page(self) -> list[str]:
         """What the rollback page must show."""
+        rollback = [self.undo(), self.undo_to()] if self.helm_cli_rollback else self.gitops_deploy()
         operations = [
             self.history(),
             self.show_revision(),
-            self.undo(),
-            self.undo_to(),
+            *rollback,
             self.wait(),
             self.image(),
             self.abort(),
             self.promote_full(),
             *self.list_workloads()[: 1 if self.engine == "helm" else 0],
-            *self.gitops_pause(),
+            *(self.gitops_pause() if self.helm_cli_rollback else []),
             HEALTH,
         ]
         if self.workload == "statefulset":

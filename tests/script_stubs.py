@@ -31,7 +31,9 @@ SCRIPT_COMBOS: list[dict[str, str]] = [
     _combo("argo-rollout", "golang-migrate", "argocd", CONTEXT),
     _combo("helm", "liquibase", "none", CONTEXT),
     _combo("helm", "prisma", "argocd", CONTEXT),  # no Helm release: Argo CD renders the chart
-    _combo("helm", "flyway", "flux"),
+    # The HelmRelease stores its release where it deploys, so the Helm CLI may roll it back; with
+    # the default flux-system the script refuses (tests/test_helm_incident.py).
+    {**_combo("helm", "flyway", "flux"), "flux_namespace": "production"},
     _combo("statefulset", "rails", "none", CONTEXT),
     _combo("deployment", "none", "argocd"),
 ]
@@ -39,7 +41,13 @@ SCRIPT_COMBOS: list[dict[str, str]] = [
 
 def script_combo_id(answers: dict[str, str]) -> str:
     context = "+context" if answers.get("kube_context") else ""
-    return f"{answers['workload']}-{answers['migration_tool']}-{answers['gitops']}{context}"
+    flux_namespace = (
+        f"+flux-ns-{answers['flux_namespace']}" if answers.get("flux_namespace") else ""
+    )
+    return (
+        f"{answers['workload']}-{answers['migration_tool']}-{answers['gitops']}"
+        f"{context}{flux_namespace}"
+    )
 
 
 def workload_kind(answers: dict[str, str]) -> str:
@@ -65,6 +73,7 @@ def answers_env(answers: dict[str, str]) -> dict[str, str]:
         "GITOPS": answers["gitops"],
         "MIGRATION_TOOL": answers["migration_tool"],
         "KUBE_CONTEXT": answers.get("kube_context", ""),
+        "FLUX_NAMESPACE": answers.get("flux_namespace", "flux-system"),
     }
 
 

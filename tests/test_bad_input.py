@@ -166,23 +166,15 @@ def test_a_valid_answer_still_renders_with_the_cli(tmp_path: Path, config_file: 
     assert (tmp_path / "out" / "ok-name" / "mkdocs.yml").is_file()
 
 
-def test_an_unused_chart_workload_is_not_read_by_the_template(
+def test_chart_workload_is_checked_for_every_helm_service(
     tmp_path: Path, config_file: Path
 ) -> None:
-    """Without alerts, chart_workload is not checked (rules.py, only_when), so the template
-    must not read it: a value with no kind renders, the same service as with a valid one."""
+    """Pages and scripts read chart_workload (a StatefulSet's forced rollback), so it is checked
+    with or without alerts (rules.py, only_when); another workload does not read it."""
     helm = ("service_name=orders", "workload=helm", "alerting=false")
-    odd = run_cookiecutter_cli(tmp_path, config_file, "odd", *helm, "chart_workload=x")
-    assert odd.returncode == 0, odd.stdout + odd.stderr
-    good = run_cookiecutter_cli(tmp_path, config_file, "good", *helm)
-    assert good.returncode == 0, good.stdout + good.stderr
-    for rel in files_under(tmp_path / "good"):
-        path = tmp_path / "good" / rel
-        if path.is_file():
-            assert (tmp_path / "odd" / rel).read_bytes() == path.read_bytes(), rel
-    assert files_under(tmp_path / "odd") == files_under(tmp_path / "good")
-    # Negative control: with alerts, the same value is refused by its rule.
-    refused = run_cookiecutter_cli(
-        tmp_path, config_file, "alerts", "service_name=orders", "workload=helm", "chart_workload=x"
-    )
+    refused = run_cookiecutter_cli(tmp_path, config_file, "odd", *helm, "chart_workload=x")
     assert refused.returncode != 0 and "chart_workload:" in refused.stdout + refused.stderr
+    # Negative control: a Deployment service neither checks nor reads it.
+    other = ("service_name=orders", "workload=deployment", "chart_workload=x")
+    unused = run_cookiecutter_cli(tmp_path, config_file, "other", *other)
+    assert unused.returncode == 0, unused.stdout + unused.stderr

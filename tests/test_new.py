@@ -39,7 +39,6 @@ FLUX_ONLY = {"flux_namespace"}
 ALERT_ANSWERS = {
     "backstage_url",
     "prometheus_release",
-    "chart_workload",
     "slo_target",
     "request_metric",
     "metrics_selector",

@@ -145,7 +145,8 @@ VALID |= {rule.field: True for rule in RULES if rule.boolean}
         ("flux_namespace", "", {"gitops": "argocd"}, False),
         ("flux_namespace", "", {"gitops": "flux"}, True),
         # Two conditions: the chart's workload is an alert answer of the helm workload.
-        ("chart_workload", "payments-api", {"workload": "helm", "alerting": False}, False),
+        # Pages and scripts read it too (a StatefulSet's forced rollback): with or without alerts.
+        ("chart_workload", "payments-api", {"workload": "helm", "alerting": False}, True),
         ("chart_workload", "payments-api", {"workload": "deployment", "alerting": True}, False),
         ("chart_workload", "payments-api", {"workload": "helm", "alerting": True}, True),
     ],

@@ -132,12 +132,11 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
             HEALTH,
             wide,
             svc.events(),
-            svc.undo(),
+            *svc.emergency_rollback(),
             svc.wait(),
-            *pause[:1],
         ],
         "on-call.md": [svc.pods(), svc.history()],
-        "index.md": [svc.undo(), svc.wait(), *pause[:1]],
+        "index.md": [*svc.emergency_rollback(), svc.wait()],
     }.get(page, [])
     if page == "verification.md" and svc.workload != "helm":
         commands.append(f"kubectl events {svc.flags} --for {svc.ref}")

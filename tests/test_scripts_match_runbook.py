@@ -116,10 +116,20 @@ def unpinned(call: list[str]) -> list[str]:
     return words
 
 
+def argocd_unpinned(call: list[str]) -> list[str]:
+    """The call without the argocd context a script pins (the page leaves it to the reader's
+    `argocd context`, which its emergency box shows)."""
+    if call[0] != "argocd" or "--argocd-context" not in call:
+        return call
+    at = call.index("--argocd-context")
+    return call[:at] + call[at + 2 :]
+
+
 def as_on_the_page(call: list[str]) -> tuple[list[str], bool]:
     """The call with the page's placeholders and without script-only flags; and whether it was
     a snapshot of something the page waits for."""
     snapshot = "--watch=false" in call
+    call = argocd_unpinned(call)
     words = [placeholder(word) for word in call if word not in SCRIPT_ONLY_FLAGS]
     if words[:3] == ["kubectl", "exec", "-i"]:
         words[2] = "-it"  # the page gives a person a terminal; a script has one only sometimes
@@ -153,6 +163,8 @@ def matches(words: list[str], snapshot: bool, commands: list[list[str]]) -> bool
         if not rest:
             return True
         if rest == ["-w"]:  # the page watches the pods; a script lists them once
+            return True
+        if rest[0] == "|":  # the page filters the output for the reader; a script parses it
             return True
         if snapshot and (rest[0].startswith("--timeout=") or rest[0] == "--timeout"):
             return True
@@ -321,7 +333,7 @@ def calls_of(stubs: Stubs, script: Path, args: tuple[str, ...], answers: dict[st
     """The calls one script run makes, without the pinned context of a service that has none."""
     stubs.log.unlink(missing_ok=True)
     stubs.run(script, *args, STUB_ROLLOUT_ABORTED="1" if "--abort" in args else "")
-    calls = stubs.calls()
+    calls = [argocd_unpinned(call) for call in stubs.calls()]
     return calls if answers.get("kube_context") else [unpinned(call) for call in calls]
 
 

@@ -386,12 +386,12 @@ RULES += (
     Rule(
         "chart_workload",
         "the Deployment or StatefulSet the Helm chart creates, as deployment/<name> or "
-        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload "
-        "and alerting",
+        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload",
         example="deployment/payments-api",
         pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
         max_length=265,
-        only_when=(_HELM, _ALERTING),
+        # Pages and scripts need it too (a StatefulSet's forced rollback), not only the alerts.
+        only_when=(_HELM,),
     ),
     Rule(
         "slo_target",

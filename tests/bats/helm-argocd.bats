@@ -13,18 +13,18 @@ setup_file() {
 @test "rollback: app history, app rollback, then a bounded app wait" {
   run -0 "$SCRIPTS/rollback.sh" --yes
   assert_calls <<CALLS
-argocd app history $SERVICE
-argocd app rollback $SERVICE --timeout 300
-argocd app wait $SERVICE --health --timeout 300
+argocd app history $SERVICE $AC
+argocd app rollback $SERVICE --timeout 300 $AC
+argocd app wait $SERVICE --health --timeout 300 $AC
 CALLS
 }
 
 @test "rollback --to-revision 0 (Argo CD history IDs start at 0) --timeout 2m" {
   run -0 "$SCRIPTS/rollback.sh" --to-revision 0 --timeout 2m --yes
   assert_calls <<CALLS
-argocd app history $SERVICE
-argocd app rollback $SERVICE 0 --timeout 120
-argocd app wait $SERVICE --health --timeout 120
+argocd app history $SERVICE $AC
+argocd app rollback $SERVICE 0 --timeout 120 $AC
+argocd app wait $SERVICE --health --timeout 120 $AC
 CALLS
   run -2 "$SCRIPTS/rollback.sh" --to-revision 7 --yes
   assert_output_has "no revision 7"
@@ -33,9 +33,9 @@ CALLS
 @test "rollback --dry-run: argocd has no dry run, so it only shows the commands" {
   run -0 "$SCRIPTS/rollback.sh" --dry-run
   assert_calls <<CALLS
-argocd app history $SERVICE
+argocd app history $SERVICE $AC
 CALLS
-  assert_output_has "would run: argocd app rollback $SERVICE --timeout 300"
+  assert_output_has "would run: argocd app rollback $SERVICE --timeout 300 $AC"
 }
 
 @test "rollback: --namespace does not apply to an Argo CD application (2, no call)" {
@@ -53,7 +53,7 @@ CALLS
   assert_calls <<CALLS
 kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
 kubectl get pods -l app=$SERVICE $K
-argocd app get $SERVICE
+argocd app get $SERVICE $AC
 CALLS
 }
 
@@ -62,8 +62,8 @@ CALLS
   run -0 "$SCRIPTS/history.sh" --revision 1
   assert_output_has "2024-01-02 10:00:00 +0000 UTC  HEAD (2b3c4d5)"
   assert_calls <<CALLS
-argocd app history $SERVICE
-argocd app history $SERVICE
+argocd app history $SERVICE $AC
+argocd app history $SERVICE $AC
 CALLS
   run -2 "$SCRIPTS/history.sh" --revision 9
 }
@@ -72,8 +72,8 @@ CALLS
   run -0 "$SCRIPTS/verify.sh"
   assert_calls <<CALLS
 kubectl get pods -l app=$SERVICE $K $PODS_JSONPATH
-argocd app history $SERVICE
-argocd app wait $SERVICE --health --timeout 300
+argocd app history $SERVICE $AC
+argocd app wait $SERVICE --health --timeout 300 $AC
 curl -fsS --max-time 10 https://api.example.com/health
 CALLS
 }

@@ -24,6 +24,7 @@ setup_file() {
   run -0 "$SCRIPTS/rollback.sh" --yes
   assert_calls <<CALLS
 helm history $HELM_RELEASE $HK
+helm get manifest $HELM_RELEASE $HK
 helm rollback $HELM_RELEASE $HK --wait --timeout 5m
 helm status $HELM_RELEASE $HK
 $WORKLOADS_FOUND
@@ -35,6 +36,7 @@ CALLS
   run -0 "$SCRIPTS/rollback.sh" --to-revision 2 --timeout 10m --yes
   assert_calls <<CALLS
 helm history $HELM_RELEASE $HK
+helm get manifest $HELM_RELEASE $HK
 helm rollback $HELM_RELEASE 2 $HK --wait --timeout 10m
 helm status $HELM_RELEASE $HK
 $WORKLOADS_FOUND
@@ -46,6 +48,7 @@ CALLS
   run -0 "$SCRIPTS/rollback.sh" --dry-run
   assert_calls <<CALLS
 helm history $HELM_RELEASE $HK
+helm get manifest $HELM_RELEASE $HK
 helm rollback $HELM_RELEASE $HK --wait --timeout 5m --dry-run
 CALLS
 }

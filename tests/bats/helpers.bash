@@ -1,6 +1,6 @@
 # Loaded by every .bats file: the rendered service, stub tools on PATH, and assertions.
 # pytest (tests/test_bats.py) sets SERVICE_DIR to a rendered service and passes its answers:
-# WORKLOAD, GITOPS, MIGRATION_TOOL and KUBE_CONTEXT (empty when not given).
+# WORKLOAD, GITOPS, MIGRATION_TOOL, KUBE_CONTEXT (empty when not given) and FLUX_NAMESPACE.
 
 bats_require_minimum_version 1.5.0
 
@@ -26,12 +26,14 @@ common_setup() {
   K="-n $NS --context $STUB_CURRENT_CONTEXT"
   HK="-n $NS --kube-context $STUB_CURRENT_CONTEXT"
   # helm-controller keeps a Flux HelmRelease's release in the Flux namespace, named
-  # <targetNamespace>-<name>.
+  # <targetNamespace>-<name> when that differs from the target.
   HELM_RELEASE=$SERVICE
-  if [[ $GITOPS == flux ]]; then
+  if [[ $GITOPS == flux && ${FLUX_NAMESPACE:-flux-system} != "$NS" ]]; then
     HK="-n flux-system --kube-context $STUB_CURRENT_CONTEXT"
     HELM_RELEASE=$NS-$SERVICE
   fi
+  # argocd's context, as the stub's `argocd context` marks it current and the scripts pin it.
+  AC="--argocd-context argocd-prod"
   cd "$BATS_TEST_TMPDIR" # the scripts must find their library from anywhere
 }
 
@@ -39,11 +41,11 @@ common_setup() {
 all_calls() { cat "$STUB_LOG" 2>/dev/null || true; }
 
 # Reading whether GitOps is paused (safety.bats checks it).
-GITOPS_CHECK='^(kubectl get [a-z]+\.(kustomize|helm)\.toolkit\.fluxcd\.io .*jsonpath=\\?\{\.spec\.suspend\\?\}|argocd app get [a-z0-9-]+ -o json)$'
+GITOPS_CHECK='^(kubectl get [a-z]+\.(kustomize|helm)\.toolkit\.fluxcd\.io .*jsonpath=\\?\{\.spec\.suspend\\?\}|argocd app get [a-z0-9-]+ -o json --argocd-context argocd-prod)$'
 
-# What the script did, leaving out reading the current context (the context check) and whether
+# What the script did, leaving out reading the current contexts (kubectl's, argocd's) and whether
 # GitOps is paused.
-calls() { all_calls | grep -vx 'kubectl config current-context' | grep -vE "$GITOPS_CHECK" || true; }
+calls() { all_calls | grep -vxE 'kubectl config current-context|argocd context' | grep -vE "$GITOPS_CHECK" || true; }
 
 # Calls that would change something: rollbacks, aborts, deletes, GitOps changes, and migration
 # rollbacks run in a pod (a status or a preview in a pod changes nothing). A server-side (or

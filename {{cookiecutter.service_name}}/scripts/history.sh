@@ -59,8 +59,12 @@ show_revision() {
   printf '%s\n' "$rows"
   SOURCE_REVISION='<its REVISION>'
   info "To see what it deployed: $(quote {{ cmd.eng.script('show_revision') }})"
+  info "  (it {{ cmd.secrets_warning }})"
 {% else %}
   local show=({{ cmd.eng.script('show_revision') }})
+{% if cmd.show_revision_prints_secrets %}
+  info "warning: this {{ cmd.secrets_warning }}"
+{% endif %}
   run "${show[@]}"
 {% endif %}
 }

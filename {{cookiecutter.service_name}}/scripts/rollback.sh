@@ -27,6 +27,10 @@ and asks you to type the service name before changing production.
 $GITOPS_TOOL deploys $SERVICE: unless its reconciliation is paused, it refuses (or, with
 --yes, goes ahead knowing the next sync may revert the rollback).
 {% endif %}
+{% if c.gitops == 'argocd' %}
+Every argocd call goes to the argocd context current when it starts (argocd context, the
+line marked *), pinned with --argocd-context: it needs argocd 2.13 or later.
+{% endif %}
 {% if c.workload == 'statefulset' %}
 A StatefulSet pod of the bad revision that is not Ready blocks the rollback, and with the
 OnDelete strategy no pod is replaced at all: it deletes those pods, one at a time, so they
@@ -47,7 +51,9 @@ $COMMON_OPTIONS_HELP
 Examples:
   ${0##*/} --dry-run
   ${0##*/} --to-revision 3
+{% if c.gitops == 'none' %}
   ${0##*/} --namespace $STAGING_NAMESPACE --yes
+{% endif %}
 
 $EXIT_CODES_HELP
 USAGE
@@ -146,6 +152,36 @@ replace_stale_pods() {
 }
 
 {% endif %}
+{% if cmd.engine_name == 'helm' %}
+# Every workload of the release, one kind/name a line: helm rollback replaces the whole release
+# (every subchart's objects too), not only $SERVICE's (https://helm.sh/docs/helm/helm_rollback/ ,
+# https://helm.sh/docs/helm/helm_get_manifest/). Only kinds and names are printed: the manifest
+# holds the release's Secrets.
+release_workloads() {
+  local manifest
+  manifest=$(run {{ cmd.eng.script('list_workloads') }}) || return 1
+  awk '
+    function flush() { if (kind ~ /^(Deployment|StatefulSet|DaemonSet|CronJob)$/ && name != "") print tolower(kind) "/" name }
+    /^---/ { flush(); kind = ""; name = ""; meta = 0; next }
+    /^kind: / { kind = $2 }
+    /^metadata:/ { meta = 1; next }
+    /^[^ ]/ { meta = 0 }
+    meta && name == "" && /^  name: / { name = $2; gsub(/["\047]/, "", name) }
+    END { flush() }' <<<"$manifest"
+}
+
+# Say what the rollback takes back before the confirmation, warning when it is more than one.
+show_release_workloads() {
+  local workloads count
+  workloads=$(release_workloads) || die "$EXIT_FAILED" "could not read the manifest of release $HELM_RELEASE"
+  count=$(grep -c . <<<"$workloads" || true)
+  info "Release $HELM_RELEASE holds: $(paste -sd ' ' <<<"$workloads")"
+  if [[ $count -gt 1 ]]; then
+    info "warning: the rollback takes back all $count workloads of the release, not only $SERVICE: if some are other teams', agree it with them first."
+  fi
+}
+
+{% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
 # After an abort the rollout is Degraded by design, and `kubectl argo rollouts status` exits
 # with an error on it: report the phase instead of waiting for Healthy
@@ -168,6 +204,19 @@ main() {
   # The Argo CD application is the target, wherever its pods run: a namespace would mislead.
   [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
     usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
+{% elif c.gitops == 'flux' %}
+  # The Flux object (and a HelmRelease's release and storage namespace) is fixed at render time:
+  # another namespace would pause or roll back production's while saying it acts elsewhere.
+  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    usage_error "--namespace does not apply: Flux's {{ cmd.flux_kind }} $GITOPS_APP in {{ c.flux_namespace }}{% if cmd.engine_name == 'helm' %} (release $HELM_RELEASE){% endif %} is fixed at render time for $PRODUCTION_NAMESPACE; render the $NAMESPACE service's own runbooks"
+{% endif %}
+{% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
+  # helm's -n is both the release's storage and the default namespace of the chart's objects:
+  # where they differ, helm rollback would create the objects in the storage namespace
+  # (https://helm.sh/docs/helm/helm_rollback/ , https://github.com/helm/helm/blob/main/pkg/kube/client.go ,
+  # https://fluxcd.io/flux/components/helm/helmreleases/#storage-namespace).
+  [[ $HELM_STORAGE_NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    die "$EXIT_REFUSED" "refusing: Flux stores release $HELM_RELEASE in $HELM_STORAGE_NAMESPACE but deploys it to $PRODUCTION_NAMESPACE; helm rollback -n $HELM_STORAGE_NAMESPACE would create the chart's objects in $HELM_STORAGE_NAMESPACE. Revert the bad change in Git, then: {{ cmd.gitops_sync }} (docs/runbooks/rollback.md)"
 {% endif %}
   warn_gitops
   plan_write gitops
@@ -176,6 +225,9 @@ main() {
   read_history
   if [[ -n $TO_REVISION ]]; then require_revision --to-revision "$TO_REVISION"; fi
   undo_command
+{% if cmd.engine_name == 'helm' %}
+  show_release_workloads
+{% endif %}
 {% if cmd.engine.get('paused') %}
   check_paused
   if [[ $PAUSED -eq 1 ]]; then
@@ -191,7 +243,13 @@ main() {
   confirm_write "$(quote "${UNDO[@]}")"
   if [[ $DRY_RUN -eq 1 ]]; then dry_run; return 0; fi
 {% endif %}
+{% if cmd.eng.chart_is_statefulset %}
+  # helm rollback --wait / argocd app rollback time out on a StatefulSet pod stuck on the bad
+  # revision (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#forced-rollback).
+  run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed; if the chart's StatefulSet {{ c.chart_workload }} waits on a pod of the bad revision, delete that pod (docs/runbooks/rollback.md, the forced rollback)"
+{% else %}
   run "${UNDO[@]}" || die "$EXIT_FAILED" "the rollback command failed"
+{% endif %}
 {% if cmd.engine_name == 'argo-rollouts' %}
   if [[ $ABORT -eq 1 ]]; then report_abort; return 0; fi
   if [[ $PROMOTE_FULL -eq 1 ]]; then

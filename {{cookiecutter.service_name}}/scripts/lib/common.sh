@@ -19,6 +19,10 @@ readonly DEFAULT_HEALTH_URL='{{ c.health_url }}'
 readonly WORKLOAD_LABEL='{{ cmd.workload_label }}'
 {% if cmd.engine_name == 'helm' %}
 readonly HELM_RELEASE='{{ cmd.helm_release }}'
+{% if c.gitops == 'flux' %}
+# helm-controller keeps the release in the HelmRelease's namespace, not the workload's.
+readonly HELM_STORAGE_NAMESPACE='{{ cmd.eng.helm_namespace }}'
+{% endif %}
 {% endif %}
 {% if c.gitops != 'none' %}
 readonly GITOPS_APP='{{ c.gitops_app }}'
@@ -176,8 +180,27 @@ check_context() {
       die "$EXIT_REFUSED" "the current kubectl context is '$current' but $SERVICE runs in '$CONFIGURED_CONTEXT'; pass --context $CONFIGURED_CONTEXT to act there"
   fi
   pin_context
+{% if c.gitops == 'argocd' %}
+  pin_argocd_context
+{% endif %}
   set_workload_commands
 }
+{% if c.gitops == 'argocd' %}
+
+# argocd acts on its own current context, not kubectl's: read it once and pass it to every
+# argocd call (--argocd-context, argocd 2.13 and later), so a switch while the prompt waits
+# changes nothing (https://argo-cd.readthedocs.io/en/stable/user-guide/commands/argocd/ ,
+# https://argo-cd.readthedocs.io/en/stable/user-guide/commands/argocd_context/).
+ARGOCD_CONTEXT=""
+ARGOCD_SERVER=""
+pin_argocd_context() {
+  local contexts
+  contexts=$({{ cmd.script_commands.argocd_context }} 2>/dev/null) || contexts=""
+  read -r ARGOCD_CONTEXT ARGOCD_SERVER < <(awk '$1 == "*" { print $2, $3 }' <<<"$contexts") || true
+  [[ $ARGOCD_CONTEXT =~ ^[A-Za-z0-9][-A-Za-z0-9._:/@]{0,252}$ ]] ||
+    die "$EXIT_REFUSED" "argocd has no current context (argocd context shows none marked *): run argocd login first"
+}
+{% endif %}
 
 # With GitOps, say that a manual change is reverted by the next sync, and how to pause it.
 warn_gitops() {
@@ -253,6 +276,11 @@ confirm_write() { # confirm_write DESCRIPTION
   else
     info "  context:   ${CONTEXT:-(none)}"
   fi
+{% if c.gitops == 'argocd' %}
+  if [[ -n $ARGOCD_CONTEXT ]]; then
+    info "  argocd:    $ARGOCD_CONTEXT (server ${ARGOCD_SERVER:-?}, pinned for every argocd command)"
+  fi
+{% endif %}
   info "  namespace: $NAMESPACE"
   info "  target:    $SERVICE ($WORKLOAD_LABEL)"
   if [[ $DRY_RUN -eq 1 ]]; then info "  (dry run: nothing will change)"; fi
@@ -284,12 +312,14 @@ read_kubectl_version() {
 set_workload_commands() {
   KUBE_ARGS=(-n "$NAMESPACE")
 {% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
-  # helm-controller keeps the release in the HelmRelease's namespace, not the workload's.
-  HELM_ARGS=(-n '{{ cmd.eng.helm_namespace }}')
+  HELM_ARGS=(-n "$HELM_STORAGE_NAMESPACE")
 {% else %}
   HELM_ARGS=(-n "$NAMESPACE")
 {% endif %}
   FLUX_ARGS=(-n '{{ c.flux_namespace }}')
+{% if c.gitops == 'argocd' %}
+  ARGOCD_ARGS=(--argocd-context "$ARGOCD_CONTEXT")
+{% endif %}
   if [[ -n $CONTEXT ]]; then
     KUBE_ARGS+=(--context "$CONTEXT")
     HELM_ARGS+=(--kube-context "$CONTEXT")

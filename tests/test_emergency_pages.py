@@ -9,11 +9,12 @@ today's text (a doctored copy) as its negative control."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from matrix import COMBINATIONS_BY_ID
-from runbook_pages import runbook, section
+from runbook_pages import fenced_blocks, runbook, section
 
 SCHEMA_QUESTION = "Did the release change the database schema?"
 SCHEMA_LINK = "database.md#roll-back-the-releases-migrations"
@@ -64,3 +65,80 @@ def test_entry_points_without_the_schema_question_are_caught(render_combo) -> No
         "index.md: no schema question before the undo",
         "incident-response.md: no schema question before the undo",
     ]
+
+
+# ---- item 23: the error rate, with its query ----
+
+QUERY_API = "/api/v1/query"
+RECORD = re.compile(r"query=(service:request_errors:ratio_rate5m)\{([^}]*)\}")
+
+
+def step_code(page: str, start: str, end: str) -> str:
+    """The shell code of a page between two headings."""
+    text = page.split(start, 1)[1].split(end, 1)[0]
+    return "\n".join(fenced_blocks(text, "bash"))
+
+
+def error_query_problems(code: str, recorded: set[str]) -> list[str]:
+    """The step queries Prometheus for the error ratio: the service's recorded one when the
+    render records it (the name in its rules file, with the service's labels), else the
+    reader's expression."""
+    if QUERY_API not in code:
+        return ["no error-rate query"]
+    found = RECORD.search(code)
+    if recorded:
+        if not found or found[1] not in recorded:
+            return ["the query does not read the recorded error ratio"]
+        if found[2] != 'service="payments-api",namespace="production"':
+            return [f"the query reads other labels: {found[2]}"]
+    elif found or "${ERROR_RATIO_QUERY:?}" not in code:
+        return ["without alerts, the query must be the reader's expression"]
+    return []
+
+
+def recorded_rules(service: Path) -> set[str]:
+    rules = service / "monitoring" / "alerts.yaml"
+    if not rules.exists():
+        return set()
+    return set(re.findall(r"^\s*- record: (\S+)$", rules.read_text(encoding="utf-8"), re.M))
+
+
+def error_steps(service: Path) -> dict[str, str]:
+    return {
+        "rollback.md": step_code(
+            runbook(service, "rollback.md"), "### Step 5: Verify", "### Step 6"
+        ),
+        "verification.md": step_code(
+            runbook(service, "verification.md"), "### 6. The Error Rate", "\n## "
+        ),
+    }
+
+
+@pytest.mark.parametrize("combo", list(COMBINATIONS_BY_ID))
+def test_the_error_rate_step_queries_the_recorded_ratio(render_combo, combo: str) -> None:
+    service = render_combo(combo)
+    recorded = recorded_rules(service)
+    assert "service:request_errors:ratio_rate5m" in recorded
+    for name, code in error_steps(service).items():
+        assert error_query_problems(code, recorded) == [], name
+
+
+def test_without_alerts_the_reader_gives_the_expression(render) -> None:
+    """Negative control: a service without alerts records nothing; its query is the reader's."""
+    service = render({**COMBINATIONS_BY_ID["deployment-django-none"], "alerting": False})
+    recorded = recorded_rules(service)
+    assert recorded == set()
+    for name, code in error_steps(service).items():
+        assert "service:request_errors" not in code, name
+        assert error_query_problems(code, recorded) == [], name
+
+
+def test_a_step_without_the_query_is_caught(render_combo) -> None:
+    """Negative control: today's Step 5, a comment with no query."""
+    service = render_combo("deployment-django-none")
+    code = error_steps(service)["rollback.md"]
+    today = "\n".join(line for line in code.splitlines() if QUERY_API not in line)
+    assert error_query_problems(today, recorded_rules(service)) == ["no error-rate query"]
+    wrong = code.replace("ratio_rate5m", "ratio_rate7m")
+    problems = error_query_problems(wrong, recorded_rules(service))
+    assert problems == ["the query does not read the recorded error ratio"]

@@ -34,6 +34,7 @@ DOC_HOSTS = {
     "helm.sh",
     "fluxcd.io",
     "curl.se",
+    "prometheus.io",
     "docs.liquibase.com",
     "squidfunk.github.io",  # Material for MkDocs, which TechDocs pages are built with
     # The migration tools' own docs.

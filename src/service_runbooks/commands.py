@@ -8,7 +8,7 @@ it, not all of bash:
 - a page's commands are the lines of its fenced ``bash``/``sh``/``shell`` blocks (the
   indentation of admonitions and tabs removed);
 - a line ending in a backslash goes on with the next one, and a quoted string may span lines;
-- ``#`` comments, ``if``/``then``/``!`` keywords, leading ``VAR=value`` words, redirections
+- ``#`` comments, ``if``/``then``/``else``/``!`` keywords, leading ``VAR=value`` words, redirections
   and the scripts' ``run``/``show_only``/``local`` wrappers are dropped;
 - a pipeline or list (``|``, ``||``, ``&&``, ``;``) is one command per part;
 - ``$(...)`` substitutions are commands of their own (``VAR=$(kubectl ...)``), and so is a bash
@@ -32,7 +32,7 @@ from service_runbooks.errors import CommandSyntaxError
 TOOLS = ("kubectl", "helm", "flux", "argocd", "curl")
 # Words that start a command without being it.
 _WRAPPERS = {"run", "show_only", "local", "readonly", "export", "exec", "!"}
-_WRAPPERS |= {"if", "then", "elif", "while", "until", "do"}
+_WRAPPERS |= {"if", "then", "elif", "else", "while", "until", "do"}
 _SEPARATORS = {"|", "||", "&&", ";", "&", ";;"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
 _ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|readonly\s+)?[A-Za-z_][A-Za-z0-9_]*\+?=\(")

@@ -61,9 +61,11 @@ CALLS
   assert_output_has "would run: kubectl argo rollouts status $SERVICE $K --timeout 5m"
 }
 
-@test "rollback: a rollout status that fails exits 4 and says an undo re-runs the canary steps" {
+@test "rollback: a rollout status that fails exits 4 and advises the promote alone, not a second undo" {
   STUB_STATUS_RC=1 run -4 "$SCRIPTS/rollback.sh" --yes
-  assert_output_has "--promote-full"
+  assert_output_has "kubectl argo rollouts promote $SERVICE $K --full"
+  assert_output_has "Do not run this script again"
+  [[ $output != *"--promote-full"* ]]
 }
 
 @test "status: the pods' images, pods and the rollout state without waiting" {

@@ -1,5 +1,9 @@
 {% import "{% if False %}commands.jinja{% endif %}" as cmd with context %}
 {% set c = cookiecutter %}
+{# Whether --namespace moves the rollback: an Argo CD application is the target wherever its pods
+   run, and a Flux object (with a HelmRelease's release) is fixed at render time, so there it is
+   refused, and the usage shows no example with it. #}
+{% set namespace_applies = cmd.engine_name != 'argocd-helm' and c.gitops != 'flux' %}
 #!/usr/bin/env bash
 # Roll {{ c.service_name }} back to its previous revision, or to --to-revision N, and wait until it is healthy.
 # The commands of docs/runbooks/rollback.md, with the safety checks around them.
@@ -43,15 +47,16 @@ Options:
       --abort            abort a rollout that is still in progress instead: the stable
                          version serves again; the rollout stays Degraded, Git still holds
                          the bad version
-      --promote-full     after the undo, skip the canary steps and analysis that the undo
-                         runs again (kubectl argo rollouts promote --full)
+      --promote-full     after the undo, skip the steps, pauses and analysis that the undo
+                         runs again (kubectl argo rollouts promote --full). On the first run
+                         only: run again, it would undo again, back to the bad revision
 {% endif %}
 $COMMON_OPTIONS_HELP
 
 Examples:
   ${0##*/} --dry-run
-  ${0##*/} --to-revision 3
-{% if c.gitops == 'none' %}
+  ${0##*/} --to-revision 2
+{% if namespace_applies %}
   ${0##*/} --namespace $STAGING_NAMESPACE --yes
 {% endif %}
 
@@ -261,8 +266,18 @@ main() {
 {% endif %}
   if ! wait_until_healthy; then
 {% if cmd.engine_name == 'argo-rollouts' %}
-    info "An undo runs every canary step and analysis again; if it stopped at a pause step,"
-    info "run again with --promote-full to skip them (when the team accepts that)."
+    # The advice is the promote alone: this script again would undo again, and after the first
+    # undo the previous revision is the bad one (`undo` goes back to the last revision:
+    # https://argoproj.github.io/argo-rollouts/generated/kubectl-argo-rollouts/kubectl-argo-rollouts_undo/;
+    # `promote --full` skips the remaining steps, pauses and analysis:
+    # https://argoproj.github.io/argo-rollouts/generated/kubectl-argo-rollouts/kubectl-argo-rollouts_promote/).
+    if [[ $PROMOTE_FULL -eq 0 ]]; then
+      local promote=({{ cmd.eng.script('promote_full') }})
+      info "The undo runs the rollout's steps, pauses and analysis again. If it stopped at a pause"
+      info "step and skipping the rest (analysis included) is acceptable, promote it:"
+      info "  $(quote "${promote[@]}")"
+      info "Do not run this script again: a second undo goes back to the bad revision."
+    fi
 {% endif %}
     die "$EXIT_VERIFY_FAILED" "$SERVICE did not become healthy within $TIMEOUT after the rollback"
   fi

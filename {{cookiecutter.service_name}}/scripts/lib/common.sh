@@ -208,7 +208,7 @@ warn_gitops() {
 {% if c.gitops != 'none' %}
   info "warning: $GITOPS_TOOL deploys $SERVICE and reverts a manual rollback at its next sync."
 {% if c.gitops == 'argocd' %}
-  info "  Record its sync policy:  $GITOPS_RECORD"
+  info "  Record its sync policy (once: a second record would save the paused one):  $GITOPS_RECORD"
 {% endif %}
   info "  Pause it first:  $GITOPS_PAUSE"
   info "  then revert the bad change in Git before you resume it."

@@ -40,16 +40,26 @@ DOC_HOSTS = {
     "docs.djangoproject.com",
     "alembic.sqlalchemy.org",
     "documentation.red-gate.com",  # Flyway
+    "flywaydb.org",  # Flyway's documentation before it moved to red-gate.com
     "guides.rubyonrails.org",
     "www.prisma.io",
     "docs.npmjs.com",
+    "jqlang.org",  # jq, which builds a pod from another in database.md
     # The civil-date algorithms of C++'s <chrono>, by their author: text.jinja's review_due.
     "howardhinnant.github.io",
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(
     f"https://github.com/{owner}/"
-    for owner in ("kubernetes", "helm", "argoproj", "fluxcd", "golang-migrate", "sqlalchemy")
+    for owner in (
+        "kubernetes",
+        "helm",
+        "argoproj",
+        "fluxcd",
+        "golang-migrate",
+        "sqlalchemy",
+        "prisma",
+    )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)
 URL = re.compile(r"https?://[^\s,)]+?(?=[:.;]?(?:\s|$|[,)]))")

@@ -150,6 +150,17 @@ CALLS
   assert_no_exec
 }
 
+@test "no pod of the bad image, kubectl 1.30: the refusal says a copy of a pod needs kubectl 1.31" {
+  [[ $WORKLOAD != statefulset ]] || skip "a StatefulSet gets no copy of a pod (its volume)"
+  STUB_KUBECTL_MINOR=30 run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
+  assert_output_has "one-off pod of that image (not a copy of a pod: kubectl debug --keep-init-containers needs kubectl 1.31 or newer, this one is 1.30)"
+  assert_no_exec
+  # A vendor build's "32+" is 32: no such advice
+  STUB_KUBECTL_MINOR=32+ run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
+  [[ $output != *"needs kubectl 1.31"* ]]
+  assert_output_has "one-off pod of that image (docs/runbooks/database.md#when-the-bad-releases-pods-are-gone)"
+}
+
 @test "the workload's template and its pods disagree (a rollout under way): refused (3)" {
   [[ $WORKLOAD == deployment || $WORKLOAD == statefulset ]] || skip "$WORKLOAD: no single pod template"
   STUB_TEMPLATE_IMAGE=$OLD run -3 "$SCRIPTS/db-migrations.sh" status

@@ -12,6 +12,7 @@ argument) fails before that and is reported.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -57,6 +58,9 @@ READER_VARIABLES = {
     "ARGOCD_NAMESPACE": "argocd",
     "APPSET": "payments",
     "PARENT_APP": "payments-apps",
+    # A ConfigMap's earlier version (rollback.md).
+    "GOOD_COMMIT": "4f2c9e1",
+    "MANIFEST": "deploy/configmap.yaml",
 }
 # Plugins (kubectl-argo-rollouts) are not installed here; their arguments are not checked.
 PLUGINS = ("argo",)
@@ -151,11 +155,21 @@ def classify(returncode: int, stderr: str) -> bool:
     return returncode == 0 or any(marker in stderr for marker in CONNECTION_REFUSED)
 
 
+# What a command that reads its manifest from stdin (`-f -`, after a pipe) gets here: without
+# one, kubectl stops at "no objects passed" before it would connect.
+STDIN_MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sample\n"
+
+
+def _reads_stdin(args: tuple[str, ...]) -> bool:
+    pairs = itertools.pairwise(args)
+    return any(flag in ("-f", "--filename") and value == "-" for flag, value in pairs)
+
+
 def _run(kubectl: str, args: tuple[str, ...], env: dict[str, str]) -> Verdict:
     result = subprocess.run(
         [kubectl, *GLOBAL_FLAGS, *args],
         env=env,
-        stdin=subprocess.DEVNULL,
+        input=STDIN_MANIFEST if _reads_stdin(args) else "",
         capture_output=True,
         text=True,
         timeout=30,

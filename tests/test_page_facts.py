@@ -42,9 +42,11 @@ DOC_HOSTS = {
     "docs.djangoproject.com",
     "alembic.sqlalchemy.org",
     "documentation.red-gate.com",  # Flyway
+    "flywaydb.org",  # Flyway's documentation before it moved to red-gate.com
     "guides.rubyonrails.org",
     "www.prisma.io",
     "docs.npmjs.com",
+    "jqlang.org",  # jq, which builds a pod from another in database.md
     # The civil-date algorithms of C++'s <chrono>, by their author: text.jinja's review_due.
     "howardhinnant.github.io",
     # alerts.jinja: Prometheus (rule and scrape configuration), the SRE Workbook (the
@@ -67,6 +69,7 @@ CODE_REPOS = tuple(
         # alerts.jinja: the kubernetes-mixin's alert rules; cookiecutter's StrictEnvironment.
         "kubernetes-monitoring",
         "cookiecutter",
+        "prisma",
     )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)

@@ -219,14 +219,22 @@ def test_database_page_uses_the_migration_tool(render_combo, combo: str) -> None
 
 @pytest.mark.parametrize("combo", WITH_DATABASE)
 def test_database_page_copies_a_pod_with_the_bad_image(render_combo, combo: str) -> None:
-    """When the bad pods are gone: a copy with its image and a sleep, never the migration as
-    the command of a pod that restarts; removed afterwards."""
+    """When the bad pods are gone: a one-off pod of its image with a sleep, never restarted, and
+    never the migration as the command of a pod that restarts; a copy of a pod (kubectl debug)
+    only where no ReadWriteOnce volume of a StatefulSet pins it; removed afterwards."""
+    answers = COMBINATIONS_BY_ID[combo]
     page = section(
         runbook(render_combo(combo), "database.md"), "When the Bad Release's Pods Are Gone"
     )
-    assert '--set-image="${CONTAINER:?}=${BAD_IMAGE:?}"' in page
-    assert "--copy-to=payments-api-db-rollback" in page and "-- sleep 3600" in page
-    assert "--keep-init-containers=false" in page
+    assert '--arg image "${BAD_IMAGE:?}"' in page and 'command: ["sleep", "3600"]' in page
+    assert 'restartPolicy: "Never"' in page and "| kubectl create -n production" in page
+    stateful = answers["workload"] == "statefulset" or answers.get("chart_workload", "").startswith(
+        "statefulset"
+    )
+    assert ("--copy-to=payments-api-db-rollback" in page) is not stateful
+    if not stateful:
+        assert '--set-image="${CONTAINER:?}=${BAD_IMAGE:?}"' in page and "-- sleep 3600" in page
+        assert "--keep-init-containers=false" in page
     assert "kubectl delete pod payments-api-db-rollback" in page
 
 

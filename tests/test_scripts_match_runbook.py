@@ -36,6 +36,8 @@ ROLLBACK_ARGS = {
     "rails": ("--to", "20240101000000"),
     "golang-migrate": ("--to", "20240101000000"),
 }
+# A schema rollback names the bad release's image: the one the stub's pods run.
+BAD_IMAGE = "registry.example.com/payments-api:1.4.2"
 # The page's placeholders for the values the test chose (a whole word, or the value of an
 # X=VALUE word such as --to-revision=2 or --tag=before-1.4.2).
 PLACEHOLDERS = {
@@ -188,9 +190,10 @@ def run_every_script(scripts: Path, stubs: Stubs, answers: dict[str, str]) -> No
     if tool != "none":
         runs.append((0, "db-migrations.sh", "status"))
     if tool in ROLLBACK_ARGS:
-        runs.append((0, "db-migrations.sh", "rollback", *ROLLBACK_ARGS[tool], "--yes"))
+        rollback = ("db-migrations.sh", "rollback", "--image", BAD_IMAGE)
+        runs.append((0, *rollback, *ROLLBACK_ARGS[tool], "--yes"))
     if tool == "liquibase":
-        runs.append((0, "db-migrations.sh", "rollback", "--count", "7", "--yes"))
+        runs.append((0, *rollback, "--count", "7", "--yes"))
     for expected, script, *args in runs:
         result = stubs.run(scripts / script, *args)
         assert result.returncode == expected, f"{script} {args}: {result.stderr}"

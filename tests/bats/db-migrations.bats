@@ -20,7 +20,8 @@ setup_file() {
   [[ $MIGRATION_TOOL != none ]] || { echo "db-migrations.bats needs a migration tool" >&2; return 1; }
 }
 
-# The tool's commands: status (one a line), preview, rollback; the arguments rollback needs.
+# The tool's commands: status (one a line), preview, rollback; the target's arguments
+# (TARGET_ARGS) and all a rollback needs (ROLLBACK_ARGS: the bad release's image too).
 tool_commands() {
   PREVIEW=""
   case $MIGRATION_TOOL in
@@ -28,28 +29,31 @@ tool_commands() {
       STATUS=("python manage.py showmigrations")
       PREVIEW="python manage.py migrate payments 0002_add_refunds --plan"
       ROLLBACK="python manage.py migrate payments 0002_add_refunds"
-      ROLLBACK_ARGS=(--app payments --to 0002_add_refunds) ;;
+      TARGET_ARGS=(--app payments --to 0002_add_refunds) ;;
     alembic)
       STATUS=("alembic current" "alembic history --verbose")
-      ROLLBACK="alembic downgrade ae1027a6acf" ROLLBACK_ARGS=(--to ae1027a6acf) ;;
+      ROLLBACK="alembic downgrade ae1027a6acf" TARGET_ARGS=(--to ae1027a6acf) ;;
     flyway)
       STATUS=("flyway info")
-      ROLLBACK="flyway -target=1.4 undo" ROLLBACK_ARGS=(--paid-edition --target 1.4) ;;
+      ROLLBACK="flyway -target=1.4 undo" TARGET_ARGS=(--paid-edition --target 1.4) ;;
     liquibase)
       STATUS=("liquibase status --verbose" "liquibase history")
       PREVIEW="liquibase rollback-sql --tag=before-1.4.2"
-      ROLLBACK="liquibase rollback --tag=before-1.4.2" ROLLBACK_ARGS=(--tag before-1.4.2) ;;
+      ROLLBACK="liquibase rollback --tag=before-1.4.2" TARGET_ARGS=(--tag before-1.4.2) ;;
     rails)
       STATUS=("bin/rails db:migrate:status")
-      ROLLBACK="bin/rails db:migrate VERSION=20240101000000" ROLLBACK_ARGS=(--to 20240101000000) ;;
+      ROLLBACK="bin/rails db:migrate VERSION=20240101000000" TARGET_ARGS=(--to 20240101000000) ;;
     prisma)
       STATUS=("npx --no-install prisma migrate status")
-      ROLLBACK="" ROLLBACK_ARGS=() ;;
+      ROLLBACK="" TARGET_ARGS=() ;;
     golang-migrate)
       STATUS=("sh -c migrate\\ -path\\ /migrations\\ -database\\ \\\"\\\$DATABASE_URL\\\"\\ version")
       ROLLBACK="sh -c migrate\\ -path\\ /migrations\\ -database\\ \\\"\\\$DATABASE_URL\\\"\\ goto\\ \\\"\\\$1\\\" sh 20240101000000"
-      ROLLBACK_ARGS=(--to 20240101000000) ;;
+      TARGET_ARGS=(--to 20240101000000) ;;
   esac
+  # A rollback names the bad release's image: never inferred from what the pods run now
+  ROLLBACK_ARGS=()
+  [[ -z $ROLLBACK ]] || ROLLBACK_ARGS=(--image "$NEW" "${TARGET_ARGS[@]}")
 }
 
 # One logged call, as the stub writes it (printf %q of each word).
@@ -119,8 +123,8 @@ CALLS
   assert_no_exec
   tool_commands
   [[ -n $ROLLBACK ]] || return 0
-  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --yes </dev/null
-  assert_output_has "run different images"
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${TARGET_ARGS[@]}" --yes </dev/null
+  assert_output_has "pass --image"
   assert_no_exec
 }
 
@@ -136,14 +140,25 @@ CALLS
   run -2 "$SCRIPTS/db-migrations.sh" status --image 'x;id'
 }
 
-@test "no Running, Ready pod of that image: refused (3), pointing at the copy of a pod" {
+@test "no Running, Ready pod of that image: refused (3), pointing at a one-off pod" {
   STUB_NO_PODS=1 run -3 "$SCRIPTS/db-migrations.sh" status
   assert_output_has "no Running, Ready pod matches app=$SERVICE"
   assert_output_has "docs/runbooks/database.md"
   STUB_RUNNING_PODS="p-crashing\tFalse\t\t$NEW\n" run -3 "$SCRIPTS/db-migrations.sh" status
   run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
-  assert_output_has "no Running, Ready pod of $SERVICE runs $OLD"
+  assert_output_has "no Ready pod of $SERVICE runs the bad release's image $OLD"
   assert_no_exec
+}
+
+@test "no pod of the bad image, kubectl 1.30: the refusal says a copy of a pod needs kubectl 1.31" {
+  [[ $WORKLOAD != statefulset ]] || skip "a StatefulSet gets no copy of a pod (its volume)"
+  STUB_KUBECTL_MINOR=30 run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
+  assert_output_has "one-off pod of that image (not a copy of a pod: kubectl debug --keep-init-containers needs kubectl 1.31 or newer, this one is 1.30)"
+  assert_no_exec
+  # A vendor build's "32+" is 32: no such advice
+  STUB_KUBECTL_MINOR=32+ run -3 "$SCRIPTS/db-migrations.sh" status --image "$OLD"
+  [[ $output != *"needs kubectl 1.31"* ]]
+  assert_output_has "one-off pod of that image (docs/runbooks/database.md#when-the-bad-releases-pods-are-gone)"
 }
 
 @test "the workload's template and its pods disagree (a rollout under way): refused (3)" {
@@ -153,6 +168,69 @@ CALLS
   assert_no_exec
 }
 
+# After an Argo Rollouts abort (the rollback page's first step) or an application rollback, the
+# Ready pods run the previous release: its image has no down code for the bad release's
+# migrations, so a "rollback" from it changes nothing (Django: "No migrations to apply.").
+# Sets STUB_* to that state: the pods run OLD; the workload's template holds NEW (the bad
+# release) after a Rollouts abort, OLD after an undo.
+after_application_rollback() {
+  export STUB_RUNNING_PODS="p-old\tTrue\t\t$OLD\n"
+  if [[ $WORKLOAD == argo-rollout ]]; then
+    export STUB_ROLLOUT_ABORTED=1 STUB_TEMPLATE_IMAGE=$NEW
+  else
+    export STUB_TEMPLATE_IMAGE=$OLD
+  fi
+}
+
+@test "rollback after the application rolled back: refused (3), no migration runs in an old pod" {
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  after_application_rollback
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${TARGET_ARGS[@]}" --yes </dev/null
+  if [[ $WORKLOAD == argo-rollout ]]; then
+    assert_output_has "no Ready pod of $SERVICE runs the bad release's image $NEW"
+  else
+    assert_output_has "pass --image with the bad release's image"
+  fi
+  assert_output_has "nothing was changed"
+  [[ $output != *"the schema now matches"* ]]
+  assert_no_exec
+  # --image of the bad release, which no pod runs any more: refused the same way
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --yes </dev/null
+  assert_output_has "no Ready pod of $SERVICE runs the bad release's image $NEW"
+  assert_no_exec
+}
+
+@test "negative control: the previous script's image choice runs the rollback in the old pod and reports success" {
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  after_application_rollback
+  # A copy of the scripts whose rollback takes the image every Ready pod runs, as the script did
+  # before it asked for the bad release's image.
+  grep -qx '  require_bad_image' "$SCRIPTS/db-migrations.sh"
+  cp -R "$SCRIPTS" "$BATS_TEST_TMPDIR/previous"
+  sed -i '/^  require_bad_image$/d' "$BATS_TEST_TMPDIR/previous/db-migrations.sh"
+  if [[ $WORKLOAD == argo-rollout ]]; then unset STUB_ROLLOUT_ABORTED; fi
+  export STUB_TEMPLATE_IMAGE=$OLD
+  run -0 "$BATS_TEST_TMPDIR/previous/db-migrations.sh" rollback "${TARGET_ARGS[@]}" --yes </dev/null
+  assert_output_has "the schema now matches the previous release"
+  all_calls | grep -q "^kubectl exec -i p-old "
+}
+
+@test "rollback from a Ready pod of the bad release: runs there, not in the old pods" {
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  after_application_rollback
+  export STUB_RUNNING_PODS="p-old\tTrue\t\t$OLD\np-bad\tTrue\t\t$NEW\n"
+  EXEC_POD=p-bad
+  local args=("${ROLLBACK_ARGS[@]}")
+  # After an abort the Rollout's template names the bad image: no --image needed
+  [[ $WORKLOAD != argo-rollout ]] || args=("${TARGET_ARGS[@]}")
+  run -0 "$SCRIPTS/db-migrations.sh" rollback "${args[@]}" --yes </dev/null
+  assert_output_has "in pod p-bad (image $NEW)"
+  [[ $(all_calls) != *"kubectl exec -i p-old "* ]]
+}
+
 @test "rollback --yes: status, preview, the rollback to the target, status; then says to roll the app back" {
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
@@ -160,7 +238,7 @@ CALLS
   assert_output_has "WARNING: rolling back a migration can lose data"
   assert_output_has "Next: roll the application back"
   assert_db_calls <<CALLS
-$(find_pod_calls)
+$(find_pod_calls image)
 $(exec_calls "${STATUS[@]}" ${PREVIEW:+"$PREVIEW"} "$ROLLBACK" "${STATUS[@]}")
 CALLS
 }
@@ -170,7 +248,7 @@ CALLS
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
   run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --dry-run </dev/null
   assert_db_calls <<CALLS
-$(find_pod_calls)
+$(find_pod_calls image)
 $(exec_calls "${STATUS[@]}" ${PREVIEW:+"$PREVIEW"})
 CALLS
   assert_output_has "would run: kubectl exec -i $POD $K --"
@@ -218,9 +296,9 @@ CALLS
 @test "liquibase: --count N instead of a tag, never both" {
   [[ $MIGRATION_TOOL == liquibase ]] || skip "Liquibase only"
   tool_commands
-  run -0 "$SCRIPTS/db-migrations.sh" rollback --count 3 --yes </dev/null
+  run -0 "$SCRIPTS/db-migrations.sh" rollback --count 3 --image "$NEW" --yes </dev/null
   assert_db_calls <<CALLS
-$(find_pod_calls)
+$(find_pod_calls image)
 $(exec_calls "${STATUS[@]}" "liquibase rollback-count-sql --count=3" "liquibase rollback-count --count=3" "${STATUS[@]}")
 CALLS
   : >"$STUB_LOG"

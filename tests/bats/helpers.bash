@@ -104,11 +104,13 @@ typing() {
 # The write scripts of this service and the arguments that make each one write.
 write_commands() {
   printf '%s\n' "rollback.sh"
+  # A schema rollback names the bad release's image: the one the stub's pods run
+  local image=registry.example.com/payments-api:1.4.2
   case ${MIGRATION_TOOL:-none} in
     none | prisma) ;;
-    django) printf '%s\n' "db-migrations.sh rollback --app payments --to 0002_add_refunds" ;;
-    flyway) printf '%s\n' "db-migrations.sh rollback --paid-edition --target 1.4" ;;
-    liquibase) printf '%s\n' "db-migrations.sh rollback --tag before-1.4.2" ;;
-    *) printf '%s\n' "db-migrations.sh rollback --to 20240101000000" ;;
+    django) printf '%s\n' "db-migrations.sh rollback --image $image --app payments --to 0002_add_refunds" ;;
+    flyway) printf '%s\n' "db-migrations.sh rollback --image $image --paid-edition --target 1.4" ;;
+    liquibase) printf '%s\n' "db-migrations.sh rollback --image $image --tag before-1.4.2" ;;
+    *) printf '%s\n' "db-migrations.sh rollback --image $image --to 20240101000000" ;;
   esac
 }

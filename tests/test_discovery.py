@@ -333,8 +333,9 @@ def test_a_list_holding_itself_is_read_once(tmp_path: Path) -> None:
     assert found.services == []
 
 
-def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
-    """The Helm seam: a chart's templates are Go templates, never read as manifests."""
+def test_a_helm_chart_no_gitops_object_installs_is_listed_not_rendered(tmp_path: Path) -> None:
+    """A chart's templates are Go templates, never read as manifests; without an object saying
+    how it is installed (release, namespace, values) it is not rendered."""
     chart = tmp_path / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
@@ -342,7 +343,9 @@ def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
     found = discover([tmp_path], tmp_path)
     assert found.services == []
     assert found.not_built == [
-        "chart: a Helm chart; charts are not rendered yet, so its workload is an answer to give"
+        "chart: a Helm chart no Argo CD Application or Flux HelmRelease in the sources installs, "
+        "so its release, namespace and values are unknown and it is not rendered; give "
+        "helm_release and chart_workload"
     ]
 
 

@@ -43,6 +43,8 @@ from service_runbooks.discovery.model import (
     Origin,
     SourceProblem,
 )
+from service_runbooks.discovery.pages import helm_as_the_pages_print
+from service_runbooks.template_source import TEMPLATE_ROOT
 
 __all__ = [
     "DISCOVERED_ANSWERS",
@@ -137,7 +139,10 @@ def discover(
     index = index_objects(built.objects)
     workloads = derive_facts(index, components, collected.migration, built.kustomizations)
     services = [answers_for(workload) for workload in workloads]
-    notes = duplicate_names(services)
+    for service in services:
+        helm_as_the_pages_print(TEMPLATE_ROOT, service)
+    notes = duplicate_names(services) + built.helm_notes
+    notes += [f"Helm chart rendered: {chart}" for chart in built.charts_rendered]
     if not workloads:
         notes.append("no Deployment, StatefulSet or Argo Rollouts Rollout found in the sources")
     return Discovery(

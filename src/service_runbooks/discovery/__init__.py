@@ -88,6 +88,7 @@ class Discovery:
     not_built: list[str] = field(default_factory=list)
     links_not_followed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    index: ObjectIndex | None = None  # every object built, for checks beyond the answers
 
     def header(self) -> list[str]:
         """The fleet file's opening comment: what was read, built and left alone."""
@@ -154,4 +155,5 @@ def discover(
         built.not_built,
         collected.links_not_followed,
         notes,
+        index,
     )

@@ -120,28 +120,45 @@ def _object_key(service: ServiceAnswers) -> tuple[str, str, str] | None:
     return None
 
 
-def match_entry(
-    entry: Entry, found: list[tuple[WorkloadFacts, ServiceAnswers]]
-) -> tuple[WorkloadFacts, ServiceAnswers] | None:
+Pair = tuple[WorkloadFacts, ServiceAnswers]
+
+
+@dataclass
+class Found:
+    """The workloads discovered now, by where and kind they were read (looked up per entry)."""
+
+    pairs: list[Pair]
+    by_place: dict[tuple[str, str], list[Pair]]
+    by_name: dict[str, list[Pair]]
+
+    @classmethod
+    def of(cls, pairs: list[Pair]) -> Found:
+        by_place: dict[tuple[str, str], list[Pair]] = {}
+        by_name: dict[str, list[Pair]] = {}
+        for pair in pairs:
+            key = _object_key(pair[1])
+            if key is not None:
+                by_place.setdefault((key[0], key[1]), []).append(pair)
+            by_name.setdefault(pair[1].name or "", []).append(pair)
+        return cls(pairs, by_place, by_name)
+
+
+def match_entry(entry: Entry, found: Found) -> Pair | None:
     """The workload the entry was written for: read from the same file, root or chart, of the
     same kind; by name when several are, else the only one (a renamed workload)."""
+    named = found.by_name.get(entry.name, [])
+    fallback = named[0] if len(named) == 1 else None
     recorded = _object_of(entry)
     if recorded is None:
-        named = [pair for pair in found if pair[1].name == entry.name]
-        return named[0] if len(named) == 1 else None
+        return fallback
     where, kind, name = recorded
-    same_place = []
-    for pair in found:
-        key = _object_key(pair[1])
-        if key is not None and key[0] == where and key[1] == kind:
-            same_place.append(pair)
+    same_place = found.by_place.get((where, kind), [])
     by_name = [pair for pair in same_place if pair[0].workload.name == name]
     if by_name:
         return by_name[0]
     if len(same_place) == 1:
         return same_place[0]
-    named = [pair for pair in found if pair[1].name == entry.name]
-    return named[0] if len(named) == 1 else None
+    return fallback
 
 
 def _pairs(selector: str) -> set[str]:
@@ -185,7 +202,7 @@ def _rendered_answers(output: Path, entry: Entry) -> dict[str, object]:
 
 
 def _object_differences(
-    entry: Entry, output: Path, pair: tuple[WorkloadFacts, ServiceAnswers], found: Discovery
+    entry: Entry, output: Path, pair: Pair, found: Discovery
 ) -> tuple[list[Difference], list[str]]:
     service = output / entry.name
     if not service.is_dir():
@@ -246,7 +263,7 @@ def file_drift(
         return FileDrift(results, Discovery([], [], []))
     cache = BuildCache(output / CACHE_FOLDER)
     found = discover(sources, base, limits, cache)
-    pairs = list(zip(found.workloads, found.services, strict=True))
+    pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
     results = []
     for entry in entries:

@@ -9,10 +9,18 @@ reason, never guessed at.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from service_runbooks.discovery.argokustomize import (
+    ARGO_APPLICATION,
+    overlays_of,
+    temporary_folder,
+    write_overlay,
+)
 from service_runbooks.discovery.collect import Collected
 from service_runbooks.discovery.helm import (
     HELM_NOT_ON_PATH,
@@ -23,7 +31,13 @@ from service_runbooks.discovery.helm import (
     installs_of,
     not_installed,
 )
-from service_runbooks.discovery.kustomize import BuildCache, Plan, build_all, plan_builds
+from service_runbooks.discovery.kustomize import (
+    BuildCache,
+    Plan,
+    build_all,
+    build_root,
+    plan_builds,
+)
 from service_runbooks.discovery.model import (
     HELM,
     DiscoveryError,
@@ -148,6 +162,46 @@ def _kustomize(
         built.roots_built.append(shown_as)
 
 
+def _argo_kustomize(
+    collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
+) -> None:
+    """Each Argo CD Application's kustomize settings applied to its root (argokustomize.py):
+    the root's objects replaced by those of a generated overlay over it."""
+    from service_runbooks.discovery.gitops import argo_sources
+    from service_runbooks.discovery.index import group_of
+
+    apps = [
+        (obj, field_path, source)
+        for obj in built.objects
+        if (group_of(obj.api_version), obj.kind) == ARGO_APPLICATION
+        for field_path, source in argo_sources(obj)
+    ]
+    roots = {collected.base / shown: shown for shown in built.kustomizations}
+    roots = {Path(os.path.realpath(path)): shown for path, shown in roots.items()}
+    overlays = overlays_of(apps, roots, collected.base) if apps else []
+    if not overlays:
+        return
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return  # the roots themselves named kubectl's absence
+    for overlay in overlays:
+        shown_as = roots[overlay.root]
+        with temporary_folder() as folder:
+            result = build_root(write_overlay(overlay, Path(folder)), shown_as, limits, kubectl)
+        if result.problem is not None or result.output is None:
+            if result.problem is not None:
+                problems.append(result.problem)
+            continue
+        app = overlay.app
+        origin = Origin(shown_as, "kustomize", via=(app.kind, app.namespace, app.name))
+        documents = load_documents(
+            result.output, f"{shown_as} (with {app.ref}'s kustomize)", limits
+        )
+        plain = Origin(shown_as, "kustomize")
+        built.objects = [obj for obj in built.objects if obj.origin != plain]
+        built.objects += objects_from_documents(documents, origin, problems)
+
+
 def _helm(
     collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
 ) -> None:
@@ -220,6 +274,7 @@ def build(
     _plain(collected, limits, built, problems)
     _kustomize(collected, limits, built, problems, cache)
     if not problems:
+        _argo_kustomize(collected, limits, built, problems)
         _helm(collected, limits, built, problems)
     if problems:
         raise DiscoveryError(problems)

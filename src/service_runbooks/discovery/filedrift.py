@@ -46,7 +46,7 @@ AGAINST = "the sources now say"
 # Where the build cache lives in the output folder (a dot folder: not a service's).
 CACHE_FOLDER = ".service-runbooks-cache/builds"
 # "<where>: <Kind>/<name> <field>", where <where> may end in how it was built.
-_BUILT_BY = r"(?: \((?:kubectl kustomize|helm template [^)]*)\))?"
+_BUILT_BY = r"(?: \((?:kubectl kustomize[^)]*|helm template [^)]*)\))?"
 _CITATION = re.compile(rf"^(?P<where>.+?){_BUILT_BY}: ")
 _OBJECT = re.compile(rf"^(?P<where>.+?){_BUILT_BY}: (?P<kind>[A-Za-z]+)/(?P<name>\S+) ")
 _LOOKED_UNDER = "no migration marker found under "

@@ -145,9 +145,17 @@ def links_for(
     return links
 
 
-def _build_changes(link: GitOpsLink) -> list[str]:
+def applied_by(link: GitOpsLink, workload: KubeObject) -> bool:
+    """The workload was built with the link's own kustomize settings (argokustomize.py)."""
+    obj = link.obj
+    return workload.origin.via == (obj.kind, obj.namespace, obj.name)
+
+
+def _build_changes(link: GitOpsLink, workload: KubeObject) -> list[str]:
     if link.tool == "argocd":
         changes = [name for name in ARGO_BUILD_CHANGES if link.source.get(name)]
+        if applied_by(link, workload):
+            changes.remove("kustomize")
         directory = link.source.get("directory")
         if isinstance(directory, Mapping):
             changes += [f"directory.{n}" for n in ARGO_DIRECTORY_CHANGES if directory.get(n)]
@@ -178,6 +186,14 @@ def _namespace_from(facts: Facts, link: GitOpsLink, workload: KubeObject) -> Non
             facts.add("namespace", target, obj.cite("spec.targetNamespace"))
             # a PodMonitor's default job names its namespace, which this just changed
             facts.retract("metrics_job", f"{obj.ref} spec.targetNamespace moves the monitors")
+        return
+    prefix = link.path_field.rsplit(".", 1)[0]
+    namespace = (
+        link.source.get("kustomize", {}).get("namespace") if applied_by(link, workload) else None
+    )
+    if namespace and workload.namespace == namespace:
+        facts.found.pop("namespace", None)
+        facts.add("namespace", namespace, obj.cite(f"{prefix}.kustomize.namespace"))
         return
     destination = obj.get("spec", "destination", "namespace")
     if workload.namespace is None and isinstance(destination, str) and destination:
@@ -249,7 +265,7 @@ def apply_gitops(
         return None
     (link,) = links
     gitops_facts(facts, link)
-    changes = _build_changes(link)
+    changes = _build_changes(link, workload)
     if changes:
         _retract_manifest_facts(facts, link, changes)
     else:

@@ -58,6 +58,9 @@ class Origin:
             return f"{self.file}: {obj.kind}/{obj.namespace}/{obj.name} {field_path}"
         if self.built_by == HELM:
             where = f"{self.file} (helm template {self.release})"
+        elif self.built_by == "kustomize" and self.via is not None:
+            kind, _, name = self.via
+            where = f"{self.file} (kubectl kustomize, with {kind}/{name} kustomize settings)"
         elif self.built_by == "kustomize":
             where = f"{self.file} (kubectl kustomize)"
         else:

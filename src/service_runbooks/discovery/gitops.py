@@ -74,7 +74,11 @@ def kind_of(obj: KubeObject) -> tuple[str, str]:
 
 
 def gitops_objects(index: ObjectIndex) -> list[KubeObject]:
-    return [obj for obj in index.objects if kind_of(obj) in GITOPS_KINDS]
+    """The GitOps objects, in the order read (looked up by kind: asked once per workload)."""
+    kinds = {kind for _, kind in GITOPS_KINDS}
+    found = [obj for kind in kinds for obj in index.by_kind.get(kind, [])]
+    ordered = sorted(found, key=lambda obj: index.position(obj))
+    return [obj for obj in ordered if kind_of(obj) in GITOPS_KINDS]
 
 
 def normal_path(path: str) -> str:

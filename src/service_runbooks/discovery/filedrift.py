@@ -96,11 +96,7 @@ def recorded_sources(entries: Iterable[Entry], base: Path, limits: Limits) -> li
                 elif target.exists():
                     found.add(target)
     folders = {path for path in found if path.is_dir()}
-    return sorted(
-        path
-        for path in found
-        if not any(folder != path and folder in path.parents for folder in folders)
-    )
+    return sorted(path for path in found if not any(parent in folders for parent in path.parents))
 
 
 def _object_of(entry: Entry) -> tuple[str, str, str] | None:

@@ -199,3 +199,27 @@ def test_the_pages_rendered_from_discovery_name_exactly_those_objects(
         assert tools == ({"helm", "flux"} if EXPECTED[name]["gitops"] == "flux" else {"argocd"})
         for command in commands:
             check_named(name, command)
+
+
+def test_an_app_of_apps_parent_and_an_application_set_are_noted(
+    stub: HelmStub, tmp_path: Path
+) -> None:
+    repo = Path(shutil.copytree(REPO, tmp_path / "repo"))
+    (repo / "root.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+        "metadata: {name: root, namespace: argocd}\n"
+        "spec: {source: {path: clusters/prod}, destination: {namespace: argocd}}\n"
+        "---\napiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\n"
+        "metadata: {name: teams, namespace: argocd}\n"
+        "spec: {template: {spec: {source: {path: '{{path}}'}}}}\n",
+        encoding="utf-8",
+    )
+    checkout = by_name(discover([repo], repo))["checkout"]
+    assert checkout.proposed["gitops_parent"] == [
+        "Application/argocd/root",
+        "ApplicationSet/argocd/teams",
+    ]
+    assert (
+        "root.yaml: Application/root spec.source.path (applies clusters/prod/apps.yaml)"
+        in (checkout.proposed_sources["gitops_parent"])
+    )

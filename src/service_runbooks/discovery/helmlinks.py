@@ -69,18 +69,22 @@ def parents_of(obj: KubeObject, index: ObjectIndex) -> list[KubeObject]:
 
 
 def note_parents(facts: Facts, obj: KubeObject, index: ObjectIndex) -> None:
-    parents = parents_of(obj, index)
-    if parents:
-        refs = [f"{parent.kind}/{parent.namespace or ''}/{parent.name}" for parent in parents]
-        where = "; ".join(parent.cite("spec.path") for parent in parents)
-        facts.add("gitops_parent", refs, f"{where} (applies {obj.origin.file})")
-    for app_set in (o for o in gitops_objects(index) if kind_of(o) == APPLICATION_SET):
-        facts.add(
-            "gitops_parent",
-            [f"ApplicationSet/{app_set.namespace or ''}/{app_set.name}"],
-            f"{app_set.cite('spec.template')} (an ApplicationSet in the sources; its generated "
-            "Applications exist only once its generators run)",
-        )
+    """``gitops_parent``: what applies ``obj`` (kind/namespace/name each), with where read; an
+    ApplicationSet in the sources is named too, as what may generate the Application."""
+    refs, sources = [], []
+    for parent in parents_of(obj, index):
+        refs.append(f"{parent.kind}/{parent.namespace or ''}/{parent.name}")
+        path_field = "spec.path" if kind_of(parent) == FLUX_KUSTOMIZATION else "spec.source.path"
+        sources.append(f"{parent.cite(path_field)} (applies {obj.origin.file})")
+    if kind_of(obj) == ARGO_APPLICATION:
+        for app_set in (o for o in gitops_objects(index) if kind_of(o) == APPLICATION_SET):
+            refs.append(f"ApplicationSet/{app_set.namespace or ''}/{app_set.name}")
+            sources.append(
+                f"{app_set.cite('spec.template')} (an ApplicationSet in the sources; the "
+                "Applications it generates exist only once its generators run)"
+            )
+    if refs:
+        facts.add("gitops_parent", refs, "; ".join(sources))
 
 
 def apply_helm_deployer(facts: Facts, workload: KubeObject, index: ObjectIndex) -> None:

@@ -14,6 +14,8 @@ from service_runbooks.discovery import Discovery
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 
 _NONE = ("none", "no migration marker found under .")
+# Where the Application/reports build is read: its root, built with its kustomize settings.
+REPORTS = "deploy/reports (kubectl kustomize, with Application/reports kustomize settings): "
 NO_NAME = "(no service_name)"
 
 # fixture -> service_name -> answer -> (value, source)
@@ -269,9 +271,15 @@ EXPECTED["gitops"] = {
             "clusters/prod/payments.yaml: Kustomization/payments metadata.namespace",
         ),
     },
-    # the Application changes the build (a name prefix): nothing read from the manifests
-    NO_NAME: {
-        "workload": ("deployment", "deploy/reports (kubectl kustomize): Deployment/reports kind"),
+    # the Application changes the build (a name prefix): built with its settings applied
+    "team-reports": {
+        "service_name": ("team-reports", REPORTS + "Deployment/team-reports metadata.name"),
+        "namespace": ("analytics", REPORTS + "Deployment/team-reports metadata.namespace"),
+        "workload": ("deployment", REPORTS + "Deployment/team-reports kind"),
+        "app_label_selector": (
+            "app=reports",
+            REPORTS + "Deployment/team-reports spec.selector.matchLabels",
+        ),
         "migration_tool": _NONE,
         "gitops": ("argocd", "apps/checkout.yaml: Application/reports spec.source.path"),
         "gitops_app": ("reports", "apps/checkout.yaml: Application/reports metadata.name"),

@@ -496,8 +496,12 @@ def test_drift_reads_the_rendered_answers(
 
 
 def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--drift"]) == 2
-    assert "--drift: needs --cluster" in capsys.readouterr().err
+    # From files (no --cluster), the rendered services are read too: --output is needed.
+    assert main(["check", str(tmp_path / "f.yaml"), "--drift"]) == 2
+    assert "--output: required with --drift" in capsys.readouterr().err
+    drift_files = ["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--drift"]
+    assert main([*drift_files, "--context", "prod"]) == 2
+    assert "--context, --argocd-namespace: only with --drift --cluster" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "f.yaml"), "--drift", "--cluster", "--stale"]) == 2
     assert "--drift, --stale: one question at a time" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "f.yaml"), "-o", str(tmp_path), "--cluster"]) == 2

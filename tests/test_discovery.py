@@ -333,8 +333,9 @@ def test_a_list_holding_itself_is_read_once(tmp_path: Path) -> None:
     assert found.services == []
 
 
-def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
-    """The Helm seam: a chart's templates are Go templates, never read as manifests."""
+def test_a_helm_chart_no_gitops_object_installs_is_listed_not_rendered(tmp_path: Path) -> None:
+    """A chart's templates are Go templates, never read as manifests; without an object saying
+    how it is installed (release, namespace, values) it is not rendered."""
     chart = tmp_path / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
@@ -342,7 +343,9 @@ def test_a_helm_chart_is_listed_not_rendered(tmp_path: Path) -> None:
     found = discover([tmp_path], tmp_path)
     assert found.services == []
     assert found.not_built == [
-        "chart: a Helm chart; charts are not rendered yet, so its workload is an answer to give"
+        "chart: a Helm chart no Argo CD Application or Flux HelmRelease in the sources installs, "
+        "so its release, namespace and values are unknown and it is not rendered; give "
+        "helm_release and chart_workload"
     ]
 
 
@@ -650,15 +653,29 @@ def test_gitops_not_found_or_not_linked_is_never_guessed(tmp_path: Path) -> None
     assert "checkout: gitops: none of the GitOps objects" in "\n".join(found.not_derived_lines())
 
 
-def test_gitops_facts_and_what_a_build_change_retracts() -> None:
+def test_gitops_facts_and_what_a_build_change_applies_or_retracts(tmp_path: Path) -> None:
     workloads = {w.workload.name: w.facts for w in run("gitops").workloads}
     reverts = "gitops_reverts_by_hand_changes"
     assert workloads["checkout"].found[reverts].value == "true"  # selfHeal: true
     assert workloads["payments"].found[reverts].value == "true"  # Flux reconciles each interval
-    assert workloads["reports"].found[reverts].value == "false"  # no automated sync
-    reports = workloads["reports"]
-    assert "workload_name" not in reports.found and "namespace" not in reports.found
-    assert reports.missing["selector"] == (
+    # The Application's kustomize namePrefix is applied (a generated overlay over its root).
+    reports = workloads["team-reports"]
+    assert reports.found[reverts].value == "false"  # no automated sync
+    assert reports.found["workload_name"].value == "team-reports"
+    assert reports.found["namespace"].value == "analytics"
+    assert reports.found["namespace"].source == (
+        "deploy/reports (kubectl kustomize, with Application/reports kustomize settings): "
+        "Deployment/team-reports metadata.namespace"
+    )
+    # A setting discovery does not apply (patches) still retracts what the manifests say.
+    repo = Path(shutil.copytree(FIXTURES / "gitops", tmp_path / "gitops"))
+    apps = repo / "apps" / "checkout.yaml"
+    apps.write_text(
+        apps.read_text().replace("namePrefix: team-", "patches: [{path: p.yaml}]"), "utf-8"
+    )
+    retracted = {w.workload.name: w.facts for w in discover([repo], repo).workloads}["reports"]
+    assert "workload_name" not in retracted.found and "namespace" not in retracted.found
+    assert retracted.missing["selector"] == (
         "Application/reports (apps/checkout.yaml) changes the build (spec.source.kustomize), "
         "which discovery does not apply; give it"
     )

@@ -90,6 +90,29 @@ def test_the_fleet_workflow_passes_the_schema(template: Path, tmp_path: Path, sh
     assert len(uploads) == 2 and all(step["with"]["overwrite"] is True for step in uploads)
 
 
+def test_the_fleet_workflow_runs_the_drift_gate_on_every_change(
+    template: Path, tmp_path: Path
+) -> None:
+    """Sources may lie anywhere in the repository: no paths filter; each shard checks its
+    services' answers against their sources before building, its builds kept in the cache."""
+    workflow = yaml.safe_load(generate(template, tmp_path / "repo", 2).read_text("utf-8"))
+    assert workflow["on"] == {"push": {}, "pull_request": {}, "workflow_dispatch": {}}
+    names = [step["name"] for step in workflow["jobs"]["shards"]["steps"]]
+    gate = names.index("Check the shard's answers against their sources")
+    assert (
+        names.index("Render the shard's services")
+        < gate
+        < names.index("Build the shard's TechDocs")
+    )
+    step = workflow["jobs"]["shards"]["steps"][gate]
+    assert step["run"] == (
+        'service-runbooks check "$RUNBOOKS_FLEET" --output "$RUNBOOKS_SERVICES" '
+        '--shard "$SHARD" --drift'
+    )
+    cache = workflow["jobs"]["shards"]["steps"][names.index("Restore the shard's source builds")]
+    assert cache["with"]["path"] == "${{ env.RUNBOOKS_SERVICES }}/.service-runbooks-cache"
+
+
 def actions_vars(text: str) -> set[str]:
     return set(re.findall(r"vars\.([A-Z_]+)", text))
 
@@ -241,7 +264,9 @@ def test_the_workflows_commands_render_build_publish_and_index_the_fleet(
         env = {**base, "RUNNER_TEMP": str(tmp_path / f"runner-{k}")}
         Path(env["RUNNER_TEMP"]).mkdir(exist_ok=True)
         log.write_text("")
-        for name in ("Render the shard's services", "Build the shard's TechDocs",
+        for name in ("Render the shard's services",
+                     "Check the shard's answers against their sources",
+                     "Build the shard's TechDocs",
                      "Check the storage settings", "Publish the changed services"):  # fmt: skip
             result = run_step(workflow, "shards", name, checkout, k, env)
             assert result.returncode == 0, f"{name}\n{result.stdout}\n{result.stderr}"

@@ -73,6 +73,14 @@ def register(commands: options.Commands) -> None:
     parser.add_argument(
         "--force", action="store_true", help="with --output: replace an existing file"
     )
+    parser.add_argument(
+        "--build-cache",
+        type=Path,
+        metavar="DIR",
+        help="keep each Kustomize build here by its inputs' digest, and reuse it (`check "
+        "--drift` keeps its own in OUTPUT/.service-runbooks-cache/builds: give that folder to "
+        "share the builds)",
+    )
     discover_cluster.register_cluster_options(parser)
     parser.set_defaults(run=run, problems=problems)
 
@@ -96,6 +104,8 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
 
 
 def _mode_problems(args: argparse.Namespace) -> list[str]:
+    if args.cluster and args.build_cache:
+        return ["--build-cache: only without --cluster (a cluster's objects are not built)"]
     if args.cluster:
         return []
     if not args.sources:
@@ -196,14 +206,15 @@ def _write(fleet: Path, text: str, force: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """DiscoveryError (exit 2) names every source that cannot be read; nothing is written."""
-    from service_runbooks.discovery import discover
+    from service_runbooks.discovery import BuildCache, discover
 
     fleet: Path | None = args.fleet_out
     base = fleet.absolute().parent if fleet is not None else Path.cwd()
     if args.cluster:
         found = discover_cluster.discover(args)
     else:
-        found = discover([Path(source) for source in args.sources], base=base)
+        cache = BuildCache(args.build_cache) if args.build_cache else None
+        found = discover([Path(source) for source in args.sources], base=base, cache=cache)
     if not found.services:
         raise NothingDiscovered(", ".join(found.sources))
     text = with_gaps(found)

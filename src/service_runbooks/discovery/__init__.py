@@ -5,16 +5,22 @@ Steps, each usable alone (the tests hold them apart):
 1. ``collect(sources, base)`` -> ``Collected``: Kustomize roots, plain manifests,
    catalog-info.yaml, Helm charts (listed), the migration tool's markers;
 2. ``build(collected)`` -> ``Built``: the objects, Kustomize roots built with ``kubectl kustomize``
-   in parallel and cached by their inputs' digest;
+   in parallel and cached by their inputs' digest, an Argo CD Application's kustomize settings
+   applied over its root (argokustomize.py), local Helm charts rendered with ``helm template``
+   for the Application or Flux HelmRelease installing them (helm.py);
 3. ``index_objects(objects)`` -> ``ObjectIndex``; ``relations_for(index, workload)`` ->
    ``Relations`` (HPA, PDB, Services, ServiceMonitors, PodMonitors, siblings);
 4. ``derive_facts(index, components, migration, kustomizations)`` -> ``[WorkloadFacts]``
-   (GitOps: the Argo CD Application or Flux Kustomization deploying each workload, gitops.py);
+   (GitOps: the Argo CD Application or Flux Kustomization deploying each workload, gitops.py;
+   a chart's workload from the object that rendered it, helmlinks.py);
 5. ``answers_for(workload_facts)`` -> ``ServiceAnswers``; ``fleet_text(services)`` -> the fleet
    file's text.
 
 ``discover_cluster`` (cluster.py) reads the same objects from a running cluster with ``kubectl
 get`` and runs steps 3 to 5 on them.
+
+``check --drift`` re-runs them on each fleet entry's recorded sources (filedrift.py) and checks
+the rendered commands' objects and selector against what was built (objectcheck.py).
 
 ``discover(sources, base)`` runs them all and returns a ``Discovery``. Every problem with a
 source raises ``DiscoveryError`` naming it (``.problems``), never a traceback.
@@ -43,6 +49,8 @@ from service_runbooks.discovery.model import (
     Origin,
     SourceProblem,
 )
+from service_runbooks.discovery.pages import helm_as_the_pages_print
+from service_runbooks.template_source import TEMPLATE_ROOT
 
 __all__ = [
     "DISCOVERED_ANSWERS",
@@ -86,6 +94,7 @@ class Discovery:
     not_built: list[str] = field(default_factory=list)
     links_not_followed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    index: ObjectIndex | None = None  # every object built, for checks beyond the answers
 
     def header(self) -> list[str]:
         """The fleet file's opening comment: what was read, built and left alone."""
@@ -137,7 +146,10 @@ def discover(
     index = index_objects(built.objects)
     workloads = derive_facts(index, components, collected.migration, built.kustomizations)
     services = [answers_for(workload) for workload in workloads]
-    notes = duplicate_names(services)
+    for service in services:
+        helm_as_the_pages_print(TEMPLATE_ROOT, service)
+    notes = duplicate_names(services) + built.helm_notes
+    notes += [f"Helm chart rendered: {chart}" for chart in built.charts_rendered]
     if not workloads:
         notes.append("no Deployment, StatefulSet or Argo Rollouts Rollout found in the sources")
     return Discovery(
@@ -149,4 +161,5 @@ def discover(
         built.not_built,
         collected.links_not_followed,
         notes,
+        index,
     )

@@ -187,6 +187,7 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
         "gitops_kind",
         "gitops_reverts_by_hand_changes",
         "gitops_prunes",
+        "gitops_parent",
         "helm_storage_namespace",
     ):
         if name in found:

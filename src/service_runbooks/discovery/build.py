@@ -1,21 +1,45 @@
 """Step 2, build: the objects the deployer would apply, from every collected source.
 
 Kustomize roots are built with ``kubectl kustomize`` (kustomize.py); plain manifests are read as
-they are. Helm charts and GitOps objects (Argo CD Applications, Flux Kustomizations and
-HelmReleases) come next: ``BUILDERS`` is the seam, one function per kind of source, and a chart
-found today is listed in ``Built.not_built`` with the reason, never guessed at.
+they are. Local Helm charts come last: each is rendered with ``helm template`` once per Argo CD
+Application or Flux HelmRelease installing it (helm.py), with its settings; a chart no object
+installs, or any chart without ``helm`` on PATH, is listed in ``Built.not_built`` with the
+reason, never guessed at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+import shutil
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from service_runbooks.discovery.argokustomize import (
+    ARGO_APPLICATION,
+    overlays_of,
+    temporary_folder,
+    write_overlay,
+)
 from service_runbooks.discovery.collect import Collected
-from service_runbooks.discovery.kustomize import BuildCache, Plan, build_all, plan_builds
+from service_runbooks.discovery.helm import (
+    HELM_NOT_ON_PATH,
+    HelmInstall,
+    describe,
+    helm_on_path,
+    helm_template,
+    installs_of,
+    not_installed,
+)
+from service_runbooks.discovery.kustomize import (
+    BuildCache,
+    Plan,
+    build_all,
+    build_root,
+    plan_builds,
+)
 from service_runbooks.discovery.model import (
+    HELM,
     DiscoveryError,
     KubeObject,
     Limits,
@@ -37,6 +61,8 @@ class Built:
     not_built: list[str] = field(default_factory=list)
     # root as shown -> (its kustomization file as shown, the kustomization read)
     kustomizations: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    charts_rendered: list[str] = field(default_factory=list)
+    helm_notes: list[str] = field(default_factory=list)
 
 
 def objects_from_documents(
@@ -136,33 +162,120 @@ def _kustomize(
         built.roots_built.append(shown_as)
 
 
+def _argo_kustomize(
+    collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
+) -> None:
+    """Each Argo CD Application's kustomize settings applied to its root (argokustomize.py):
+    the root's objects replaced by those of a generated overlay over it."""
+    from service_runbooks.discovery.gitops import argo_sources
+    from service_runbooks.discovery.index import group_of
+
+    apps = [
+        (obj, field_path, source)
+        for obj in built.objects
+        if (group_of(obj.api_version), obj.kind) == ARGO_APPLICATION
+        for field_path, source in argo_sources(obj)
+    ]
+    roots = {collected.base / shown: shown for shown in built.kustomizations}
+    roots = {Path(os.path.realpath(path)): shown for path, shown in roots.items()}
+    overlays = overlays_of(apps, roots, collected.base) if apps else []
+    if not overlays:
+        return
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return  # the roots themselves named kubectl's absence
+    for overlay in overlays:
+        shown_as = roots[overlay.root]
+        with temporary_folder() as folder:
+            result = build_root(write_overlay(overlay, Path(folder)), shown_as, limits, kubectl)
+        if result.problem is not None or result.output is None:
+            if result.problem is not None:
+                problems.append(result.problem)
+            continue
+        app = overlay.app
+        origin = Origin(shown_as, "kustomize", via=(app.kind, app.namespace, app.name))
+        documents = load_documents(
+            result.output, f"{shown_as} (with {app.ref}'s kustomize)", limits
+        )
+        plain = Origin(shown_as, "kustomize")
+        built.objects = [obj for obj in built.objects if obj.origin != plain]
+        built.objects += objects_from_documents(documents, origin, problems)
+
+
 def _helm(
     collected: Collected, limits: Limits, built: Built, problems: list[SourceProblem]
 ) -> None:
-    """The Helm seam (issue 22): charts are listed, not rendered, until `helm template` is wired."""
-    for chart in collected.helm_charts:
-        built.not_built.append(
-            f"{collected.shown(chart)}: a Helm chart; charts are not rendered yet, so its "
-            "workload is an answer to give"
-        )
+    """Each local chart rendered once per GitOps object installing it, with that object's
+    release, namespace and values (helm.py); listed as not built, never guessed, without helm
+    or without an object that says how it is installed."""
+    if not collected.helm_charts:
+        return
+    installs = installs_of(built.objects, collected.helm_charts, collected.base)
+    helm = helm_on_path()
+    for chart, found in installs.items():
+        shown_as = collected.shown(chart)
+        if not found:
+            built.not_built.append(not_installed(chart, collected.base))
+            continue
+        if helm is None:
+            built.not_built += [f"{shown_as}: {describe(i)}; {HELM_NOT_ON_PATH}" for i in found]
+            continue
+        for install in found:
+            _render(install, shown_as, limits, helm, built, problems)
 
 
-Builder = Callable[[Collected, Limits, Built, list[SourceProblem]], None]
-
-# One builder per kind of source; GitOps objects get theirs beside Helm's.
-BUILDERS: tuple[Builder, ...] = (_plain, _helm)
+def _render(
+    install: HelmInstall,
+    shown_as: str,
+    limits: Limits,
+    helm: str,
+    built: Built,
+    problems: list[SourceProblem],
+) -> None:
+    rendered = helm_template(install, shown_as, limits, helm)
+    if rendered.problem is not None:
+        problems.append(rendered.problem)
+        return
+    assert rendered.output is not None
+    deployer = install.deployer
+    origin = Origin(
+        shown_as,
+        HELM,
+        install.release,
+        (deployer.kind, deployer.namespace, deployer.name),
+    )
+    where = f"{shown_as} (helm template {install.release} output)"
+    try:
+        documents = load_documents(rendered.output, where, limits)
+    except YamlProblem as error:
+        problems.append(error.problem)
+        return
+    objects = objects_from_documents(documents, origin, problems)
+    # `helm template -n` sets .Release.Namespace; an object the chart leaves without a
+    # namespace is applied to the release's namespace (https://helm.sh/docs/helm/helm_template/,
+    # --namespace), so it is read as in it.
+    built.objects += [
+        obj if obj.namespace or not install.namespace else replace(obj, namespace=install.namespace)
+        for obj in objects
+    ]
+    built.charts_rendered.append(f"{shown_as} as {install.release} ({deployer.ref})")
+    built.helm_notes += [f"{shown_as}: {problem}" for problem in install.problems]
 
 
 def build(
     collected: Collected, limits: Limits | None = None, cache: BuildCache | None = None
 ) -> Built:
-    """Every object of the collected sources; DiscoveryError listing every source that failed."""
+    """Every object of the collected sources; DiscoveryError listing every source that failed.
+    Plain manifests and Kustomize roots first: they hold the GitOps objects that say how each
+    chart is installed."""
     limits = limits or Limits()
     built = Built()
     problems: list[SourceProblem] = []
-    for builder in BUILDERS:
-        builder(collected, limits, built, problems)
+    _plain(collected, limits, built, problems)
     _kustomize(collected, limits, built, problems, cache)
+    if not problems:
+        _argo_kustomize(collected, limits, built, problems)
+        _helm(collected, limits, built, problems)
     if problems:
         raise DiscoveryError(problems)
     return built

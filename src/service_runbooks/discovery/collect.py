@@ -59,8 +59,10 @@ def _kustomization_in(folder_files: dict[Path, set[str]], folder: Path) -> Path 
     return None
 
 
-def _owned_by(path: Path, owners: list[Path]) -> bool:
-    return any(owner == path.parent or owner in path.parents for owner in owners)
+def _owned_by(path: Path, owners: set[Path]) -> bool:
+    """Whether a folder above ``path`` is one of ``owners`` (a set: looked up per parent, so
+    a repository of thousands of roots is not walked once per file)."""
+    return any(parent in owners for parent in path.parents)
 
 
 def collect(sources: list[Path], base: Path, limits: Limits | None = None) -> Collected:
@@ -81,7 +83,7 @@ def collect(sources: list[Path], base: Path, limits: Limits | None = None) -> Co
             collected.kustomize_roots.append(KustomizeRoot(folder, file))
         if HELM_CHART_FILE in folder_files[folder]:
             collected.helm_charts.append(folder)
-    owners = [root.folder for root in collected.kustomize_roots] + collected.helm_charts
+    owners = {root.folder for root in collected.kustomize_roots} | set(collected.helm_charts)
     for path in walk.files:
         if path.name == CATALOG_FILE:
             collected.catalog_files.append(path)

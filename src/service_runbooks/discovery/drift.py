@@ -43,16 +43,18 @@ HELM_RECORD_LABELS = "owner=helm,name={release}"
 
 @dataclass(frozen=True)
 class Difference:
-    """One answer the cluster contradicts: what the pages say, what the cluster says, where."""
+    """One answer the cluster (or, ``check --drift`` from files, the sources) contradicts: what
+    the pages say, what the cluster says, where."""
 
     answer: str
     pages: str
     cluster: str
     source: str
+    against: str = "the cluster says"  # who contradicts the pages, and the verb
 
     def __str__(self) -> str:
         return (
-            f"{self.answer}: the pages say {self.pages!r}, the cluster says {self.cluster} "
+            f"{self.answer}: the pages say {self.pages!r}, {self.against} {self.cluster} "
             f"({self.source})"
         )
 
@@ -60,9 +62,10 @@ class Difference:
 @dataclass
 class ServiceDrift:
     name: str
-    context: str
+    context: str  # the cluster's context; for files, the sources read
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    against: str = "cluster"  # "cluster" or "sources": how the report names ``context``
 
 
 @dataclass(frozen=True)
@@ -285,9 +288,9 @@ class _Reads:
 def report(results: list[ServiceDrift]) -> list[str]:
     lines = []
     for result in results:
-        state = "drifted" if result.differences else "matches the cluster"
+        state = "drifted" if result.differences else f"matches the {result.against}"
         lines.append(
-            f"{result.name}: {state} (cluster {result.context}; {'; '.join(result.notes)})"
+            f"{result.name}: {state} ({result.against} {result.context}; {'; '.join(result.notes)})"
         )
         lines += [f"  - {difference}" for difference in result.differences]
     return lines

@@ -14,6 +14,7 @@ from typing import Any
 from service_runbooks.discovery.catalog import Component, component_for
 from service_runbooks.discovery.deployers import ARGOCD_NAMESPACE, apply_deployers
 from service_runbooks.discovery.gitops import apply_gitops
+from service_runbooks.discovery.helmlinks import apply_helm_deployer, note_parents
 from service_runbooks.discovery.index import (
     ObjectIndex,
     Relations,
@@ -21,7 +22,7 @@ from service_runbooks.discovery.index import (
     relations_for,
 )
 from service_runbooks.discovery.migrations import MigrationFinding
-from service_runbooks.discovery.model import Facts, KubeObject, quoted, scalar
+from service_runbooks.discovery.model import HELM, Facts, KubeObject, quoted, scalar
 
 
 @dataclass
@@ -409,8 +410,12 @@ def facts_for(
     _siblings(relations, facts)
     if workload.origin.live:
         apply_deployers(facts, workload, index, argocd_namespace)
+    elif workload.origin.built_by == HELM:
+        apply_helm_deployer(facts, workload, index)
     else:
-        apply_gitops(facts, workload, index, set(kustomizations or {}))
+        deployer = apply_gitops(facts, workload, index, set(kustomizations or {}))
+        if deployer is not None:
+            note_parents(facts, deployer, index)
     component = component_for(list(components), workload, index.workloads())
     _catalog(component, facts)
     if migration is not None:

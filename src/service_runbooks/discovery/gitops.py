@@ -74,10 +74,14 @@ def kind_of(obj: KubeObject) -> tuple[str, str]:
 
 
 def gitops_objects(index: ObjectIndex) -> list[KubeObject]:
-    return [obj for obj in index.objects if kind_of(obj) in GITOPS_KINDS]
+    """The GitOps objects, in the order read (looked up by kind: asked once per workload)."""
+    kinds = {kind for _, kind in GITOPS_KINDS}
+    found = [obj for kind in kinds for obj in index.by_kind.get(kind, [])]
+    ordered = sorted(found, key=lambda obj: index.position(obj))
+    return [obj for obj in ordered if kind_of(obj) in GITOPS_KINDS]
 
 
-def _normal(path: str) -> str:
+def normal_path(path: str) -> str:
     """A GitOps path as a folder relative to the repository's root ("." for the root)."""
     return posixpath.normpath(path.strip().lstrip("/") or ".")
 
@@ -85,11 +89,11 @@ def _normal(path: str) -> str:
 def deploy_folder(workload: KubeObject) -> str:
     """Where the workload was read: its Kustomize root, or its manifest file's folder."""
     if workload.origin.built_by:
-        return _normal(workload.origin.file)
-    return _normal(posixpath.dirname(workload.origin.file) or ".")
+        return normal_path(workload.origin.file)
+    return normal_path(posixpath.dirname(workload.origin.file) or ".")
 
 
-def _under(folder: str, path: str) -> bool:
+def under(folder: str, path: str) -> bool:
     return path == "." or folder == path or folder.startswith(path + "/")
 
 
@@ -112,10 +116,10 @@ def _argo_deploys(source: Mapping[str, Any], folder: str, built: bool) -> bool:
     path = source.get("path")
     if not isinstance(path, str):
         return False
-    path = _normal(path)
+    path = normal_path(path)
     directory = source.get("directory")
     recurse = isinstance(directory, Mapping) and directory.get("recurse") is True
-    return folder == path or (not built and recurse and _under(folder, path))
+    return folder == path or (not built and recurse and under(folder, path))
 
 
 def _flux_deploys(path: str, folder: str, kustomize_roots: set[str]) -> bool:
@@ -123,7 +127,7 @@ def _flux_deploys(path: str, folder: str, kustomize_roots: set[str]) -> bool:
     one holding every manifest and kustomization found under the path."""
     if path in kustomize_roots:
         return folder == path
-    return _under(folder, path)
+    return under(folder, path)
 
 
 def links_for(
@@ -139,15 +143,23 @@ def links_for(
                     links.append(GitOpsLink("argocd", obj, source, f"{field}.path"))
         elif kind_of(obj) == FLUX_KUSTOMIZATION:
             raw = obj.get("spec", "path")
-            path = _normal(raw) if isinstance(raw, str) else "."  # absent: the source's root
+            path = normal_path(raw) if isinstance(raw, str) else "."  # absent: the source's root
             if _flux_deploys(path, folder, kustomize_roots):
                 links.append(GitOpsLink("flux", obj, obj.get("spec") or {}, "spec.path"))
     return links
 
 
-def _build_changes(link: GitOpsLink) -> list[str]:
+def applied_by(link: GitOpsLink, workload: KubeObject) -> bool:
+    """The workload was built with the link's own kustomize settings (argokustomize.py)."""
+    obj = link.obj
+    return workload.origin.via == (obj.kind, obj.namespace, obj.name)
+
+
+def _build_changes(link: GitOpsLink, workload: KubeObject) -> list[str]:
     if link.tool == "argocd":
         changes = [name for name in ARGO_BUILD_CHANGES if link.source.get(name)]
+        if applied_by(link, workload):
+            changes.remove("kustomize")
         directory = link.source.get("directory")
         if isinstance(directory, Mapping):
             changes += [f"directory.{n}" for n in ARGO_DIRECTORY_CHANGES if directory.get(n)]
@@ -179,6 +191,14 @@ def _namespace_from(facts: Facts, link: GitOpsLink, workload: KubeObject) -> Non
             # a PodMonitor's default job names its namespace, which this just changed
             facts.retract("metrics_job", f"{obj.ref} spec.targetNamespace moves the monitors")
         return
+    prefix = link.path_field.rsplit(".", 1)[0]
+    namespace = (
+        link.source.get("kustomize", {}).get("namespace") if applied_by(link, workload) else None
+    )
+    if namespace and workload.namespace == namespace:
+        facts.found.pop("namespace", None)
+        facts.add("namespace", namespace, obj.cite(f"{prefix}.kustomize.namespace"))
+        return
     destination = obj.get("spec", "destination", "namespace")
     if workload.namespace is None and isinstance(destination, str) and destination:
         facts.add("namespace", destination, obj.cite("spec.destination.namespace"))
@@ -207,6 +227,10 @@ def gitops_facts(facts: Facts, link: GitOpsLink, found_by: str | None = None) ->
             facts.add("gitops_reverts_by_hand_changes", "true", obj.cite("spec.interval"))
         return
     automated = obj.get("spec", "syncPolicy", "automated")
+    facts.add("gitops_kind", obj.kind, obj.cite("kind"))
+    prune = isinstance(automated, Mapping) and automated.get("prune") is True
+    prune_source = obj.cite("spec.syncPolicy.automated.prune")
+    facts.add("gitops_prunes", "true" if prune else "false", prune_source)
     self_heal = isinstance(automated, Mapping) and automated.get("selfHeal") is True
     source = obj.cite("spec.syncPolicy.automated.selfHeal")
     facts.add(
@@ -231,21 +255,23 @@ def _not_linked(objects: list[KubeObject], workload: KubeObject) -> str:
 
 def apply_gitops(
     facts: Facts, workload: KubeObject, index: ObjectIndex, kustomize_roots: set[str]
-) -> None:
-    """The GitOps facts of one workload, and what its GitOps object changes in the others."""
+) -> KubeObject | None:
+    """The GitOps facts of one workload, and what its GitOps object changes in the others;
+    the object deploying it, when one does."""
     objects = gitops_objects(index)
     links = links_for(workload, objects, kustomize_roots)
     if len(links) > 1:
         named = ", ".join(f"{link.obj.ref} ({link.obj.origin.file})" for link in links)
         facts.lack("gitops", f"more than one GitOps object deploys {workload.ref}: {named}")
-        return
+        return None
     if not links:
         facts.lack("gitops", _not_linked(objects, workload))
-        return
+        return None
     (link,) = links
     gitops_facts(facts, link)
-    changes = _build_changes(link)
+    changes = _build_changes(link, workload)
     if changes:
         _retract_manifest_facts(facts, link, changes)
     else:
         _namespace_from(facts, link, workload)
+    return link.obj

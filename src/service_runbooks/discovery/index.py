@@ -73,11 +73,18 @@ class ObjectIndex:
     objects: list[KubeObject]
     by_key: dict[tuple[str, str | None, str], KubeObject] = field(default_factory=dict)
     by_kind: dict[str, list[KubeObject]] = field(default_factory=dict)
+    _workloads: list[KubeObject] | None = field(default=None, repr=False)
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self._positions = {id(obj): number for number, obj in enumerate(self.objects)}
         for obj in self.objects:
             self.by_key.setdefault((obj.kind, obj.namespace, obj.name), obj)
             self.by_kind.setdefault(obj.kind, []).append(obj)
+
+    def position(self, obj: KubeObject) -> int:
+        """Where ``obj`` is in the order the objects were read."""
+        return self._positions[id(obj)]
 
     def get(self, kind: str, namespace: str | None, name: str) -> KubeObject | None:
         return self.by_key.get((kind, namespace, name))
@@ -95,7 +102,10 @@ class ObjectIndex:
         ]
 
     def workloads(self) -> list[KubeObject]:
-        return [obj for obj in self.objects if is_workload(obj)]
+        """Every workload, computed once (each workload's facts ask for them)."""
+        if self._workloads is None:
+            self._workloads = [obj for obj in self.objects if is_workload(obj)]
+        return self._workloads
 
 
 def same_deployment(a: KubeObject, b: KubeObject) -> bool:
@@ -245,9 +255,10 @@ def siblings_of(index: ObjectIndex, workload: KubeObject) -> list[KubeObject]:
     """Other pod owners of the same application: same namespace, and a shared part-of or
     instance label, or built by the same Kustomize root."""
     same_build = workload.origin.built_by == "kustomize"
+    candidates = [obj for kind in SIBLING_KINDS for obj in index.by_kind.get(kind, [])]
     return [
         other
-        for other in index.objects
+        for other in sorted(candidates, key=index.position)
         if other is not workload
         and other.kind in SIBLING_KINDS
         and other.namespace == workload.namespace

@@ -30,6 +30,7 @@ class Limits:
 
 
 LIVE = "cluster"  # Origin.built_by of an object read from a cluster with `kubectl get`
+HELM = "helm"  # Origin.built_by of an object rendered from a chart with `helm template`
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Origin:
 
     file: str
     built_by: str | None = None  # "kustomize" for `kubectl kustomize` output, LIVE for a cluster's
+    # For `helm template` output (built_by HELM): the release rendered, and the GitOps object
+    # whose settings it was rendered with, as (kind, namespace, name).
+    release: str | None = None
+    via: tuple[str, str | None, str] | None = None
 
     @property
     def live(self) -> bool:
@@ -51,7 +56,15 @@ class Origin:
     def cite(self, obj: KubeObject, field_path: str) -> str:
         if self.live:  # a live object is named by its namespace too: kubectl needs both
             return f"{self.file}: {obj.kind}/{obj.namespace}/{obj.name} {field_path}"
-        where = f"{self.file} (kubectl kustomize)" if self.built_by == "kustomize" else self.file
+        if self.built_by == HELM:
+            where = f"{self.file} (helm template {self.release})"
+        elif self.built_by == "kustomize" and self.via is not None:
+            kind, _, name = self.via
+            where = f"{self.file} (kubectl kustomize, with {kind}/{name} kustomize settings)"
+        elif self.built_by == "kustomize":
+            where = f"{self.file} (kubectl kustomize)"
+        else:
+            where = self.file
         return f"{where}: {obj.ref} {field_path}"
 
 

@@ -1,8 +1,9 @@
 """``service-runbooks workflow``: a GitHub Actions workflow for a fleet repository.
 
-An N-job matrix: each job renders its shard (``render --shard K/N``), builds its TechDocs sites
-(``build --shard K/N``, the sites kept between runs in the Actions cache so only changed ones
-are built) and, on the default branch, publishes each site it built with ``techdocs-cli
+An N-job matrix: each job renders its shard (``render --shard K/N``), checks its answers against
+the sources they were read from (``check --drift --shard K/N``, on every change), builds its
+TechDocs sites (``build --shard K/N``, the sites kept between runs in the Actions cache so only
+changed ones are built) and, on the default branch, publishes each site it built with ``techdocs-cli
 publish``; then one job merges the shards' indexes (``index``) into the fleet's site.
 
 How to publish is not written here a second time: the storage variables, their check, the
@@ -21,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from service_runbooks.discovery.filedrift import CACHE_FOLDER
 from service_runbooks.errors import WorkflowError
 from service_runbooks.template_source import TEMPLATE_ROOT, skeleton_dirs
 
@@ -37,6 +39,9 @@ GITHUB_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,10
 _GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:)([^/]+/[^/]+?)(?:\.git)?/?")
 
 
+# Where check --drift keeps its builds, inside the output folder (filedrift.CACHE_FOLDER's
+# top folder, one source of truth).
+DRIFT_CACHE = CACHE_FOLDER.split("/", 1)[0]
 SERVICES_DIR = PurePosixPath("build/services")  # where the jobs render, in the repository
 SITE_DIR = PurePosixPath("build/site")  # where they build the sites
 
@@ -158,6 +163,7 @@ done < "$RUNNER_TEMP/built.txt"
 def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
     shard_spec = f"${{{{ matrix.shard }}}}/{settings.shards}"
     key = f"runbooks-sites-${{{{ matrix.shard }}}}-of-{settings.shards}-"
+    drift_key = f"runbooks-builds-${{{{ matrix.shard }}}}-of-{settings.shards}-"
     build_steps = [
         {
             # actions/cache saves only when the job succeeds (its post step has
@@ -175,6 +181,25 @@ def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
             "name": "Render the shard's services",
             "run": 'service-runbooks render "$RUNBOOKS_FLEET" --output "$RUNBOOKS_SERVICES" '
             '--shard "$SHARD" --template-url "$RUNBOOKS_TEMPLATE_URL"',
+        },
+        {
+            # The builds check --drift keeps by their sources' digest: a run where no source
+            # changed builds nothing.
+            "name": "Restore the shard's source builds",
+            "uses": "actions/cache@v4",
+            "with": {
+                "path": f"${{{{ env.RUNBOOKS_SERVICES }}}}/{DRIFT_CACHE}",
+                "key": drift_key + "${{ github.sha }}",
+                "restore-keys": drift_key,
+            },
+        },
+        {
+            # The gate: every answer still what its sources say, every object the commands
+            # name built by the manifests (kubectl kustomize; helm template for local charts:
+            # both come with GitHub's Ubuntu runners, https://github.com/actions/runner-images/blob/main/images/ubuntu/Ubuntu2404-Readme.md).
+            "name": "Check the shard's answers against their sources",
+            "run": 'service-runbooks check "$RUNBOOKS_FLEET" --output "$RUNBOOKS_SERVICES" '
+            '--shard "$SHARD" --drift',
         },
         {
             "name": "Build the shard's TechDocs",
@@ -265,14 +290,12 @@ def _index_job(settings: Settings) -> dict[str, Any]:
 def workflow(settings: Settings, template: Path = TEMPLATE_ROOT) -> dict[str, Any]:
     """The fleet workflow as data."""
     publish = publishing(template)
-    paths = [str(settings.fleet), str(WORKFLOW_FILE), f"{settings.services_dir}/**"]
+    # Every change, with no paths filter: the sources each answer was read from (sources: in
+    # the fleet file) may lie anywhere in the repository, and the drift gate must see a change
+    # to any of them. Rendering and building redo only what changed.
     return {
         "name": "Runbooks",
-        "on": {
-            "push": {"paths": paths},
-            "pull_request": {"paths": paths},
-            "workflow_dispatch": {},
-        },
+        "on": {"push": {}, "pull_request": {}, "workflow_dispatch": {}},
         "permissions": {"contents": "read"},
         # One run publishes at a time; a newer one waits instead of cancelling it
         # (https://docs.github.com/en/actions/using-jobs/using-concurrency).

@@ -1,0 +1,176 @@
+"""Benchmark discovery and the drift gate over a generated repository of N services.
+
+    python benchmarks/discovery.py --services 1000
+
+The repository holds N services, half as plain manifests (a Deployment and its Service in one
+folder), half as Kustomize overlays (a base and a prod overlay setting the namespace and a name
+prefix). Prints, measured in the same run:
+
+1. the floor: ``kubectl kustomize`` of every overlay alone, one process each, run in parallel
+   (as many at once as discovery runs: one per core);
+2. ``service-runbooks discover REPO --output FLEET --build-cache OUT/.service-runbooks-cache/
+   builds`` (the folder ``check --drift`` keeps its builds in), then ``service-runbooks check
+   FLEET --output OUT --drift``: both together against the floor (target: within 1.5x);
+3. ``check --drift`` again with nothing changed (target: under 5 s: no build is redone when its
+   sources' digest is the same);
+4. one overlay's namespace changed: ``check --drift`` exits 1 naming it, rebuilding that one.
+
+The services are not rendered (rendering is benchmarks/fleet.py's), so the gate compares the
+answers only; the command checks of rendered pages are not timed. A benchmark, not a test: it
+prints what it measures, including misses, and asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+CLI = BIN / "service-runbooks"
+TARGETS = {"ratio": 1.5, "rerun_seconds": 5.0}
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+{namespace}spec:
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/acme/{name}:1.0.0
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+{namespace}spec:
+  selector:
+    app: {name}
+  ports:
+    - port: 80
+"""
+
+
+def write_repository(repo: Path, count: int) -> list[Path]:
+    """N services; returns the overlay folders (the roots `kubectl kustomize` builds)."""
+    overlays = []
+    for number in range(count):
+        name = f"svc-{number:04d}"
+        if number % 2 == 0:
+            folder = repo / "plain" / name
+            folder.mkdir(parents=True)
+            text = DEPLOYMENT.format(name=name, namespace=f"  namespace: team-{number % 20}\n")
+            (folder / "deployment.yaml").write_text(text, encoding="utf-8")
+            continue
+        base = repo / "kustomize" / name / "base"
+        overlay = repo / "kustomize" / name / "overlays" / "prod"
+        base.mkdir(parents=True)
+        overlay.mkdir(parents=True)
+        (base / "deployment.yaml").write_text(
+            DEPLOYMENT.format(name=name, namespace=""), encoding="utf-8"
+        )
+        (base / "kustomization.yaml").write_text("resources:\n  - deployment.yaml\n", "utf-8")
+        (overlay / "kustomization.yaml").write_text(
+            f"namespace: team-{number % 20}-prod\nnamePrefix: prod-\nresources:\n  - ../../base\n",
+            encoding="utf-8",
+        )
+        overlays.append(overlay)
+    return overlays
+
+
+def timed(command: list[str | Path], check: int = 0) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(word) for word in command], capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != check:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"{command[:3]} exited {done.returncode}, not {check}")
+    return elapsed, done
+
+
+def floor(overlays: list[Path]) -> float:
+    """Every overlay built alone with kubectl kustomize, one process each, in parallel."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise SystemExit("kubectl is not on PATH")
+
+    def one(folder: Path) -> None:
+        subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, check=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(one, overlays))
+    return time.perf_counter() - start
+
+
+def fill_in(fleet: Path) -> None:
+    """What discovery never sets, given once for all, as a person would before rendering."""
+    text = fleet.read_text(encoding="utf-8")
+    block = 'defaults:\n  reviewed_on: "2026-12-01"\n  gitops: "none"\nservices:\n'
+    fleet.write_text(text.replace("services:\n", block, 1), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--services", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="work here, and keep it")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-discovery-"))
+    repo, out = work / "repo", work / "out"
+    repo.mkdir(parents=True)
+    out.mkdir()
+    overlays = write_repository(repo, args.services)
+    fleet = repo / "fleet.yaml"
+    cache = out / ".service-runbooks-cache" / "builds"
+    print(
+        f"{args.services} services ({len(overlays)} Kustomize overlays), "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    builds = floor(overlays)
+    print(f"floor: {len(overlays)} kubectl kustomize builds in parallel: {builds:.1f} s")
+    found, _ = timed([CLI, "discover", repo, "--output", fleet, "--build-cache", cache])
+    fill_in(fleet)
+    drift, _ = timed([CLI, "check", fleet, "--output", out, "--drift"])
+    ratio = (found + drift) / builds
+    verdict = "within" if ratio <= TARGETS["ratio"] else "MISSES"
+    print(
+        f"discover {found:.1f} s + check --drift {drift:.1f} s = {found + drift:.1f} s: "
+        f"{ratio:.2f}x the builds ({verdict} the {TARGETS['ratio']}x target)",
+        flush=True,
+    )
+    again, _ = timed([CLI, "check", fleet, "--output", out, "--drift"])
+    verdict = "within" if again < TARGETS["rerun_seconds"] else "MISSES"
+    print(
+        f"check --drift again, nothing changed: {again:.1f} s ({verdict} the "
+        f"{TARGETS['rerun_seconds']:g} s target)",
+        flush=True,
+    )
+    changed = overlays[0] / "kustomization.yaml"
+    changed.write_text(changed.read_text().replace("-prod\n", "-moved\n", 1), encoding="utf-8")
+    one, result = timed([CLI, "check", fleet, "--output", out, "--drift"], check=1)
+    named = [line for line in result.stdout.splitlines() if line.startswith("  - namespace")]
+    print(f"one overlay's namespace changed: exit 1 in {one:.1f} s, {len(named)} difference(s)")
+    print(f"  {named[0].strip()}" if named else "  (no namespace difference named: a miss)")
+    if args.keep is None:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

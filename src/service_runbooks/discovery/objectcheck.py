@@ -1,0 +1,276 @@
+"""What a rendered service's commands act on, checked against the built manifests.
+
+Every kubectl command of its pages and scripts (parsed with ``service_runbooks.commands``) that
+names an object (``kubectl get deployment NAME``, ``rollout undo statefulset/NAME``, ``scale``,
+``kubectl argo rollouts get rollout NAME``...) must name one the manifests build, in the
+namespace it says (``-n``, else the service's). Not failed, but named as what they are: a
+reader's placeholder (``"${POD:?}"``), an object the runbook itself creates (a pod copied with
+``kubectl debug --copy-to=NAME`` or started with ``kubectl run NAME``), a GitOps object when the
+GitOps answers were not read from the sources given. And the service's selector must select the
+pods of its workload and of no other pod owner in its namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service_runbooks.commands import Command, parse_page, parse_shell
+from service_runbooks.discovery.index import (
+    SIBLING_KINDS,
+    ObjectIndex,
+    same_deployment,
+    selector_matches,
+)
+from service_runbooks.discovery.model import KubeObject
+
+# kubectl's resource names as the pages write them -> the kind they name
+# (`kubectl api-resources`: https://kubernetes.io/docs/reference/kubectl/#resource-types).
+RESOURCE_KINDS = {
+    **dict.fromkeys(("deployment", "deployments", "deploy"), "Deployment"),
+    **dict.fromkeys(("statefulset", "statefulsets", "sts"), "StatefulSet"),
+    **dict.fromkeys(("daemonset", "daemonsets", "ds"), "DaemonSet"),
+    **dict.fromkeys(("rollout", "rollouts", "ro"), "Rollout"),
+    **dict.fromkeys(
+        ("hpa", "horizontalpodautoscaler", "horizontalpodautoscalers"), "HorizontalPodAutoscaler"
+    ),
+    **dict.fromkeys(("pdb", "poddisruptionbudget", "poddisruptionbudgets"), "PodDisruptionBudget"),
+    **dict.fromkeys(("service", "services", "svc"), "Service"),
+    **dict.fromkeys(("configmap", "configmaps", "cm"), "ConfigMap"),
+    **dict.fromkeys(("secret", "secrets"), "Secret"),
+    **dict.fromkeys(
+        ("pvc", "persistentvolumeclaim", "persistentvolumeclaims"), "PersistentVolumeClaim"
+    ),
+    **dict.fromkeys(("pod", "pods", "po"), "Pod"),
+    **dict.fromkeys(("replicaset", "replicasets", "rs"), "ReplicaSet"),
+    **dict.fromkeys(("node", "nodes", "no"), "Node"),
+    **dict.fromkeys(("job", "jobs"), "Job"),
+    **dict.fromkeys(("cronjob", "cronjobs", "cj"), "CronJob"),
+    **dict.fromkeys(
+        ("helmrelease", "helmreleases", "hr", "helmreleases.helm.toolkit.fluxcd.io"), "HelmRelease"
+    ),
+    **dict.fromkeys(
+        ("kustomization", "kustomizations", "ks", "kustomizations.kustomize.toolkit.fluxcd.io"),
+        "Kustomization",
+    ),
+    **dict.fromkeys(
+        ("application", "applications", "app", "applications.argoproj.io"), "Application"
+    ),
+}
+# Kinds that exist only once the cluster makes them (from a workload), never in manifests.
+CLUSTER_MADE = frozenset({"Pod", "ReplicaSet", "Node", "Job"})
+GITOPS_KINDS = frozenset({"HelmRelease", "Kustomization", "Application"})
+# kubectl verbs whose positional words are TYPE NAME... or TYPE/NAME...
+# (https://kubernetes.io/docs/reference/kubectl/generated/kubectl/).
+TYPED_VERBS = frozenset(
+    {
+        "get",
+        "describe",
+        "delete",
+        "patch",
+        "label",
+        "annotate",
+        "edit",
+        "scale",
+        "wait",
+        "autoscale",
+    }
+)
+SUB_VERBS = frozenset({"rollout", "set", "top"})  # kubectl rollout undo TYPE/NAME...
+POD_VERBS = frozenset({"logs", "exec", "debug", "attach", "port-forward", "cp"})  # POD or TYPE/NAME
+# kubectl flags that take a value as the next word (the rest are switches or --flag=value).
+VALUE_FLAGS = frozenset(
+    {
+        "-n", "--namespace", "-l", "--selector", "-o", "--output", "-c", "--container",
+        "--context", "--for", "--timeout", "-p", "--patch", "--type", "--replicas",
+        "--to-revision", "--image", "--copy-to", "--set-image", "--field-selector",
+        "--sort-by", "--since", "--tail", "-f", "--filename", "--revision", "--kubeconfig",
+        "--cluster", "--user", "--template", "-L", "--label-columns", "--grace-period",
+        "--current-replicas", "--min", "--max", "--cpu-percent", "--profile", "--target",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Named:
+    """One object a command names: kind, namespace, name, and where the command is."""
+
+    kind: str
+    namespace: str
+    name: str
+    where: str
+
+
+@dataclass
+class ObjectReport:
+    missing: list[Named] = field(default_factory=list)
+    placeholders: list[Named] = field(default_factory=list)
+    created: list[Named] = field(default_factory=list)
+    gitops_not_given: list[Named] = field(default_factory=list)
+    found: int = 0
+
+
+def _option(argv: tuple[str, ...], *names: str) -> str | None:
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if word.startswith(name + "=") and name.startswith("--"):
+                return word.split("=", 1)[1]
+    return None
+
+
+def _positionals(words: tuple[str, ...]) -> list[str]:
+    found, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word == "--":
+            break
+        if word in VALUE_FLAGS:
+            skip = True
+        elif not word.startswith("-") and "=" not in word:  # KEY=VALUE is a label, not a name
+            found.append(word)
+    return found
+
+
+def _refs(verb: str, positionals: list[str]) -> list[tuple[str, str]]:
+    """(resource word, name) of each object a command's positional words name."""
+    if not positionals:
+        return []
+    if "/" in positionals[0]:
+        return [tuple(word.split("/", 1)) for word in positionals if "/" in word]  # type: ignore[misc]
+    if verb in POD_VERBS:
+        return [("pod", positionals[0])]
+    return [(positionals[0], name) for name in positionals[1:]]
+
+
+def named_objects(command: Command, namespace: str, where: str) -> list[Named]:
+    """The objects one kubectl command names (none for a command that selects by label)."""
+    argv = command.argv
+    if command.tool != "kubectl" or len(argv) < 2:
+        return []
+    if _option(argv, "-l", "--selector") is not None:
+        return []
+    in_namespace = _option(argv, "-n", "--namespace") or namespace
+    if "$" in in_namespace:
+        in_namespace = namespace
+    rest = list(argv[1:])
+    if rest[:2] == ["argo", "rollouts"]:
+        words = _positionals(tuple(rest[3:]))
+        if words[:1] == ["rollout"]:
+            words = words[1:]
+        refs = [("rollout", words[0])] if words else []
+    elif rest[0] in SUB_VERBS:
+        refs = _refs(rest[0], _positionals(tuple(rest[2:])))
+    elif rest[0] in TYPED_VERBS or rest[0] in POD_VERBS:
+        refs = _refs(rest[0], _positionals(tuple(rest[1:])))
+    else:
+        return []
+    found = []
+    for resource, name in refs:
+        kind = RESOURCE_KINDS.get(resource.lower(), resource)
+        found.append(Named(kind, in_namespace, name, f"{where}:{command.line}"))
+    return found
+
+
+def _created_names(commands: list[Command]) -> set[str]:
+    """Pods the runbook makes itself: ``kubectl debug --copy-to=NAME``, ``kubectl run NAME``."""
+    made = set()
+    for command in commands:
+        argv = command.argv
+        if command.tool != "kubectl" or len(argv) < 2:
+            continue
+        copy = _option(argv, "--copy-to")
+        if argv[1] == "debug" and copy:
+            made.add(copy)
+        if argv[1] == "run":
+            words = _positionals(argv[2:])
+            made.update(words[:1])
+    return made
+
+
+def service_commands(service: Path) -> list[tuple[str, Command]]:
+    """Every command of a rendered service's pages and scripts, with its file."""
+    found: list[tuple[str, Command]] = []
+    for path in sorted(service.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        shown = path.relative_to(service.parent).as_posix()
+        if path.suffix == ".md":
+            found += [(shown, c) for c in parse_page(path.read_text(encoding="utf-8"))]
+        elif path.suffix == ".sh":
+            found += [(shown, c) for c in parse_shell(path.read_text(encoding="utf-8"))]
+    return found
+
+
+def check_objects(
+    commands: list[tuple[str, Command]],
+    index: ObjectIndex,
+    namespace: str,
+    gitops_given: bool,
+) -> ObjectReport:
+    """Each object the commands name: in the manifests, or named as what it is."""
+    report = ObjectReport()
+    created = _created_names([command for _, command in commands])
+    for where, command in commands:
+        for named in named_objects(command, namespace, where):
+            if "$" in named.name or "$" in named.kind:
+                report.placeholders.append(named)
+            elif named.name in created:
+                report.created.append(named)
+            elif (
+                index.get(named.kind, named.namespace, named.name) is not None
+                or (index.get(named.kind, None, named.name) is not None)
+                or (named.kind in GITOPS_KINDS and _gitops_anywhere(index, named))
+            ):
+                report.found += 1
+            elif named.kind in GITOPS_KINDS and not gitops_given:
+                report.gitops_not_given.append(named)
+            elif named.kind in CLUSTER_MADE and named.kind != "Pod":
+                report.placeholders.append(named)  # made by the cluster, named at run time
+            else:
+                report.missing.append(named)
+    return report
+
+
+def _gitops_anywhere(index: ObjectIndex, named: Named) -> bool:
+    """A GitOps object is named with its own namespace flag (flux's, Argo CD's namespace)."""
+    return any(obj.name == named.name for obj in index.by_kind.get(named.kind, []))
+
+
+def pod_template_labels(obj: KubeObject) -> Mapping[str, object]:
+    for path in (
+        ("spec", "template", "metadata", "labels"),
+        ("spec", "jobTemplate", "spec", "template", "metadata", "labels"),
+    ):
+        labels = obj.get(*path)
+        if isinstance(labels, Mapping):
+            return labels
+    return {}
+
+
+def selector_problems(
+    selector: str, workload: KubeObject, index: ObjectIndex
+) -> list[tuple[str, str]]:
+    """(what is wrong, where) when ``selector`` (k=v,k2=v2, as the pages use it with ``-l``)
+    misses the workload's pods or selects another pod owner's in the namespace."""
+    pairs = dict(pair.split("=", 1) for pair in selector.split(",") if "=" in pair)
+    as_selector = {"matchLabels": pairs}
+    problems = []
+    if not selector_matches(as_selector, pod_template_labels(workload)):
+        where = workload.cite("spec.template.metadata.labels")
+        problems.append((f"it does not select the pods of {workload.ref}", where))
+    for other in index.objects:
+        if (
+            other is not workload
+            and other.kind in SIBLING_KINDS
+            and other.namespace == workload.namespace
+            and same_deployment(other, workload)
+            and selector_matches(as_selector, pod_template_labels(other))
+        ):
+            where = other.cite("spec.template.metadata.labels")
+            problems.append((f"it also selects the pods of {other.ref}", where))
+    return problems

@@ -1,0 +1,158 @@
+"""``service-runbooks check FLEET --output DIR --drift``: the answers against the sources they
+were read from, as those are now, and what the rendered commands act on against the manifests.
+
+The fleet is the one ``discover`` writes from tests/fixtures/discovery/helm (copied, so a test
+can edit a source as a person would in Git), rendered; its charts go through the helm stub
+(tests/helm_stub.py), whose fixtures include the renamed releases.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fleet_helpers import run_cli
+from helm_stub import helm_stub
+from matrix import ROOT
+
+from service_runbooks.commands import parse_shell
+from service_runbooks.discovery.index import index_objects
+from service_runbooks.discovery.objectcheck import check_objects
+
+FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    repo: Path
+    fleet: Path
+    out: Path
+
+    def drift(self, check: int) -> str:
+        result = run_cli(ROOT, "check", self.fleet, "--output", self.out, "--drift", check=check)
+        assert "Traceback" not in result.stderr
+        return result.stdout
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.repo / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def rendered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
+    charts = Path(shutil.copytree(FIXTURES / "helm-rendered", tmp_path / "rendered"))
+    for old, new in (("ledger", "ledger-v2"), ("payments-live-payments", "payments-prod-payments")):
+        shutil.copy(charts / f"{old}.yaml", charts / f"{new}.yaml")
+    monkeypatch.setenv("PATH", helm_stub(tmp_path / "bin", charts).path())
+    repo = Path(shutil.copytree(FIXTURES / "helm", tmp_path / "repo"))
+    fleet = repo / "fleet.yaml"
+    run_cli(ROOT, "discover", repo, "--output", fleet)
+    text = fleet.read_text(encoding="utf-8")
+    filled = text.replace("services:\n", 'defaults:\n  reviewed_on: "2026-12-01"\nservices:\n', 1)
+    fleet.write_text(filled, encoding="utf-8")
+    run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")
+    return Rendered(repo, fleet, tmp_path / "out")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file() and ".service-runbooks-cache" not in path.parts
+    }
+
+
+def test_nothing_changed_exits_0_and_writes_nothing(rendered: Rendered) -> None:
+    before = tree(rendered.out)
+    out = rendered.drift(check=0)
+    assert "4 services: 0 drifted from their sources" in out
+    assert out.count(": matches the sources") == 4
+    assert tree(rendered.out) == before
+
+
+@pytest.mark.parametrize(
+    ("source", "old", "new", "expected"),
+    [
+        (
+            "apps/prod/payments.yaml",
+            "targetNamespace: payments-live",
+            "targetNamespace: payments-prod",
+            "namespace: the pages say 'payments-live', the sources now say 'payments-prod' "
+            "(apps/prod/payments.yaml: HelmRelease/payments spec.targetNamespace)",
+        ),
+        (
+            "deploy/checkout/deployment.yaml",
+            "app: checkout\n  template",
+            "app: checkout-v2\n  template",
+            "app_label_selector: the pages say 'app=checkout', the sources now say "
+            "'app=checkout-v2' (deploy/checkout/deployment.yaml: Deployment/checkout "
+            "spec.selector.matchLabels)",
+        ),
+        (
+            "apps/prod/ledger.yaml",
+            "releaseName: ledger",
+            "releaseName: ledger-v2",
+            "helm_release: the pages say 'ledger', the sources now say 'ledger-v2' "
+            "(apps/prod/ledger.yaml: HelmRelease/ledger spec.releaseName)",
+        ),
+    ],
+    ids=["namespace", "selector", "release"],
+)
+def test_a_changed_source_exits_1_naming_the_answer(
+    rendered: Rendered, source: str, old: str, new: str, expected: str
+) -> None:
+    before = tree(rendered.out)
+    rendered.edit(source, old, new)
+    out = rendered.drift(check=1)
+    assert f"  - {expected}" in out, out
+    assert "4 services: 1 drifted from their sources" in out
+    assert tree(rendered.out) == before  # nothing written
+
+
+def test_a_command_naming_an_object_the_manifests_do_not_build_fails(rendered: Rendered) -> None:
+    """Negative control of the object check: a page naming a Deployment no manifest builds."""
+    page = rendered.out / "checkout" / "docs" / "runbooks" / "scaling.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text + "\n```bash\nkubectl get deployment ghost -n shop\n```\n", "utf-8")
+    out = rendered.drift(check=1)
+    assert (
+        "objects: the pages say 'Deployment/ghost', the sources now say no Deployment 'ghost' "
+        "in namespace 'shop' in the manifests" in out
+    ), out
+
+
+def test_a_selector_that_also_selects_another_workloads_pods_fails(rendered: Rendered) -> None:
+    """Negative control of the selector check: a second Deployment whose pods carry the
+    service's labels."""
+    worker = (rendered.repo / "deploy" / "checkout" / "deployment.yaml").read_text("utf-8")
+    worker = worker.replace("name: checkout\n", "name: checkout-worker\n", 1)
+    worker = worker.replace(
+        "app: checkout\n  template", "app: checkout\n      role: worker\n  template"
+    )
+    worker = worker.replace(
+        "        app: checkout\n    spec", "        app: checkout\n        role: worker\n    spec"
+    )
+    (rendered.repo / "deploy" / "checkout" / "worker.yaml").write_text(worker, "utf-8")
+    out = rendered.drift(check=1)
+    assert (
+        "app_label_selector: the pages say 'app=checkout', the sources now say it also selects "
+        "the pods of Deployment/checkout-worker (deploy/checkout/worker.yaml" in out
+    ), out
+
+
+def test_placeholders_and_objects_the_runbook_creates_are_named_not_failed() -> None:
+    commands = parse_shell(
+        'kubectl debug "${POD:?}" -n shop --copy-to=web-db-rollback -- sleep 3600\n'
+        "kubectl wait pod/web-db-rollback -n shop --for=condition=Ready\n"
+        'kubectl logs "${POD:?}" -n shop\n'
+        "kubectl get deployment web -n shop\n"
+        'kubectl label pod "${POD:?}" app=quarantined --overwrite -n shop\n'
+    )
+    report = check_objects([("page.md", c) for c in commands], index_objects([]), "shop", True)
+    assert [named.name for named in report.created] == ["web-db-rollback"]
+    assert {named.name for named in report.placeholders} == {"${POD:?}"}
+    assert [(n.kind, n.name) for n in report.missing] == [("Deployment", "web")]

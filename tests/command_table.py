@@ -1,8 +1,10 @@
 """The rendered command table of one service: every command a page may show, by name.
 
-It renders the template's commands module (``commands.jinja``, which joins the engine table's
-and the GitOps layer's operations to the generic commands) with the service's answers, through
-cookiecutter's own context and Jinja environment, as cookiecutter renders a page."""
+It renders the template's alerts module (``alerts.jinja``: the commands the alert pages add,
+``alert_commands``) and the commands module it imports (``commands.jinja``, which joins the
+engine table's and the GitOps layer's operations to the generic commands) with the service's
+answers, through cookiecutter's own context and Jinja environment, as cookiecutter renders a
+page."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from service_runbooks.commands import TOOLS, Command, parse_shell
 
 TEMPLATE = ROOT / "{{cookiecutter.service_name}}"
 COMMANDS_MODULE = "{% if False %}commands.jinja{% endif %}"
+ALERTS_MODULE = "{% if False %}alerts.jinja{% endif %}"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,17 @@ class Entry:
 
 def commands_module(answers: dict[str, str], template: Path = ROOT):
     """The commands module rendered with these answers, as a page imports it."""
+    return template_module(answers, COMMANDS_MODULE, template)
+
+
+def alerts_module(answers: dict[str, str], template: Path = ROOT):
+    """The alerts module rendered with these answers, as an alert page imports it; its ``cmd``
+    is the commands module."""
+    return template_module(answers, ALERTS_MODULE, template)
+
+
+def template_module(answers: dict[str, str], module: str, template: Path):
+    """One macro module of the template rendered with these answers, as a page imports it."""
     context = generate_context(
         context_file=str(template / "cookiecutter.json"), extra_context=answers
     )
@@ -42,17 +56,22 @@ def commands_module(answers: dict[str, str], template: Path = ROOT):
         **context["cookiecutter"]["_jinja2_env_vars"],
         loader=FileSystemLoader(str(template / "{{cookiecutter.service_name}}")),
     )
-    return env.get_template(COMMANDS_MODULE).make_module({"cookiecutter": cookie})
+    return env.get_template(module).make_module({"cookiecutter": cookie})
 
 
 def page_table(answers: dict[str, str]) -> dict[tuple[str, ...], Entry]:
-    """Each tool command of the table as a page shows it (its argv), with its entry."""
-    cmd = commands_module(answers)
+    """Each tool command of the table as a page shows it (its argv), with its entry: the runbook
+    pages' and the home page's (commands.jinja's ``page_commands``), then the alert pages' own
+    (alerts.jinja's ``alert_commands``)."""
+    alerts = alerts_module(answers)
+    cmd = alerts.cmd
     eng = cmd.eng
     changing = set(cmd.changing_commands) | set(eng.changing_ops)
     changing |= {"gitops_" + op for op in eng.changing_gitops_ops}
+    changing |= set(alerts.changing_alert_commands)
     lines = dict(cmd.page_commands)
     lines.update({f"deploy[{i}]": line for i, line in enumerate(cmd.deploy)})
+    lines.update(alerts.alert_commands)
     table: dict[tuple[str, ...], Entry] = {}
     for name, line in lines.items():
         base = name.split("[")[0]

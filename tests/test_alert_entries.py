@@ -111,3 +111,56 @@ def test_an_alert_without_its_page_text_stops_the_render_naming_it(
     assert f"alert {alert} has no {key}:" in result.stdout + result.stderr
     assert not (tmp_path / "out" / "payments-api" / PAGE).exists()
     assert re.search(r"Traceback", result.stdout + result.stderr) is None
+
+
+def test_an_alert_in_an_unknown_group_stops_the_render_naming_it(tmp_path: Path) -> None:
+    """An entry whose group is not one of the rules file's groups would be printed nowhere: the
+    render stops, naming the alert, its group and the groups there are (negative control)."""
+    template = copy_template(tmp_path / "template")
+    module = template / ALERTS
+    text = module.read_text(encoding="utf-8")
+    entry = text.index("'name': 'HpaMaxedOut'")
+    doctored = text[:entry] + text[entry:].replace("'group': 'workload'", "'group': 'workloads'", 1)
+    module.write_text(doctored, encoding="utf-8")
+    result = cookiecutter_cli(template, tmp_path / "out")
+    assert result.returncode != 0
+    assert (
+        "alert HpaMaxedOut has the group workloads, which is not one of the groups in "
+        "alerts.jinja: slo, workload" in result.stdout + result.stderr
+    )
+
+
+# Every file that lists the alerts: the rules, their unit tests, the nav, the home page's table
+# and the catalog's annotation.
+ALERT_LISTS = [
+    "monitoring/alerts.yaml",
+    "monitoring/prometheusrule.yaml",
+    "monitoring/alerts.test.yaml",
+    "mkdocs.yml",
+    "docs/index.md",
+    "catalog-info.yaml",
+]
+
+
+def test_where_an_entry_sits_among_the_entries_changes_nothing(tmp_path: Path) -> None:
+    """A workload alert's entry moved before the SLO alerts' renders the same files: every list
+    of alerts follows the rules file's group order, so each unit test stays beside its rule."""
+    plain = copy_template(tmp_path / "plain")
+    moved = copy_template(tmp_path / "moved")
+    module = moved / ALERTS
+    text = module.read_text(encoding="utf-8")
+    start = text.index("  {\n    'name': 'PodCrashLooping'")
+    end = text.index("  {\n", start + 1)
+    entry, text = text[start:end], text[:start] + text[end:]
+    head = text.index("{% set entries = [\n") + len("{% set entries = [\n")
+    module.write_text(text[:head] + entry + text[head:], encoding="utf-8")
+    assert module.read_text(encoding="utf-8").index("'name': 'PodCrashLooping'") < (
+        module.read_text(encoding="utf-8").index("'name': 'ErrorBudgetBurnFast'")
+    )
+    for template, out in ((plain, tmp_path / "out-plain"), (moved, tmp_path / "out-moved")):
+        result = cookiecutter_cli(template, out)
+        assert result.returncode == 0, result.stdout + result.stderr
+    for name in ALERT_LISTS:
+        assert (tmp_path / "out-moved" / "payments-api" / name).read_bytes() == (
+            tmp_path / "out-plain" / "payments-api" / name
+        ).read_bytes(), name

@@ -1,6 +1,7 @@
-"""Every command a runbook page shows comes from a named entry of the template's command table
-(engines.jinja's engine and GitOps operations, commands.jinja's generic commands), read with the
-package's one command parser; an unknown workload stops the render naming the engine table."""
+"""Every command a page shows comes from a named entry of the template's command table
+(engines.jinja's engine and GitOps operations, commands.jinja's generic commands, alerts.jinja's
+alert commands), read with the package's one command parser; an unknown workload stops the render
+naming the engine table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from command_table import entry_of, page_table, script_table
+from command_table import alerts_module, entry_of, page_table, script_table
 from cookiecutter.exceptions import UndefinedVariableInTemplate
 from cookiecutter.main import cookiecutter
 from matrix import COMBINATIONS_BY_ID, ROOT
@@ -19,11 +20,15 @@ from matrix import COMBINATIONS_BY_ID, ROOT
 from service_runbooks.commands import parse_page, parse_shell
 
 
-def runbook_pages(service: Path) -> dict[str, str]:
-    """The runbook pages and the home page (the alert pages print alerts.jinja's commands)."""
+def pages_of(service: Path) -> dict[str, str]:
+    """The home page, the runbook pages and the alert pages, by their path under docs/."""
     docs = service / "docs"
-    paths = [docs / "index.md", *sorted((docs / "runbooks").glob("*.md"))]
-    return {path.name: path.read_text(encoding="utf-8") for path in paths}
+    paths = [
+        docs / "index.md",
+        *sorted((docs / "runbooks").glob("*.md")),
+        *sorted((docs / "alerts").glob("*.md")),
+    ]
+    return {str(path.relative_to(docs)): path.read_text(encoding="utf-8") for path in paths}
 
 
 def commands_without_entry(pages: dict[str, str], answers: dict[str, str]) -> list[str]:
@@ -38,7 +43,7 @@ def commands_without_entry(pages: dict[str, str], answers: dict[str, str]) -> li
 
 @pytest.mark.parametrize("combo", list(COMBINATIONS_BY_ID))
 def test_every_page_command_has_an_entry(render_combo, combo):
-    pages = runbook_pages(render_combo(combo))
+    pages = pages_of(render_combo(combo))
     assert commands_without_entry(pages, COMBINATIONS_BY_ID[combo]) == []
 
 
@@ -92,12 +97,38 @@ def test_every_entry_says_whether_it_changes_the_cluster():
 def test_a_command_without_an_entry_is_caught(render_combo):
     """Negative control: a page with a command written by hand, not taken from the table."""
     combo = "deployment-django-none"
-    pages = runbook_pages(render_combo(combo))
-    pages["rollback.md"] += "\n```bash\nkubectl delete deployment payments-api -n production\n```\n"
-    line = pages["rollback.md"].count("\n") - 1
+    pages = pages_of(render_combo(combo))
+    pages["runbooks/rollback.md"] += (
+        "\n```bash\nkubectl delete deployment payments-api -n production\n```\n"
+    )
+    line = pages["runbooks/rollback.md"].count("\n") - 1
     assert commands_without_entry(pages, COMBINATIONS_BY_ID[combo]) == [
-        f"rollback.md:{line}: kubectl delete deployment payments-api -n production"
+        f"runbooks/rollback.md:{line}: kubectl delete deployment payments-api -n production"
     ]
+
+
+def test_an_alert_page_command_without_an_entry_is_caught(render_combo):
+    """Negative control on an alert page: a step's command spelled by hand (a claim grown with
+    kubectl edit) instead of taken from alerts.jinja's entries."""
+    combo = "statefulset-prisma-none"
+    pages = pages_of(render_combo(combo))
+    page = "alerts/volumealmostfull.md"
+    assert page in pages and "kubectl patch pvc" in pages[page]
+    pages[page] = pages[page].replace("kubectl patch pvc", "kubectl edit pvc", 1)
+    problems = commands_without_entry(pages, COMBINATIONS_BY_ID[combo])
+    assert len(problems) == 1 and problems[0].startswith(f"{page}:")
+    assert "kubectl edit pvc" in problems[0]
+
+
+def test_the_alert_entries_have_names_of_their_own():
+    """An alert command's name is not one of commands.jinja's (one name, one meaning), and
+    only growing a claim changes the cluster."""
+    alerts = alerts_module(COMBINATIONS_BY_ID["statefulset-prisma-none"])
+    assert set(alerts.alert_commands).isdisjoint(alerts.cmd.page_commands)
+    table = page_table(COMBINATIONS_BY_ID["statefulset-prisma-none"])
+    changing = {entry.name for entry in table.values() if entry.changes}
+    assert "expand_pvc" in changing
+    assert {"describe_pvc", "disk_usage", "last_state"}.isdisjoint(changing)
 
 
 def template_with_knative(tmp_path: Path, extensions: bool) -> Path:

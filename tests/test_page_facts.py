@@ -24,6 +24,7 @@ SOURCED = [
     TEMPLATE / "{% if False %}engines.jinja{% endif %}",
     TEMPLATE / "{% if False %}migrations.jinja{% endif %}",
     TEMPLATE / "{% if False %}text.jinja{% endif %}",
+    TEMPLATE / "{% if False %}alerts.jinja{% endif %}",
     TEMPLATE / "docs" / "runbooks" / "rollback.md",
 ]
 # Where a fact's source may live: the tools' own documentation.
@@ -45,11 +46,34 @@ DOC_HOSTS = {
     "docs.npmjs.com",
     # The civil-date algorithms of C++'s <chrono>, by their author: text.jinja's review_due.
     "howardhinnant.github.io",
+    # alerts.jinja: Prometheus (rule and scrape configuration), the SRE Workbook (the
+    # multiwindow, multi-burn-rate alerts it defines), Backstage (TechDocs URLs), Jinja
+    # (StrictUndefined, which stops a render on an alert without its page text).
+    "prometheus.io",
+    "sre.google",
+    "backstage.io",
+    "jinja.palletsprojects.com",
+    # alerts.jinja: Sloth (the SLO recording rules it generates), the Prometheus Operator's API
+    # (what a ServiceMonitor sets as labels).
+    "sloth.dev",
+    "prometheus-operator.dev",
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(
     f"https://github.com/{owner}/"
-    for owner in ("kubernetes", "helm", "argoproj", "fluxcd", "golang-migrate", "sqlalchemy")
+    for owner in (
+        "kubernetes",
+        "helm",
+        "argoproj",
+        "fluxcd",
+        "golang-migrate",
+        "sqlalchemy",
+        # alerts.jinja: the kubernetes-mixin's alert rules; cookiecutter's StrictEnvironment.
+        "kubernetes-monitoring",
+        "cookiecutter",
+        # alerts.jinja: Pyrra's absent alert and burn-rate rules (its README and slo/rules.go).
+        "pyrra-dev",
+    )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)
 URL = re.compile(r"https?://[^\s,)]+?(?=[:.;]?(?:\s|$|[,)]))")

@@ -35,6 +35,8 @@ READER_VARIABLES = {
     "MAX_REPLICAS": "10",
     "HPA": "payments-api",
     "PVC": "data-payments-api-0",
+    "STORAGECLASS": "standard",
+    "RUN": "payments-api-5d9c7b8f6-3-1",
     "SIZE": "20Gi",
     "WORKLOAD": "deployment/payments-api",
     "CONTAINER": "payments-api",

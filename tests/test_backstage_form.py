@@ -53,6 +53,14 @@ def typed() -> dict[str, object]:
     return {**USED, **{name: fetch_input(TEMPLATE, USED)["values"][name] for name in COMPUTED}}
 
 
+def used_for(field: str) -> dict[str, object]:
+    """typed(), with every condition of ``field``'s rule met: no one workload uses every rule (a
+    Rollouts label is an argo-rollout answer, a chart's workload a helm one)."""
+    rule = RULES_BY_FIELD.get(field)
+    met = {other: choices[0] for other, choices in (rule.only_when or ())} if rule else {}
+    return {**typed(), **met}
+
+
 @pytest.fixture(scope="module")
 def form() -> Iterator[FormChecker]:
     checker = FormChecker()
@@ -119,7 +127,7 @@ def candidates(rule: Rule) -> st.SearchStrategy[str]:
 def agreement(form: FormChecker, field: str, values: list[str]) -> list[tuple[str, bool, bool]]:
     """(value, form, hook) for every value on which the form and the hook disagree, shortest
     first; also fails when the server and the browser disagree."""
-    batch = [{**{k: v for k, v in typed().items() if k != field}, field: value} for value in values]
+    batch = [{**without(field), field: value} for value in values]
     verdicts = form.check_many(batch)
     split = [value for value, v in zip(values, verdicts, strict=True) if v.server != v.browser]
     assert split == [], f"server and browser disagree on {split[:5]!r}"
@@ -201,7 +209,7 @@ def _variants(example: str, payload: str) -> list[str]:
 
 
 def without(field: str) -> dict[str, object]:
-    return {key: item for key, item in typed().items() if key != field}
+    return {key: item for key, item in used_for(field).items() if key != field}
 
 
 @pytest.mark.parametrize("field", STRING_FIELDS)
@@ -262,10 +270,12 @@ def test_a_63_character_name_needs_no_helm_release_without_helm(
     assert not form.check({**parameters, "workload": "helm"}).server
 
 
-# Each condition of each conditional answer: unmet alone, the answer is unused.
+# Each condition of each conditional answer: unmet alone, the answer is unused. (A yes/no answer
+# is a checkbox: always a boolean, never text to hold to a rule.)
 CONDITIONS = [
     (field, other, choices)
     for field in CONDITIONAL
+    if not RULES_BY_FIELD[field].boolean
     for other, choices in RULES_BY_FIELD[field].only_when or ()
 ]
 

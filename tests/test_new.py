@@ -36,12 +36,16 @@ EXAMPLES = sorted((ROOT / "examples" / "services").glob("*.yaml"))
 HELM_ONLY = {"helm_release", "chart_workload"}
 GITOPS_ONLY = {"gitops_app", "flux_namespace"}
 FLUX_ONLY = {"flux_namespace"}
+ROLLOUT_ONLY = {"rollouts_namespace_label"}
 ALERT_ANSWERS = {
     "backstage_url",
     "prometheus_release",
+    "rollouts_namespace_label",
+    "slo_alerts",
     "slo_target",
     "request_metric",
     "metrics_selector",
+    "metrics_namespace_label",
     "error_matcher",
     "latency_metric",
     "latency_threshold",
@@ -258,8 +262,8 @@ def test_typed_jinja_is_refused_and_never_evaluated(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("workload", "gitops", "alerting", "not_asked"),
     [
-        ("deployment", "none", True, HELM_ONLY | GITOPS_ONLY),
-        ("helm", "flux", True, set()),
+        ("deployment", "none", True, HELM_ONLY | GITOPS_ONLY | ROLLOUT_ONLY),
+        ("helm", "flux", True, ROLLOUT_ONLY),
         ("helm", "argocd", False, FLUX_ONLY | ALERT_ANSWERS),
     ],
     ids=["deployment-none-alerts", "helm-flux-alerts", "helm-argocd-no-alerts"],

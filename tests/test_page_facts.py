@@ -55,6 +55,10 @@ DOC_HOSTS = {
     "sre.google",
     "backstage.io",
     "jinja.palletsprojects.com",
+    # alerts.jinja: Sloth (the SLO recording rules it generates), the Prometheus Operator's API
+    # (what a ServiceMonitor sets as labels).
+    "sloth.dev",
+    "prometheus-operator.dev",
 }
 # Where the docs are silent, the tool's own code.
 CODE_REPOS = tuple(
@@ -70,6 +74,8 @@ CODE_REPOS = tuple(
         "kubernetes-monitoring",
         "cookiecutter",
         "prisma",
+        # alerts.jinja: Pyrra's absent alert and burn-rate rules (its README and slo/rules.go).
+        "pyrra-dev",
     )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)

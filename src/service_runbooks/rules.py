@@ -57,6 +57,8 @@ _PROMQL_EQUALS = _PROMQL_LABEL + r'="[-A-Za-z0-9_.:/]+"'
 # Conditions of ``Rule.only_when``: (field, the choices under which the answer is used).
 _ALERTING = ("alerting", (True,))
 _HELM = ("workload", ("helm",))
+_ROLLOUT = ("workload", ("argo-rollout",))
+_SLO = ("slo_alerts", (True,))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # A calendar date YYYY-MM-DD from 2000 to 2099 that exists: months of 30 and 31 days, February
@@ -112,6 +114,8 @@ class Rule:
 
     def check_unused(self, value: object) -> str | None:
         """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
+        if self.boolean and isinstance(value, bool):  # a yes/no answer of an unused feature
+            return None
         if not isinstance(value, str):
             return f"must be a string, got {type(value).__name__}"
         if has_jinja(value):
@@ -394,61 +398,91 @@ RULES += (
         only_when=(_HELM,),
     ),
     Rule(
+        "rollouts_namespace_label",
+        "a Prometheus label name: the label of the Argo Rollouts controller's metrics that holds "
+        "a Rollout's namespace (exported_namespace when a ServiceMonitor scrapes the controller "
+        "without honorLabels, namespace with it); checked only with the argo-rollout workload "
+        "and alerting",
+        example="exported_namespace",
+        pattern=_PROMQL_LABEL,
+        max_length=100,
+        only_when=(_ROLLOUT, _ALERTING),
+    ),
+    Rule(
+        "slo_alerts",
+        "whether the service gets the SLO alerts read from its own request metrics (error "
+        "budget burn, latency, request metrics gone) beside the workload alerts; checked only "
+        "with alerting",
+        example="true",
+        boolean=True,
+        only_when=(_ALERTING,),
+    ),
+    Rule(
         "slo_target",
         "the availability SLO in percent, from 95 to 99.999 (at most 3 decimals): the share of "
-        "requests that must not fail; checked only with alerting",
+        "requests that must not fail; checked only with alerting and SLO alerts",
         example="99.9",
         pattern=r"9[5-9](\.[0-9]{1,3})?",
         max_length=6,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
     ),
     Rule(
         "request_metric",
         "a Prometheus metric name: the counter of the service's requests; checked only with "
-        "alerting",
+        "alerting and SLO alerts",
         example="http_requests_total",
         pattern=_METRIC_NAME,
         max_length=200,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
     ),
     Rule(
         "metrics_selector",
         "PromQL equality matchers, label=\"value\" separated by ',', that find the service's "
         "own metrics beside its namespace (values: letters, digits, '-', '_', '.', ':', '/'); "
-        "checked only with alerting",
+        "checked only with alerting and SLO alerts",
         example='job="payments-api"',
         pattern=_PROMQL_EQUALS + "(," + _PROMQL_EQUALS + ")*",
         max_length=500,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
+    ),
+    Rule(
+        "metrics_namespace_label",
+        "a Prometheus label name: the label of the service's own metrics that holds its "
+        "namespace (namespace, as kube-prometheus-stack's ServiceMonitors and PodMonitors set "
+        "it); checked only with alerting and SLO alerts",
+        example="namespace",
+        pattern=_PROMQL_LABEL,
+        max_length=100,
+        only_when=(_ALERTING, _SLO),
     ),
     Rule(
         "error_matcher",
         'one PromQL matcher of a failed request: label="value" or label=~"regex", the value of '
         "letters, digits, '-', '_' and '.', a regex's alternatives separated by '|'; checked "
-        "only with alerting",
+        "only with alerting and SLO alerts",
         example='code=~"5.."',
         pattern=_PROMQL_LABEL + r'(="[-A-Za-z0-9_.]+"|=~"[-A-Za-z0-9_.]+(\|[-A-Za-z0-9_.]+)*")',
         max_length=200,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
     ),
     Rule(
         "latency_metric",
         "a Prometheus histogram's name without _bucket: the service's request durations in "
-        "seconds; checked only with alerting",
+        "seconds; checked only with alerting and SLO alerts",
         example="http_request_duration_seconds",
         pattern=_METRIC_NAME,
         max_length=200,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
     ),
     Rule(
         "latency_threshold",
         "seconds, more than 0, at most 3 decimals: the latency alert fires when the 99th "
         "percentile stays above it (make it a bucket bound of the histogram); checked only "
-        "with alerting",
+        "with alerting and SLO alerts",
         example="0.5",
         pattern=r"(?!0(\.0+)?$)(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?",
         max_length=8,
-        only_when=(_ALERTING,),
+        only_when=(_ALERTING, _SLO),
     ),
 )
 

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import kube_api
@@ -62,7 +62,7 @@ SERVICES = {
     ),
     # No configured context: the current one is used, and must be the one confirmed.
     "statefulset": Service(
-        {"workload": "statefulset", "migration_tool": "alembic", "gitops": "flux"},
+        {"workload": "statefulset", "migration_tool": "alembic", "gitops": "none"},
         "statefulsets",
         "controllerrevisions",
         (),
@@ -421,14 +421,16 @@ def test_rollback_reads_whether_flux_is_suspended(
 ) -> None:
     """The script's `kubectl get kustomizations... -o jsonpath={.spec.suspend}` reaches the
     Kustomization in Flux's namespace, and its answer decides what the script says."""
-    service = SERVICES["statefulset"]
+    # Under Flux --namespace is refused (the Kustomization is production's): production it is.
+    statefulset = SERVICES["statefulset"]
+    service = replace(statefulset, answers={**statefulset.answers, "gitops": "flux"})
     with ExitStack() as stack:
         kube = Kube(tmp_path, service, stack)
         kustomization = kube.target.get("kustomizations", FLUX_NAMESPACE, SERVICE)
         assert kustomization is not None
         kustomization["spec"]["suspend"] = suspended
         scripts = render(service.answers) / "scripts"
-        result = run_ok(kube, scripts / "rollback.sh", "--dry-run", "-n", "staging")
+        result = run_ok(kube, scripts / "rollback.sh", "--dry-run")
         assert f"Flux {said} for {SERVICE}" in result.stderr, result.stderr
         reads = [r for r in kube.requests() if r.resource == "kustomizations"]
         assert [(r.method, r.namespace, r.name) for r in reads] == [

@@ -316,7 +316,7 @@ def test_reader_navigates_to_an_example_rollback_and_copies_the_command(page: Pa
     quick_code = page.locator("h2:has-text('Quick Rollback') ~ div.highlight").first
     expect(quick_code).to_contain_text(undo)
     copied = copy_code(page, quick_code)
-    assert copied.splitlines()[1] == undo  # exactly the command: no line numbers, no prompt
+    assert undo in copied.splitlines()  # a line that is exactly the command: no numbers, no prompt
     screenshot(page, "3-example-rollback")
 
 

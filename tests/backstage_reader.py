@@ -242,7 +242,11 @@ def page_spec(source: str, markdown: str, nav: tuple[str, ...]) -> PageSpec:
         url=page_url(source),
         nav=nav,
         headings=headings(markdown),
-        admonitions=[(kind, title or kind.title()) for kind, title in ADMONITION.findall(prose)],
+        # A title's `code` shows as its text: the reader's title has no backticks.
+        admonitions=[
+            (kind, (title or kind.title()).replace("`", ""))
+            for kind, title in ADMONITION.findall(prose)
+        ],
         tabs=TAB.findall(prose),
         code_blocks=len(fence_languages(markdown)),
     )

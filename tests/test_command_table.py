@@ -31,14 +31,18 @@ def pages_of(service: Path) -> dict[str, str]:
     return {str(path.relative_to(docs)): path.read_text(encoding="utf-8") for path in paths}
 
 
-def commands_without_entry(pages: dict[str, str], answers: dict[str, str]) -> list[str]:
-    table = page_table(answers)
+def without_entry(texts: dict[str, str], parse, table) -> list[str]:
+    """Each command of ``texts`` (read with ``parse``) that names a tool but has no entry."""
     return [
         f"{name}:{command.line}: {' '.join(command.argv)}"
-        for name, text in pages.items()
-        for command in parse_page(text)
+        for name, text in texts.items()
+        for command in parse(text)
         if command.tool and entry_of(command, table) is None
     ]
+
+
+def commands_without_entry(pages: dict[str, str], answers: dict[str, str]) -> list[str]:
+    return without_entry(pages, parse_page, page_table(answers))
 
 
 @pytest.mark.parametrize("combo", list(COMBINATIONS_BY_ID))
@@ -55,13 +59,7 @@ def scripts_of(service: Path) -> dict[str, str]:
 
 
 def script_commands_without_entry(scripts: dict[str, str], answers: dict[str, str]) -> list[str]:
-    table = script_table(answers)
-    return [
-        f"{name}:{command.line}: {' '.join(command.argv)}"
-        for name, text in scripts.items()
-        for command in parse_shell(text)
-        if command.tool and entry_of(command, table) is None
-    ]
+    return without_entry(scripts, parse_shell, script_table(answers))
 
 
 @pytest.mark.parametrize("combo", list(COMBINATIONS_BY_ID))

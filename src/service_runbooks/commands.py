@@ -189,10 +189,8 @@ def _take_substitutions(text: str) -> tuple[list[str], str]:
     index, quote = 0, ""
     while index < len(text):
         char = text[index]
-        if char == "'" and quote != '"':
-            quote = "" if quote == "'" else "'"
-        elif char == '"' and quote != "'":
-            quote = "" if quote == '"' else '"'
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote == char else char
         elif char == "\\" and quote != "'":
             out.append(text[index : index + 2])
             index += 2
@@ -212,10 +210,8 @@ def _closing_parenthesis(text: str, index: int) -> int:
     depth, quote = 1, ""
     while index < len(text):
         char = text[index]
-        if char == "'" and quote != '"':
-            quote = "" if quote == "'" else "'"
-        elif char == '"' and quote != "'":
-            quote = "" if quote == '"' else '"'
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote == char else char
         elif char == "\\" and quote != "'":
             index += 2
             continue

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -164,3 +165,54 @@ def post_alerts(url: str, alerts: list[dict[str, str]]) -> None:
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200, response.read()
+
+
+# ---- Prometheus and an exporter ----
+
+
+@contextmanager
+def exporter(pages: dict[str, str]) -> Iterator[int]:
+    """Prometheus' text format, one page per path (``/app``, ``/kube-state-metrics``...), on
+    127.0.0.1; its port (https://prometheus.io/docs/instrumenting/exposition_formats/)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = pages.get(self.path)
+            self.send_response(200 if page is not None else 404)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write((page or "").encode())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with _http_server(Handler) as port:
+        yield port
+
+
+def query(url: str, promql: str) -> list[dict]:
+    """An instant query's result (https://prometheus.io/docs/prometheus/latest/querying/api/)."""
+    target = f"{url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    with urllib.request.urlopen(target, timeout=5) as response:
+        return list(json.load(response)["data"]["result"])
+
+
+@contextmanager
+def prometheus(config: dict, folder: Path, jobs: int) -> Iterator[str]:
+    """Prometheus on 127.0.0.1 with ``config`` and its storage in ``folder``, once each of its
+    ``jobs`` scrape jobs has been scraped (``up`` is 1); its base URL. Readiness: /-/ready
+    (https://prometheus.io/docs/prometheus/latest/management_api/)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    (folder / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    argv = [
+        tool("prometheus"),
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'prometheus-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with _server(argv, f"{url}/-/ready", folder / "prometheus.log"):
+        wait_until(
+            lambda: len(query(url, "up == 1")) == jobs, START_TIMEOUT, "every job's first scrape"
+        )
+        yield url

@@ -1,0 +1,130 @@
+"""`service-runbooks check FLEET --output DIR --prometheus URL` against a real Prometheus
+(Debian's, started once for the session on 127.0.0.1: tests/prometheus_fleet.py) scraping series
+shaped like real instrumentation. The service whose answers match is clean (exit 0; the series
+that exist only while something is wrong are noted, not failed); each wrong answer (the default
+job where the ServiceMonitor's job is the Service's name, the namespace label, the error label,
+the request metric) is reported with the rule, the selector and that part named (exit 1). The
+selectors are read from the rendered rules file, so a doctored file is caught too. A URL that is
+not http(s), or reaches no Prometheus, stops with one message naming it (exit 2)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alert_servers import exporter, free_port
+from fleet_helpers import run_cli
+from matrix import ROOT
+from prometheus_fleet import SERVICES, fleet_file, prometheus_url, render_answers
+
+from service_runbooks.fleet.prometheus_check import rules_reads
+
+__all__ = ["prometheus_url"]  # the session fixture, imported for pytest to find
+
+
+@pytest.fixture(scope="module")
+def output(render: Callable[[dict], Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every service of the fleet rendered into one output folder."""
+    folder = tmp_path_factory.mktemp("fleet-output")
+    for name in SERVICES:
+        shutil.copytree(render(render_answers(name)), folder / name)
+    return folder
+
+
+def check(output: Path, services: list[str], url: str, tmp_path: Path, status: int):
+    fleet = fleet_file(tmp_path, services)
+    return run_cli(ROOT, "check", fleet, "--output", output, "--prometheus", url, check=status)
+
+
+def blocks(stdout: str) -> dict[str, list[str]]:
+    """Each reported selector's first line, with the lines under it."""
+    found: dict[str, list[str]] = {}
+    head = ""
+    for line in stdout.splitlines():
+        if line.startswith("           "):
+            found[head].append(line.strip())
+        else:
+            head = line.strip()
+            found[head] = []
+    return found
+
+
+def test_the_right_answers_are_clean(output: Path, prometheus_url: str, tmp_path: Path) -> None:
+    result = check(output, ["payments-api"], prometheus_url, tmp_path, status=0)
+    assert "missing" not in result.stdout
+    assert "1 services checked" in result.stdout and "1 clean" in result.stdout
+    # No container waits: the series exists only then, and the check says so without failing.
+    assert "note  payments-api: alert PodCrashLooping reads kube_pod_container_status_waiting" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "part"),
+    [
+        ("payments-wrongjob", 'job: job="payments-wrongjob" matches no series'),
+        ("payments-nslabel", "namespace label (kubernetes_namespace): no series of"),
+        ("payments-status", "error label (status): no series of http_requests_total has the"),
+        ("payments-metric", "metric name: no series of http_server_requests_seconds_count"),
+    ],
+)
+def test_a_wrong_answer_is_named(
+    output: Path, prometheus_url: str, tmp_path: Path, service: str, part: str
+) -> None:
+    result = check(output, ["payments-api", service], prometheus_url, tmp_path, status=1)
+    found = blocks(result.stdout)
+    missing = {
+        head: lines for head, lines in found.items() if head.startswith(f"missing  {service}")
+    }
+    assert missing, result.stdout
+    assert any(part in line for lines in missing.values() for line in lines), result.stdout
+    assert not any(head.startswith("missing  payments-api:") for head in found)
+    assert "2 services checked" in result.stdout and "1 clean, 1 reading" in result.stdout
+    # The rule is named with the selector it reads.
+    assert any("recording rule service:request_errors:ratio_rate5m reads" in h for h in missing)
+
+
+def test_a_doctored_rules_file_is_caught(output: Path, prometheus_url: str, tmp_path: Path) -> None:
+    """Negative control: the selectors come from the rules file, not the answers: a rules file
+    edited to read a wrong namespace fails though the answers are right."""
+    doctored = tmp_path / "out"
+    shutil.copytree(output / "payments-api", doctored / "payments-api")
+    rules = doctored / "payments-api" / "monitoring" / "alerts.yaml"
+    rules.write_text(rules.read_text().replace('deployment="payments-api"', 'deployment="pay"'))
+    result = check(doctored, ["payments-api"], prometheus_url, tmp_path, status=1)
+    assert "alert ReplicasUnavailable reads kube_deployment_spec_replicas{" in result.stdout
+    assert 'label deployment: deployment="pay" matches no series' in result.stdout
+
+
+def test_recorded_series_are_the_rules_not_prometheus(output: Path) -> None:
+    """The burn-rate alerts read the recording rules' output: never looked up in Prometheus; the
+    recording rules' own reads are, error matcher included."""
+    reads = {r.name: r for r in rules_reads(output / "payments-api" / "monitoring" / "alerts.yaml")}
+    assert reads["ErrorBudgetBurnFast"].selectors == ()
+    ratio = reads["service:request_errors:ratio_rate5m"]
+    assert [s.promql() for s in ratio.selectors] == [
+        'http_requests_total{namespace="production",job="payments-api",code=~"5.."}',
+        'http_requests_total{namespace="production",job="payments-api"}',
+    ]
+
+
+def test_a_url_that_is_not_http_is_refused(output: Path, tmp_path: Path) -> None:
+    result = check(output, ["payments-api"], "file:///etc/passwd", tmp_path, status=2)
+    assert "ERROR: --prometheus: file:///etc/passwd: must be an http:// or https:// URL" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_no_prometheus_there_stops_naming_the_url(output: Path, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = check(output, ["payments-api"], url, tmp_path, status=2)
+    assert f"ERROR: --prometheus: {url}: cannot be reached" in result.stderr
+    assert "Traceback" not in result.stderr
+    with exporter({}) as port:  # an HTTP server that is not Prometheus: no POST, no API
+        other = f"http://127.0.0.1:{port}"
+        result = check(output, ["payments-api"], other, tmp_path, status=2)
+    assert f"ERROR: --prometheus: {other}: {other}/api/v1/query answered 501" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -51,22 +51,50 @@ def blocks(stdout: str) -> dict[str, list[str]]:
     return found
 
 
-def test_the_right_answers_are_clean(output: Path, prometheus_url: str, tmp_path: Path) -> None:
-    result = check(output, ["payments-api"], prometheus_url, tmp_path, status=0)
+def missing(stdout: str, service: str) -> dict[str, list[str]]:
+    return {h: lines for h, lines in blocks(stdout).items() if h.startswith(f"missing  {service}:")}
+
+
+@pytest.mark.parametrize("service", ["payments-api", "payments-noerrors"])
+def test_the_right_answers_are_clean(
+    output: Path, prometheus_url: str, tmp_path: Path, service: str
+) -> None:
+    result = check(output, [service], prometheus_url, tmp_path, status=0)
     assert "missing" not in result.stdout
     assert "1 services checked" in result.stdout and "1 clean" in result.stdout
     # No container waits: the series exists only then, and the check says so without failing.
-    assert "note  payments-api: alert PodCrashLooping reads kube_pod_container_status_waiting" in (
+    notes = blocks(result.stdout)
+    waiting = f'note  {service}: kube_pod_container_status_waiting_reason{{job="kube-state-metrics"'
+    assert any(head.startswith(waiting) for head in notes), result.stdout
+
+
+def test_no_errors_yet_is_a_note(output: Path, prometheus_url: str, tmp_path: Path) -> None:
+    """The error label exists and no request failed with that code yet: noted, not failed."""
+    result = check(output, ["payments-noerrors"], prometheus_url, tmp_path, status=0)
+    assert 'error label (code): code="500" matches no series of http_requests_total' in (
         result.stdout
     )
+    assert "(code holds: 200, 503); no errors yet" in result.stdout
 
 
 @pytest.mark.parametrize(
     ("service", "part"),
     [
-        ("payments-wrongjob", 'job: job="payments-wrongjob" matches no series'),
-        ("payments-nslabel", "namespace label (kubernetes_namespace): no series of"),
-        ("payments-status", "error label (status): no series of http_requests_total has the"),
+        (
+            "payments-wrongjob",
+            'job: job="payments-wrongjob" matches no series of http_requests_total '
+            "(job holds: payments-api)",
+        ),
+        (
+            "payments-nslabel",
+            "namespace label (kubernetes_namespace): no series of http_requests_total has the "
+            "label kubernetes_namespace (its series carry: code, handler, instance, job, method, "
+            "namespace)",
+        ),
+        (
+            "payments-status",
+            "error label (status): no series of http_requests_total has the label status",
+        ),
         ("payments-metric", "metric name: no series of http_server_requests_seconds_count"),
     ],
 )
@@ -74,28 +102,50 @@ def test_a_wrong_answer_is_named(
     output: Path, prometheus_url: str, tmp_path: Path, service: str, part: str
 ) -> None:
     result = check(output, ["payments-api", service], prometheus_url, tmp_path, status=1)
-    found = blocks(result.stdout)
-    missing = {
-        head: lines for head, lines in found.items() if head.startswith(f"missing  {service}")
-    }
-    assert missing, result.stdout
-    assert any(part in line for lines in missing.values() for line in lines), result.stdout
-    assert not any(head.startswith("missing  payments-api:") for head in found)
+    found = missing(result.stdout, service)
+    assert any(part in line for lines in found.values() for line in lines), result.stdout
+    assert not missing(result.stdout, "payments-api")
     assert "2 services checked" in result.stdout and "1 clean, 1 reading" in result.stdout
-    # The rule is named with the selector it reads.
-    assert any("recording rule service:request_errors:ratio_rate5m reads" in h for h in missing)
+    # The rules are named with the selector they read.
+    assert any(
+        "recording rules service:request_errors:ratio_rate5m," in line
+        for lines in found.values()
+        for line in lines
+    )
+
+
+def doctored(output: Path, tmp_path: Path, old: str, new: str) -> Path:
+    """payments-api's render with its rules file edited (its answers untouched)."""
+    folder = tmp_path / "out"
+    shutil.copytree(output / "payments-api", folder / "payments-api")
+    rules = folder / "payments-api" / "monitoring" / "alerts.yaml"
+    assert old in rules.read_text()
+    rules.write_text(rules.read_text().replace(old, new))
+    return folder
 
 
 def test_a_doctored_rules_file_is_caught(output: Path, prometheus_url: str, tmp_path: Path) -> None:
     """Negative control: the selectors come from the rules file, not the answers: a rules file
-    edited to read a wrong namespace fails though the answers are right."""
-    doctored = tmp_path / "out"
-    shutil.copytree(output / "payments-api", doctored / "payments-api")
-    rules = doctored / "payments-api" / "monitoring" / "alerts.yaml"
-    rules.write_text(rules.read_text().replace('deployment="payments-api"', 'deployment="pay"'))
-    result = check(doctored, ["payments-api"], prometheus_url, tmp_path, status=1)
-    assert "alert ReplicasUnavailable reads kube_deployment_spec_replicas{" in result.stdout
-    assert 'label deployment: deployment="pay" matches no series' in result.stdout
+    edited to read another workload fails though the answers are right."""
+    folder = doctored(output, tmp_path, 'deployment="payments-api"', 'deployment="pay"')
+    result = check(folder, ["payments-api"], prometheus_url, tmp_path, status=1)
+    found = missing(result.stdout, "payments-api")
+    head = 'missing  payments-api: kube_deployment_spec_replicas{job="kube-state-metrics",'
+    (lines,) = [lines for h, lines in found.items() if h.startswith(head)]
+    assert "read by alerts RequestMetricsAbsent, ReplicasUnavailable" in lines
+    assert any('label deployment: deployment="pay" matches no series' in line for line in lines)
+
+
+def test_a_wrong_job_fails_even_where_series_may_be_absent(
+    output: Path, prometheus_url: str, tmp_path: Path
+) -> None:
+    """Negative control of the notes: an autoscaler's series may be absent, but a job that
+    matches none of them is reported, not noted."""
+    folder = doctored(output, tmp_path, 'job="kube-state-metrics"', 'job="ksm"')
+    result = check(folder, ["payments-api"], prometheus_url, tmp_path, status=1)
+    head = 'missing  payments-api: kube_horizontalpodautoscaler_info{job="ksm",'
+    (lines,) = [v for h, v in missing(result.stdout, "payments-api").items() if h.startswith(head)]
+    assert any(line.startswith('job: job="ksm" matches no series') for line in lines), lines
 
 
 def test_recorded_series_are_the_rules_not_prometheus(output: Path) -> None:

@@ -132,15 +132,13 @@ def selectors_in(expr: str) -> list[Selector]:
 
     def visit(node: promql_parser.Expr) -> None:
         if isinstance(node, promql_parser.VectorSelector):
+            # A selector without a name keeps its __name__ matchers (its metric stays "").
             matchers = tuple(
                 Matcher(m.name, _op(m.op), m.value)
                 for m in node.matchers.matchers
-                if m.name != "__name__"
+                if m.name != "__name__" or not node.name
             )
-            name = node.name or next(
-                (m.value for m in node.matchers.matchers if m.name == "__name__"), ""
-            )
-            found.append(Selector(name, matchers))
+            found.append(Selector(node.name or "", matchers))
 
     promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
     return found
@@ -175,7 +173,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Prometheus:
-    """Counts of series over a Prometheus server's HTTP API, each query asked once."""
+    """Instant queries over a Prometheus server's HTTP API, each asked once."""
 
     def __init__(self, url: str) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -184,16 +182,36 @@ class Prometheus:
         self.url = url
         self.endpoint = url.rstrip("/") + "/api/v1/query"
         self.opener = urllib.request.build_opener(_NoRedirect)
-        self.answers: dict[str, int] = {}
+        self.answers: dict[str, list[dict]] = {}
 
     def count(self, selector: str) -> int:
         """How many series ``selector`` matches now."""
-        if selector not in self.answers:
-            self.answers[selector] = self._count(selector)
-        return self.answers[selector]
+        result = self.query(f"count({selector})")
+        try:
+            return int(float(result[0]["value"][1])) if result else 0
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise PrometheusError(
+                self.url, f"{self.endpoint} did not answer as Prometheus' API does"
+            ) from None
 
-    def _count(self, selector: str) -> int:
-        body = urllib.parse.urlencode({"query": f"count({selector})"}).encode()
+    def values(self, selector: str, label: str) -> list[str]:
+        """The values ``label`` holds on the series ``selector`` matches (at most 5)."""
+        found = self.query(f"count by ({label}) ({selector})")
+        return sorted(str(r.get("metric", {}).get(label, "")) for r in found)[:5]
+
+    def labels(self, selector: str) -> list[str]:
+        """The label names of one series ``selector`` matches."""
+        found = self.query(f"topk(1, {selector})")
+        return sorted(set(found[0].get("metric", {})) - {"__name__"}) if found else []
+
+    def query(self, promql: str) -> list[dict]:
+        """An instant query's result: a list of ``{"metric": {...}, "value": [time, text]}``."""
+        if promql not in self.answers:
+            self.answers[promql] = self._ask(promql)
+        return self.answers[promql]
+
+    def _ask(self, promql: str) -> list[dict]:
+        body = urllib.parse.urlencode({"query": promql}).encode()
         request = urllib.request.Request(self.endpoint, data=body, method="POST")
         try:
             with self.opener.open(request, timeout=TIMEOUT) as response:
@@ -207,15 +225,15 @@ class Prometheus:
             raise PrometheusError(
                 self.url, f"{self.endpoint} did not answer JSON: is it a Prometheus?"
             ) from None
-        try:
-            if answer["status"] != "success":
-                raise PrometheusError(self.url, f"refused {selector}: {answer.get('error')}")
-            result = answer["data"]["result"]
-            return int(float(result[0]["value"][1])) if result else 0
-        except (KeyError, IndexError, TypeError, ValueError):
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            why = answer.get("error") if isinstance(answer, dict) else None
+            raise PrometheusError(self.url, f"refused {promql}: {why or 'no success status'}")
+        result = (answer.get("data") or {}).get("result")
+        if not isinstance(result, list):
             raise PrometheusError(
                 self.url, f"{self.endpoint} did not answer as Prometheus' API does"
-            ) from None
+            )
+        return result
 
 
 @dataclass(frozen=True)
@@ -229,8 +247,10 @@ class Part:
 
 @dataclass(frozen=True)
 class Finding:
-    rule: RuleReads
+    """A selector that finds nothing, the rules that read it, and the parts with no match."""
+
     selector: Selector
+    rules: tuple[RuleReads, ...]
     parts: tuple[Part, ...]
 
     @property
@@ -238,59 +258,78 @@ class Finding:
         return not all(part.benign for part in self.parts)
 
 
-def _part_name(matcher: Matcher, rule: RuleReads, filters: set[Matcher]) -> str:
+def _part_name(matcher: Matcher, rules: tuple[RuleReads, ...], filters: set[Matcher]) -> str:
     if matcher.label == "job":
         return "job"
-    if matcher.op == "=" and rule.namespace is not None and matcher.value == rule.namespace:
+    namespaces = {rule.namespace for rule in rules}
+    if matcher.op == "=" and matcher.value in namespaces:
         return f"namespace label ({matcher.label})"
     if matcher in filters:
         return f"error label ({matcher.label})"
     return f"label {matcher.label}"
 
 
-def diagnose(prometheus: Prometheus, rule: RuleReads, selector: Selector) -> Finding | None:
+def _culprit(
+    prometheus: Prometheus,
+    selector: Selector,
+    matcher: Matcher,
+    together: bool,
+    why_absent: str | None,
+    filters: set[Matcher],
+) -> tuple[str, bool]:
+    """What ``matcher`` finds on ``selector``'s metric, in words, and whether that is benign."""
+    others = selector.promql(selector.without(matcher))
+    if prometheus.count(selector.promql([Matcher(matcher.label, "!=", "")])) == 0:
+        carried = ", ".join(prometheus.labels(others) or prometheus.labels(selector.metric))
+        return (
+            f"no series of {selector.metric} has the label {matcher.label} (its series carry: "
+            f"{carried})",
+            False,
+        )
+    against = "the others' series" if together else "series"
+    detail = f"{matcher.promql()} matches no {against} of {selector.metric}"
+    held = prometheus.values(others, matcher.label) or prometheus.values(
+        selector.metric, matcher.label
+    )
+    detail += f" ({matcher.label} holds: {', '.join(held)})" if held else ""
+    if matcher.label != "job" and (why_absent is not None or matcher in filters):
+        return detail + (f"; it exists {why_absent}" if why_absent else "; no errors yet"), True
+    return detail, False
+
+
+def diagnose(
+    prometheus: Prometheus, rules: tuple[RuleReads, ...], selector: Selector
+) -> Finding | None:
     """None when ``selector`` finds a series; else the parts that find nothing."""
     if prometheus.count(selector.promql()) > 0:
         return None
     why_absent = only_sometimes(selector.metric)
-    if prometheus.count(selector.metric) == 0:
+    if selector.metric and prometheus.count(selector.metric) == 0:
         detail = f"no series of {selector.metric} in this Prometheus"
         if why_absent:
-            detail += f" now (it exists {why_absent})"
-        return Finding(rule, selector, (Part("metric name", detail, why_absent is not None),))
+            detail += f" now; it exists {why_absent}"
+        return Finding(selector, rules, (Part("metric name", detail, why_absent is not None),))
     culprits = [m for m in selector.matchers if prometheus.count(selector.promql([m])) == 0]
     together = not culprits
     if together:  # each matches alone: the one whose removal finds series
         culprits = [
             m for m in selector.matchers if prometheus.count(selector.promql(selector.without(m)))
         ]
-    filters = rule.filters(selector)
+    filters = {m for rule in rules for m in rule.filters(selector)}
     parts = []
     for matcher in culprits:
-        name = _part_name(matcher, rule, filters)
-        has_label = prometheus.count(selector.promql([Matcher(matcher.label, "!=", "")])) > 0
-        if not has_label:
-            detail = f"no series of {selector.metric} has the label {matcher.label}"
-        elif together:
-            detail = f"{matcher.promql()} matches none of the others' series of {selector.metric}"
-        else:
-            detail = f"{matcher.promql()} matches no series of {selector.metric}"
-        benign = (
-            has_label and matcher.label != "job" and (why_absent is not None or matcher in filters)
-        )
-        if benign:
-            detail += " now" + (f" (it exists {why_absent})" if why_absent else " (no errors yet)")
-        parts.append(Part(name, detail, benign))
+        detail, benign = _culprit(prometheus, selector, matcher, together, why_absent, filters)
+        parts.append(Part(_part_name(matcher, rules, filters), detail, benign))
     if not parts:
         parts.append(Part("matchers", "no single matcher: together they match nothing", False))
-    return Finding(rule, selector, tuple(parts))
+    return Finding(selector, rules, tuple(parts))
 
 
 @dataclass
 class ServiceResult:
     name: str
     rules_file: Path | None  # None: the service has no rendered rules file
-    checked: int = 0  # selectors looked up
+    checked: int = 0  # distinct selectors looked up
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -299,17 +338,29 @@ class ServiceResult:
 
 
 def check_service(prometheus: Prometheus, name: str, service_dir: Path) -> ServiceResult:
+    """Each distinct selector of the service's rules, asked once, with the rules that read it."""
     rules_file = service_dir / RULES_FILE
     if not rules_file.is_file():
         return ServiceResult(name, None)
-    result = ServiceResult(name, rules_file)
+    readers: dict[Selector, list[RuleReads]] = {}
     for rule in rules_reads(rules_file):
         for selector in rule.selectors:
-            result.checked += 1
-            finding = diagnose(prometheus, rule, selector)
-            if finding is not None:
-                result.findings.append(finding)
+            readers.setdefault(selector, []).append(rule)
+    result = ServiceResult(name, rules_file, checked=len(readers))
+    for selector, rules in readers.items():
+        finding = diagnose(prometheus, tuple(rules), selector)
+        if finding is not None:
+            result.findings.append(finding)
     return result
+
+
+def _read_by(rules: tuple[RuleReads, ...]) -> str:
+    kinds: dict[str, list[str]] = {}
+    for rule in rules:
+        kinds.setdefault(rule.kind, []).append(rule.name)
+    return "; ".join(
+        f"{kind}{'s' if len(names) > 1 else ''} {', '.join(names)}" for kind, names in kinds.items()
+    )
 
 
 def report(results: list[ServiceResult], url: str, out: TextIO) -> None:
@@ -321,11 +372,8 @@ def report(results: list[ServiceResult], url: str, out: TextIO) -> None:
             continue
         for finding in result.findings:
             tag = "  missing" if finding.problem else "     note"
-            print(
-                f"{tag}  {result.name}: {finding.rule.kind} {finding.rule.name} reads "
-                f"{finding.selector.promql()}, which finds nothing",
-                file=out,
-            )
+            print(f"{tag}  {result.name}: {finding.selector.promql()} finds nothing", file=out)
+            print(f"           read by {_read_by(finding.rules)}", file=out)
             for part in finding.parts:
                 print(f"           {part.name}: {part.detail}", file=out)
     checked = [r for r in results if r.rules_file is not None]

@@ -19,7 +19,7 @@ from fleet_helpers import run_cli
 from matrix import ROOT
 from prometheus_fleet import SERVICES, fleet_file, prometheus_url, render_answers
 
-from service_runbooks.fleet.prometheus_check import rules_reads
+from service_runbooks.fleet.prometheus_check import rules_reads, selectors_in
 
 __all__ = ["prometheus_url"]  # the session fixture, imported for pytest to find
 
@@ -178,3 +178,40 @@ def test_no_prometheus_there_stops_naming_the_url(output: Path, tmp_path: Path) 
         result = check(output, ["payments-api"], other, tmp_path, status=2)
     assert f"ERROR: --prometheus: {other}: {other}/api/v1/query answered 501" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_selectors_are_read_as_promql_parses_them() -> None:
+    """The parser's reading of the forms a rule may take: range and offset, a subquery, a
+    function's argument, a name given as __name__, an escaped quote kept in the value."""
+    found = selectors_in(
+        'max_over_time(rate(a_total{job="x"}[5m] offset 1m)[30m:1m])'
+        ' / on (pod) group_left () absent({__name__="b",le="0.5"})'
+        ' unless c{msg="say \\"hi\\""}'
+    )
+    assert [s.promql() for s in found] == [
+        'a_total{job="x"}',
+        '{__name__="b",le="0.5"}',
+        'c{msg="say \\"hi\\""}',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--drift"], "--prometheus, --drift, --stale: one question at a time"),
+        (["--stale"], "--prometheus, --drift, --stale: one question at a time"),
+    ],
+)
+def test_prometheus_is_one_question_at_a_time(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    fleet = fleet_file(tmp_path, ["payments-api"])
+    args = ["check", fleet, "--output", tmp_path, "--prometheus", "http://127.0.0.1:9", *extra]
+    result = run_cli(ROOT, *args, check=2)
+    assert f"ERROR: {message}" in result.stderr
+
+
+def test_prometheus_needs_the_rendered_services(tmp_path: Path) -> None:
+    fleet = fleet_file(tmp_path, ["payments-api"])
+    result = run_cli(ROOT, "check", fleet, "--prometheus", "http://127.0.0.1:9", check=2)
+    assert "ERROR: --output: required with --prometheus" in result.stderr

@@ -105,7 +105,7 @@ def test_a_wrong_answer_is_named(
     found = missing(result.stdout, service)
     assert any(part in line for lines in found.values() for line in lines), result.stdout
     assert not missing(result.stdout, "payments-api")
-    assert "2 services checked" in result.stdout and "1 clean, 1 reading" in result.stdout
+    assert "2 services checked" in result.stdout and "1 clean, 1 with series" in result.stdout
     # The rules are named with the selector they read.
     assert any(
         "recording rules service:request_errors:ratio_rate5m," in line
@@ -215,3 +215,20 @@ def test_prometheus_needs_the_rendered_services(tmp_path: Path) -> None:
     fleet = fleet_file(tmp_path, ["payments-api"])
     result = run_cli(ROOT, "check", fleet, "--prometheus", "http://127.0.0.1:9", check=2)
     assert "ERROR: --output: required with --prometheus" in result.stderr
+
+
+def test_an_unreadable_rules_file_is_named_and_the_others_checked(
+    output: Path, prometheus_url: str, tmp_path: Path
+) -> None:
+    folder = doctored(output, tmp_path, "sum(rate(", "sum(rate((")
+    shutil.copytree(output / "payments-wrongjob", folder / "payments-wrongjob")
+    fleet = fleet_file(tmp_path, ["payments-api", "payments-wrongjob"])
+    result = run_cli(
+        ROOT, "check", fleet, "--output", folder, "--prometheus", prometheus_url, check=1
+    )
+    assert (
+        "unreadable  payments-api: monitoring/alerts.yaml: recording rule "
+        "service:request_errors:ratio_rate5m: its expression does not parse" in result.stdout
+    )
+    assert missing(result.stdout, "payments-wrongjob")
+    assert "Traceback" not in result.stdout + result.stderr

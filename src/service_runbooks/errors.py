@@ -229,7 +229,7 @@ class ClusterError(ServiceRunbooksError):
 
 class PrometheusError(ServiceRunbooksError):
     """``check --prometheus``: the server cannot be asked (a URL that is not http(s), out of
-    reach, not a Prometheus API) or a rules file cannot be read; the message names which."""
+    reach, not a Prometheus API); the message names the URL."""
 
     exit_code = EXIT_INVALID
 

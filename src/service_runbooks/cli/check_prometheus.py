@@ -45,4 +45,4 @@ def run_prometheus(args: argparse.Namespace) -> int:
     entries = select(args.shard, load_fleet(args.fleet), lambda entry: entry.name)
     results = [check_service(prometheus, e.name, args.output / e.name) for e in entries]
     report(results, args.prometheus, sys.stdout)
-    return EXIT_FAILED if any(result.problems for result in results) else EXIT_OK
+    return EXIT_FAILED if any(result.failed for result in results) else EXIT_OK

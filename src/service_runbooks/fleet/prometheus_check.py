@@ -144,11 +144,24 @@ def selectors_in(expr: str) -> list[Selector]:
     return found
 
 
+def _rules_of(rules_file: Path) -> list[dict]:
+    """The rules of a Prometheus rules file (``groups:``, each with ``rules:``); ValueError
+    saying why when it is not one (a file edited by hand, say)."""
+    try:
+        groups = yaml.safe_load(rules_file.read_text(encoding="utf-8"))["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        if all(isinstance(r, dict) and ("alert" in r or "record" in r) for r in rules):
+            return rules
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise ValueError(f"not a Prometheus rules file ({error})") from None
+    raise ValueError("not a Prometheus rules file (a rule without alert or record)")
+
+
 def rules_reads(rules_file: Path) -> list[RuleReads]:
     """Each rule of a Prometheus rules file with the selectors it reads; those of metrics a rule
-    of the file records are left out (the rule, not Prometheus, gives them)."""
-    groups = yaml.safe_load(rules_file.read_text(encoding="utf-8")).get("groups") or []
-    rules = [rule for group in groups for rule in group.get("rules") or []]
+    of the file records are left out (the rule, not Prometheus, gives them). ValueError saying
+    why when the file is not a rules file or an expression does not parse."""
+    rules = _rules_of(rules_file)
     recorded = {rule["record"] for rule in rules if "record" in rule}
     reads = []
     for rule in rules:
@@ -156,12 +169,13 @@ def rules_reads(rules_file: Path) -> list[RuleReads]:
             ("alert", rule["alert"]) if "alert" in rule else ("recording rule", rule["record"])
         )
         try:
-            selectors = selectors_in(str(rule["expr"]))
-        except ValueError as error:
-            raise PrometheusError(str(rules_file), f"{kind} {name}: {error}") from None
-        namespace = (rule.get("labels") or {}).get("namespace")
+            selectors = selectors_in(str(rule.get("expr", "")))
+        except ValueError as error:  # promql-parser's parse error
+            raise ValueError(f"{kind} {name}: its expression does not parse: {error}") from None
+        labels = rule.get("labels")
+        namespace = labels.get("namespace") if isinstance(labels, dict) else None
         kept = tuple(dict.fromkeys(s for s in selectors if s.metric not in recorded))
-        reads.append(RuleReads(kind, name, namespace, kept))
+        reads.append(RuleReads(kind, str(name), namespace, kept))
     return reads
 
 
@@ -331,10 +345,11 @@ class ServiceResult:
     rules_file: Path | None  # None: the service has no rendered rules file
     checked: int = 0  # distinct selectors looked up
     findings: list[Finding] = field(default_factory=list)
+    unreadable: str = ""  # why its rules file cannot be read
 
     @property
-    def problems(self) -> list[Finding]:
-        return [finding for finding in self.findings if finding.problem]
+    def failed(self) -> bool:
+        return bool(self.unreadable) or any(finding.problem for finding in self.findings)
 
 
 def check_service(prometheus: Prometheus, name: str, service_dir: Path) -> ServiceResult:
@@ -343,7 +358,11 @@ def check_service(prometheus: Prometheus, name: str, service_dir: Path) -> Servi
     if not rules_file.is_file():
         return ServiceResult(name, None)
     readers: dict[Selector, list[RuleReads]] = {}
-    for rule in rules_reads(rules_file):
+    try:
+        reads = rules_reads(rules_file)
+    except ValueError as error:
+        return ServiceResult(name, rules_file, unreadable=str(error))
+    for rule in reads:
         for selector in rule.selectors:
             readers.setdefault(selector, []).append(rule)
     result = ServiceResult(name, rules_file, checked=len(readers))
@@ -370,6 +389,8 @@ def report(results: list[ServiceResult], url: str, out: TextIO) -> None:
                 f"  skipped  {result.name}: no {RULES_FILE} (not rendered, or no alerts)", file=out
             )
             continue
+        if result.unreadable:
+            print(f"unreadable  {result.name}: {RULES_FILE}: {result.unreadable}", file=out)
         for finding in result.findings:
             tag = "  missing" if finding.problem else "     note"
             print(f"{tag}  {result.name}: {finding.selector.promql()} finds nothing", file=out)
@@ -377,9 +398,9 @@ def report(results: list[ServiceResult], url: str, out: TextIO) -> None:
             for part in finding.parts:
                 print(f"           {part.name}: {part.detail}", file=out)
     checked = [r for r in results if r.rules_file is not None]
-    failing = sum(bool(r.problems) for r in checked)
+    failing = sum(r.failed for r in checked)
     print(
         f"{len(checked)} services checked against {url}: {len(checked) - failing} clean, "
-        f"{failing} reading series Prometheus does not have",
+        f"{failing} with series Prometheus does not have (or a rules file not read)",
         file=out,
     )

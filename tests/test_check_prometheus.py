@@ -160,8 +160,8 @@ def test_recorded_series_are_the_rules_not_prometheus(output: Path) -> None:
     ]
 
 
-def test_a_url_that_is_not_http_is_refused(output: Path, tmp_path: Path) -> None:
-    result = check(output, ["payments-api"], "file:///etc/passwd", tmp_path, status=2)
+def test_a_url_that_is_not_http_is_refused(tmp_path: Path) -> None:
+    result = check(tmp_path, ["payments-api"], "file:///etc/passwd", tmp_path, status=2)
     assert "ERROR: --prometheus: file:///etc/passwd: must be an http:// or https:// URL" in (
         result.stderr
     )

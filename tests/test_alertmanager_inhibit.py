@@ -65,6 +65,8 @@ TWINS_OF_ANY = {
 DEPLOYMENT = ("namespace", "deployment")
 STATEFULSET = ("namespace", "statefulset")
 TWINS = {
+    # kube-state-metrics knows no Rollout: only the pod, autoscaler and claim alerts have twins.
+    "argo-rollout": TWINS_OF_ANY,
     "deployment": TWINS_OF_ANY
     | {
         "ReplicasUnavailable": ("KubeDeploymentReplicasMismatch", "warning", DEPLOYMENT, KSM),
@@ -142,7 +144,7 @@ def key(labels: dict[str, str]) -> str:
     return json.dumps(labels, sort_keys=True)
 
 
-@pytest.fixture(scope="module", params=["deployment", "statefulset"])
+@pytest.fixture(scope="module", params=["deployment", "statefulset", "argo-rollout"])
 def service(request: pytest.FixtureRequest, render: Callable[[dict], Path]) -> tuple[Path, str]:
     answers = {"workload": request.param, "migration_tool": "none", "gitops": "none"}
     return render(answers), request.param

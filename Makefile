@@ -59,6 +59,11 @@ debian-tools:
 	@# promtool (Debian's prometheus package): the tests check and unit-test every generated rules file.
 	@command -v promtool >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@# Alertmanager and amtool (Debian's prometheus-alertmanager, whose binary has the package's
+	@# name): the tests run each service's inhibit rules in a real Alertmanager.
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
+			prometheus-alertmanager; }
 
 clean:
 	rm -rf $(VENV) node_modules build site .pytest_cache

@@ -164,3 +164,53 @@ def test_where_an_entry_sits_among_the_entries_changes_nothing(tmp_path: Path) -
         assert (tmp_path / "out-moved" / "payments-api" / name).read_bytes() == (
             tmp_path / "out-plain" / "payments-api" / name
         ).read_bytes(), name
+
+
+def _twin_renamed(text: str) -> str:
+    return text.replace("'alert': 'KubePodCrashLooping'", "'alert': 'KubePodCrashLoop'", 1)
+
+
+def _twin_dropped(text: str) -> str:
+    entry = text.index("'name': 'PodCrashLooping'")
+    twin = text.index("'twin': {", entry)
+    return text[:twin] + "'twin': none," + text[text.index("\n", twin) :]
+
+
+def _twin_shares_a_label_ours_lacks(text: str) -> str:
+    return text.replace(
+        "'alert': 'KubePodNotReady', 'labels': {}, 'equal': ['namespace', 'pod']",
+        "'alert': 'KubePodNotReady', 'labels': {}, 'equal': ['namespace', 'pod', 'container']",
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("doctor", "message"),
+    [
+        (_twin_renamed, "alert PodCrashLooping has the twin KubePodCrashLoop, which its mixin"),
+        (_twin_dropped, "alert PodCrashLooping has a kubernetes-mixin twin and no twin"),
+        (
+            _twin_shares_a_label_ours_lacks,
+            "alert PodNotReady does not fire with the label container its twin must share",
+        ),
+        (
+            lambda text: without_key(text, "PodCrashLooping", "twin"),
+            "alert PodCrashLooping has no twin:",
+        ),
+    ],
+    ids=["renamed", "dropped", "label-not-fired", "key-cut"],
+)
+def test_a_twin_that_disagrees_with_its_alert_stops_the_render(
+    tmp_path: Path, doctor, message: str
+) -> None:
+    """The Alertmanager inhibit rules' twin of an alert must be the mixin twin its README row
+    names, and share only labels the alert fires with: else the render stops, naming the alert
+    (negative controls; the positive case is every render of the suite)."""
+    template = copy_template(tmp_path / "template")
+    module = template / ALERTS
+    text = module.read_text(encoding="utf-8")
+    assert doctor(text) != text
+    module.write_text(doctor(text), encoding="utf-8")
+    result = cookiecutter_cli(template, tmp_path / "out")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr

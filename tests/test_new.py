@@ -49,6 +49,7 @@ ALERT_ANSWERS = {
     "error_matcher",
     "latency_metric",
     "latency_threshold",
+    "kube_prometheus_rules",
 }
 
 # Rich colours its prompts on a terminal; the text a person reads is what is left.

@@ -76,6 +76,8 @@ CODE_REPOS = tuple(
         "prisma",
         # alerts.jinja: Pyrra's absent alert and burn-rate rules (its README and slo/rules.go).
         "pyrra-dev",
+        # alerts.jinja: kube-prometheus-stack's chart values (its default inhibit rule).
+        "prometheus-community",
     )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)

@@ -129,6 +129,7 @@ PAGES: tuple[Page, ...] = (
             "error_matcher",
             "latency_metric",
             "latency_threshold",
+            "kube_prometheus_rules",
         ),
     ),
 )

@@ -225,3 +225,17 @@ class ClusterError(ServiceRunbooksError):
 
     def report(self) -> str:
         return f"ERROR: {self}; nothing was discovered"
+
+
+class PrometheusError(ServiceRunbooksError):
+    """``check --prometheus``: the server cannot be asked (a URL that is not http(s), out of
+    reach, not a Prometheus API); the message names the URL."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+
+    def report(self) -> str:
+        return f"ERROR: --prometheus: {self}; the check stopped"

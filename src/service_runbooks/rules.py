@@ -486,6 +486,19 @@ RULES += (
     ),
 )
 
+RULES += (
+    Rule(
+        "kube_prometheus_rules",
+        "whether the cluster runs kube-prometheus-stack's default alerts (the kubernetes-mixin's): "
+        "then the service gets monitoring/alertmanager-inhibit.yaml, Alertmanager inhibit rules "
+        "that silence the mixin's twin of each of its alerts while its own fires; checked only "
+        "with alerting",
+        example="true",
+        boolean=True,
+        only_when=(_ALERTING,),
+    ),
+)
+
 RULES_BY_FIELD: dict[str, Rule] = {rule.field: rule for rule in RULES}
 
 

@@ -1,13 +1,14 @@
 """``service-runbooks check``: services behind the fleet file or template, edited by hand, or
 (``--stale``) due for review, or (``--drift --cluster``: cli/check_drift.py) contradicted by the
-live objects."""
+live objects, or (``--prometheus``: cli/check_prometheus.py) reading series Prometheus does not
+have."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from service_runbooks.cli import check_drift, options
+from service_runbooks.cli import check_drift, check_prometheus, options
 from service_runbooks.errors import EXIT_FAILED, EXIT_OK
 
 
@@ -25,10 +26,13 @@ def register(commands: options.Commands) -> None:
     )
     options.today_option(parser)
     check_drift.register_drift_options(parser)
+    check_prometheus.register_prometheus_options(parser)
     parser.set_defaults(run=run, problems=problems)
 
 
 def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
+    if check_prometheus.prometheus_problems(args):
+        return check_prometheus.prometheus_problems(args)
     if check_drift.drift_problems(args):
         return check_drift.drift_problems(args)
     if args.output is None and not args.stale:
@@ -42,6 +46,8 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.check import check_fleet, report, report_stale, reviews
 
+    if args.prometheus is not None:
+        return check_prometheus.run_prometheus(args)
     if args.drift:
         return check_drift.run_drift(args)
     if args.stale:

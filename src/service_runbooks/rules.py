@@ -348,8 +348,7 @@ RULES: tuple[Rule, ...] = (
     _choice(
         "health_check_scheme",
         "the scheme of the pods' health probe (its httpGet.scheme), HTTP or HTTPS; used only "
-        "with health_check in-cluster",
-        only_when=(_IN_CLUSTER,),
+        "with health_check in-cluster (a choice with a default, so always one of them)",
     ),
     Rule(
         "incident_channel",

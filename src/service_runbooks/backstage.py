@@ -246,8 +246,9 @@ def expression_tokens(default: str, fields: Sequence[str]) -> list[tuple[str, st
 
 def _field_expression(cookiecutter: Mapping[str, Any], name: str) -> str:
     """The Nunjucks expression of the value the step hands cookiecutter for answer ``name``."""
-    step = form_field(cookiecutter, name).step_value
-    return "(" + step.removeprefix("${{ ").removesuffix(" }}") + ")"
+    expression = form_field(cookiecutter, name).step_value.removeprefix("${{ ")
+    expression = expression.removesuffix(" }}")
+    return expression if expression == f"parameters.{name}" else f"({expression})"
 
 
 def tokens_expression(cookiecutter: Mapping[str, Any], tokens: list[tuple[str, str]]) -> str:
@@ -278,9 +279,13 @@ def tokens_max_length(tokens: list[tuple[str, str]]) -> int | None:
     return sum(lengths) if concatenates else max(lengths, default=0)
 
 
-def parts_expression(parts: list[tuple[str, str]]) -> str:
-    """The Nunjucks expression that joins ``parts`` (text as literals, fields as parameters)."""
-    terms = [f"'{value}'" if kind == "text" else f"parameters.{value}" for kind, value in parts]
+def parts_expression(cookiecutter: Mapping[str, Any], parts: list[tuple[str, str]]) -> str:
+    """The Nunjucks expression that joins ``parts`` (text as literals, each answer as the step
+    has it: an answer with a computed default of its own is computed too)."""
+    terms = [
+        f"'{value}'" if kind == "text" else _field_expression(cookiecutter, value)
+        for kind, value in parts
+    ]
     return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
@@ -419,7 +424,7 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
         schema["description"] = f"{description}. Leave empty for {shown}."
         schema["ui:placeholder"] = shown
         schema["pattern"] = form_pattern(rule, allow_empty=True)
-        step = f"${{{{ parameters.{field} or {parts_expression(parts)} }}}}"
+        step = f"${{{{ parameters.{field} or {parts_expression(cookiecutter, parts)} }}}}"
         conditions = _computed_default_conditions(field, rule, parts)
         required = False
     else:

@@ -280,10 +280,13 @@ def test_a_63_character_name_needs_no_helm_release_without_helm(
     assert not form.check({**parameters, "workload": "helm"}).server
 
 
-# Each condition of each conditional answer: unmet alone, the answer is unused.
+# Each condition of each conditional answer: unmet alone, the answer is unused. A choice keeps
+# its list in the form even where unused (its default is one of them, so nothing is refused
+# that a person could mean): only text answers are compared.
 CONDITIONS = [
     (field, other, choices)
     for field in CONDITIONAL
+    if not RULES_BY_FIELD[field].choices
     for other, choices in RULES_BY_FIELD[field].only_when or ()
 ]
 

@@ -348,7 +348,8 @@ RULES: tuple[Rule, ...] = (
     _choice(
         "health_check_scheme",
         "the scheme of the pods' health probe (its httpGet.scheme), HTTP or HTTPS; used only "
-        "with health_check in-cluster (a choice with a default, so always one of them)",
+        "with health_check in-cluster",
+        only_when=(_IN_CLUSTER,),
     ),
     Rule(
         "incident_channel",

@@ -151,7 +151,7 @@ class Service:
 
     def image(self) -> str:
         if self.engine == "kubectl-rollout":
-            return f"kubectl get {self.workload} {NAME} {self.flags} {TEMPLATE_IMAGES}"
+            return f"kubectl get {self.workload} {self.name} {self.flags} {TEMPLATE_IMAGES}"
         # A Rollout's spec holds the new image even after an abort: the pods say what runs.
         return f"{self.pods()} {POD_IMAGES}"
 

@@ -68,7 +68,7 @@ def test_every_script_command_has_an_entry(render_combo, combo):
 
 def test_a_script_command_without_an_entry_is_caught(render_combo):
     """Negative control: a script that spells a command itself instead of taking the table's."""
-    combo = "statefulset-prisma-none"
+    combo = "statefulset-rails-none"
     scripts = scripts_of(render_combo(combo))
     doctored = scripts["scripts/lib/common.sh"].replace(
         "run kubectl get statefulset payments-api",
@@ -82,7 +82,7 @@ def test_a_script_command_without_an_entry_is_caught(render_combo):
 
 
 def test_every_entry_says_whether_it_changes_the_cluster():
-    table = page_table(COMBINATIONS_BY_ID["deployment-django-none"])
+    table = page_table(COMBINATIONS_BY_ID["deployment-prisma-none"])
     changing = {entry.name for entry in table.values() if entry.changes}
     reading = {entry.name for entry in table.values() if not entry.changes}
     assert {"undo", "undo_to", "scale", "restart", "drain", "delete_pod"} <= changing
@@ -91,7 +91,7 @@ def test_every_entry_says_whether_it_changes_the_cluster():
 
 def test_a_command_without_an_entry_is_caught(render_combo):
     """Negative control: a page with a command written by hand, not taken from the table."""
-    combo = "deployment-django-none"
+    combo = "deployment-prisma-none"
     pages = runbook_pages(render_combo(combo))
     pages["rollback.md"] += "\n```bash\nkubectl delete deployment payments-api -n production\n```\n"
     line = pages["rollback.md"].count("\n") - 1

@@ -103,7 +103,12 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
         [
             {"service_name": "good"},
             {"service_name": "Bad Name"},
-            {"service_name": "ok", "owner": "team a", "health_url": "ftp://x"},
+            {
+                "service_name": "ok",
+                "owner": "team a",
+                "health_check": "url",
+                "health_url": "ftp://x",
+            },
             {"service_name": long_name},
             {"service_name": "typo", "namespce": "prod"},
         ],

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from doc_builds import mkdocs_build, nav_pages
 from github_workflow import load_workflow, run_step
-from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, ROOT
+from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, GIVEN_ANSWERS, ROOT
 from runbook_expectations import GARBLED
 from runbook_pages import LEFTOVER_TEMPLATE
 from tools import tool
@@ -74,7 +74,7 @@ def docs_base(service: Path, case: str) -> str:
 
 @pytest.fixture(scope="module")
 def service_of(render):
-    return lambda case: render(CASES[case])
+    return lambda case: render({**GIVEN_ANSWERS, **CASES[case]})
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -225,7 +225,7 @@ def test_every_runbook_url_names_a_built_page(service_of, case: str, tmp_path: P
 
 
 def test_alerting_off_leaves_no_trace(render) -> None:
-    service = render({"alerting": False, "service_name": "quiet-api"})
+    service = render({**GIVEN_ANSWERS, "alerting": False, "service_name": "quiet-api"})
     assert not (service / "monitoring").exists()
     assert not (service / "docs" / "alerts").exists()
     assert not (service / ".github" / "workflows" / "alerts.yml").exists()

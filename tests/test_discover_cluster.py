@@ -508,32 +508,37 @@ def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "--cluster, --context: only with --drift" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("change", "words"),
-    [
-        ("releaseName", "would use release 'payments-payments-api', not 'payments-api'"),
-        ("storageNamespace", "would use namespace 'flux-system', not 'payments'"),
-    ],
-)
-def test_a_release_the_pages_would_not_print_is_not_derived(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, words: str
+def test_a_release_named_as_the_service_is_derived_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Helm under Flux named as the template cannot print it (a releaseName equal to the
-    service's name, which the template reads as Flux's default; a storage namespace other than
-    the HelmRelease's): not derived, saying what the pages would use, never written as an
+    """A HelmRelease whose spec.releaseName equals the service's name: the answer is that
+    release, and the pages use it as given (helm_release is never read as "derive it")."""
+    cluster = fleet_cluster()
+    release = cluster.objects[("helmreleases", "flux-system", "payments-api")]
+    release["spec"]["releaseName"] = "payments-api"
+    deployment = cluster.objects[("deployments", "payments", "payments-api")]
+    deployment["metadata"]["annotations"]["meta.helm.sh/release-name"] = "payments-api"
+    with served(tmp_path, monkeypatch, cluster):
+        found = discover_cluster(ClusterSource(context=CONTEXT))
+    payments = _service(found, "payments-api")
+    assert payments.answers["helm_release"] == "payments-api", payments.not_derived
+    assert "helm_release" not in payments.not_derived
+
+
+def test_a_release_the_pages_would_not_print_is_not_derived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helm under Flux stored where the template cannot print it (a storage namespace other
+    than the HelmRelease's): not derived, saying what the pages would use, never written as an
     answer the pages would get wrong."""
     cluster = fleet_cluster()
     release = cluster.objects[("helmreleases", "flux-system", "payments-api")]
-    if change == "releaseName":
-        release["spec"]["releaseName"] = "payments-api"
-        deployment = cluster.objects[("deployments", "payments", "payments-api")]
-        deployment["metadata"]["annotations"]["meta.helm.sh/release-name"] = "payments-api"
-    else:
-        release["spec"]["storageNamespace"] = release["status"]["storageNamespace"] = "payments"
+    release["spec"]["storageNamespace"] = release["status"]["storageNamespace"] = "payments"
     with served(tmp_path, monkeypatch, cluster):
         found = discover_cluster(ClusterSource(context=CONTEXT))
     payments = _service(found, "payments-api")
     assert "helm_release" not in payments.answers
+    words = "would use namespace 'flux-system', not 'payments'"
     assert words in payments.not_derived["helm_release"], payments.not_derived
 
 

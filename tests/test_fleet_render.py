@@ -103,7 +103,12 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
         [
             {"service_name": "good"},
             {"service_name": "Bad Name"},
-            {"service_name": "ok", "owner": "team a", "health_url": "ftp://x"},
+            {
+                "service_name": "ok",
+                "owner": "team a",
+                "health_check": "url",
+                "health_url": "ftp://x",
+            },
             {"service_name": long_name},
             {"service_name": "typo", "namespce": "prod"},
         ],
@@ -114,7 +119,7 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
         ("services[1] 'Bad Name' (line 3)", "service_name"),
         ("services[2] 'ok' (line 4)", "owner"),
         ("services[2] 'ok' (line 4)", "health_url"),
-        ("services[4] 'typo' (line 8)", "namespce"),
+        ("services[4] 'typo' (line 9)", "namespce"),
     ]:
         assert f"{where}: {field}:" in result.stderr
     assert "did you mean 'namespace'" in result.stderr

@@ -63,8 +63,12 @@ QUESTION = re.compile(
 )
 RENDERED = re.compile(r"Rendered (?P<path>\S+)\n")
 # The deciding facts (rules.Rule.deciding) as key=value: without a terminal, `new` refuses to
-# take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...).
-GIVEN = [f"{field}={value}" for field, value in DECIDING.items()]
+# take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...). The
+# workload's own name is the one of "orders", the service most tests here render.
+GIVEN = [f"{field}={value}" for field, value in DECIDING.items()] + ["workload_name=orders"]
+# What a name-only service lacks: the list of deciding facts (the health check's
+# details and the Flux object's kind only where they apply).
+NAME_ONLY_LACKS = ["workload_name", *DECIDING]
 DISCOVERY_FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 
 
@@ -575,8 +579,10 @@ def test_without_input_the_deciding_facts_must_be_given(tmp_path: Path, how: str
     args = ["--no-input", "service_name=orders"] if how == "--no-input" else ["--answers", answers]
     result = run_new("--output", tmp_path / "out", *args)
     assert result.returncode == 2, result.stderr
-    assert f"{len(DECIDING)} problem(s) in the answers; nothing was written." in result.stderr
-    for field in DECIDING:
+    assert f"{len(NAME_ONLY_LACKS)} problem(s) in the answers; nothing was written." in (
+        result.stderr
+    )
+    for field in NAME_ONLY_LACKS:
         assert f"  - answers: {field}: is not given (as key=value, in --answers FILE" in (
             result.stderr
         )

@@ -126,6 +126,9 @@ class Rule:
     # Stricter patterns that hold with some other answers only (``Narrowing``); the form
     # compiles them as if/then clauses.
     narrowings: tuple[Narrowing, ...] = ()
+    # A deciding fact that names one service's own object (its workload's name): a fleet gives
+    # it in each entry, since one value in ``defaults:`` would name the same object for all.
+    per_service: bool = False
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
@@ -246,6 +249,8 @@ RULES: tuple[Rule, ...] = (
         example="payments-api",
         pattern=_DNS_SUBDOMAIN,
         max_length=_OBJECT_NAME_MAX,
+        deciding=True,
+        per_service=True,
         # A Deployment's name is a DNS subdomain; a StatefulSet's must be a DNS label
         # (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#creating-a-deployment,
         # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#components).
@@ -338,6 +343,7 @@ RULES: tuple[Rule, ...] = (
         "condition only: gRPC, exec and TCP probes, or nothing known), in-cluster (an HTTP "
         "probe path and port of the pods, requested through the Kubernetes API server) or url "
         "(an HTTP(S) URL reachable from where the engineer works)",
+        deciding=True,
     ),
     Rule(
         "health_url",
@@ -348,6 +354,7 @@ RULES: tuple[Rule, ...] = (
         pattern=_URL,
         max_length=2000,
         only_when=(("health_check", ("url",)),),
+        deciding=True,
     ),
     Rule(
         "health_check_path",
@@ -358,6 +365,7 @@ RULES: tuple[Rule, ...] = (
         pattern=r"/[-A-Za-z0-9._~/%+,;=:@]*",
         max_length=1000,
         only_when=(_IN_CLUSTER,),
+        deciding=True,
     ),
     Rule(
         "health_check_port",
@@ -367,6 +375,7 @@ RULES: tuple[Rule, ...] = (
         pattern=r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])",
         max_length=5,
         only_when=(_IN_CLUSTER,),
+        deciding=True,
     ),
     _choice(
         "health_check_scheme",
@@ -407,6 +416,7 @@ RULES: tuple[Rule, ...] = (
         pattern=r"kustomization|helmrelease",
         max_length=13,
         only_when=(_FLUX,),
+        deciding=True,
         # The pages roll a helm workload back with `helm rollback` and pause Flux first: only a
         # HelmRelease's suspension stops helm-controller from upgrading the release again
         # (https://fluxcd.io/flux/components/helm/helmreleases/#suspend); a Kustomization's

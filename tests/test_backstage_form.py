@@ -43,8 +43,11 @@ EVERY_RULE_USED = {"workload": "helm", "gitops": "flux"}
 # Answers a rule needs where it is used, typed in (the form requires a Helm release with the
 # helm workload; the health check's answers are used with their own kind, see used_for()).
 FILLED = {
-    field: RULES_BY_FIELD[field].example
-    for field in ("helm_release", "health_url", "health_check_path", "health_check_port")
+    **{
+        field: RULES_BY_FIELD[field].example
+        for field in ("helm_release", "health_url", "health_check_path", "health_check_port")
+    },
+    "gitops_kind": "helmrelease",  # the kind a helm workload under Flux needs
 }
 # The defaults with every rule used (typed() adds the computed fields).
 USED = {**BASE, **EVERY_RULE_USED, **FILLED}
@@ -303,3 +306,21 @@ def test_an_unused_answer_is_held_only_to_no_jinja_by_form_and_hook(
     for answers, verdict in zip(batch, verdicts, strict=True):
         assert verdict.server == verdict.browser == hook_accepts_in(answers), answers[field]
     assert [v.server for v in verdicts] == [True, True, True, False]
+
+
+DECIDING_FIELDS = sorted(field for field, rule in RULES_BY_FIELD.items() if rule.deciding)
+
+
+@pytest.mark.parametrize("field", DECIDING_FIELDS)
+def test_a_deciding_fact_is_required_where_it_is_used(form: FormChecker, field: str) -> None:
+    """Each fact that decides which commands the pages give is the person's choice: left out
+    where it is used, the form refuses (it has no default to fall back on); given, it passes;
+    where it is unused (another workload, GitOps tool or health check), it is not asked for."""
+    used = used_for(field)
+    assert not form_accepts(form, field, None), "a deciding fact left out was accepted"
+    assert form_accepts(form, field, str(used[field]))  # negative control: given
+    rule = RULES_BY_FIELD[field]
+    for other, choices in rule.only_when or ():
+        unused = next(c for c in RULES_BY_FIELD[other].choices if c not in choices)
+        verdict = form.check({**without(field), other: unused})
+        assert verdict.server and verdict.browser, (field, other, verdict.errors)

@@ -63,7 +63,7 @@ def test_the_check_fails_when_cookiecutter_json_changes(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE_PATH, tmp_path)
     assert generator("--check", "--root", str(tmp_path)).returncode == 0
     changed = json.loads((tmp_path / "cookiecutter.json").read_text(encoding="utf-8"))
-    changed["namespace"] = "prod"
+    changed["staging_namespace"] = "stage"
     changed["gitops"].append("spinnaker")
     changed["publish_techdocs"] = True  # a new boolean answer
     changed["__prompts__"]["publish_techdocs"] = "Publish the runbooks to TechDocs storage?"
@@ -77,7 +77,7 @@ def test_the_check_fails_when_cookiecutter_json_changes(tmp_path: Path) -> None:
 
     regenerated = load_template(tmp_path / "template.yaml")
     fields = form_properties(regenerated)
-    assert fields["namespace"]["default"] == "prod"
+    assert fields["staging_namespace"]["default"] == "stage"
     assert fields["gitops"]["enum"] == ["none", "argocd", "flux", "spinnaker"]
     assert fields["publish_techdocs"] == {
         "title": "Publish the runbooks to TechDocs storage?",
@@ -135,7 +135,13 @@ def test_the_form_asks_what_cookiecutter_asks() -> None:
         )
         prompt = prompts[field]
         assert schema["title"] == (prompt["__prompt__"] if isinstance(prompt, dict) else prompt)
-        if isinstance(default, bool):
+        if rule is not None and rule.deciding:  # chosen where used, never a default (a guess)
+            assert "default" not in schema and "ui:placeholder" not in schema, field
+            assert schema.get("enum", default) == default, field
+            required = next(p for p in TEMPLATE["spec"]["parameters"] if field in p["properties"])
+            used_only_some_times = rule.only_when is not None
+            assert (field in required.get("required", [])) != used_only_some_times, field
+        elif isinstance(default, bool):
             assert schema["type"] == "boolean" and schema["default"] is default
         elif isinstance(default, list):
             assert schema["enum"] == default and schema["default"] == default[0]

@@ -19,8 +19,14 @@ What the form carries, field by field:
   becomes an optional field, and the step computes the value with a Nunjucks expression
   (``parameters.app_label_selector or ('app=' + parameters.service_name)``): no value the step
   hands to cookiecutter ever holds a Jinja delimiter;
-- a default that is one conditional expression over earlier answers (``{{ 'helmrelease' if
-  cookiecutter.workload == 'helm' else 'kustomization' }}``) is translated token by token into
+- a fact that decides which commands the pages give (``Rule.deciding``: the workload and its
+  name, the namespace, GitOps and the Flux object's kind, the migration tool, the health check
+  and its details) is required wherever it is used, with no default: the person chooses it, as
+  a fleet entry and ``new --no-input`` must give it (a default would be a guess);
+- a default that is one conditional expression over earlier answers (``helm_release``'s:
+  ``{{ (... if cookiecutter.flux_namespace != cookiecutter.namespace else
+  cookiecutter.gitops_app) if cookiecutter.gitops == 'flux' else cookiecutter.workload_name }}``)
+  is translated token by token into
   the same Nunjucks expression (Nunjucks has Jinja's inline ``if``/``else``, ``~``, ``==``,
   ``!=``, ``and``, ``or``: https://mozilla.github.io/nunjucks/templating.html#if-expression),
   each answer it reads replaced by the value the step computes for that answer; when its value
@@ -328,8 +334,10 @@ def _choice_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
         "type": "string",
         "enum": choices,
         "enumNames": choice_labels(cookiecutter, field),
-        "default": choices[0],
     }
+    rule = RULES_BY_FIELD.get(field)
+    if rule is None or not rule.deciding:  # a deciding fact is chosen, never defaulted
+        schema["default"] = choices[0]
     return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
 
 
@@ -415,6 +423,8 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
     default = cookiecutter[field]
     if default == TODAY:
         return _today_field(cookiecutter, field)
+    if rule.deciding:
+        return _deciding_field(cookiecutter, field, rule)
     tokens = expression_tokens(default, fields)
     if tokens is not None:
         return _expression_field(cookiecutter, field, rule, tokens)
@@ -450,6 +460,43 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
             required = False
     conditions += _narrowing_conditions(field, rule)
     return Field(field, schema, required, step, conditions)
+
+
+def _deciding_field(cookiecutter: Mapping[str, Any], field: str, rule: Rule) -> Field:
+    """A fact that decides which commands the pages give (``Rule.deciding``): required where it
+    is used, without a default, computed or not (a default would be a guess)."""
+    description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
+    schema: dict[str, Any] = {
+        "title": prompt(field, cookiecutter),
+        "type": "string",
+        "description": f"{description}. Required: it decides which commands the runbooks give.",
+        "pattern": form_pattern(rule, allow_empty=False),
+    }
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    if rule.only_when is None:
+        return Field(field, schema, True, f"${{{{ parameters.{field} }}}}")
+    # Unused, it may be left empty: the step then hands cookiecutter its own default for it
+    # (computed as cookiecutter computes it), which no file uses.
+    conditions = (_only_when_used(field, rule, schema, True), *_narrowing_conditions(field, rule))
+    step = f"${{{{ parameters.{field} or {_default_expression(cookiecutter, field)} }}}}"
+    return Field(field, schema, False, step, conditions)
+
+
+def _default_expression(cookiecutter: Mapping[str, Any], field: str) -> str:
+    """The Nunjucks expression of cookiecutter.json's default for ``field``: a conditional
+    expression or text with answers in it as the step computes them, else the literal."""
+    default = str(cookiecutter[field])
+    fields = questions(cookiecutter)
+    tokens = expression_tokens(default, fields)
+    if tokens is not None:
+        return tokens_expression(cookiecutter, tokens)
+    parts = default_parts(default, fields)
+    if parts is not None:
+        return parts_expression(cookiecutter, parts)
+    if set(default) & _UNSAFE_IN_LITERAL:
+        raise TemplateError(f"{field}: default {default!r} cannot be a literal in the step")
+    return f"'{default}'"
 
 
 def _expression_field(

@@ -120,9 +120,13 @@ def floor(overlays: list[Path]) -> float:
 
 
 def fill_in(fleet: Path) -> None:
-    """What discovery never sets, given once for all, as a person would before rendering."""
+    """What discovery never sets, given once for all, as a person would before rendering (the
+    generated workloads have no probe: their health check is the pods' readiness)."""
     text = fleet.read_text(encoding="utf-8")
-    block = 'defaults:\n  reviewed_on: "2026-12-01"\n  gitops: "none"\nservices:\n'
+    block = (
+        'defaults:\n  reviewed_on: "2026-12-01"\n  gitops: "none"\n  health_check: "readiness"\n'
+        "services:\n"
+    )
     fleet.write_text(text.replace("services:\n", block, 1), encoding="utf-8")
 
 

@@ -45,7 +45,7 @@ import yaml
 
 from service_runbooks.fleet.lastrun import RECORD
 from service_runbooks.fleet.workdir import CRUFT_FILE, FLEET_SERVICES, LOCK_FILE, MANIFEST
-from service_runbooks.rules import deciding_fields, default_answer
+from service_runbooks.rules import RULES_BY_FIELD, default_answer, missing_deciding
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -84,7 +84,11 @@ def fleet_services(count: int) -> list[dict[str, str]]:
             "workload": workload,
             "migration_tool": tool,
             "gitops": gitops,
+            # The workload's own name is each service's (rules.Rule.per_service).
+            "workload_name": f"svc-{i:04d}",
         }
+        if gitops == "flux":  # the Flux object's kind is a deciding fact under Flux
+            service["gitops_kind"] = "helmrelease" if workload == "helm" else "kustomization"
         if i % 2:
             service["github_repo"] = f"acme/svc-{i:04d}"
             service["pagerduty_service_id"] = f"P{i:06d}"
@@ -95,8 +99,9 @@ def fleet_services(count: int) -> list[dict[str, str]]:
 # The fleet's defaults; reviewed_on must be given in a fleet file (its cookiecutter default is
 # the day of the render), and so must the deciding facts (rules.Rule.deciding: each service
 # gives its own, the rest take cookiecutter.json's values here); the CLI loops get the same answers.
+PER = {field for field, rule in RULES_BY_FIELD.items() if rule.per_service}
 DEFAULTS = {
-    **{field: str(default_answer(field)) for field in deciding_fields()},
+    **{field: str(default_answer(field)) for field in missing_deciding({}) if field not in PER},
     "incident_channel": "#incidents",
     "reviewed_on": "2026-11-02",
 }

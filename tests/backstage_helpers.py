@@ -22,9 +22,22 @@ FORM_CHECK = ROOT / "tests" / "node" / "form-check.mjs"
 RENDER_TEMPLATE = ROOT / "tests" / "node" / "render-template.mjs"
 NODE_VALIDATOR = ROOT / "tests" / "node" / "validate-entity.mjs"
 REPO_URL = "github.com?owner=acme&repo=payments-api-runbooks"
-# What a person must type because the form has no default for it: the repository, and the
-# review date (cookiecutter's default is today, which a form cannot compute).
-TYPED_BY_HAND = {"repoUrl": REPO_URL, "reviewed_on": "2026-11-02"}
+# What a person must type because the form has no default for it: the repository, the review
+# date (cookiecutter's default is today, which a form cannot compute), the owner (the form
+# requires it: the catalog entry is written only with one) and the facts that decide which
+# commands the pages give (rules.Rule.deciding, used by default: chosen here as cookiecutter's
+# defaults, so the form's answers stay comparable with a plain cookiecutter render).
+TYPED_BY_HAND = {
+    "repoUrl": REPO_URL,
+    "reviewed_on": "2026-11-02",
+    "owner": "team-payments",
+    "workload_name": "payments-api",
+    "namespace": "production",
+    "workload": "deployment",
+    "health_check": "readiness",
+    "migration_tool": "none",
+    "gitops": "none",
+}
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

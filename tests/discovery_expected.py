@@ -287,6 +287,90 @@ EXPECTED["gitops"] = {
 }
 
 
+# The answer model's own answers (issue 21, section 1), from the same manifests: each
+# workload's name as built (a namePrefix included; the catalog's component may differ), and its
+# health check read from its probe (an httpGet probe: in-cluster with its path, port and scheme,
+# a named port as the container's number; an exec, gRPC or TCP probe: readiness).
+PROBE = "spec.template.spec.containers[0]."
+
+
+def _named(fixture: str, service: str, where: str, kind: str, name: str) -> None:
+    EXPECTED[fixture][service]["workload_name"] = (name, f"{where}{kind}/{name} metadata.name")
+
+
+def _probe(fixture: str, service: str, where: str, probe: str, *http: str) -> None:
+    source = f"{where}{PROBE}{probe}"
+    answers = EXPECTED[fixture][service]
+    if not http:
+        answers["health_check"] = ("readiness", source)
+        return
+    answers["health_check"] = ("in-cluster", source)
+    for field, value in zip(("path", "port", "scheme"), http, strict=True):
+        answers[f"health_check_{field}"] = (value, source)
+
+
+_named("plain", "carts", "deploy/carts.yaml: ", "Deployment", "carts")
+_probe(
+    "plain",
+    "carts",
+    "deploy/carts.yaml: Deployment/carts ",
+    "readinessProbe",
+    "/health",
+    "8080",
+    "HTTP",
+)  # port: http, the container's port named http
+_named("plain", "carts-db", "deploy/carts-db.yaml: ", "StatefulSet", "carts-db")
+_probe("plain", "carts-db", "deploy/carts-db.yaml: StatefulSet/carts-db ", "readinessProbe")
+_named("plain", "unrelated", "deploy/carts-db.yaml: ", "Deployment", "unrelated")
+for _env in ("prod", "staging"):
+    _where = f"deploy/overlays/{_env} (kubectl kustomize): "
+    _named("kustomize", f"{_env}-frontend", _where, "Deployment", f"{_env}-frontend")
+    _probe(
+        "kustomize",
+        f"{_env}-frontend",
+        f"{_where}Deployment/{_env}-frontend ",
+        "readinessProbe",
+        "/_healthz",
+        "8080",
+        "HTTP",
+    )
+_named("catalog", "payments", "deploy/deployment.yaml: ", "Deployment", "payments-api-server")
+_probe(
+    "catalog",
+    "payments",
+    "deploy/deployment.yaml: Deployment/payments-api-server ",
+    "livenessProbe",
+    "/livez",
+    "8443",
+    "HTTPS",
+)
+_named("catalog", "payments-worker", "deploy/deployment.yaml: ", "Deployment", "payments-worker")
+_named("statefulset", "ledger", "k8s/ledger.yaml: ", "StatefulSet", "ledger")
+_probe("statefulset", "ledger", "k8s/ledger.yaml: StatefulSet/ledger ", "readinessProbe")  # exec
+_named("statefulset", "ledger-archive", "k8s/ledger.yaml: ", "StatefulSet", "ledger-archive")
+_probe(
+    "statefulset",
+    "ledger-archive",
+    "k8s/ledger.yaml: StatefulSet/ledger-archive ",
+    "readinessProbe",
+)  # gRPC
+_named("rollout", "checkout", "rollout.yaml: ", "Rollout", "checkout")
+_named("gitops", "checkout", "deploy/checkout/deployment.yaml: ", "Deployment", "checkout")
+_named(
+    "gitops",
+    "payments",
+    "deploy/payments/overlays/prod (kubectl kustomize): ",
+    "Deployment",
+    "payments",
+)
+_named("gitops", "team-reports", REPORTS, "Deployment", "team-reports")
+# Flux's kind, lowercase as the answer's choices spell it.
+EXPECTED["gitops"]["payments"]["gitops_kind"] = (
+    "kustomization",
+    "clusters/prod/payments.yaml: Kustomization/payments kind",
+)
+
+
 def mismatches(expected: dict[str, dict[str, tuple[str, str]]], found: Discovery) -> list[str]:
     """Every difference between the expected services and a discovery run, in words."""
     services = {service.name or NO_NAME: service for service in found.services}

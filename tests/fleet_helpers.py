@@ -15,7 +15,13 @@ from matrix import ROOT
 
 from service_runbooks.fleet.minify import minify_page
 from service_runbooks.fleet.techdocs_metadata import METADATA as TECHDOCS_METADATA
-from service_runbooks.rules import deciding_fields, default_answer
+from service_runbooks.rules import (
+    COOKIECUTTER_JSON,
+    RULES_BY_FIELD,
+    default_answer,
+    has_jinja,
+    missing_deciding,
+)
 
 LOCK = ".service-runbooks.lock"
 RECORD = ".service-runbooks-fleet.json"  # file-system identities of the last run: not content
@@ -87,9 +93,48 @@ def run_cli(
 REVIEWED = {"reviewed_on": "2026-11-02"}
 # Every fleet must give the facts that decide which commands a page gives (rules.Rule.deciding;
 # tests/test_fleetfile.py is about that refusal): write_fleet gives cookiecutter.json's values
-# for them in defaults, so a test's services render as they did before the rule.
-DECIDING = {field: default_answer(field) for field in deciding_fields()}
+# for them, so a test's services render as they did before the rule. DECIDING holds the ones a
+# plain default gives (in defaults:); those computed from other answers (the workload's name
+# from the service's, the Flux object's kind from the workload) are given per entry, as
+# cookiecutter computes them (computed_deciding).
+DECIDING = {
+    field: default_answer(field)
+    for field in missing_deciding({})
+    if not has_jinja(str(default_answer(field)))
+}
 MUST_GIVE = {**REVIEWED, **DECIDING}
+# The deciding facts that name one service's own object (rules.Rule.per_service): never in
+# defaults:, each entry gives its own.
+PER_SERVICE = [
+    field for field, rule in RULES_BY_FIELD.items() if rule.deciding and rule.per_service
+]
+
+
+def computed_deciding(answers: Mapping[str, object]) -> dict[str, str]:
+    """The deciding facts ``answers`` lack whose cookiecutter.json default is computed from other
+    answers, rendered with them as cookiecutter renders it (its defaults for the rest)."""
+    import jinja2
+
+    context = {k: default_answer(k) for k in COOKIECUTTER_JSON if not k.startswith("_")}
+    context.update(answers)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return {
+        field: environment.from_string(str(default_answer(field))).render(cookiecutter=context)
+        for field in missing_deciding(answers)
+        if has_jinja(str(default_answer(field)))
+    }
+
+
+def give_per_service(data: object) -> object:
+    """A parsed fleet with each entry's per-service deciding facts given (their rules' example)
+    where it lacks them: for the tests about the file's other rules, which write entries by
+    name only. The lines of the entries stay as parsed."""
+    services = data.get("services") if isinstance(data, dict) else None
+    for item in services if isinstance(services, list) else []:
+        if isinstance(item, dict):
+            for field in PER_SERVICE:
+                item.setdefault(field, RULES_BY_FIELD[field].example)
+    return data
 
 
 def must_give_yaml() -> str:
@@ -100,8 +145,9 @@ def must_give_yaml() -> str:
 def write_fleet(
     path: Path, services: list[Mapping[str, object]], defaults: Mapping[str, object] | None = None
 ) -> Path:
-    data: dict[str, object] = {"services": [dict(s) for s in services]}
-    data["defaults"] = {**MUST_GIVE, **(defaults or {})}
+    shared = {**MUST_GIVE, **(defaults or {})}
+    entries = [{**dict(s), **computed_deciding({**shared, **s})} for s in services]
+    data: dict[str, object] = {"services": entries, "defaults": shared}
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

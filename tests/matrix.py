@@ -12,8 +12,22 @@ WORKLOADS: list[str] = COOKIECUTTER_JSON["workload"]
 MIGRATION_TOOLS: list[str] = COOKIECUTTER_JSON["migration_tool"]
 GITOPS: list[str] = COOKIECUTTER_JSON["gitops"]
 
-# Optional answers, given on every other combination so both branches render.
+# Answers every combination gives: the template's defaults leave them empty (the pages then say
+# they are not known), and the catalog entry is written only with an owner.
+GIVEN_ANSWERS = {
+    "description": "Payments API: takes card payments and refunds.",
+    "owner": "team-payments",
+}
+# The health check, cycled over the combinations so each kind meets every engine.
+HEALTH_CHECKS: list[dict[str, str]] = [
+    {"health_check": "url", "health_url": "https://api.example.com/health"},
+    {"health_check": "in-cluster", "health_check_path": "/healthz", "health_check_port": "8080"},
+    {"health_check": "readiness"},
+]
+# Optional answers, given on every other combination so both branches render: a workload name
+# apart from the component's proves that every command naming the workload uses it.
 OPTIONAL_ANSWERS = {
+    "workload_name": "payments-api-v2",
     "kube_context": "prod-eu-west-1",
     "system": "payments",
     "pagerduty_service_id": "PABC123",
@@ -28,6 +42,8 @@ def _pairwise() -> list[dict[str, str]]:
     for i, workload in enumerate(WORKLOADS):
         for j, tool in enumerate(MIGRATION_TOOLS):
             row = {"workload": workload, "migration_tool": tool, "gitops": GITOPS[(i + j) % 3]}
+            row.update(GIVEN_ANSWERS)
+            row.update(HEALTH_CHECKS[len(rows) % len(HEALTH_CHECKS)])
             if (i + j) % 2:
                 row.update(OPTIONAL_ANSWERS)
             rows.append(row)

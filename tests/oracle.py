@@ -12,10 +12,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
-NAME = "payments-api"
+NAME = "payments-api"  # the component, and the GitOps object's default name
 TIMEOUT = "5m"
 TIMEOUT_SECONDS = "300"
-HEALTH = "curl -fsS --max-time 10 'https://api.example.com/health'"
 TEMPLATE_IMAGES = "-o 'jsonpath={.spec.template.spec.containers[*].image}'"
 POD_IMAGES = (
     '-o \'jsonpath={range .items[*]}{.metadata.name}{"\\t"}'
@@ -43,6 +42,11 @@ class Service:
     @property
     def workload(self) -> str:
         return self.answers["workload"]
+
+    @property
+    def name(self) -> str:
+        """The workload's own name: every command naming the workload uses it."""
+        return self.answers.get("workload_name", NAME)
 
     @property
     def gitops(self) -> str:
@@ -83,6 +87,8 @@ class Service:
     def helm_release(self) -> str:
         """helm-controller names the release [<targetNamespace>-]<name> and stores it in the
         HelmRelease's namespace (fluxcd.io/flux/components/helm/helmreleases/#release-name)."""
+        if self.gitops != "flux":
+            return self.name
         return NAME if self.helm_cli_rollback else f"production-{NAME}"
 
     @property
@@ -94,7 +100,7 @@ class Service:
     def ref(self) -> str:
         """The workload as kubectl names it; a Helm chart's workload is the reader's $WORKLOAD."""
         kind = {"argo-rollout": "rollout"}.get(self.workload, self.workload)
-        return '"${WORKLOAD:?}"' if self.workload == "helm" else f"{kind}/{NAME}"
+        return '"${WORKLOAD:?}"' if self.workload == "helm" else f"{kind}/{self.name}"
 
     # ---- the engine's operations (None: the engine has no such operation) ----
 
@@ -102,7 +108,7 @@ class Service:
         return {
             "kubectl-rollout": f"kubectl rollout history {self.ref} {self.flags}",
             # Argo Rollouts has no history subcommand: `get rollout` lists the revisions.
-            "argo-rollouts": f"kubectl argo rollouts get rollout {NAME} {self.flags}",
+            "argo-rollouts": f"kubectl argo rollouts get rollout {self.name} {self.flags}",
             "helm": f"helm history {self.helm_release} {self.helm_flags}",
             "argocd-helm": f"argocd app history {NAME}",
         }[self.engine]
@@ -121,7 +127,7 @@ class Service:
         helm_wait = f"--wait --timeout {TIMEOUT}"
         return {
             "kubectl-rollout": f"kubectl rollout undo {self.ref} {self.flags}",
-            "argo-rollouts": f"kubectl argo rollouts undo {NAME} {self.flags}",
+            "argo-rollouts": f"kubectl argo rollouts undo {self.name} {self.flags}",
             "helm": f"helm rollback {self.helm_release} {self.helm_flags} {helm_wait}",
             "argocd-helm": f"argocd app rollback {NAME} --timeout {TIMEOUT_SECONDS}",
         }[self.engine]
@@ -142,7 +148,7 @@ class Service:
         rollout_status = f"kubectl rollout status {self.ref} {self.flags} --timeout={TIMEOUT}"
         return {
             "kubectl-rollout": rollout_status,
-            "argo-rollouts": f"kubectl argo rollouts status {NAME} {self.flags} --timeout "
+            "argo-rollouts": f"kubectl argo rollouts status {self.name} {self.flags} --timeout "
             f"{TIMEOUT}",
             "helm": rollout_status,
             "argocd-helm": f"argocd app wait {NAME} --health --timeout {TIMEOUT_SECONDS}",
@@ -159,13 +165,13 @@ class Service:
 
     def image(self) -> str:
         if self.engine == "kubectl-rollout":
-            return f"kubectl get {self.workload} {NAME} {self.flags} {TEMPLATE_IMAGES}"
+            return f"kubectl get {self.workload} {self.name} {self.flags} {TEMPLATE_IMAGES}"
         # A Rollout's spec holds the new image even after an abort: the pods say what runs.
         return f"{self.pods()} {POD_IMAGES}"
 
     def abort(self) -> str | None:
         return (
-            f"kubectl argo rollouts abort {NAME} {self.flags}"
+            f"kubectl argo rollouts abort {self.name} {self.flags}"
             if self.engine == "argo-rollouts"
             else None
         )
@@ -174,7 +180,7 @@ class Service:
         """After an undo re-runs every canary step: skip them (argo-rollouts docs, promote)."""
         if self.engine != "argo-rollouts":
             return None
-        return f"kubectl argo rollouts promote {NAME} {self.flags} --full"
+        return f"kubectl argo rollouts promote {self.name} {self.flags} --full"
 
     def list_workloads(self) -> list[str]:
         """How a Helm service finds the workload its chart made."""
@@ -188,10 +194,15 @@ class Service:
     # ---- the GitOps layer ----
 
     @property
+    def flux_kind(self) -> str:
+        """The Flux object's kind: the answer, else its default from the workload."""
+        default = "helmrelease" if self.workload == "helm" else "kustomization"
+        return self.answers.get("gitops_kind", default)
+
+    @property
     def flux_target(self) -> str:
-        kind = "helmrelease" if self.workload == "helm" else "kustomization"
         context = f" --context {self.context}" if self.context else ""
-        return f"{kind} {NAME} -n flux-system{context}"
+        return f"{self.flux_kind} {NAME} -n flux-system{context}"
 
     def gitops_pause(self) -> list[str]:
         """Stopping the GitOps tool from reverting a manual change, and handing back exactly
@@ -217,11 +228,10 @@ class Service:
 
     def gitops_deploy(self) -> list[str]:
         if self.gitops == "flux":
-            kind = "helmrelease" if self.workload == "helm" else "kustomization"
             context = f" --context {self.context}" if self.context else ""
             return [
                 f"flux reconcile {self.flux_target} --with-source",
-                f"flux get {kind}s {NAME} -n flux-system{context}",
+                f"flux get {self.flux_kind}s {NAME} -n flux-system{context}",
             ]
         return [
             f"argocd app diff {NAME} --refresh",
@@ -232,13 +242,34 @@ class Service:
     # ---- looking at the service ----
 
     def pods(self) -> str:
-        return f"kubectl get pods -l app={NAME} {self.flags}"
+        return f"kubectl get pods -l app={self.name} {self.flags}"
 
     def logs(self) -> str:
         return (
-            f"kubectl logs -l app={NAME} {self.flags} --all-containers --prefix "
+            f"kubectl logs -l app={self.name} {self.flags} --all-containers --prefix "
             "--since=15m --tail=200"
         )
+
+    def health(self) -> list[str]:
+        """The health check the answers allow: a URL with curl -f; the pods' HTTP probe through
+        the API server's pod proxy ([https:]POD:PORT/proxy/PATH, kubernetes.io API reference,
+        "get connect GET requests to proxy of Pod"); or, with nothing known, the pods' Ready
+        condition (kubectl wait --for=condition=Ready)."""
+        kind = self.answers.get("health_check", "readiness")
+        if kind == "url":
+            return [f"curl -fsS --max-time 10 '{self.answers['health_url']}'"]
+        if kind == "in-cluster":
+            context = f" --context {self.context}" if self.context else ""
+            scheme = "https:" if self.answers.get("health_check_scheme") == "HTTPS" else ""
+            port, path = self.answers["health_check_port"], self.answers["health_check_path"]
+            return [
+                f"POD=$({self.pods()} --field-selector=status.phase=Running -o "
+                "jsonpath='{.items[0].metadata.name}')",
+                f'kubectl get --raw "/api/v1/namespaces/production/pods/{scheme}${{POD:?}}:{port}'
+                f'/proxy{path}"{context}',
+            ]
+        ready = f"kubectl wait pod -l app={self.name} {self.flags} --for=condition=Ready"
+        return [f"{ready} --timeout={TIMEOUT}"]
 
     def events(self) -> str:
         return f"kubectl events {self.flags} --types=Warning"
@@ -259,9 +290,9 @@ class Service:
         if self.workload == "argo-rollout":
             image = '"${CONTAINER:?}=${IMAGE:?}"'
             return [
-                f"kubectl argo rollouts set image {NAME} {self.flags} {image}",
-                f"kubectl argo rollouts promote {NAME} {self.flags}",
-                f"kubectl argo rollouts abort {NAME} {self.flags}",
+                f"kubectl argo rollouts set image {self.name} {self.flags} {image}",
+                f"kubectl argo rollouts promote {self.name} {self.flags}",
+                f"kubectl argo rollouts abort {self.name} {self.flags}",
             ]
         # --version pins the chart; without it helm upgrade takes the newest (helm_upgrade docs).
         upgrade = (
@@ -279,7 +310,7 @@ class Service:
 
     def restart(self) -> str:
         if self.workload == "argo-rollout":
-            return f"kubectl argo rollouts restart {NAME} {self.flags}"
+            return f"kubectl argo rollouts restart {self.name} {self.flags}"
         return f"kubectl rollout restart {self.ref} {self.flags}"
 
     def rollback_page(self) -> list[str]:
@@ -295,7 +326,7 @@ class Service:
             self.promote_full(),
             *self.list_workloads()[: 1 if self.engine == "helm" else 0],
             *(self.gitops_pause() if self.helm_cli_rollback else []),
-            HEALTH,
+            *self.health(),
         ]
         if self.workload == "statefulset":
             operations.append(f'kubectl delete pod "${{POD:?}}" {self.flags}')

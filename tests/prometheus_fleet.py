@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from alert_servers import exporter, prometheus
+from fleet_helpers import write_fleet
 
 NAMESPACE = "production"
 APP_JOB = "payments-api"  # the job of the service's own metrics: its Service's name
@@ -140,9 +140,7 @@ def fleet_file(folder: Path, services: list[str]) -> Path:
         "gitops": "none",
         "migration_tool": "none",
     }
-    path = folder / "fleet.yaml"
-    path.write_text(yaml.safe_dump({"defaults": defaults, "services": entries}), encoding="utf-8")
-    return path
+    return write_fleet(folder / "fleet.yaml", entries, defaults)
 
 
 def render_answers(name: str) -> dict[str, str]:

@@ -20,8 +20,14 @@ CONTEXT = "prod-eu-west-1"
 # release), every migration tool, every GitOps tool, and a kube_context given or not.
 
 
+# The health check the engine bats files expect (a URL checked with curl); verify.sh's other
+# kinds are tested in test_verify_health.py.
+HEALTH_URL = {"health_check": "url", "health_url": "https://api.example.com/health"}
+
+
 def _combo(workload: str, migration_tool: str, gitops: str, context: str = "") -> dict[str, str]:
     answers = {"workload": workload, "migration_tool": migration_tool, "gitops": gitops}
+    answers |= HEALTH_URL
     return {**answers, "kube_context": context} if context else answers
 
 

@@ -158,7 +158,8 @@ def test_where_an_entry_sits_among_the_entries_changes_nothing(tmp_path: Path) -
         module.read_text(encoding="utf-8").index("'name': 'ErrorBudgetBurnFast'")
     )
     for template, out in ((plain, tmp_path / "out-plain"), (moved, tmp_path / "out-moved")):
-        result = cookiecutter_cli(template, out)
+        # An owner, so catalog-info.yaml (with its alert annotation) is rendered too.
+        result = cookiecutter_cli(template, out, "owner=team-payments")
         assert result.returncode == 0, result.stdout + result.stderr
     for name in ALERT_LISTS:
         assert (tmp_path / "out-moved" / "payments-api" / name).read_bytes() == (

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from doc_builds import mkdocs_build, nav_pages
 from github_workflow import load_workflow, run_step
-from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, ROOT
+from matrix import COMBINATIONS_BY_ID, COOKIECUTTER_JSON, GIVEN_ANSWERS, ROOT
 from runbook_expectations import GARBLED
 from runbook_pages import LEFTOVER_TEMPLATE
 from tools import tool
@@ -74,7 +74,7 @@ def docs_base(service: Path, case: str) -> str:
 
 @pytest.fixture(scope="module")
 def service_of(render):
-    return lambda case: render(CASES[case])
+    return lambda case: render({**GIVEN_ANSWERS, **CASES[case]})
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -145,14 +145,14 @@ def _wrong_label(tests: list) -> None:
 @pytest.mark.parametrize("change", [_wrong_url, _fires_too_early, _wrong_label])
 def test_a_wrong_expectation_fails(service_of, tmp_path: Path, change) -> None:
     """Negative control: promtool fails the unit tests when one expectation is wrong."""
-    monitoring = service_of("deployment-django-none") / "monitoring"
+    monitoring = service_of("deployment-prisma-none") / "monitoring"
     result = _mutated(monitoring, tmp_path, change)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
 
 def test_lint_fails_on_a_duplicate_rule(service_of, tmp_path: Path) -> None:
     """Negative control: --lint-fatal makes a duplicate rule an error."""
-    rules = rules_of(service_of("deployment-django-none"))
+    rules = rules_of(service_of("deployment-prisma-none"))
     rules["groups"][1]["rules"].append(rules["groups"][1]["rules"][0])
     (tmp_path / "alerts.yaml").write_text(yaml.safe_dump(rules))
     result = promtool("check", "rules", "--lint=all", "--lint-fatal", "alerts.yaml", cwd=tmp_path)
@@ -216,7 +216,7 @@ def test_pages_nav_index_and_urls_come_from_the_same_alerts(service_of, case: st
         assert rule["expr"] in text, page
 
 
-WORKLOADS = ["deployment-django-none", "statefulset-alembic-flux", "argo-rollout-django-flux"]
+WORKLOADS = ["deployment-prisma-none", "statefulset-django-flux", "argo-rollout-prisma-flux"]
 
 
 @pytest.mark.parametrize("case", [*WORKLOADS, "helm-statefulset-chart"])
@@ -231,7 +231,7 @@ def test_every_runbook_url_names_a_built_page(service_of, case: str, tmp_path: P
 
 
 def test_alerting_off_leaves_no_trace(render) -> None:
-    service = render({"alerting": False, "service_name": "quiet-api"})
+    service = render({**GIVEN_ANSWERS, "alerting": False, "service_name": "quiet-api"})
     assert not (service / "monitoring").exists()
     assert not (service / "docs" / "alerts").exists()
     assert not (service / ".github" / "workflows" / "alerts.yml").exists()
@@ -247,7 +247,7 @@ def test_alerting_off_leaves_no_trace(render) -> None:
 def test_ci_workflow_runs_promtool_on_the_rules(service_of, tmp_path: Path) -> None:
     """The job's check and test steps, run as GitHub runs them, pass on the service; and fail
     (negative control) when a rule is broken."""
-    service = service_of("deployment-django-none")
+    service = service_of("deployment-prisma-none")
     text = (service / ".github" / "workflows" / "alerts.yml").read_text()
     workflow = load_workflow(service, Path(".github") / "workflows" / "alerts.yml")
     assert not re.search(r"\{%|%\}|cookiecutter", text)

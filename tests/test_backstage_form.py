@@ -22,6 +22,7 @@ from drawn import examples
 from hostile_inputs import BAD_ANSWERS
 from hypothesis import strategies as st
 
+from service_runbooks.backstage import REQUIRED_IN_FORM
 from service_runbooks.rules import RULES_BY_FIELD, Rule, has_jinja, validate
 
 TEMPLATE = load_template()
@@ -39,8 +40,17 @@ COMPUTED = [name for name, schema in PROPERTIES.items() if "ui:placeholder" in s
 # Answers under which every rule applies (a Helm release is used only with the helm workload,
 # a GitOps app only with GitOps, a Flux namespace only with Flux: ``Rule.only_when``).
 EVERY_RULE_USED = {"workload": "helm", "gitops": "flux"}
+# Answers a rule needs where it is used, typed in (the form requires a Helm release with the
+# helm workload; the health check's answers are used with their own kind, see used_for()).
+FILLED = {
+    **{
+        field: RULES_BY_FIELD[field].example
+        for field in ("helm_release", "health_url", "health_check_path", "health_check_port")
+    },
+    "gitops_kind": "helmrelease",  # the kind a helm workload under Flux needs
+}
 # The defaults with every rule used (typed() adds the computed fields).
-USED = {**BASE, **EVERY_RULE_USED}
+USED = {**BASE, **EVERY_RULE_USED, **FILLED}
 CONDITIONAL = [rule.field for rule in RULES_BY_FIELD.values() if rule.only_when is not None]
 # Required where used, and every rule is used with typed().
 REQUIRED |= {f for f in CONDITIONAL if RULES_BY_FIELD[f].required and f not in COMPUTED}
@@ -70,7 +80,7 @@ def form() -> Iterator[FormChecker]:
 
 def form_accepts(form: FormChecker, field: str, value: str | None) -> bool:
     """Whether both validators accept the default answers with ``field`` set (None: left empty)."""
-    values = {key: item for key, item in typed().items() if key != field}
+    values = without(field)
     if value is not None:
         values[field] = value
     verdict = form.check(values)
@@ -79,8 +89,9 @@ def form_accepts(form: FormChecker, field: str, value: str | None) -> bool:
 
 
 def hook_accepts(field: str, value: str) -> bool:
-    """The hook's verdict on ``value`` where its rule applies (as with ``typed()``)."""
-    return RULES_BY_FIELD[field].check(value) is None
+    """The hook's verdict on ``value`` where its rule applies (as with ``typed()``), with the
+    narrowings the answers around it bring (a helm workload under Flux: a HelmRelease)."""
+    return RULES_BY_FIELD[field].verdict(value, used_for(field)) is None
 
 
 def hook_accepts_in(answers: dict[str, object]) -> bool:
@@ -228,13 +239,15 @@ def test_template_injection_is_refused_in_every_string_field(form: FormChecker, 
 def test_empty_answers_mean_what_they_mean_to_cookiecutter(form: FormChecker) -> None:
     """Left empty (absent, or given as ''): refused when required, allowed when optional, and
     computed when cookiecutter's default is an expression."""
-    absent = form.check_many([without(field) for field in TEXT_FIELDS])
-    empty = form.check_many([{**without(field), field: ""} for field in TEXT_FIELDS])
+    around = {field: without(field) for field in TEXT_FIELDS}
+    absent = form.check_many([around[field] for field in TEXT_FIELDS])
+    empty = form.check_many([{**around[field], field: ""} for field in TEXT_FIELDS])
     for field, gone, blank in zip(TEXT_FIELDS, absent, empty, strict=True):
         assert gone.server == gone.browser == blank.server == blank.browser, field
         assert gone.server == (field not in REQUIRED), field
         rule = RULES_BY_FIELD[field]
-        assert gone.server == (not rule.required or field in COMPUTED), field
+        optional = not rule.required and field not in REQUIRED_IN_FORM
+        assert gone.server == (optional or field in COMPUTED), field
 
 
 def test_computed_answers_pass_the_hook_or_the_form_asks_for_them(form: FormChecker) -> None:
@@ -270,12 +283,14 @@ def test_a_63_character_name_needs_no_helm_release_without_helm(
     assert not form.check({**parameters, "workload": "helm"}).server
 
 
-# Each condition of each conditional answer: unmet alone, the answer is unused. (A yes/no answer
-# is a checkbox: always a boolean, never text to hold to a rule.)
+# Each condition of each conditional answer: unmet alone, the answer is unused. Only text answers
+# are compared: a yes/no answer is a checkbox (always a boolean, never text to hold to a rule),
+# and a choice keeps its list in the form even where unused (its default is one of them, so
+# nothing is refused that a person could mean).
 CONDITIONS = [
     (field, other, choices)
     for field in CONDITIONAL
-    if not RULES_BY_FIELD[field].boolean
+    if not RULES_BY_FIELD[field].boolean and not RULES_BY_FIELD[field].choices
     for other, choices in RULES_BY_FIELD[field].only_when or ()
 ]
 
@@ -291,3 +306,21 @@ def test_an_unused_answer_is_held_only_to_no_jinja_by_form_and_hook(
     for answers, verdict in zip(batch, verdicts, strict=True):
         assert verdict.server == verdict.browser == hook_accepts_in(answers), answers[field]
     assert [v.server for v in verdicts] == [True, True, True, False]
+
+
+DECIDING_FIELDS = sorted(field for field, rule in RULES_BY_FIELD.items() if rule.deciding)
+
+
+@pytest.mark.parametrize("field", DECIDING_FIELDS)
+def test_a_deciding_fact_is_required_where_it_is_used(form: FormChecker, field: str) -> None:
+    """Each fact that decides which commands the pages give is the person's choice: left out
+    where it is used, the form refuses (it has no default to fall back on); given, it passes;
+    where it is unused (another workload, GitOps tool or health check), it is not asked for."""
+    used = used_for(field)
+    assert not form_accepts(form, field, None), "a deciding fact left out was accepted"
+    assert form_accepts(form, field, str(used[field]))  # negative control: given
+    rule = RULES_BY_FIELD[field]
+    for other, choices in rule.only_when or ():
+        unused = next(c for c in RULES_BY_FIELD[other].choices if c not in choices)
+        verdict = form.check({**without(field), other: unused})
+        assert verdict.server and verdict.browser, (field, other, verdict.errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def test_the_check_fails_when_cookiecutter_json_changes(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE_PATH, tmp_path)
     assert generator("--check", "--root", str(tmp_path)).returncode == 0
     changed = json.loads((tmp_path / "cookiecutter.json").read_text(encoding="utf-8"))
-    changed["namespace"] = "prod"
+    changed["staging_namespace"] = "stage"
     changed["gitops"].append("spinnaker")
     changed["publish_techdocs"] = True  # a new boolean answer
     changed["__prompts__"]["publish_techdocs"] = "Publish the runbooks to TechDocs storage?"
@@ -76,7 +77,7 @@ def test_the_check_fails_when_cookiecutter_json_changes(tmp_path: Path) -> None:
 
     regenerated = load_template(tmp_path / "template.yaml")
     fields = form_properties(regenerated)
-    assert fields["namespace"]["default"] == "prod"
+    assert fields["staging_namespace"]["default"] == "stage"
     assert fields["gitops"]["enum"] == ["none", "argocd", "flux", "spinnaker"]
     assert fields["publish_techdocs"] == {
         "title": "Publish the runbooks to TechDocs storage?",
@@ -134,7 +135,13 @@ def test_the_form_asks_what_cookiecutter_asks() -> None:
         )
         prompt = prompts[field]
         assert schema["title"] == (prompt["__prompt__"] if isinstance(prompt, dict) else prompt)
-        if isinstance(default, bool):
+        if rule is not None and rule.deciding:  # chosen where used, never a default (a guess)
+            assert "default" not in schema and "ui:placeholder" not in schema, field
+            assert schema.get("enum", default) == default, field
+            required = next(p for p in TEMPLATE["spec"]["parameters"] if field in p["properties"])
+            used_only_some_times = rule.only_when is not None
+            assert (field in required.get("required", [])) != used_only_some_times, field
+        elif isinstance(default, bool):
             assert schema["type"] == "boolean" and schema["default"] is default
         elif isinstance(default, list):
             assert schema["enum"] == default and schema["default"] == default[0]
@@ -145,9 +152,12 @@ def test_the_form_asks_what_cookiecutter_asks() -> None:
             assert field in next(p for p in pages if field in p["properties"])["required"]
         elif has_jinja(default):
             assert "default" not in schema
-            assert schema["ui:placeholder"] in default.replace(
-                "{{ cookiecutter.service_name }}", "<service_name>"
-            )
+            # A reference shows as <answer>; a conditional default names the answers it reads,
+            # or, when its value could break the rule, the form requires it where used.
+            shown = re.sub(r"\{\{ cookiecutter\.(\w+) \}\}", r"<\1>", default)
+            placeholder = schema.get("ui:placeholder", "")
+            assert placeholder in shown or placeholder.startswith("computed from "), field
+            assert placeholder or "Required where used" in schema["description"], field
         else:
             assert schema.get("default", "") == default
             if rule.only_when is None:  # else checked only where used (test_backstage_form)
@@ -387,7 +397,24 @@ def test_no_default_or_help_text_holds_a_jinja_delimiter() -> None:
 
 
 # The nunjucks node types (nunjucks' parse tree, from render-template.mjs) the proof below knows.
-ANALYSED = {"Symbol", "LookupVal", "Literal", "Or", "Add", "Group"}
+# An inline if's value is its body or its else; its condition (comparisons, and, not) only
+# chooses, so nothing of it reaches the value, but its references must still be form answers.
+# '~' (Concat) joins as '+' does.
+ANALYSED = {
+    "Symbol",
+    "LookupVal",
+    "Literal",
+    "Or",
+    "Add",
+    "Concat",
+    "Group",
+    "InlineIf",
+    "Compare",
+    "And",
+    "Not",
+}
+COMPARISONS = {"==", "!="}
+JOINS = {"Add", "Concat"}
 
 
 def ref_path(node: dict[str, Any]) -> tuple[str, ...] | None:
@@ -405,17 +432,28 @@ def subexpressions(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if node["type"] not in ANALYSED or (node["type"] == "LookupVal" and ref_path(node) is None):
         raise RenderError(f"nunjucks node {node['type']} is not analysed here")
     yield node
-    if node["type"] in ("Or", "Add"):
+    if node["type"] in ("Or", "And", *JOINS):
         yield from subexpressions(node["left"])
         yield from subexpressions(node["right"])
     elif node["type"] == "Group":
         for child in node["children"]:
             yield from subexpressions(child)
+    elif node["type"] == "InlineIf":
+        for branch in ("cond", "body", "else_"):
+            yield from subexpressions(node[branch])
+    elif node["type"] == "Not":
+        yield from subexpressions(node["target"])
+    elif node["type"] == "Compare":
+        yield from subexpressions(node["expr"])
+        for op in node["ops"]:
+            if op["type"] not in COMPARISONS:
+                raise RenderError(f"nunjucks comparison {op['type']} is not analysed here")
+            yield from subexpressions(op["expr"])
 
 
 def operands(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """The operands of a ``+`` chain, in order."""
-    if node["type"] != "Add":
+    """The operands of a ``+`` or ``~`` chain, in order."""
+    if node["type"] not in JOINS:
         return [node]
     return operands(node["left"]) + operands(node["right"])
 
@@ -452,7 +490,7 @@ def delimiter_risks(template: dict[str, Any]) -> list[str]:
                     for part in parts:
                         if part["type"] == "Literal" and set(str(part["value"])) & set("{}%#"):
                             risks.append(f"{text!r}: literal {part['value']!r}")
-                        if part["type"] == "Add":
+                        if part["type"] in JOINS:
                             kinds = [o["type"] == "Literal" for o in operands(part)]
                             if any(not a and not b for a, b in itertools.pairwise(kinds)):
                                 risks.append(f"{text!r}: two answers joined by '+'")

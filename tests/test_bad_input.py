@@ -58,7 +58,7 @@ def test_bad_answer_is_refused_naming_field_and_rule(
 
 def test_every_problem_is_reported_at_once(tmp_path: Path, config_file: Path, capfd) -> None:
     answers = {"owner": "bad owner", "namespace": "Bad", "health_url": "nope", "github_repo": "x"}
-    err = refuse(answers, tmp_path / "out", config_file, capfd)
+    err = refuse({**answers, "health_check": "url"}, tmp_path / "out", config_file, capfd)
     for field in answers:
         assert f"  - {field}: " in err
     assert "4 invalid answer(s)" in err
@@ -92,7 +92,7 @@ def test_a_jinja_answer_is_refused_even_when_it_renders_to_a_valid_value(
 
 def test_free_text_round_trips_through_yaml(render) -> None:
     # (That it never reaches a script: tests/test_scripts.py.)
-    service = render({"description": HOSTILE_DESCRIPTION})
+    service = render({"description": HOSTILE_DESCRIPTION, "owner": "team-payments"})
     catalog = yaml.safe_load((service / "catalog-info.yaml").read_text(encoding="utf-8"))
     assert catalog["metadata"]["description"] == HOSTILE_DESCRIPTION
     mkdocs = yaml.safe_load((service / "mkdocs.yml").read_text(encoding="utf-8"))

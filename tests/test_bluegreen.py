@@ -64,7 +64,7 @@ def test_other_engines_have_no_rollout_strategy(render_combo, combo: str) -> Non
 
 def test_canary_only_pages_are_caught(render_combo) -> None:
     """Negative control: the pages as they were, canary only."""
-    service = render_combo("argo-rollout-rails-none")
+    service = render_combo("argo-rollout-liquibase-none")
     deploy = runbook(service, "deploy.md")
     canary_only = deploy.split('=== "Blue-green"', 1)[0]
     canary_only = re.sub(r"^kubectl get rollout .*$", "", canary_only, flags=re.M)

@@ -52,7 +52,9 @@ def rendered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Rendered:
     fleet = repo / "fleet.yaml"
     run_cli(ROOT, "discover", repo, "--output", fleet)
     text = fleet.read_text(encoding="utf-8")
-    filled = text.replace("services:\n", 'defaults:\n  reviewed_on: "2026-12-01"\nservices:\n', 1)
+    # What a person gives: the review, and the health check (the charts' pods have no probe).
+    given = '  reviewed_on: "2026-12-01"\n  health_check: "readiness"\n'
+    filled = text.replace("services:\n", f"defaults:\n{given}services:\n", 1)
     fleet.write_text(filled, encoding="utf-8")
     run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")
     return Rendered(repo, fleet, tmp_path / "out")
@@ -99,8 +101,15 @@ def test_nothing_changed_exits_0_and_writes_nothing(rendered: Rendered) -> None:
             "helm_release: the pages say 'ledger', the sources now say 'ledger-v2' "
             "(apps/prod/ledger.yaml: HelmRelease/ledger spec.releaseName)",
         ),
+        (
+            "deploy/checkout/deployment.yaml",
+            "name: checkout\n",
+            "name: checkout-v2\n",
+            "workload_name: the pages say 'checkout', the sources now say 'checkout-v2' "
+            "(deploy/checkout/deployment.yaml: Deployment/checkout-v2 metadata.name)",
+        ),
     ],
-    ids=["namespace", "selector", "release"],
+    ids=["namespace", "selector", "release", "workload-name"],
 )
 def test_a_changed_source_exits_1_naming_the_answer(
     rendered: Rendered, source: str, old: str, new: str, expected: str

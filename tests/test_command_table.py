@@ -71,7 +71,7 @@ def test_every_script_command_has_an_entry(render_combo, combo):
 
 def test_a_script_command_without_an_entry_is_caught(render_combo):
     """Negative control: a script that spells a command itself instead of taking the table's."""
-    combo = "statefulset-prisma-none"
+    combo = "statefulset-rails-none"
     scripts = scripts_of(render_combo(combo))
     doctored = scripts["scripts/lib/common.sh"].replace(
         "run kubectl get statefulset payments-api",
@@ -85,7 +85,7 @@ def test_a_script_command_without_an_entry_is_caught(render_combo):
 
 
 def test_every_entry_says_whether_it_changes_the_cluster():
-    table = page_table(COMBINATIONS_BY_ID["deployment-django-none"])
+    table = page_table(COMBINATIONS_BY_ID["deployment-prisma-none"])
     changing = {entry.name for entry in table.values() if entry.changes}
     reading = {entry.name for entry in table.values() if not entry.changes}
     assert {"undo", "undo_to", "scale", "restart", "drain", "delete_pod"} <= changing
@@ -94,7 +94,7 @@ def test_every_entry_says_whether_it_changes_the_cluster():
 
 def test_a_command_without_an_entry_is_caught(render_combo):
     """Negative control: a page with a command written by hand, not taken from the table."""
-    combo = "deployment-django-none"
+    combo = "deployment-prisma-none"
     pages = pages_of(render_combo(combo))
     pages["runbooks/rollback.md"] += (
         "\n```bash\nkubectl delete deployment payments-api -n production\n```\n"
@@ -108,7 +108,7 @@ def test_a_command_without_an_entry_is_caught(render_combo):
 def test_an_alert_page_command_without_an_entry_is_caught(render_combo):
     """Negative control on an alert page: a step's command spelled by hand (a claim grown with
     kubectl edit) instead of taken from alerts.jinja's entries."""
-    combo = "statefulset-prisma-none"
+    combo = "statefulset-rails-none"
     pages = pages_of(render_combo(combo))
     page = "alerts/volumealmostfull.md"
     assert page in pages and "kubectl patch pvc" in pages[page]
@@ -121,9 +121,9 @@ def test_an_alert_page_command_without_an_entry_is_caught(render_combo):
 def test_the_alert_entries_have_names_of_their_own():
     """An alert command's name is not one of commands.jinja's (one name, one meaning), and
     only growing a claim changes the cluster."""
-    alerts = alerts_module(COMBINATIONS_BY_ID["statefulset-prisma-none"])
+    alerts = alerts_module(COMBINATIONS_BY_ID["statefulset-rails-none"])
     assert set(alerts.alert_commands).isdisjoint(alerts.cmd.page_commands)
-    table = page_table(COMBINATIONS_BY_ID["statefulset-prisma-none"])
+    table = page_table(COMBINATIONS_BY_ID["statefulset-rails-none"])
     changing = {entry.name for entry in table.values() if entry.changes}
     assert "expand_pvc" in changing
     assert {"describe_pvc", "disk_usage", "last_state"}.isdisjoint(changing)

@@ -63,6 +63,8 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "chart_workload": ("deployment/payments-api", "Deployment/payments/payments-api"),
         "kube_context": ("prod", "kubectl --context prod"),
+        # Flux's kind, lowercase as the answer's choices spell it
+        "gitops_kind": ("helmrelease", "HelmRelease/flux-system/payments-api kind"),
     },
     "ledger-db": {
         "namespace": ("ledger", "StatefulSet/ledger/ledger-db metadata.namespace"),
@@ -86,6 +88,17 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
             "it does not prove Argo CD), confirmed by cluster prod: Application/argocd/checkout",
         ),
         "gitops_app": ("checkout", "Application/argocd/checkout metadata.name"),
+        "workload_name": ("checkout", "Rollout/shop/checkout metadata.name"),
+        # the readiness probe on a named port: the container's port number
+        "health_check": (
+            "in-cluster",
+            "Rollout/shop/checkout spec.template.spec.containers[0].readinessProbe",
+        ),
+        "health_check_path": (
+            "/ready",
+            "Rollout/shop/checkout spec.template.spec.containers[0].readinessProbe",
+        ),
+        "health_check_port": ("8080", "containers[0].readinessProbe"),
     },
     "search": {
         "namespace": ("search", "Deployment/search/search metadata.namespace"),
@@ -102,6 +115,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "gitops_app": ("apps", "Kustomization/flux-system/apps metadata.name"),
         "flux_namespace": ("flux-system", "Kustomization/flux-system/apps metadata.namespace"),
+        "gitops_kind": ("kustomization", "Kustomization/flux-system/apps kind"),
     },
     "web": {
         "namespace": ("web", "Deployment/web/web metadata.namespace"),
@@ -111,14 +125,13 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-# Facts the template has no answer for yet (proposed names), with their sources.
+# Facts the template has no answer for (proposed names), with their sources.
 EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
     "payments-api": {
         "helm_storage_namespace": (
             "flux-system",
             "HelmRelease/flux-system/payments-api status.storageNamespace",
         ),
-        "gitops_kind": ("HelmRelease", "HelmRelease/flux-system/payments-api kind"),
         "hpa_name": ("payments-api", "HorizontalPodAutoscaler/payments/payments-api"),
         "hpa_min_replicas": ("3", "spec.scaleTargetRef"),
         "hpa_max_replicas": ("12", "spec.scaleTargetRef"),
@@ -126,17 +139,11 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "ledger-db": {
         "update_strategy": ("OnDelete", "StatefulSet/ledger/ledger-db spec.updateStrategy.type"),
-        "gitops_kind": ("Application", "Application/argocd/ledger kind"),
         "gitops_reverts_by_hand_changes": ("true", "spec.syncPolicy.automated.selfHeal"),
         "gitops_prunes": ("false", "Application/argocd/ledger spec.syncPolicy.automated.prune"),
     },
     "checkout": {
         "update_strategy": ("canary", "Rollout/shop/checkout spec.strategy.canary"),
-        "health_check_path": (
-            "/ready",
-            "Rollout/shop/checkout spec.template.spec.containers[0].readinessProbe",
-        ),
-        "health_check_port": ("8080", "containers[0].readinessProbe"),
         "gitops_reverts_by_hand_changes": ("false", "Argo CD's default is no self-heal"),
     },
     "search": {
@@ -148,7 +155,6 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
         "helm_storage_namespace": ("web", "meta.helm.sh/release-namespace"),
     },
     "orders": {
-        "gitops_kind": ("Kustomization", "Kustomization/flux-system/apps kind"),
         "gitops_reverts_by_hand_changes": ("true", "Kustomization/flux-system/apps spec.interval"),
     },
 }
@@ -508,32 +514,37 @@ def test_drift_options_are_checked(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "--cluster, --context: only with --drift" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("change", "words"),
-    [
-        ("releaseName", "would use release 'payments-payments-api', not 'payments-api'"),
-        ("storageNamespace", "would use namespace 'flux-system', not 'payments'"),
-    ],
-)
-def test_a_release_the_pages_would_not_print_is_not_derived(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, words: str
+def test_a_release_named_as_the_service_is_derived_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Helm under Flux named as the template cannot print it (a releaseName equal to the
-    service's name, which the template reads as Flux's default; a storage namespace other than
-    the HelmRelease's): not derived, saying what the pages would use, never written as an
+    """A HelmRelease whose spec.releaseName equals the service's name: the answer is that
+    release, and the pages use it as given (helm_release is never read as "derive it")."""
+    cluster = fleet_cluster()
+    release = cluster.objects[("helmreleases", "flux-system", "payments-api")]
+    release["spec"]["releaseName"] = "payments-api"
+    deployment = cluster.objects[("deployments", "payments", "payments-api")]
+    deployment["metadata"]["annotations"]["meta.helm.sh/release-name"] = "payments-api"
+    with served(tmp_path, monkeypatch, cluster):
+        found = discover_cluster(ClusterSource(context=CONTEXT))
+    payments = _service(found, "payments-api")
+    assert payments.answers["helm_release"] == "payments-api", payments.not_derived
+    assert "helm_release" not in payments.not_derived
+
+
+def test_a_release_the_pages_would_not_print_is_not_derived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helm under Flux stored where the template cannot print it (a storage namespace other
+    than the HelmRelease's): not derived, saying what the pages would use, never written as an
     answer the pages would get wrong."""
     cluster = fleet_cluster()
     release = cluster.objects[("helmreleases", "flux-system", "payments-api")]
-    if change == "releaseName":
-        release["spec"]["releaseName"] = "payments-api"
-        deployment = cluster.objects[("deployments", "payments", "payments-api")]
-        deployment["metadata"]["annotations"]["meta.helm.sh/release-name"] = "payments-api"
-    else:
-        release["spec"]["storageNamespace"] = release["status"]["storageNamespace"] = "payments"
+    release["spec"]["storageNamespace"] = release["status"]["storageNamespace"] = "payments"
     with served(tmp_path, monkeypatch, cluster):
         found = discover_cluster(ClusterSource(context=CONTEXT))
     payments = _service(found, "payments-api")
     assert "helm_release" not in payments.answers
+    words = "would use namespace 'flux-system', not 'payments'"
     assert words in payments.not_derived["helm_release"], payments.not_derived
 
 

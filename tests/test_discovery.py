@@ -565,21 +565,85 @@ def test_answers_from_facts() -> None:
     )
     assert answers.answers == {
         "service_name": "db",
+        "workload_name": "db",
         "namespace": "shop",
         "workload": "statefulset",
         "app_label_selector": "app=db",
         "metrics_selector": 'job="shop/db"',
     }
     assert answers.sources["metrics_selector"] == "f: pm"
+    assert answers.sources["workload_name"] == "f: name"
     assert answers.not_derived["lifecycle"].startswith("'prod' from c: lifecycle must be one of")
-    assert set(answers.not_derived) == set(DISCOVERED_ANSWERS) - set(answers.answers)
-    # facts the template has no answer for yet stay apart, under proposed names
+    # The probe's details are answers of an in-cluster check only: never listed as missing.
+    details = {"health_check_path", "health_check_port", "health_check_scheme"}
+    assert set(answers.not_derived) == set(DISCOVERED_ANSWERS) - set(answers.answers) - details
+    # facts the template has no answer for stay apart, under proposed names
     assert answers.proposed == {
-        "workload_name": "db",
         "hpa_name": "db",
         "hpa_min_replicas": "1",
         "hpa_max_replicas": "3",
     }
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"),
+    [
+        (
+            {"kind": "in-cluster", "path": "/healthz", "port": 8080, "scheme": "HTTPS"},
+            {
+                "health_check": "in-cluster",
+                "health_check_path": "/healthz",
+                "health_check_port": "8080",
+                "health_check_scheme": "HTTPS",
+            },
+        ),
+        ({"kind": "readiness", "handler": "grpc"}, {"health_check": "readiness"}),
+    ],
+    ids=["http-probe", "grpc-probe"],
+)
+def test_the_health_check_is_an_answer_with_its_probe_details(
+    check: dict[str, Any], expected: dict[str, str]
+) -> None:
+    """An httpGet probe gives the in-cluster check with its path, port and scheme; a gRPC (or
+    exec, TCP) probe gives the readiness check and no details; each with the probe's source."""
+    answers = answers_for(
+        _facts(
+            workload_kind=("Deployment", "f: kind"),
+            workload_name=("web", "f: name"),
+            health_check=(check, "f: readinessProbe"),
+        )
+    )
+    given = {k: v for k, v in answers.answers.items() if k.startswith("health_check")}
+    assert given == expected
+    assert {answers.sources[k] for k in given} == {"f: readinessProbe"}
+    assert not {k for k in answers.proposed if k.startswith("health")}
+
+
+def test_the_flux_kind_is_an_answer_as_its_choices_spell_it() -> None:
+    """Flux's kind is written lowercase (kustomization, helmrelease), as the rule's choices;
+    a Kustomization in front of a helm workload breaks the rule: not derived, saying why."""
+
+    def derived(kind: str, chart: bool) -> tuple[dict[str, str], dict[str, str]]:
+        found = {
+            "workload_kind": ("Deployment", "f: kind"),
+            "workload_name": ("web", "f: name"),
+            "gitops": ("flux", "k: kind"),
+            "gitops_app": ("web", "k: name"),
+            "gitops_kind": (kind, "k: kind"),
+        }
+        if chart:
+            found["chart_workload"] = ("deployment/web", "h: chart")
+        answers = answers_for(_facts(**found))
+        return answers.answers, answers.not_derived
+
+    answers, _ = derived("Kustomization", chart=False)
+    assert answers["gitops_kind"] == "kustomization"
+    answers, _ = derived("HelmRelease", chart=True)
+    assert answers["gitops_kind"] == "helmrelease"
+    # Negative control: a Kustomization with the helm workload is refused by the rule.
+    answers, not_derived = derived("Kustomization", chart=True)
+    assert "gitops_kind" not in answers
+    assert "does not stop a Helm release's reconciliation" in not_derived["gitops_kind"]
 
 
 def test_a_namespace_the_catalog_contradicts_is_not_an_answer() -> None:

@@ -21,12 +21,15 @@ from service_runbooks.discovery import Discovery, ServiceAnswers, discover
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 REPO = FIXTURES / "helm"
 RENDERED = FIXTURES / "helm-rendered"
+# What a person gives before rendering the discovered fleet: the review, and the health check
+# (the charts' pods have no probe, so discovery leaves it to them).
+FILLED_IN = '  reviewed_on: "2026-12-01"\n  health_check: "readiness"\n'
 
 # What each service's deployer is, as the fixtures write it (the expected facts, by hand).
 EXPECTED = {
     "payments-api": {
         "gitops": "flux",
-        "gitops_kind": "HelmRelease",
+        "gitops_kind": "helmrelease",  # as the answer's choices spell it
         "gitops_app": "payments",
         "flux_namespace": "flux-apps",
         "namespace": "payments-live",  # spec.targetNamespace
@@ -36,7 +39,7 @@ EXPECTED = {
     },
     "ledger": {
         "gitops": "flux",
-        "gitops_kind": "HelmRelease",
+        "gitops_kind": "helmrelease",  # as the answer's choices spell it
         "gitops_app": "ledger",
         "flux_namespace": "finance",
         "namespace": "finance",  # no targetNamespace: the HelmRelease's namespace
@@ -46,14 +49,12 @@ EXPECTED = {
     },
     "web": {
         "gitops": "argocd",
-        "gitops_kind": "Application",
         "gitops_app": "web",
         "namespace": "storefront",
         "chart_workload": "deployment/web",
     },
     "checkout": {
         "gitops": "argocd",
-        "gitops_kind": "Application",
         "gitops_app": "checkout",
         "namespace": "shop",
         "gitops_reverts_by_hand_changes": "true",
@@ -189,7 +190,8 @@ def test_the_pages_rendered_from_discovery_name_exactly_those_objects(
     run_cli(ROOT, "discover", repo, "--output", fleet)
     text = fleet.read_text(encoding="utf-8")
     fleet.write_text(
-        text.replace("services:\n", 'defaults:\n  reviewed_on: "2026-12-01"\nservices:\n', 1),
+        # What discovery never sets, and the health check: the charts' pods have no probe.
+        text.replace("services:\n", f"defaults:\n{FILLED_IN}services:\n", 1),
         encoding="utf-8",
     )
     run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")

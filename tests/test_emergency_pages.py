@@ -56,7 +56,7 @@ def test_a_service_without_migrations_is_not_asked(render_combo, combo: str) -> 
 
 def test_entry_points_without_the_schema_question_are_caught(render_combo) -> None:
     """Negative control: today's entry points, which had no such line."""
-    sections = emergency_sections(render_combo("deployment-django-none"))
+    sections = emergency_sections(render_combo("deployment-prisma-none"))
     today = {
         name: text.replace(SCHEMA_QUESTION, "").replace(SCHEMA_LINK, "")
         for name, text in sections.items()
@@ -125,7 +125,7 @@ def test_the_error_rate_step_queries_the_recorded_ratio(render_combo, combo: str
 
 def test_without_alerts_the_reader_gives_the_expression(render) -> None:
     """Negative control: a service without alerts records nothing; its query is the reader's."""
-    service = render({**COMBINATIONS_BY_ID["deployment-django-none"], "alerting": False})
+    service = render({**COMBINATIONS_BY_ID["deployment-prisma-none"], "alerting": False})
     recorded = recorded_rules(service)
     assert recorded == set()
     for name, code in error_steps(service).items():
@@ -135,7 +135,7 @@ def test_without_alerts_the_reader_gives_the_expression(render) -> None:
 
 def test_a_step_without_the_query_is_caught(render_combo) -> None:
     """Negative control: today's Step 5, a comment with no query."""
-    service = render_combo("deployment-django-none")
+    service = render_combo("deployment-prisma-none")
     code = error_steps(service)["rollback.md"]
     today = "\n".join(line for line in code.splitlines() if QUERY_API not in line)
     assert error_query_problems(today, recorded_rules(service)) == ["no error-rate query"]

@@ -88,7 +88,8 @@ def test_template_injection_is_refused_before_cookiecutter_sees_it(
     result = run_cli(
         template_repo, "render", fleet, "--output", tmp_path / "out", cwd=tmp_path, check=2
     )
-    assert f"services[1] 'evil' (line 3): {field}:" in result.stderr
+    # Line 4: write_fleet gives each entry its workload's name, on the line after its name.
+    assert f"services[1] 'evil' (line 4): {field}:" in result.stderr
     assert "Jinja delimiters" in result.stderr
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.rglob("MARKER")) and not list(template_repo.rglob("MARKER"))
@@ -103,18 +104,24 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
         [
             {"service_name": "good"},
             {"service_name": "Bad Name"},
-            {"service_name": "ok", "owner": "team a", "health_url": "ftp://x"},
+            {
+                "service_name": "ok",
+                "owner": "team a",
+                "health_check": "url",
+                "health_url": "ftp://x",
+            },
             {"service_name": long_name},
             {"service_name": "typo", "namespce": "prod"},
         ],
     )
     result = run_cli(template_repo, "render", fleet, "--output", tmp_path / "out", check=2)
     assert "nothing was rendered" in result.stderr
+    # Each entry's lines include the workload's name that write_fleet gives it.
     for where, field in [
-        ("services[1] 'Bad Name' (line 3)", "service_name"),
-        ("services[2] 'ok' (line 4)", "owner"),
-        ("services[2] 'ok' (line 4)", "health_url"),
-        ("services[4] 'typo' (line 8)", "namespce"),
+        ("services[1] 'Bad Name' (line 4)", "service_name"),
+        ("services[2] 'ok' (line 6)", "owner"),
+        ("services[2] 'ok' (line 6)", "health_url"),
+        ("services[4] 'typo' (line 13)", "namespce"),
     ]:
         assert f"{where}: {field}:" in result.stderr
     assert "did you mean 'namespace'" in result.stderr
@@ -129,7 +136,7 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
     result = run_cli(
         template_repo, "render", tmp_path / "long.yaml", "-o", tmp_path / "out", check=2
     )
-    assert f"services[1] '{long_name}' (line 3): helm_release:" in result.stderr
+    assert f"services[1] '{long_name}' (line 4): helm_release:" in result.stderr
     assert "cookiecutter.json default" in result.stderr
     assert not (tmp_path / "out").exists()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fleet_helpers import DECIDING, must_give_yaml
+from fleet_helpers import DECIDING, give_per_service, must_give_yaml
 from hostile_inputs import alias_bomb
 
 from service_runbooks.fleet.sync import plan_update
@@ -16,13 +16,14 @@ PAYLOAD = "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}"
 
 # Every fleet file must give reviewed_on (tests/test_review_dates.py) and the deciding facts
 # (below); these tests are about other rules, so their files give them in defaults written last,
-# which moves no line number.
+# which moves no line number. Each entry's own workload name (a per-service deciding fact) is
+# given after parsing, which moves none either (give_per_service).
 REVIEWED = must_give_yaml()
 
 
 def problems_of(text: str) -> list[str]:
     data, lines = parse(text if "defaults:" in text else text + REVIEWED)
-    _, problems = check_fleet(data, lines)
+    _, problems = check_fleet(give_per_service(data), lines)
     return [str(p) for p in problems]
 
 
@@ -31,17 +32,20 @@ def test_a_good_fleet_merges_defaults_under_each_entry(tmp_path: Path) -> None:
     fleet.write_text(
         "defaults:\n  owner: team-a\n  incident_channel: '#inc'\n  reviewed_on: '2026-10-01'\n"
         + "".join(f"  {field}: {value}\n" for field, value in DECIDING.items())
-        + "services:\n  - service_name: one\n  - service_name: two\n    owner: team-b\n"
+        + "services:\n  - service_name: one\n    workload_name: one\n"
+        "  - service_name: two\n    workload_name: web-two\n    owner: team-b\n"
         "    reviewed_on: 2026-11-02\n",  # unquoted: stays the text written, not a YAML date
         encoding="utf-8",
     )
     entries = load_fleet(fleet)
     common = {"incident_channel": "#inc", **DECIDING}
     assert [e.answers for e in entries] == [
-        {"owner": "team-a", **common, "reviewed_on": "2026-10-01", "service_name": "one"},
-        {"owner": "team-b", **common, "reviewed_on": "2026-11-02", "service_name": "two"},
+        {"owner": "team-a", **common, "reviewed_on": "2026-10-01", "service_name": "one"}
+        | {"workload_name": "one"},
+        {"owner": "team-b", **common, "reviewed_on": "2026-11-02", "service_name": "two"}
+        | {"workload_name": "web-two"},
     ]
-    assert [e.line for e in entries] == [6 + len(DECIDING), 7 + len(DECIDING)]
+    assert [e.line for e in entries] == [6 + len(DECIDING), 8 + len(DECIDING)]
 
 
 def test_every_bad_entry_and_field_is_named_at_once() -> None:
@@ -180,7 +184,7 @@ def test_merge_keys_share_defaults() -> None:
         + "".join(f"  {field}: {value}\n" for field, value in given.items())
         + "services:\n  - service_name: a\n    <<: *base\n    owner: team-b\n"
     )
-    entries, problems = check_fleet(data, lines)
+    entries, problems = check_fleet(give_per_service(data), lines)
     assert problems == []
     assert entries[0].answers["owner"] == "team-b" and entries[0].answers["namespace"] == "prod"
 
@@ -227,7 +231,7 @@ def test_sources_are_kept_apart_from_the_answers() -> None:
         "      namespace: 'deploy/kustomization.yaml: namespace'\n"
         "      service_name: 'deploy/app.yaml: Deployment/a metadata.name'\n" + REVIEWED
     )
-    entries, problems = check_fleet(data, lines)
+    entries, problems = check_fleet(give_per_service(data), lines)
     assert problems == []
     assert "sources" not in entries[0].answers  # never given to cookiecutter
     assert entries[0].sources == {
@@ -276,14 +280,47 @@ def test_a_name_only_entry_is_refused_naming_each_deciding_fact() -> None:
     data, lines = parse("services:\n  - service_name: a\ndefaults:\n  reviewed_on: '2026-11-02'\n")
     entries, problems = check_fleet(data, lines)
     assert entries == []
+    # The issue's list: the workload and its name, the namespace, the health check, the
+    # migration tool and GitOps (the Flux object's kind and the health check's details only
+    # where they apply: below).
+    named = ["workload_name", "namespace", "workload", "health_check", "migration_tool", "gitops"]
     assert [(p.where, p.field) for p in problems] == [
-        ("services[0] 'a' (line 2)", field) for field in DECIDING
+        ("services[0] 'a' (line 2)", field) for field in named
     ]
     for problem in problems:
         assert problem.message.startswith("is not given (in the entry or in defaults:)")
         assert "would be a guess" in problem.message and "Rule: " in problem.message
     # Negative control: the same entry with the facts given is accepted.
     assert problems_of("services:\n  - service_name: a\n") == []
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("gitops: flux", ["gitops_kind"]),
+        ("health_check: in-cluster", ["health_check_path", "health_check_port"]),
+        ("health_check: url", ["health_url"]),
+    ],
+    ids=["flux-kind", "in-cluster-probe", "url"],
+)
+def test_a_deciding_detail_is_required_where_it_applies(given: str, missing: list[str]) -> None:
+    """The Flux object's kind under Flux, the probe's path and port for an in-cluster check,
+    the URL for a url check: each named when not given, before anything is rendered."""
+    found = problems_of(f"services:\n  - service_name: a\n    {given}\n")
+    assert [line.split(": is not given")[0] for line in found] == [
+        f"services[0] 'a' (line 2): {field}" for field in missing
+    ]
+    assert all("Rule: " in line for line in found)
+    # Negative control: given, the entry is accepted.
+    details = {
+        "gitops_kind": "kustomization",
+        "gitops_app": "a",
+        "health_check_path": "/healthz",
+        "health_check_port": "8080",
+        "health_url": "https://a.example.com/health",
+    }
+    lines = "".join(f"    {field}: '{details[field]}'\n" for field in missing)
+    assert problems_of(f"services:\n  - service_name: a\n    {given}\n{lines}") == []
 
 
 def test_a_fact_no_entry_gives_is_said_once_pointing_at_defaults() -> None:
@@ -301,3 +338,13 @@ def test_a_fact_no_entry_gives_is_said_once_pointing_at_defaults() -> None:
         "services[1] 'b' (line 4): namespace",
         "services[2] 'c' (line 5): namespace",
     ]
+
+
+def test_a_workload_name_no_entry_gives_is_said_once_pointing_at_each_entry() -> None:
+    """The workload's own name differs from service to service: said once, but never
+    suggested for defaults:, where one value would name the same workload for every entry."""
+    data, lines = parse("services:\n  - service_name: a\n  - service_name: b\n" + REVIEWED)
+    _, problems = check_fleet(data, lines)
+    assert [(p.where, p.field) for p in problems] == [("defaults", "workload_name")]
+    assert problems[0].message.startswith("no entry gives it: give it in each entry")
+    assert "in defaults:" not in problems[0].message.split(".")[0]

@@ -20,6 +20,8 @@ from pathlib import Path
 import pexpect
 import pytest
 import yaml
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 from fleet_helpers import DECIDING, cli_env
 from matrix import COOKIECUTTER_JSON, ROOT
 from tools import cookiecutter_config, tool
@@ -34,9 +36,11 @@ EXAMPLES = sorted((ROOT / "examples" / "services").glob("*.yaml"))
 
 # The issue's conditions (the README says the same): which answers are used only where.
 HELM_ONLY = {"helm_release", "chart_workload"}
-GITOPS_ONLY = {"gitops_app", "flux_namespace"}
-FLUX_ONLY = {"flux_namespace"}
+GITOPS_ONLY = {"gitops_app", "gitops_kind", "flux_namespace"}
+FLUX_ONLY = {"gitops_kind", "flux_namespace"}
 ROLLOUT_ONLY = {"rollouts_namespace_label"}
+# With the default health check (readiness), none of the other kinds' answers is asked.
+HEALTH_DETAILS = {"health_url", "health_check_path", "health_check_port", "health_check_scheme"}
 ALERT_ANSWERS = {
     "backstage_url",
     "prometheus_release",
@@ -60,8 +64,12 @@ QUESTION = re.compile(
 )
 RENDERED = re.compile(r"Rendered (?P<path>\S+)\n")
 # The deciding facts (rules.Rule.deciding) as key=value: without a terminal, `new` refuses to
-# take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...).
-GIVEN = [f"{field}={value}" for field, value in DECIDING.items()]
+# take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...). The
+# workload's own name is the one of "orders", the service most tests here render.
+GIVEN = [f"{field}={value}" for field, value in DECIDING.items()] + ["workload_name=orders"]
+# What a name-only service lacks: the issue's list of deciding facts (the health check's
+# details and the Flux object's kind only where they apply).
+NAME_ONLY_LACKS = ["workload_name", *DECIDING]
 DISCOVERY_FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 
 
@@ -164,6 +172,12 @@ class Terminal:
             time.sleep(0.01)
 
 
+def cookiecutter_defaults(answers: Mapping[str, object]) -> dict[str, object]:
+    """What cookiecutter itself renders for every answer, given ``answers``."""
+    context = generate_context(str(ROOT / "cookiecutter.json"), extra_context=dict(answers))
+    return prompt_for_config(context, no_input=True)
+
+
 def answer_everything(term: Terminal, answers: Mapping[str, object]) -> list[tuple[str, str]]:
     """Answer every question until the service is rendered: ``answers`` typed, Enter
     elsewhere; each question asked (field, default shown), in order."""
@@ -238,14 +252,14 @@ def test_a_wrong_service_name_shows_its_rule_and_is_asked_again(tmp_path: Path) 
     # Negative control: a good name is taken, and no rule is shown.
     term.type("orders")
     shown, field, _ = term.next_question()
-    assert field == "description"
+    assert field == "workload_name"
     assert "Rule:" not in shown
     status, _ = term.interrupt()
     assert status == 130 and leftovers(tmp_path / "out") == ["taken"]
 
 
 def test_typed_jinja_is_refused_and_never_evaluated(tmp_path: Path) -> None:
-    term = Terminal(tmp_path / "out", "service_name=orders")
+    term = Terminal(tmp_path / "out", "service_name=orders", "workload_name=orders")
     _, field, _ = term.next_question()
     assert field == "description", "an answer given as key=value is not asked"
     term.type("Orders {{ 7*7 }}")
@@ -263,9 +277,9 @@ def test_typed_jinja_is_refused_and_never_evaluated(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("workload", "gitops", "alerting", "not_asked"),
     [
-        ("deployment", "none", True, HELM_ONLY | GITOPS_ONLY | ROLLOUT_ONLY),
-        ("helm", "flux", True, ROLLOUT_ONLY),
-        ("helm", "argocd", False, FLUX_ONLY | ALERT_ANSWERS),
+        ("deployment", "none", True, HELM_ONLY | GITOPS_ONLY | ROLLOUT_ONLY | HEALTH_DETAILS),
+        ("helm", "flux", True, ROLLOUT_ONLY | HEALTH_DETAILS),
+        ("helm", "argocd", False, FLUX_ONLY | ALERT_ANSWERS | HEALTH_DETAILS),
     ],
     ids=["deployment-none-alerts", "helm-flux-alerts", "helm-argocd-no-alerts"],
 )
@@ -277,14 +291,16 @@ def test_only_the_questions_that_apply_are_asked_with_computed_defaults(
     asked = answer_everything(Terminal(tmp_path), answers)
     fields = [field for field, _ in asked]
     assert fields == [f for f in QUESTIONS if f not in not_asked], "asked in cookiecutter's order"
-    # Defaults computed from the name typed first, as cookiecutter renders them.
+    # Defaults computed from the answers typed before, as cookiecutter renders them.
     computed = {f: d for f, d in asked if "{{" in str(COOKIECUTTER_JSON[f])}
     assert computed, "no computed default was asked for"
+    expected = cookiecutter_defaults(answers)
     for field, default in computed.items():
-        assert default == COOKIECUTTER_JSON[field].replace("{{ cookiecutter.service_name }}", name)
+        assert default == expected[field], field
         assert "payments-api" not in default
-    if workload == "helm":
-        assert dict(asked)["helm_release"] == name
+    if workload == "helm":  # Flux's own release name, [<namespace>-]<name>, under Flux
+        release = f"production-{name}" if gitops == "flux" else name
+        assert dict(asked)["helm_release"] == release
     state = json.loads((tmp_path / name / ".cruft.json").read_text(encoding="utf-8"))
     rendered = state["context"]["cookiecutter"]
     assert (rendered["workload"], rendered["gitops"], rendered["alerting"]) == (
@@ -341,7 +357,7 @@ def test_an_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch) -> No
     # Negative control: the checker sees what a run leaves.
     monkeypatch.setattr(cookiecutter_render, "render", real_render)
     assert wizard.main(request) == 0
-    assert "out/deeper/orders/catalog-info.yaml" in leftovers(tmp_path)
+    assert "out/deeper/orders/mkdocs.yml" in leftovers(tmp_path)
 
 
 # ---- without a terminal ----
@@ -551,7 +567,7 @@ def test_an_output_folder_that_cannot_be_made_is_an_error_not_a_traceback(tmp_pa
     # Negative control: beside the file, the same command renders the service.
     made = run_new("--no-input", "--output", tmp_path / "services", *GIVEN)
     assert made.returncode == 0, made.stderr
-    assert (tmp_path / "services" / "payments-api" / "catalog-info.yaml").is_file()
+    assert (tmp_path / "services" / "payments-api" / "mkdocs.yml").is_file()
 
 
 # ---- the deciding facts: given, never a default ----
@@ -564,8 +580,10 @@ def test_without_input_the_deciding_facts_must_be_given(tmp_path: Path, how: str
     args = ["--no-input", "service_name=orders"] if how == "--no-input" else ["--answers", answers]
     result = run_new("--output", tmp_path / "out", *args)
     assert result.returncode == 2, result.stderr
-    assert f"{len(DECIDING)} problem(s) in the answers; nothing was written." in result.stderr
-    for field in DECIDING:
+    assert f"{len(NAME_ONLY_LACKS)} problem(s) in the answers; nothing was written." in (
+        result.stderr
+    )
+    for field in NAME_ONLY_LACKS:
         assert f"  - answers: {field}: is not given (as key=value, in --answers FILE" in (
             result.stderr
         )
@@ -574,7 +592,7 @@ def test_without_input_the_deciding_facts_must_be_given(tmp_path: Path, how: str
     # Negative control: the same command with the facts given renders the service.
     given = run_new("--output", tmp_path / "out", *args, *GIVEN)
     assert given.returncode == 0, given.stderr
-    assert (tmp_path / "out" / "orders" / "catalog-info.yaml").is_file()
+    assert (tmp_path / "out" / "orders" / "mkdocs.yml").is_file()
 
 
 def test_an_answers_file_may_say_where_its_answers_were_read(tmp_path: Path) -> None:

@@ -202,7 +202,7 @@ def test_the_emergency_box_leads_past_the_undo(render_combo, combo: str) -> None
 
 def test_the_old_from_step_1_is_caught(render_combo) -> None:
     """Negative control: today's sentences and a Step 3 without the skip note."""
-    index, incident, rollback = entry_pages(render_combo("deployment-rails-argocd"))
+    index, incident, rollback = entry_pages(render_combo("deployment-liquibase-argocd"))
     old_index = re.sub(
         r"Then go on with .*?\(skip it: a second undo goes back to the bad version\)\. ",
         "Then follow [Rollback](runbooks/rollback.md) from Step 1, ",

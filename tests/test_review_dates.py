@@ -174,8 +174,10 @@ def test_every_page_ends_with_the_review_line(tmp_path: Path) -> None:
 
 
 def _fleet_text(tmp_path: Path, text: str) -> Path:
-    """``text`` as a fleet file, its defaults given the deciding facts (tests/test_fleetfile.py
-    is about those): these tests are about the review dates."""
+    """``text`` as a fleet file, its defaults given the deciding facts and each entry its
+    workload's name, on the line after its service_name (tests/test_fleetfile.py is about
+    those): these tests are about the review dates."""
+    text = re.sub(r"(?m)^  - service_name: (\S+)\n", r"\g<0>    workload_name: \1\n", text)
     deciding = "".join(f"  {field}: {value}\n" for field, value in DECIDING.items())
     if "defaults:\n" in text:
         text = text.replace("defaults:\n", "defaults:\n" + deciding, 1)
@@ -213,7 +215,7 @@ def test_render_refuses_a_fleet_without_review_dates_and_accepts_them_in_default
     fleet = _fleet_text(tmp_path, "services:\n  - service_name: a\n  - service_name: b\n")
     for command in ("render", "check"):
         result = run_cli(ROOT, command, fleet, "--output", tmp_path / "out", check=2)
-        for where in ("services[0] 'a' (line 2)", "services[1] 'b' (line 3)"):
+        for where in ("services[0] 'a' (line 2)", "services[1] 'b' (line 4)"):
             assert f"{where}: reviewed_on: is required in a fleet file" in result.stderr
         assert 'Example: reviewed_on: "2026-11-02"' in result.stderr
         assert "Traceback" not in result.stderr

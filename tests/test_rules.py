@@ -46,6 +46,20 @@ def test_choice_rules_take_their_choices_from_cookiecutter_json() -> None:
         ("kube_context", "admin@prod"),
         ("helm_release", "a" * 53),
         ("helm_release", "payments.api"),
+        ("workload_name", "payments-api"),
+        ("workload_name", "prod-payments-api"),
+        ("workload_name", "payments.api"),
+        ("workload_name", "a" * 253),
+        ("gitops_app", "example.guestbook"),
+        ("gitops_app", "a" * 253),
+        ("gitops_kind", "kustomization"),
+        ("gitops_kind", "helmrelease"),
+        ("owner", ""),
+        ("description", ""),
+        ("health_check_path", "/"),
+        ("health_check_path", "/actuator/health/readiness"),
+        ("health_check_port", "1"),
+        ("health_check_port", "65535"),
         ("app_label_selector", "app=payments-api"),
         ("app_label_selector", "app.kubernetes.io/name=payments-api,tier=web"),
         ("health_url", "https://api.example.com/health"),
@@ -86,6 +100,23 @@ def test_good_values_pass(field: str, value: str) -> None:
         ("health_url", "ftp://example.com"),
         ("health_url", "https://example.com/'$(id)'"),
         ("health_url", "https://exa mple.com"),
+        ("workload_name", "Payments"),
+        ("workload_name", "payments_api"),
+        ("workload_name", "-payments"),
+        ("workload_name", "a" * 254),
+        ("gitops_app", "Example.Guestbook"),
+        ("gitops_app", "a" * 254),
+        ("gitops_kind", "Kustomization"),
+        ("gitops_kind", "gitrepository"),
+        ("health_check", "grpc"),
+        ("health_check_path", "healthz"),
+        ("health_check_path", '/health"$(id)"'),
+        ("health_check_path", "/health?full=1"),
+        ("health_check_path", "/a b"),
+        ("health_check_port", "0"),
+        ("health_check_port", "65536"),
+        ("health_check_port", "http"),
+        ("health_check_scheme", "http"),
         ("incident_channel", "incidents"),
         ("incident_channel", "#Incidents"),
         ("rollout_timeout", "0m"),
@@ -122,7 +153,7 @@ def test_report_names_field_rule_and_example() -> None:
     assert "service_name: 'Payments API' is not valid" in report
     assert "DNS-1035" in report
     assert "Example: payments-api" in report
-    assert "description: '' is required" in report  # every problem, not just the first
+    assert "namespace: '' is required" in report  # every problem, not just the first
 
 
 def test_a_lone_surrogate_is_not_free_text() -> None:
@@ -144,6 +175,12 @@ VALID |= {rule.field: True for rule in RULES if rule.boolean}
         ("gitops_app", "Bad_App", {"gitops": "argocd"}, True),
         ("flux_namespace", "", {"gitops": "argocd"}, False),
         ("flux_namespace", "", {"gitops": "flux"}, True),
+        ("health_url", "", {"health_check": "readiness"}, False),
+        ("health_url", "", {"health_check": "url"}, True),
+        ("health_check_port", "", {"health_check": "url"}, False),
+        ("health_check_port", "", {"health_check": "in-cluster", "health_check_path": "/"}, True),
+        ("gitops_kind", "nope", {"gitops": "argocd"}, False),
+        ("gitops_kind", "nope", {"gitops": "flux"}, True),
         # Two conditions: the chart's workload is an alert answer of the helm workload.
         # Pages and scripts read it too (a StatefulSet's forced rollback): with or without alerts.
         ("chart_workload", "payments-api", {"workload": "helm", "alerting": False}, True),
@@ -169,3 +206,29 @@ def test_a_value_is_echoed_at_most_80_characters() -> None:
     report = format_problems(validate({**VALID, "service_name": "a" * 100_000}))
     line = next(line for line in report.splitlines() if "service_name:" in line)
     assert "a" * 79 not in line and "…" in line
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "answers", "valid"),
+    [
+        # A StatefulSet's name must be a DNS label (its pods' hostnames are built from it):
+        # kubernetes.io/docs/concepts/workloads/controllers/statefulset/#components.
+        ("workload_name", "ledger.v2", {"workload": "deployment"}, True),
+        ("workload_name", "ledger.v2", {"workload": "statefulset"}, False),
+        ("workload_name", "a" * 63, {"workload": "statefulset"}, True),
+        ("workload_name", "a" * 64, {"workload": "statefulset"}, False),
+        # Under Flux a Helm release is reconciled by a HelmRelease only.
+        ("gitops_kind", "kustomization", {"gitops": "flux", "workload": "deployment"}, True),
+        ("gitops_kind", "helmrelease", {"gitops": "flux", "workload": "deployment"}, True),
+        ("gitops_kind", "helmrelease", {"gitops": "flux", "workload": "helm"}, True),
+        ("gitops_kind", "kustomization", {"gitops": "flux", "workload": "helm"}, False),
+        ("gitops_kind", "kustomization", {"gitops": "none", "workload": "helm"}, True),
+    ],
+)
+def test_a_narrowing_holds_with_its_answers_only(
+    field: str, value: str, answers: dict[str, str], valid: bool
+) -> None:
+    problems = validate({**VALID, **answers, field: value})
+    assert [p.field for p in problems] == ([] if valid else [field])
+    if not valid:
+        assert "Rule: " in str(problems[0])

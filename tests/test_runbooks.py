@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from matrix import COMBINATIONS_BY_ID, OPTIONAL_ANSWERS, ROOT
-from oracle import HEALTH, NAME, Service
+from oracle import Service
 from runbook_expectations import GARBLED, MIGRATION_COMMANDS, MIGRATION_LIMITS, TOOL_WORDS
 from runbook_pages import (
     LEFTOVER_TEMPLATE,
@@ -97,11 +97,11 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
     wide = f"{svc.pods()} -o wide"
     pause = svc.gitops_pause()
     commands = {
-        "deploy.md": [*svc.deploy(), svc.wait(), svc.history(), HEALTH],
+        "deploy.md": [*svc.deploy(), svc.wait(), svc.history(), *svc.health()],
         "verification.md": [
             svc.wait(),
             svc.history(),
-            HEALTH,
+            *svc.health(),
             wide,
             svc.events(),
             svc.logs(),
@@ -113,7 +113,7 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
             f"kubectl get hpa {svc.flags}",
             f"kubectl describe hpa {svc.flags}",
             f"kubectl get pdb {svc.flags}",
-            f"kubectl top pods -l app={NAME} {svc.flags}",
+            f"kubectl top pods -l app={svc.name} {svc.flags}",
             f'kubectl patch hpa "${{HPA:?}}" {svc.flags} --type=merge -p '
             '"{\\"spec\\":{\\"minReplicas\\":${REPLICAS:?}}}"',
             f'kubectl delete pod "${{POD:?}}" {svc.flags}',
@@ -129,7 +129,7 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
         ],
         "incident-response.md": [
             svc.history(),
-            HEALTH,
+            *svc.health(),
             wide,
             svc.events(),
             *svc.emergency_rollback(),
@@ -149,7 +149,7 @@ def scaling_specifics(svc: Service) -> list[str]:
     quarantine = f'kubectl label pod "${{POD:?}}" app=quarantined --overwrite {svc.flags}'
     commands = [] if svc.workload == "statefulset" else [quarantine]
     if svc.workload == "argo-rollout":
-        commands.append(f"kubectl argo rollouts abort {NAME} {svc.flags}")
+        commands.append(f"kubectl argo rollouts abort {svc.name} {svc.flags}")
     if svc.workload == "helm":
         commands.append(f'kubectl rollout status "${{WORKLOAD:?}}" {svc.flags} --timeout=5m')
     else:

@@ -55,7 +55,7 @@ def test_without_gitops_there_is_nothing_to_pause(render_combo, combo: str) -> N
 
 def test_a_patch_without_the_pause_is_caught(render_combo) -> None:
     """Negative control: today's Autoscaler section, which patched the HPA with no pause."""
-    page = runbook(render_combo("statefulset-django-argocd+opts"), "scaling.md")
+    page = runbook(render_combo("statefulset-prisma-argocd+opts"), "scaling.md")
     head, autoscaler = page.split("### Autoscaler", 1)
     today = head + "### Autoscaler" + re.sub(r"^ *argocd app set .*$", "", autoscaler, flags=re.M)
     problems = unpaused_changes(today)
@@ -78,6 +78,6 @@ def test_a_statefulset_is_warned_about_before_it_is_scaled(render_combo, combo: 
 
 def test_other_workloads_get_no_datastore_warning(render_combo) -> None:
     """Negative control: a Deployment's page, and a StatefulSet's page as it was."""
-    assert DATASTORE not in runbook(render_combo("deployment-django-none"), "scaling.md")
-    page = runbook(render_combo("statefulset-prisma-none"), "scaling.md")
+    assert DATASTORE not in runbook(render_combo("deployment-prisma-none"), "scaling.md")
+    page = runbook(render_combo("statefulset-rails-none"), "scaling.md")
     assert not datastore_warning_first(page.replace(DATASTORE, "A note"))

@@ -116,7 +116,7 @@ def test_no_alert_diagnosis_runs_a_command_twice(render_combo, combo: str) -> No
 
 def test_a_repeated_diagnosis_command_is_caught(render_combo) -> None:
     """Negative control: the Rollouts page with today's second `get rollout` step."""
-    page = alert_pages(render_combo("argo-rollout-rails-none"))["rolloutstuck.md"]
+    page = alert_pages(render_combo("argo-rollout-liquibase-none"))["rolloutstuck.md"]
     diagnosis = page.split("\n## Diagnosis\n", 1)[1].split("\n## ", 1)[0]
     blocks = fenced_blocks(diagnosis, "bash")
     status = next(b for b in blocks if b.startswith("kubectl argo rollouts get rollout"))

@@ -18,7 +18,21 @@ What the form carries, field by field:
 - a default that is itself a cookiecutter expression (``app={{ cookiecutter.service_name }}``)
   becomes an optional field, and the step computes the value with a Nunjucks expression
   (``parameters.app_label_selector or ('app=' + parameters.service_name)``): no value the step
-  hands to cookiecutter ever holds a Jinja delimiter.
+  hands to cookiecutter ever holds a Jinja delimiter;
+- a fact that decides which commands the pages give (``Rule.deciding``: the workload and its
+  name, the namespace, GitOps and the Flux object's kind, the migration tool, the health check
+  and its details) is required wherever it is used, with no default: the person chooses it, as
+  a fleet entry and ``new --no-input`` must give it (a default would be a guess);
+- a default that is one conditional expression over earlier answers (``helm_release``'s:
+  ``{{ (... if cookiecutter.flux_namespace != cookiecutter.namespace else
+  cookiecutter.gitops_app) if cookiecutter.gitops == 'flux' else cookiecutter.workload_name }}``)
+  is translated token by token into
+  the same Nunjucks expression (Nunjucks has Jinja's inline ``if``/``else``, ``~``, ``==``,
+  ``!=``, ``and``, ``or``: https://mozilla.github.io/nunjucks/templating.html#if-expression),
+  each answer it reads replaced by the value the step computes for that answer; when its value
+  could be longer than the rule allows, the form requires the answer wherever it is used;
+- the owner is required in the form: the catalog:register step registers catalog-info.yaml,
+  which the template writes only with an owner (Backstage requires ``spec.owner``).
 
 The ``fetch:cookiecutter`` step passes every answer, plus ``_jinja2_env_vars`` and
 ``_new_lines``, because the skeleton folder has no cookiecutter.json of its own. It does not pass
@@ -91,7 +105,7 @@ PAGES: tuple[Page, ...] = (
             "staging_namespace",
             "kube_context",
             "workload",
-            "helm_release",
+            "workload_name",
             "chart_workload",
             "app_label_selector",
             "rollout_timeout",
@@ -100,12 +114,22 @@ PAGES: tuple[Page, ...] = (
     Page(
         "GitOps and database",
         "What deploys the service from Git, and how its database schema is migrated.",
-        ("gitops", "gitops_app", "flux_namespace", "migration_tool"),
+        ("gitops", "gitops_app", "gitops_kind", "flux_namespace", "helm_release", "migration_tool"),
     ),
     Page(
         "On-call",
         "Where on-call engineers look and talk during an incident.",
-        ("health_url", "incident_channel", "pagerduty_service_id", "dashboard_url", "github_repo"),
+        (
+            "health_check",
+            "health_url",
+            "health_check_path",
+            "health_check_port",
+            "health_check_scheme",
+            "incident_channel",
+            "pagerduty_service_id",
+            "dashboard_url",
+            "github_repo",
+        ),
     ),
     Page(
         "Review",
@@ -133,6 +157,10 @@ PAGES: tuple[Page, ...] = (
         ),
     ),
 )
+# Answers the form requires though cookiecutter may leave them empty: catalog:register needs
+# catalog-info.yaml, written only with an owner (Backstage requires spec.owner:
+# https://backstage.io/docs/features/software-catalog/descriptor-format/#specowner-required).
+REQUIRED_IN_FORM = ("owner",)
 # Answers no page names (say, a new option in cookiecutter.json) go on this page.
 MORE_OPTIONS = Page("More options", "Further options of the runbooks.", ())
 REPOSITORY_PAGE = Page("Repository", "Where to publish the new runbooks repository.", ("repoUrl",))
@@ -141,6 +169,14 @@ _COOKIECUTTER_REFERENCE = re.compile(r"\{\{\s*cookiecutter\.([A-Za-z_][A-Za-z0-9
 # Characters a literal in a generated expression may not hold: quotes and backslashes would need
 # escaping, and braces, '%' and '#' could join a neighbour into a Jinja delimiter.
 _UNSAFE_IN_LITERAL = set("'\\{}%#")
+# A default that is one expression: {{ EXPR }}, and the tokens EXPR may hold (anything else is
+# an error): references to earlier answers, plain quoted literals, Jinja's operators that
+# Nunjucks shares, parentheses and spaces.
+_ONE_EXPRESSION = re.compile(r"\{\{\s*(.+?)\s*\}\}")
+_EXPRESSION_TOKEN = re.compile(
+    r"(?P<field>cookiecutter\.[A-Za-z_][A-Za-z0-9_]*)|(?P<literal>'[-A-Za-z0-9_.]*')"
+    r"|(?P<operator>~|==|!=|\(|\)|\b(?:if|else|and|or|not)\b)|(?P<space>\s+)"
+)
 
 
 def choice_labels(cookiecutter: Mapping[str, Any], field: str) -> list[str]:
@@ -188,9 +224,78 @@ def default_parts(default: str, fields: Sequence[str]) -> list[tuple[str, str]] 
     return parts
 
 
-def parts_expression(parts: list[tuple[str, str]]) -> str:
-    """The Nunjucks expression that joins ``parts`` (text as literals, fields as parameters)."""
-    terms = [f"'{value}'" if kind == "text" else f"parameters.{value}" for kind, value in parts]
+def expression_tokens(default: str, fields: Sequence[str]) -> list[tuple[str, str]] | None:
+    """A default such as ``{{ 'a' if cookiecutter.x == 'b' else cookiecutter.y }}`` as tokens
+    (kind, text), kind one of field (its answer's name), literal, operator; None when the
+    default is not one conditional expression. Refuses anything the grammar does not know."""
+    match = _ONE_EXPRESSION.fullmatch(default)
+    if match is None or not any(f" {word} " in f" {match.group(1)} " for word in ("if", "~")):
+        return None
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = match.group(1)
+    for token in _EXPRESSION_TOKEN.finditer(text):
+        if token.start() != position:
+            break
+        position = token.end()
+        kind = token.lastgroup or ""
+        if kind == "field":
+            name = token.group()[len("cookiecutter.") :]
+            if name not in fields:
+                raise TemplateError(f"default {default!r} refers to an unknown answer")
+            tokens.append(("field", name))
+        elif kind != "space":
+            tokens.append((kind, token.group()))
+    if position != len(text):
+        raise TemplateError(
+            f"default {default!r}: only references to answers, plain quoted literals, "
+            "~ == != and or not if else and parentheses can be computed in Backstage"
+        )
+    return tokens
+
+
+def _field_expression(cookiecutter: Mapping[str, Any], name: str) -> str:
+    """The Nunjucks expression of the value the step hands cookiecutter for answer ``name``."""
+    expression = form_field(cookiecutter, name).step_value.removeprefix("${{ ")
+    expression = expression.removesuffix(" }}")
+    return expression if expression == f"parameters.{name}" else f"({expression})"
+
+
+def tokens_expression(cookiecutter: Mapping[str, Any], tokens: list[tuple[str, str]]) -> str:
+    """The Nunjucks expression of a translated default: each answer read as the step has it."""
+    words = [
+        _field_expression(cookiecutter, text) if kind == "field" else text for kind, text in tokens
+    ]
+    return "(" + " ".join(words).replace("( ", "(").replace(" )", ")") + ")"
+
+
+def tokens_max_length(tokens: list[tuple[str, str]]) -> int | None:
+    """A bound on the length of the expression's value, or None when an answer it gives may
+    be of any length. Answers and literals next to == or != are compared, never given. Without
+    ~ each branch gives one token, so the longest one bounds it; with ~ they add up."""
+    lengths: list[int] = []
+    for index, (kind, text) in enumerate(tokens):
+        neighbours = {t for _, t in tokens[max(index - 1, 0) : index + 2] if t != text}
+        if kind not in ("literal", "field") or neighbours & {"==", "!="}:
+            continue
+        if kind == "literal":
+            lengths.append(len(text) - 2)
+            continue
+        limit = _rule(text).max_length
+        if limit is None:
+            return None
+        lengths.append(limit)
+    concatenates = any(text == "~" for _, text in tokens)
+    return sum(lengths) if concatenates else max(lengths, default=0)
+
+
+def parts_expression(cookiecutter: Mapping[str, Any], parts: list[tuple[str, str]]) -> str:
+    """The Nunjucks expression that joins ``parts`` (text as literals, each answer as the step
+    has it: an answer with a computed default of its own is computed too)."""
+    terms = [
+        f"'{value}'" if kind == "text" else _field_expression(cookiecutter, value)
+        for kind, value in parts
+    ]
     return terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
 
 
@@ -230,8 +335,10 @@ def _choice_field(cookiecutter: Mapping[str, Any], field: str) -> Field:
         "type": "string",
         "enum": choices,
         "enumNames": choice_labels(cookiecutter, field),
-        "default": choices[0],
     }
+    rule = RULES_BY_FIELD.get(field)
+    if rule is None or not rule.deciding:  # a deciding fact is chosen, never defaulted
+        schema["default"] = choices[0]
     return Field(field, schema, required=True, step_value=f"${{{{ parameters.{field} }}}}")
 
 
@@ -317,6 +424,11 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
     default = cookiecutter[field]
     if default == TODAY:
         return _today_field(cookiecutter, field)
+    if rule.deciding:
+        return _deciding_field(cookiecutter, field, rule)
+    tokens = expression_tokens(default, fields)
+    if tokens is not None:
+        return _expression_field(cookiecutter, field, rule, tokens)
     parts = default_parts(default, fields)
     description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
     schema: dict[str, Any] = {"title": prompt(field, cookiecutter), "type": "string"}
@@ -326,11 +438,11 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
         schema["description"] = f"{description}. Leave empty for {shown}."
         schema["ui:placeholder"] = shown
         schema["pattern"] = form_pattern(rule, allow_empty=True)
-        step = f"${{{{ parameters.{field} or {parts_expression(parts)} }}}}"
+        step = f"${{{{ parameters.{field} or {parts_expression(cookiecutter, parts)} }}}}"
         conditions = _computed_default_conditions(field, rule, parts)
         required = False
     else:
-        required = rule.required
+        required = rule.required or field in REQUIRED_IN_FORM
         schema["description"] = description + ("" if required else ". Optional.")
         schema["pattern"] = form_pattern(rule, allow_empty=not required)
         if default != "":
@@ -347,7 +459,94 @@ def _text_field(cookiecutter: Mapping[str, Any], field: str, fields: Sequence[st
         if required:  # may be left empty when unused; cookiecutter still needs the key
             step = f"${{{{ parameters.{field} or '' }}}}"
             required = False
+    conditions += _narrowing_conditions(field, rule)
     return Field(field, schema, required, step, conditions)
+
+
+def _deciding_field(cookiecutter: Mapping[str, Any], field: str, rule: Rule) -> Field:
+    """A fact that decides which commands the pages give (``Rule.deciding``): required where it
+    is used, without a default, computed or not (a default would be a guess)."""
+    description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
+    schema: dict[str, Any] = {
+        "title": prompt(field, cookiecutter),
+        "type": "string",
+        "description": f"{description}. Required: it decides which commands the runbooks give.",
+        "pattern": form_pattern(rule, allow_empty=False),
+    }
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    if rule.only_when is None:
+        return Field(field, schema, True, f"${{{{ parameters.{field} }}}}")
+    # Unused, it may be left empty: the step then hands cookiecutter its own default for it
+    # (computed as cookiecutter computes it), which no file uses.
+    conditions = (_only_when_used(field, rule, schema, True), *_narrowing_conditions(field, rule))
+    step = f"${{{{ parameters.{field} or {_default_expression(cookiecutter, field)} }}}}"
+    return Field(field, schema, False, step, conditions)
+
+
+def _default_expression(cookiecutter: Mapping[str, Any], field: str) -> str:
+    """The Nunjucks expression of cookiecutter.json's default for ``field``: a conditional
+    expression or text with answers in it as the step computes them, else the literal."""
+    default = str(cookiecutter[field])
+    fields = questions(cookiecutter)
+    tokens = expression_tokens(default, fields)
+    if tokens is not None:
+        return tokens_expression(cookiecutter, tokens)
+    parts = default_parts(default, fields)
+    if parts is not None:
+        return parts_expression(cookiecutter, parts)
+    if set(default) & _UNSAFE_IN_LITERAL:
+        raise TemplateError(f"{field}: default {default!r} cannot be a literal in the step")
+    return f"'{default}'"
+
+
+def _expression_field(
+    cookiecutter: Mapping[str, Any], field: str, rule: Rule, tokens: list[tuple[str, str]]
+) -> Field:
+    """An answer whose default is one conditional expression: optional, and computed by the
+    step as cookiecutter computes it; required where used when that could break its rule."""
+    read = sorted({text for kind, text in tokens if kind == "field"})
+    description = f"{rule.summary[0].upper()}{rule.summary[1:]}. Example: {rule.example}"
+    schema: dict[str, Any] = {"title": prompt(field, cookiecutter), "type": "string"}
+    longest = tokens_max_length(tokens)
+    too_long = rule.max_length is not None and (longest is None or longest > rule.max_length)
+    if too_long:
+        schema["description"] = (
+            f"{description}. Required where used: a default computed from {', '.join(read)} "
+            "could break the rule."
+        )
+    else:
+        schema["description"] = (
+            f"{description}. Leave empty for the default from {', '.join(read)}."
+        )
+        schema["ui:placeholder"] = f"computed from {', '.join(read)}"
+    schema["pattern"] = form_pattern(rule, allow_empty=not too_long)
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    step = f"${{{{ parameters.{field} or {tokens_expression(cookiecutter, tokens)} }}}}"
+    conditions: tuple[dict[str, Any], ...] = ()
+    if rule.only_when is not None:
+        conditions += (_only_when_used(field, rule, schema, too_long),)
+    conditions += _narrowing_conditions(field, rule)
+    return Field(field, schema, too_long and rule.only_when is None, step, conditions)
+
+
+def _narrowing_conditions(field: str, rule: Rule) -> tuple[dict[str, Any], ...]:
+    """The rule's narrowings (``Rule.narrowings``) as if/then clauses: where their answers hold
+    (and the answer is used), a given value must also match the stricter pattern."""
+    return tuple(
+        {
+            "if": _and_used(
+                {
+                    "properties": {other: {"enum": list(c)} for other, c in narrowing.when},
+                    "required": [other for other, _ in narrowing.when],
+                },
+                rule,
+            ),
+            "then": {"properties": {field: {"pattern": f"^(?:{narrowing.pattern})?$"}}},
+        }
+        for narrowing in rule.narrowings
+    )
 
 
 def form_field(cookiecutter: Mapping[str, Any], field: str) -> Field:

@@ -6,11 +6,12 @@ strings, values holding Jinja delimiters (cookiecutter would evaluate them as co
 given answer against its rule. Answers that come from cookiecutter.json defaults are checked
 after cookiecutter renders them (``cookiecutter_render.prepare``), still before anything is written.
 
-The facts that decide which commands a page gives (``Rule.deciding``: the workload, the
-namespace, the GitOps layer, the migration tool...) must be given, in the entry or in
-``defaults:``: cookiecutter.json's default for one of them is a guess, so an entry without it is
-refused, naming each. When every entry lacks the same one, it is said once, pointing at
-``defaults:``.
+The facts that decide which commands a page gives (``Rule.deciding``: the workload and its
+name, the namespace, the GitOps layer and the Flux object's kind, the migration tool, the health
+check and its details) must be given, in the entry or in ``defaults:``: cookiecutter.json's
+default for one of them is a guess, so an entry without it is refused, naming each. When every
+entry lacks the same one, it is said once, pointing at ``defaults:`` (or, for the workload's own
+name, ``Rule.per_service``, at each entry).
 
 An entry may say where its answers were read (``sources:``, answer name -> one string, as
 ``service-runbooks discover`` writes it). It is not an answer: it never reaches cookiecutter,
@@ -316,18 +317,24 @@ def deciding_problem(
     """A deciding answer (``Rule.deciding``) not given: its default would be a guess. The one
     wording of this refusal, for the fleet file and for ``new``."""
     rule = RULES_BY_FIELD[name]
-    lead = (
-        "no entry gives it: give it once here, in defaults: (or in each entry)"
-        if once_for_all
-        else f"is not given ({give_it})"
+    if not once_for_all:
+        lead = f"is not given ({give_it})"
+    elif rule.per_service:  # one value in defaults: would name the same object for every service
+        lead = "no entry gives it: give it in each entry (it names that service's own object)"
+    else:
+        lead = "no entry gives it: give it once here, in defaults: (or in each entry)"
+    default = default_answer(name)
+    guess = (
+        f"cookiecutter.json's default ({shown(default)}) would be a guess"
+        if default != ""
+        else "cookiecutter.json leaves it empty"
     )
     return FleetProblem(
         where,
         name,
-        f"{lead}. It decides which commands the pages give, so cookiecutter.json's default "
-        f"({shown(default_answer(name))}) would be a guess. Rule: {rule.summary}. Example: "
-        f'{name}: "{rule.example}". service-runbooks discover SOURCE... derives it from the '
-        "service's deployment sources",
+        f"{lead}. It decides which commands the pages give, so {guess}. Rule: {rule.summary}. "
+        f'Example: {name}: "{rule.example}". service-runbooks discover SOURCE... derives it '
+        "from the service's deployment sources",
     )
 
 

@@ -35,6 +35,11 @@ _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 # Dot-separated DNS labels (a DNS-1123 subdomain, without its length cap): a Helm release name,
 # a label key's prefix.
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+# Most Kubernetes object names are DNS-1123 subdomains of at most 253 characters
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names):
+# a Deployment, an Argo Rollouts Rollout, an Argo CD Application (`example.guestbook`), a Flux
+# Kustomization or HelmRelease.
+_OBJECT_NAME_MAX = 253
 _OBJECT_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"  # Backstage metadata.name
 _NAMESPACE_PREFIX = r"([a-z0-9]+(-[a-z0-9]+)*/)?"  # Backstage namespace, then "/"
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -59,6 +64,8 @@ _ALERTING = ("alerting", (True,))
 _HELM = ("workload", ("helm",))
 _ROLLOUT = ("workload", ("argo-rollout",))
 _SLO = ("slo_alerts", (True,))
+_FLUX = ("gitops", ("flux",))
+_IN_CLUSTER = ("health_check", ("in-cluster",))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # A calendar date YYYY-MM-DD from 2000 to 2099 that exists: months of 30 and 31 days, February
@@ -75,6 +82,23 @@ TODAY = "{% now 'utc', '%Y-%m-%d' %}"
 
 
 Condition = tuple[str, tuple[str | bool, ...]]
+
+
+def conditions_hold(conditions: tuple[Condition, ...], answers: Mapping[str, object]) -> bool:
+    """Whether every ``(field, choices)`` holds among ``answers`` (a missing one: its default)."""
+    return all(
+        answers.get(field, default_answer(field)) in choices for field, choices in conditions
+    )
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """A stricter pattern an answer must also match when other answers are as ``when`` says:
+    a StatefulSet's name, say, must be a DNS label where other workloads take a subdomain."""
+
+    when: tuple[Condition, ...]
+    pattern: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -99,18 +123,31 @@ class Rule:
     # ``new --answers``) refuse to take it from cookiecutter.json's default (``missing_deciding``).
     # Plain cookiecutter cannot tell a default from an answer, and keeps its defaults.
     deciding: bool = False
+    # Stricter patterns that hold with some other answers only (``Narrowing``); the form
+    # compiles them as if/then clauses.
+    narrowings: tuple[Narrowing, ...] = ()
+    # A deciding fact that names one service's own object (its workload's name): a fleet gives
+    # it in each entry, since one value in ``defaults:`` would name the same object for all.
+    per_service: bool = False
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
-        return all(
-            answers.get(field, default_answer(field)) in choices
-            for field, choices in self.only_when or ()
-        )
+        return conditions_hold(self.only_when or (), answers)
 
     def verdict(self, value: object, answers: Mapping[str, object]) -> str | None:
-        """The problem with ``value`` among ``answers``: its rule where it is used, else only
-        what cookiecutter itself would trip on (``check_unused``)."""
-        return self.check(value) if self.applies(answers) else self.check_unused(value)
+        """The problem with ``value`` among ``answers``: its rule where it is used (with the
+        narrowings that hold), else only what cookiecutter itself would trip on."""
+        if not self.applies(answers):
+            return self.check_unused(value)
+        problem = self.check(value)
+        if problem is not None or value == "":
+            return problem
+        for narrowing in self.narrowings:
+            if conditions_hold(narrowing.when, answers) and not re.fullmatch(
+                narrowing.pattern, str(value)
+            ):
+                return narrowing.reason
+        return None
 
     def check_unused(self, value: object) -> str | None:
         """The problem with an answer no file uses: only what cookiecutter itself would trip on."""
@@ -164,13 +201,25 @@ def default_answer(field: str) -> object:
     return default[0] if isinstance(default, list) else default
 
 
-def _choice(field: str, summary: str, deciding: bool = False) -> Rule:
+def _choice(
+    field: str,
+    summary: str,
+    only_when: tuple[Condition, ...] | None = None,
+    deciding: bool = False,
+) -> Rule:
     """A rule for a choice variable; its choices are the list in cookiecutter.json."""
     listed = COOKIECUTTER_JSON[field]
     if not isinstance(listed, list):
         raise TypeError(f"{field} must be a JSON list of choices in cookiecutter.json")
     choices = tuple(str(choice) for choice in listed)
-    return Rule(field, summary, example=choices[0], choices=choices, deciding=deciding)
+    return Rule(
+        field,
+        summary,
+        example=choices[0],
+        choices=choices,
+        only_when=only_when,
+        deciding=deciding,
+    )
 
 
 def _boolean(field: str, summary: str) -> Rule:
@@ -183,12 +232,36 @@ def _boolean(field: str, summary: str) -> Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         "service_name",
-        "a Kubernetes DNS-1035 label (it names the Deployment, the Service and the Backstage "
-        "component): lowercase letters, digits and '-', starting with a letter, ending with a "
-        "letter or digit, at most 63 characters",
+        "a Kubernetes DNS-1035 label (it names the Backstage component, the catalog entry and "
+        "the pages; the workload has its own answer, workload_name): lowercase letters, digits "
+        "and '-', starting with a letter, ending with a letter or digit, at most 63 characters",
         example="payments-api",
         pattern=r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
         max_length=63,
+    ),
+    Rule(
+        "workload_name",
+        "the workload's name in the cluster, as the deployer builds it (a Kustomize namePrefix "
+        "included): a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each "
+        "dot-separated part starting and ending with a letter or digit), at most 253 "
+        "characters; a StatefulSet's name must also be a DNS-1123 label (no '.', at most 63 "
+        "characters), since its pods' hostnames are built from it",
+        example="payments-api",
+        pattern=_DNS_SUBDOMAIN,
+        max_length=_OBJECT_NAME_MAX,
+        deciding=True,
+        per_service=True,
+        # A Deployment's name is a DNS subdomain; a StatefulSet's must be a DNS label
+        # (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#creating-a-deployment,
+        # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#components).
+        narrowings=(
+            Narrowing(
+                (("workload", ("statefulset",)),),
+                _DNS_LABEL,
+                "is not a DNS-1123 label, which a StatefulSet's name must be (no '.', at most "
+                "63 characters)",
+            ),
+        ),
     ),
     Rule(
         "description",
@@ -201,14 +274,19 @@ RULES: tuple[Rule, ...] = (
             rf"(?![{_SPACES}])[^{_NOT_FREE_TEXT}]*[^{_SPACES}{_NOT_FREE_TEXT}]"
         ),
         max_length=300,
+        # Empty: the pages say the service is not described yet, rather than invent it.
+        required=False,
     ),
     Rule(
         "owner",
-        "a Backstage entity reference to the owning group or user: [group:|user:][namespace/]name, "
-        "where name is 1-63 letters, digits and '-', '_' or '.' inside",
+        "empty while not known (then no catalog-info.yaml is written: Backstage requires an "
+        "owner), or a Backstage entity reference to the owning group or user: "
+        "[group:|user:][namespace/]name, where name is 1-63 letters, digits and '-', '_' or '.' "
+        "inside",
         example="team-payments",
         pattern=r"((group|user):)?" + _NAMESPACE_PREFIX + _OBJECT_NAME,
         max_length=200,
+        required=False,
     ),
     Rule(
         "system",
@@ -252,15 +330,6 @@ RULES: tuple[Rule, ...] = (
         deciding=True,
     ),
     Rule(
-        "helm_release",
-        "a Helm release name: lowercase letters, digits, '-' and '.', starting and ending with "
-        "a letter or digit, at most 53 characters; checked only with the helm workload",
-        example="payments-api",
-        pattern=_DNS_SUBDOMAIN,
-        max_length=53,
-        only_when=(_HELM,),
-    ),
-    Rule(
         "app_label_selector",
         "a Kubernetes equality label selector that finds the service's pods: key=value pairs "
         "separated by ',', keys with an optional DNS prefix and '/'",
@@ -268,13 +337,51 @@ RULES: tuple[Rule, ...] = (
         pattern=_LABEL_PAIR + "(," + _LABEL_PAIR + ")*",
         max_length=500,
     ),
+    _choice(
+        "health_check",
+        "how the pages and verify.sh check the service's health: readiness (the pods' Ready "
+        "condition only: gRPC, exec and TCP probes, or nothing known), in-cluster (an HTTP "
+        "probe path and port of the pods, requested through the Kubernetes API server) or url "
+        "(an HTTP(S) URL reachable from where the engineer works)",
+        deciding=True,
+    ),
     Rule(
         "health_url",
-        "an http:// or https:// URL of the service's health check, without spaces, quotes, "
-        "backslashes or braces",
+        "an http:// or https:// URL of the service's health check, reachable from where the "
+        "engineer works, without spaces, quotes, backslashes or braces; checked only with "
+        "health_check url",
         example="https://payments-api.example.com/health",
         pattern=_URL,
         max_length=2000,
+        only_when=(("health_check", ("url",)),),
+        deciding=True,
+    ),
+    Rule(
+        "health_check_path",
+        "the HTTP path of the pods' health probe (its httpGet.path): '/' then letters, digits "
+        "and - . _ ~ / % + , ; = : @ (no query, spaces, quotes or '$': it goes into a shell "
+        "word in double quotes); checked only with health_check in-cluster",
+        example="/healthz",
+        pattern=r"/[-A-Za-z0-9._~/%+,;=:@]*",
+        max_length=1000,
+        only_when=(_IN_CLUSTER,),
+        deciding=True,
+    ),
+    Rule(
+        "health_check_port",
+        "the container port number of the pods' health probe (its httpGet.port), 1 to 65535; "
+        "checked only with health_check in-cluster",
+        example="8080",
+        pattern=r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])",
+        max_length=5,
+        only_when=(_IN_CLUSTER,),
+        deciding=True,
+    ),
+    _choice(
+        "health_check_scheme",
+        "the scheme of the pods' health probe (its httpGet.scheme), HTTP or HTTPS; used only "
+        "with health_check in-cluster",
+        only_when=(_IN_CLUSTER,),
     ),
     Rule(
         "incident_channel",
@@ -292,11 +399,38 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "gitops_app",
         "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
-        "a DNS-1123 label; checked only with Argo CD or Flux",
+        "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', e.g. example.guestbook), "
+        "at most 253 characters; checked only with Argo CD or Flux",
         example="payments-api",
-        pattern=_DNS_LABEL,
-        max_length=63,
+        pattern=_DNS_SUBDOMAIN,
+        max_length=_OBJECT_NAME_MAX,
         only_when=(("gitops", ("argocd", "flux")),),
+    ),
+    Rule(
+        "gitops_kind",
+        "the kind of the Flux object that deploys the service: kustomization or helmrelease; "
+        "a helm workload needs helmrelease (a Helm release is helm-controller's only through "
+        "a HelmRelease: name that HelmRelease, even when a Kustomization applies it); checked "
+        "only with Flux",
+        example="kustomization",
+        pattern=r"kustomization|helmrelease",
+        max_length=13,
+        only_when=(_FLUX,),
+        deciding=True,
+        # The pages roll a helm workload back with `helm rollback` and pause Flux first: only a
+        # HelmRelease's suspension stops helm-controller from upgrading the release again
+        # (https://fluxcd.io/flux/components/helm/helmreleases/#suspend); a Kustomization's
+        # suspension stops only kustomize-controller, which applies manifests and never runs
+        # Helm (https://fluxcd.io/flux/components/kustomize/kustomizations/#suspend).
+        narrowings=(
+            Narrowing(
+                (_HELM,),
+                r"helmrelease",
+                "does not stop a Helm release's reconciliation: with the helm workload under "
+                "Flux give helmrelease and name the HelmRelease in gitops_app (a Kustomization "
+                "that applies a HelmRelease: name the HelmRelease)",
+            ),
+        ),
     ),
     Rule(
         "flux_namespace",
@@ -304,7 +438,18 @@ RULES: tuple[Rule, ...] = (
         example="flux-system",
         pattern=_DNS_LABEL,
         max_length=63,
-        only_when=(("gitops", ("flux",)),),
+        only_when=(_FLUX,),
+    ),
+    Rule(
+        "helm_release",
+        "a Helm release name, used as given: lowercase letters, digits, '-' and '.', starting "
+        "and ending with a letter or digit, at most 53 characters; by default the workload's "
+        "name, and under Flux helm-controller's own default [<namespace>-]<gitops_app>; checked "
+        "only with the helm workload",
+        example="payments-api",
+        pattern=_DNS_SUBDOMAIN,
+        max_length=53,
+        only_when=(_HELM,),
     ),
     Rule(
         "rollout_timeout",

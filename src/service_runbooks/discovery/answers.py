@@ -1,9 +1,9 @@
 """Step 5, answers: the template's answers (cookiecutter.json) from one workload's facts.
 
 Each answer keeps its fact's source. A value that breaks the answer's rule (rules.py, the one
-source of every rule) is not an answer: it is listed as not derived, with the rule. Facts whose
-answers the template does not have yet are kept apart, under proposed names, for the
-coordinator to wire into rules.py and the template.
+source of every rule) is not an answer: it is listed as not derived, with the rule. Facts the
+template has no answer for (the autoscaler, the PDBs, the sibling workloads...) are kept apart,
+under proposed names: written as comments, never given to cookiecutter.
 """
 
 from __future__ import annotations
@@ -26,23 +26,32 @@ WORKLOAD_VALUES = {
 # The answers discovery tries to derive, in the order written; each is a cookiecutter.json key.
 DISCOVERED_ANSWERS = (
     "service_name",
+    "workload_name",
     "owner",
     "system",
     "lifecycle",
     "namespace",
     "workload",
     "app_label_selector",
+    "health_check",
+    "health_check_path",
+    "health_check_port",
+    "health_check_scheme",
     "migration_tool",
     "metrics_selector",
     "pagerduty_service_id",
     "github_repo",
     "gitops",
     "gitops_app",
+    "gitops_kind",
     "flux_namespace",
 )
 # Answers only some services or sources give (a chart's, a cluster's): written when derived,
 # never listed as missing.
 DEPLOYER_ANSWERS = ("helm_release", "chart_workload", "kube_context")
+# The health check's kinds as the answer's choices spell them (cookiecutter.json): an httpGet
+# probe is in-cluster; a gRPC, exec or TCP probe leaves the readiness check (facts._probe_check).
+HEALTH_DETAILS = {"health_check_path": "path", "health_check_port": "port"}
 
 
 @dataclass
@@ -125,6 +134,37 @@ def _metrics_selector(facts: Facts) -> Fact | str:
     return Fact(f'job="{job.value}"', job.source)
 
 
+def _health_check(facts: Facts) -> Fact | str:
+    """The kind of the service's health check, read from its pods' probe."""
+    health = facts.found.get("health_check")
+    if health is None:
+        return _same("health_check")(facts)
+    return Fact(health.value["kind"], health.source)
+
+
+def _health_detail(name: str) -> Callable[[Facts], Fact | str | None]:
+    """A detail of an in-cluster health check (the probe's path, port or scheme): None, not
+    listed as missing, with any other kind (rules.py's only_when)."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        health = facts.found.get("health_check")
+        if health is None or health.value["kind"] != "in-cluster":
+            return None
+        value = health.value[HEALTH_DETAILS.get(name, "scheme")]
+        return Fact(str(value), health.source)
+
+    return pick
+
+
+def _gitops_kind(facts: Facts) -> Fact | str | None:
+    """The Flux object's kind, lowercase as the answer's choices spell it (kustomization,
+    helmrelease); an answer of Flux only."""
+    picked = _gitops_only("gitops_kind", ("flux",))(facts)
+    if isinstance(picked, Fact):
+        return Fact(str(picked.value).lower(), picked.source)
+    return picked
+
+
 def _gitops_only(name: str, tools: tuple[str, ...]) -> Callable[[Facts], Fact | str | None]:
     """An answer used only with some GitOps tools (rules.py's only_when): None, not listed as
     missing, when the tool derived is another; missing while the tool is."""
@@ -142,18 +182,24 @@ def _gitops_only(name: str, tools: tuple[str, ...]) -> Callable[[Facts], Fact | 
 
 ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
     "service_name": _service_name,
+    "workload_name": _same("workload_name"),
     "owner": _same("owner"),
     "system": _same("system"),
     "lifecycle": _same("lifecycle"),
     "namespace": _namespace,
     "workload": _workload,
     "app_label_selector": _same("selector"),
+    "health_check": _health_check,
+    "health_check_path": _health_detail("health_check_path"),
+    "health_check_port": _health_detail("health_check_port"),
+    "health_check_scheme": _health_detail("health_check_scheme"),
     "migration_tool": _same("migration_tool"),
     "metrics_selector": _metrics_selector,
     "pagerduty_service_id": _same("pagerduty_service_id"),
     "github_repo": _same("github_repo"),
     "gitops": _same("gitops"),
     "gitops_app": _gitops_only("gitops_app", ("argocd", "flux")),
+    "gitops_kind": _gitops_kind,
     "flux_namespace": _gitops_only("flux_namespace", ("flux",)),
     "helm_release": _helm_only("helm_release"),
     "chart_workload": _helm_only("chart_workload"),
@@ -162,19 +208,9 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
 
 
 def _proposed(facts: Facts) -> dict[str, Fact]:
-    """Facts for answers the template does not have yet (issue 21, section 1), by proposed name."""
+    """Facts the template has no answer for, by proposed name (written as comments)."""
     found = facts.found
     proposed: dict[str, Fact] = {}
-    if "workload_name" in found:
-        proposed["workload_name"] = found["workload_name"]
-    health = found.get("health_check")
-    if health is not None:
-        check = health.value
-        proposed["health_check"] = Fact(check["kind"], health.source)
-        if check["kind"] == "in-cluster":
-            proposed["health_check_path"] = Fact(check["path"], health.source)
-            proposed["health_check_port"] = Fact(str(check["port"]), health.source)
-            proposed["health_check_scheme"] = Fact(check["scheme"], health.source)
     hpa = found.get("hpa")
     if hpa is not None:
         proposed["hpa_name"] = Fact(hpa.value["name"], hpa.source)
@@ -184,7 +220,6 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
         "update_strategy",
         "services",
         "siblings",
-        "gitops_kind",
         "gitops_reverts_by_hand_changes",
         "gitops_prunes",
         "gitops_parent",
@@ -202,6 +237,20 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
         containers = found["containers"]
         proposed["containers"] = Fact([c["name"] for c in containers.value], containers.source)
     return proposed
+
+
+def _refuse_narrowed(result: ServiceAnswers) -> None:
+    """An answer that breaks a rule holding only with the others derived (``Rule.narrowings``:
+    a Kustomization in front of a helm workload under Flux, say) is listed as not derived."""
+    for name, value in list(result.answers.items()):
+        rule = RULES_BY_FIELD[name]
+        reason = rule.verdict(value, result.answers)
+        if reason is not None:
+            source = result.sources.pop(name)
+            del result.answers[name]
+            result.not_derived[name] = (
+                f"{quoted(value)} from {source} {reason}. Rule: {rule.summary}"
+            )
 
 
 def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
@@ -224,6 +273,7 @@ def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
             continue
         result.answers[name] = picked.value
         result.sources[name] = picked.source
+    _refuse_narrowed(result)
     for name, fact in _proposed(facts).items():
         result.proposed[name] = fact.value
         result.proposed_sources[name] = fact.source

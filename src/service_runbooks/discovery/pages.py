@@ -1,8 +1,8 @@
 """What a service's pages name, computed by the template itself from its answers.
 
 The engine module (``engines.jinja``) decides which Helm release and namespace the pages' helm
-commands use (under Flux it reads a ``helm_release`` equal to ``service_name`` as "Flux's
-default", ``[<namespace>-]<gitops_app>``, and the release's namespace as ``flux_namespace``);
+commands use (the ``helm_release`` answer as given; under Flux the release's namespace is
+``flux_namespace``, where helm-controller stores it by default);
 running it here, with cookiecutter's own environment, keeps that rule in one place, for
 ``discover --cluster`` (is what was derived what the pages will print?) and for ``check
 --drift`` (what do the pages print?).
@@ -42,9 +42,9 @@ def page_engine(template: Path, given: Mapping[str, object]) -> PageEngine:
 
 
 def helm_as_the_pages_print(template: Path, service: ServiceAnswers) -> None:
-    """A Helm release derived that the pages would not print as derived (the template reads a
-    ``helm_release`` equal to ``service_name`` under Flux as Flux's default, and runs helm in
-    ``flux_namespace``) is moved to the answers not derived, saying what the pages would use."""
+    """A Helm release derived that the pages would not print as derived (under Flux the template
+    runs helm in ``flux_namespace``, so a release stored elsewhere cannot be named yet) is moved
+    to the answers not derived, saying what the pages would use."""
     answers = service.answers
     if answers.get("workload") != "helm" or "helm_release" not in answers:
         return

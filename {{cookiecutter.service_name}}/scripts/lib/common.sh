@@ -10,12 +10,16 @@
 
 # Identifiers from the template's answers, each validated before rendering (never free text).
 readonly SERVICE='{{ c.service_name }}'
+readonly WORKLOAD_NAME='{{ c.workload_name }}'
 readonly PRODUCTION_NAMESPACE='{{ c.namespace }}'
 readonly STAGING_NAMESPACE='{{ c.staging_namespace }}'
 readonly CONFIGURED_CONTEXT='{{ c.kube_context }}'
 readonly DEFAULT_TIMEOUT='{{ c.rollout_timeout }}'
 readonly APP_SELECTOR='{{ c.app_label_selector }}'
-readonly DEFAULT_HEALTH_URL='{{ c.health_url }}'
+# The health check (health_check): url, in-cluster (the pods' HTTP probe through the API
+# server) or readiness (the pods' Ready condition). A URL only when the answers give one.
+readonly HEALTH_CHECK='{{ c.health_check }}'
+readonly DEFAULT_HEALTH_URL='{{ c.health_url if c.health_check == 'url' else '' }}'
 readonly WORKLOAD_LABEL='{{ cmd.workload_label }}'
 {% if cmd.engine_name == 'helm' %}
 readonly HELM_RELEASE='{{ cmd.helm_release }}'

@@ -112,8 +112,8 @@ def with_expressions(rules: Path, exprs: dict[str, str], out: Path) -> Path:
             if rule.get("alert") in exprs:
                 name = rule["alert"]
                 assert rule["expr"] != exprs[name], f"{name} reads kube-state-metrics as it did"
-                rule["expr"] = exprs[rule["alert"]]
-                found.add(rule["alert"])
+                rule["expr"] = exprs[name]
+                found.add(name)
     assert found == set(exprs), f"the service has no alert {set(exprs) - found}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "alerts.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")

@@ -2,10 +2,12 @@
 setups (tests/fixtures/promtool/*.yaml, written from the exporters' docs, not from the template's
 own test series): a full outage pages, a healthy service and one scaled to zero stay quiet, a
 `status` label is read, an honor_labels scrape of the Argo Rollouts controller is matched, two
-kube-state-metrics replicas page once. promtool runs each fixture as written, only given the
-rules' annotations (the fixtures state the labels an alert must carry). Each scenario has a
-negative control: the same fixture against rules rendered with the wrong answer, or doctored,
-fails."""
+kube-state-metrics replicas page once for each object (a pod's container, a workload, an
+autoscaler, a claim). promtool runs each fixture as written, only given the rules' annotations
+(the fixtures state the labels an alert must carry). Each scenario has a negative control: the
+same fixture against rules rendered with the wrong answer, or doctored, fails; the alerts of the
+two-replica scenarios with their expressions from before they took one series per object
+(tests/fixtures/promtool/unaggregated/) fire twice."""
 
 from __future__ import annotations
 
@@ -30,7 +32,14 @@ SCENARIOS = {
     "rollout-honor-labels.yaml": (HONOR_LABELS, {"workload": "argo-rollout"}),
     # The pods belong to a Deployment: rules written for a StatefulSet of that name miss them.
     "deployment-image-pull.yaml": (STATUS_LABEL, {"workload": "statefulset"}),
+    # Each object is a Deployment's (its pods, its autoscaler, its claim) or a StatefulSet's: the
+    # rules of the other kind miss them.
+    "deployment-two-ksm-replicas.yaml": (STATUS_LABEL, {"workload": "statefulset"}),
+    "statefulset-two-ksm-replicas.yaml": ({"workload": "statefulset"}, {"workload": "deployment"}),
 }
+# The expressions some alerts of a scenario had before they took one series per object from
+# kube-state-metrics, by alert name, in a file of the scenario's name.
+UNAGGREGATED = FIXTURES / "unaggregated"
 
 
 def annotated(fixture: Path, rules: Path) -> dict:
@@ -92,6 +101,49 @@ def test_the_wrong_answer_misses_the_scenario(render, fixture: str, tmp_path: Pa
     _, wrong = SCENARIOS[fixture]
     result = run_fixture(FIXTURES / fixture, rules_for(render, wrong), tmp_path)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
+
+
+def with_expressions(rules: Path, exprs: dict[str, str], out: Path) -> Path:
+    """A copy of the rules file with these alerts' expressions in place of theirs."""
+    doc = yaml.safe_load(rules.read_text(encoding="utf-8"))
+    found = set()
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") in exprs:
+                name = rule["alert"]
+                assert rule["expr"] != exprs[name], f"{name} reads kube-state-metrics as it did"
+                rule["expr"] = exprs[name]
+                found.add(name)
+    assert found == set(exprs), f"the service has no alert {set(exprs) - found}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "alerts.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return out / "alerts.yaml"
+
+
+def alerts_got(output: str) -> dict[str, int]:
+    """From promtool's failures: per alert, the most alerts it got at one evaluation time."""
+    most: dict[str, int] = {}
+    for failure in output.split("alertname: ")[1:]:
+        name = failure.split(",", 1)[0]
+        got = failure.split("got:", 1)[1]
+        count = sum(1 for line in got.splitlines() if line.strip().rstrip(":").isdigit())
+        most[name] = max(most.get(name, 0), count)
+    return most
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in UNAGGREGATED.glob("*.yaml")))
+def test_each_replica_pages_without_one_series_per_object(
+    render, fixture: str, tmp_path: Path
+) -> None:
+    """Negative control of the two-replica scenarios: with the expressions the alerts had before
+    they took one series per object, the same series raise each alert twice (one per
+    kube-state-metrics replica), and promtool fails the fixture naming each alert."""
+    answers, _ = SCENARIOS[fixture]
+    exprs = yaml.safe_load((UNAGGREGATED / fixture).read_text(encoding="utf-8"))
+    rules = with_expressions(rules_for(render, answers), exprs, tmp_path / "doctored")
+    result = run_fixture(FIXTURES / fixture, rules, tmp_path / "run")
+    assert result.returncode != 0
+    assert alerts_got(result.stdout + result.stderr) == dict.fromkeys(exprs, 2)
 
 
 def test_an_absent_alert_without_the_scaled_to_zero_guard_fails(render, tmp_path: Path) -> None:

@@ -78,6 +78,9 @@ CODE_REPOS = tuple(
         "pyrra-dev",
         # alerts.jinja: kube-prometheus-stack's chart values (its default inhibit rule).
         "prometheus-community",
+        # alerts.jinja: the labels a ServiceMonitor gives a target (the Prometheus Operator's
+        # "Default Labels", a page of its repository its site does not publish).
+        "prometheus-operator",
     )
 )
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", flags=re.DOTALL)

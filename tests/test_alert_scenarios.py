@@ -166,8 +166,10 @@ def test_without_slo_alerts_the_workload_alerts_stay(render, tmp_path: Path) -> 
     """A service without request metrics (slo_alerts false) keeps every workload alert, and gets
     no SLO rule, page or Backstage graph that would read metrics it does not have; the rules still
     pass promtool's lint and their unit tests. Negative control: the default service has both."""
-    quiet = render({"migration_tool": "none", "gitops": "none", "slo_alerts": False})
-    default = render({"migration_tool": "none", "gitops": "none"})
+    quiet = render(
+        {"migration_tool": "none", "gitops": "none", "owner": "team-payments", "slo_alerts": False}
+    )
+    default = render({"migration_tool": "none", "gitops": "none", "owner": "team-payments"})
     groups = {
         service: {
             group["name"].rsplit(".", 1)[1]: [r.get("alert") or r["record"] for r in group["rules"]]

@@ -370,6 +370,28 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path: Path
     assert not output.exists()
 
 
+def test_an_answers_file_problem_names_its_key_line_and_a_value_read_as_a_comment(
+    tmp_path: Path,
+) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        "service_name: orders\nincident_channel: #inc-orders\nownr: team-a\n", encoding="utf-8"
+    )
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"  - {answers} (line 2): incident_channel: is empty (null): YAML read '#inc-orders' as a "
+        "comment (an unquoted # after a space starts one), so the key has no value; write it "
+        'quoted: incident_channel: "#inc-orders"'
+    ) in result.stderr
+    assert f"  - {answers} (line 3): ownr: unknown key (did you mean 'owner'?); " in result.stderr
+    assert "service_name, description" not in result.stderr  # the suggestion, not every name
+    # Negative control: quoted, as the message says, it is accepted.
+    answers.write_text('service_name: orders\nincident_channel: "#inc-orders"\n', "utf-8")
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_computed_default_that_breaks_its_rule_is_refused(tmp_path: Path) -> None:
     result = run_new("--output", tmp_path, "service_name=" + "a" * 63, "workload=helm")
     assert result.returncode == 2

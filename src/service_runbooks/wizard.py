@@ -58,6 +58,7 @@ from service_runbooks.rules import (
 
 if TYPE_CHECKING:
     from service_runbooks.discovery import ServiceAnswers, WorkloadFacts
+    from service_runbooks.fleetfile import Scope
 
     Found = tuple[WorkloadFacts, ServiceAnswers]  # a discovered workload and its answers
 
@@ -115,24 +116,31 @@ def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProb
     return answers, problems
 
 
-def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]]:
-    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader.
+def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem], Scope]:
+    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader, and
+    where each of its keys is written (for messages).
 
     Its ``sources:`` (where each answer was read, as a fleet entry's) is checked as the fleet
     checks it, and not an answer: cookiecutter never gets it."""
-    from service_runbooks.fleetfile import parse, source_problems, split_sources
+    from service_runbooks.fleetfile import Scope, parse, source_problems, split_sources
 
-    where = str(path)
+    where = Scope(str(path))
     try:
-        data, _lines = parse(path.read_text(encoding="utf-8"))
+        data, lines = parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
-        return {}, [FleetProblem(where, None, f"cannot be read as UTF-8 text: {error}")]
+        return (
+            {},
+            [FleetProblem(where.label, None, f"cannot be read as UTF-8 text: {error}")],
+            where,
+        )
     except ParseError as error:
-        return {}, [FleetProblem(where, None, str(error))]
+        return {}, [FleetProblem(where.label, None, str(error))], where
     if not isinstance(data, dict):
-        return {}, [FleetProblem(where, None, "must be a mapping of answers, as one fleet entry")]
+        refusal = "must be a mapping of answers, as one fleet entry"
+        return {}, [FleetProblem(where.label, None, refusal)], where
+    where = Scope(str(path), keys=lines.top_keys)
     answers, sources = split_sources(data)
-    return answers, [] if sources is None else source_problems(where, sources)
+    return answers, [] if sources is None else source_problems(where, sources), where
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class Given:
 
     from_file: Mapping[str, object]
     from_line: Mapping[str, object]
-    file_name: str = ""
+    file_name: str | Scope = ""  # the answers file, with where each key is written
 
     @property
     def answers(self) -> dict[str, object]:
@@ -164,10 +172,11 @@ def given_answers(request: Request) -> Given:
     (``Given.problems``)."""
     from_file: dict[str, object] = {}
     problems: list[FleetProblem] = []
+    file_scope: str | Scope = ""
     if request.answers_file is not None:
-        from_file, problems = load_answers_file(request.answers_file)
+        from_file, problems, file_scope = load_answers_file(request.answers_file)
     from_line, line_problems = parse_pairs(request.pairs)
-    given = Given(from_file, from_line, str(request.answers_file or ""))
+    given = Given(from_file, from_line, file_scope)
     problems += line_problems + given.problems({})
     if problems:
         raise Refused(problems)

@@ -358,6 +358,8 @@ def test_a_value_yaml_reads_as_a_comment_is_explained(value: str) -> None:
         f"{value!r} as a comment (an unquoted # after a space starts one), so the key has no "
         'value; write it quoted: incident_channel: "#inc-cart"'
     ]
-    # Negative control: a value that is empty for another reason gets no word about comments.
-    found = problems_of("services:\n  - service_name: a\n    incident_channel:\n")
-    assert len(found) == 1 and "comment" not in found[0] and "is empty (null)" in found[0]
+    # Negative controls: a value that is empty for another reason, or followed by a comment
+    # written as one ("# text"), gets no word about comments.
+    for empty in ("", " # ask the team"):
+        found = problems_of(f"services:\n  - service_name: a\n    incident_channel:{empty}\n")
+        assert len(found) == 1 and "comment" not in found[0] and "is empty (null)" in found[0]

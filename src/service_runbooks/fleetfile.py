@@ -346,8 +346,10 @@ def answer_problems(
         rule = RULES_BY_FIELD.get(key) if isinstance(key, str) else None
         message = _unknown_key(key) if rule is None else answer_problem(rule, value, context)
         place = scope.place(key)
-        if message is not None and value is None and place is not None and place.comment:
-            message = _comment_as_value(str(key), place.comment)
+        # "#inc" reads as a value that lost its quotes; "# text" as a comment someone meant.
+        meant_as_value = place is not None and re.match(r"#\S", place.comment or "")
+        if message is not None and value is None and place is not None and meant_as_value:
+            message = _comment_as_value(str(key), place.comment or "")
         if message is not None:
             problems.append(FleetProblem(scope.at(key), _key_name(key), message))
     return problems

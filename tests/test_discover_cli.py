@@ -67,11 +67,12 @@ def test_output_writes_sources_relative_to_the_fleet_file_and_renders_once_fille
         entries[0]["sources"]["namespace"]
         == "k8s/ledger.yaml: StatefulSet/ledger metadata.namespace"
     )
-    # As written, render refuses it: gitops (deciding, not derived here) said once for all,
-    # and reviewed_on (which discovery never sets); nothing is rendered.
+    # As written, render refuses it: gitops (deciding, not derived here) and reviewed_on
+    # (which discovery never sets), each said once for all; nothing is rendered.
     refused = run_cli(ROOT, "render", fleet, "--output", tmp_path / "out", check=2)
-    assert "defaults: gitops: no entry gives it" in refused.stderr
-    assert "reviewed_on: is required in a fleet file" in refused.stderr
+    assert ": gitops: no entry gives it" in refused.stderr
+    assert ": reviewed_on: no entry gives it" in refused.stderr
+    assert "  - defaults" in refused.stderr and "services[" not in refused.stderr
     assert not (tmp_path / "out").exists()
     fill_in(fleet, {"gitops": "none", "reviewed_on": "2026-12-01"})
     run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")

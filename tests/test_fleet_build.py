@@ -21,6 +21,7 @@ from fleet_helpers import (
 )
 from playwright.sync_api import Browser
 
+from service_runbooks.fleet.index_page import read_card
 from service_runbooks.fleet.techdocs_metadata import GENERATED_FIELDS
 from service_runbooks.fleet.workdir import exclusive
 
@@ -102,6 +103,21 @@ def test_the_index_lists_every_service_with_owner_lifecycle_and_links(
     assert [s["name"] for s in listed] == ["orders", "payments-api", "search"]
 
 
+def test_each_card_links_straight_to_its_services_rollback_runbook(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, out, site = built
+    for service in SERVICES:
+        name = service["service_name"]
+        row = next(r for r in rows(site / "index.html") if f'href="{name}/"' in r)
+        page = f"{name}/runbooks/rollback/"
+        assert f'<a class="rollback" href="{page}">Rollback</a>' in row
+        assert "<h1" in (site / page / "index.html").read_text(encoding="utf-8")
+    # Negative control: a service whose site has no rollback page gets no Rollback link.
+    card, _ = read_card(out / "orders", has_site=True, has_rollback=False)
+    assert card.rollback is None and card.docs == "orders/"
+
+
 def test_the_index_and_services_json_show_each_services_alerts(
     built: tuple[Path, Path, Path],
 ) -> None:
@@ -159,7 +175,7 @@ def test_the_index_filters_by_name_and_owner_in_a_browser(
     _, _, site = built
     page = browser.new_page()
     page.goto((site / "index.html").as_uri())
-    visible = "tbody tr:not([hidden]) td:first-child a"
+    visible = "tbody tr:not([hidden]) td:first-child a.name"
     assert page.locator(visible).all_inner_texts() == ["orders", "payments-api", "search"]
     page.fill("#q", "commerce")
     assert page.locator(visible).all_inner_texts() == ["orders", "search"]

@@ -88,8 +88,7 @@ def test_template_injection_is_refused_before_cookiecutter_sees_it(
     result = run_cli(
         template_repo, "render", fleet, "--output", tmp_path / "out", cwd=tmp_path, check=2
     )
-    # Line 4: write_fleet gives each entry its workload's name, on the line after its name.
-    assert f"services[1] 'evil' (line 4): {field}:" in result.stderr
+    assert f"services[1] 'evil' (line 5): {field}:" in result.stderr  # the key's line
     assert "Jinja delimiters" in result.stderr
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.rglob("MARKER")) and not list(template_repo.rglob("MARKER"))
@@ -118,10 +117,11 @@ def test_a_fleet_with_bad_entries_writes_nothing_and_names_each(
     assert "nothing was rendered" in result.stderr
     # Each entry's lines include the workload's name that write_fleet gives it.
     for where, field in [
+        # Each problem names the line of its own key.
         ("services[1] 'Bad Name' (line 4)", "service_name"),
-        ("services[2] 'ok' (line 6)", "owner"),
-        ("services[2] 'ok' (line 6)", "health_url"),
-        ("services[4] 'typo' (line 13)", "namespce"),
+        ("services[2] 'ok' (line 7)", "owner"),
+        ("services[2] 'ok' (line 9)", "health_url"),
+        ("services[4] 'typo' (line 14)", "namespce"),
     ]:
         assert f"{where}: {field}:" in result.stderr
     assert "did you mean 'namespace'" in result.stderr

@@ -227,22 +227,24 @@ def test_a_bad_shard_is_refused_by_name_and_writes_nothing(
         ('[{"name": "x"}]', "[0]: must be an object with the keys name, owner"),
         (
             '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
-            '"docs": 3, "links": [], "alerts": [], "reviewed_on": "", "review_due": ""}]',
+            '"docs": 3, "rollback": null, "links": [], "alerts": [], "reviewed_on": "", '
+            '"review_due": ""}]',
             "[0].docs: must be str",
         ),
         *(
             (
                 '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
-                f'"docs": {docs}, "links": [], "alerts": [], "reviewed_on": "{reviewed}", '
-                f'"review_due": "{due}"}}]',
+                f'"docs": {docs}, "rollback": {rollback}, "links": [], "alerts": [], '
+                f'"reviewed_on": "{reviewed}", "review_due": "{due}"}}]',
                 message,
             )
-            for docs, reviewed, due, message in [
-                ('"javascript:alert(1)"', "", "", "[0].docs: must be a relative path"),
-                ('"//evil.example/x/"', "", "", "[0].docs: must be a relative path"),
-                ('"/x/"', "", "", "[0].docs: must be a relative path"),
-                ("null", "", "2026-01-01", "must be both given or both empty"),
-                ("null", "2026-01-01", "2026-13-01", "[0].review_due: must be a date"),
+            for docs, rollback, reviewed, due, message in [
+                ('"javascript:alert(1)"', "null", "", "", "[0].docs: must be a relative path"),
+                ('"//evil.example/x/"', "null", "", "", "[0].docs: must be a relative path"),
+                ('"/x/"', "null", "", "", "[0].docs: must be a relative path"),
+                ('"x/"', '"javascript:alert(1)"', "", "", "[0].rollback: must be a relative"),
+                ("null", "null", "", "2026-01-01", "must be both given or both empty"),
+                ("null", "null", "2026-01-01", "2026-13-01", "[0].review_due: must be a date"),
             ]
         ),
     ],

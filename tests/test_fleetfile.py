@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fleet_helpers import DECIDING, give_per_service, must_give_yaml
+from fleet_helpers import DECIDING, MUST_GIVE, give_per_service, must_give_yaml
 from hostile_inputs import alias_bomb
 
 from service_runbooks.fleet.sync import plan_update
@@ -68,7 +68,7 @@ def test_every_bad_entry_and_field_is_named_at_once() -> None:
     )
     assert "rollout_timeout: is an int (5); this answer must be a string: quote it" in found[2]
     assert found[4] == "services[3] (line 7): service_name: is required in every entry"
-    assert "services[4] 'evil' (line 8): description:" in found[5]
+    assert "services[4] 'evil' (line 9): description:" in found[5]  # the key's line
     assert "Jinja delimiters" in found[5]
 
 
@@ -88,9 +88,9 @@ def test_defaults_are_checked_once_and_cannot_name_a_service() -> None:
     )
     assert found == [
         found[0],
-        "defaults: service_name: cannot be a default; name each service",
+        "defaults (line 2): service_name: cannot be a default; name each service",
     ]
-    assert found[0].startswith("defaults: owner:") and "Jinja delimiters" in found[0]
+    assert found[0].startswith("defaults (line 3): owner:") and "Jinja delimiters" in found[0]
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_the_example_fleet_is_valid_and_varied() -> None:
 @pytest.mark.parametrize("field", ["description", "publish_techdocs"])
 def test_an_alias_bomb_is_named_by_its_type_never_expanded(field: str) -> None:
     found = problems_of(f"services:\n  - service_name: a\n    {field}: {alias_bomb()}\n")
-    assert len(found) == 1 and found[0].startswith(f"services[0] 'a' (line 2): {field}: ")
+    assert len(found) == 1 and found[0].startswith(f"services[0] 'a' (line 3): {field}: ")
     assert "a list" in found[0] and "lol" not in found[0]
 
 
@@ -259,7 +259,7 @@ def test_bad_sources_are_refused_naming_the_entry_and_line(
         f"services:\n  - service_name: a\n  - service_name: b\n    sources: {sources}\n"
     )
     assert len(found) == 1, found
-    assert found[0].startswith(f"services[1] 'b' (line 3): {field}: "), found[0]
+    assert found[0].startswith(f"services[1] 'b' (line 4): {field}: "), found[0]  # the key's
     assert message in found[0]
 
 
@@ -267,9 +267,10 @@ def test_sources_belong_to_an_entry_not_to_defaults() -> None:
     found = problems_of(
         "services:\n  - service_name: a\n" + REVIEWED + "  sources: {namespace: 'x: y'}\n"
     )
+    sources_line = 3 + REVIEWED.count("\n")
     assert found == [
-        "defaults: sources: belongs to each entry (where that service's answers were read), "
-        "not to defaults"
+        f"defaults (line {sources_line}): sources: belongs to each entry (where that service's "
+        "answers were read), not to defaults"
     ]
 
 
@@ -323,21 +324,82 @@ def test_a_deciding_detail_is_required_where_it_applies(given: str, missing: lis
     assert problems_of(f"services:\n  - service_name: a\n    {given}\n{lines}") == []
 
 
-def test_a_fact_no_entry_gives_is_said_once_pointing_at_defaults() -> None:
-    others = "".join(f"  {f}: {v}\n" for f, v in DECIDING.items() if f != "namespace")
-    text = "services:\n  - service_name: a\n  - service_name: b\n"
-    found = problems_of(text + "defaults:\n  reviewed_on: '2026-11-02'\n" + others)
+@pytest.mark.parametrize("missing", list(MUST_GIVE))
+def test_a_fact_no_entry_gives_is_said_once_pointing_at_defaults(missing: str) -> None:
+    """Every answer a fleet must give (the deciding facts and the review date), not only the
+    deciding ones: one line at defaults:, not one per service."""
+    others = "".join(f"  {f}: '{v}'\n" for f, v in MUST_GIVE.items() if f != missing)
+    text = "services:\n  - service_name: a\n  - service_name: b\n  - service_name: c\n"
+    found = problems_of(text + "defaults:\n" + others)
     assert len(found) == 1, found
-    assert found[0].startswith("defaults: namespace: no entry gives it: give it once here")
+    assert found[0].startswith(f"defaults (line 5): {missing}: no entry gives it: give it once")
+    assert "services[" not in found[0]
     # Negative control: when one entry gives it, each entry that lacks it is named.
-    found = problems_of(
-        "services:\n  - service_name: a\n    namespace: shop\n  - service_name: b\n"
-        "  - service_name: c\ndefaults:\n  reviewed_on: '2026-11-02'\n" + others
-    )
-    assert [line.split(": is not given")[0] for line in found] == [
-        "services[1] 'b' (line 4): namespace",
-        "services[2] 'c' (line 5): namespace",
+    given = f"    {missing}: '{MUST_GIVE[missing]}'\n"
+    found = problems_of(text.replace("a\n", "a\n" + given, 1) + "defaults:\n" + others)
+    assert [line.split(f": {missing}: ")[0] for line in found] == [
+        "services[1] 'b' (line 4)",
+        "services[2] 'c' (line 5)",
+    ], found
+
+
+# ---- errors a person reads once: a suggestion, the key's own line, what YAML did ----
+
+
+def test_a_mistyped_key_gets_one_suggestion_not_every_name() -> None:
+    found = problems_of("services:\n  - service_name: a\n    ownr: team-a\n")
+    assert found == [
+        "services[0] 'a' (line 3): ownr: unknown key (did you mean 'owner'?); "
+        "cookiecutter would ignore it silently"
     ]
+    found = problems_of("services:\n  - service_name: a\n    sources: {namspace: x}\n")
+    assert len(found) == 1 and "(did you mean 'namespace'?)" in found[0]
+    assert "service_name" not in found[0] and "incident_channel" not in found[0]
+    # Negative control: a key like no answer's name gets the list, its only way forward.
+    found = problems_of("services:\n  - service_name: a\n    zzzz: x\n")
+    assert len(found) == 1 and "no answer has a similar name" in found[0]
+    assert all(name in found[0] for name in MUST_GIVE)
+
+
+def test_each_problem_names_the_line_of_its_own_key_in_entries_and_defaults() -> None:
+    found = problems_of(
+        "defaults:\n"
+        "  owner: team-a\n"
+        "  lifecycle: everywhere\n"  # line 3
+        + "".join(f"  {f}: '{v}'\n" for f, v in MUST_GIVE.items())
+        + "services:\n"
+        "  - service_name: a\n"
+        "    description: fine\n"
+        "    namespace: Bad_Namespace\n"
+        "    sources:\n"
+        "      workload: ''\n"
+    )
+    first = 5 + len(MUST_GIVE)  # the entry's first line
+    assert [line.split(": ", 2)[:2] for line in found] == [
+        ["defaults (line 3)", "lifecycle"],
+        [f"services[0] 'a' (line {first + 2})", "namespace"],
+        [f"services[0] 'a' (line {first + 4})", "sources.workload"],
+    ], found
+    # A key merged in from elsewhere has no line in the entry: the entry's line is named.
+    found = problems_of(
+        "base: &base {namespace: Bad_Namespace}\nservices:\n  - service_name: a\n    <<: *base\n"
+    )
+    assert any(line.startswith("services[0] 'a' (line 3): namespace: ") for line in found), found
+
+
+@pytest.mark.parametrize("value", ["#inc-cart", "#inc-cart  # the team's channel"])
+def test_a_value_yaml_reads_as_a_comment_is_explained(value: str) -> None:
+    found = problems_of(f"services:\n  - service_name: a\n    incident_channel: {value}\n")
+    assert found == [
+        "services[0] 'a' (line 3): incident_channel: is empty (null): YAML read "
+        f"{value!r} as a comment (an unquoted # after a space starts one), so the key has no "
+        'value; write it quoted: incident_channel: "#inc-cart"'
+    ]
+    # Negative controls: a value that is empty for another reason, or followed by a comment
+    # written as one ("# text"), gets no word about comments.
+    for empty in ("", " # ask the team"):
+        found = problems_of(f"services:\n  - service_name: a\n    incident_channel:{empty}\n")
+        assert len(found) == 1 and "comment" not in found[0] and "is empty (null)" in found[0]
 
 
 def test_a_workload_name_no_entry_gives_is_said_once_pointing_at_each_entry() -> None:
@@ -345,6 +407,6 @@ def test_a_workload_name_no_entry_gives_is_said_once_pointing_at_each_entry() ->
     suggested for defaults:, where one value would name the same workload for every entry."""
     data, lines = parse("services:\n  - service_name: a\n  - service_name: b\n" + REVIEWED)
     _, problems = check_fleet(data, lines)
-    assert [(p.where, p.field) for p in problems] == [("defaults", "workload_name")]
+    assert [(p.where, p.field) for p in problems] == [("defaults (line 4)", "workload_name")]
     assert problems[0].message.startswith("no entry gives it: give it in each entry")
     assert "in defaults:" not in problems[0].message.split(".")[0]

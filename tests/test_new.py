@@ -58,10 +58,9 @@ ALERT_ANSWERS = {
 
 # Rich colours its prompts on a terminal; the text a person reads is what is left.
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-# Every question shows its default last, in parentheses, then waits: "... (default): ".
-QUESTION = re.compile(
-    r"\[(?P<number>\d+)/(?P<total>\d+)\] (?P<question>[^\x1b]*?)\((?P<default>[^()\n]*)\): $"
-)
+# Every question shows its number, and its default last, in parentheses, then waits:
+# "[3] ... (default): ".
+QUESTION = re.compile(r"\[(?P<number>\d+)\] (?P<question>[^\x1b]*?)\((?P<default>[^()\n]*)\): $")
 RENDERED = re.compile(r"Rendered (?P<path>\S+)\n")
 # The deciding facts (rules.Rule.deciding) as key=value: without a terminal, `new` refuses to
 # take them from cookiecutter.json's defaults (test_without_input_the_deciding_facts_...). The
@@ -327,10 +326,21 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
 def test_ctrl_c_while_rendering_exits_130_and_leaves_nothing(tmp_path: Path) -> None:
     output = tmp_path / "services"
     term = Terminal(output, "service_name=orders")
+    # The questions cookiecutter.json's defaults leave (a Deployment, no GitOps, readiness, alerts).
+    last = (
+        len(
+            [
+                f
+                for f in QUESTIONS
+                if f not in HELM_ONLY | GITOPS_ONLY | ROLLOUT_ONLY | HEALTH_DETAILS
+            ]
+        )
+        - 1
+    )
     while True:  # Enter on every question; Ctrl-C right after the last one
         _, found = term.wait_for(QUESTION)
         term.type("")
-        if found["number"] == found["total"]:
+        if int(found["number"]) == last:
             break
     term.child.sendintr()
     status, text = term.end()
@@ -387,6 +397,28 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path: Path
     assert not output.exists()
 
 
+def test_an_answers_file_problem_names_its_key_line_and_a_value_read_as_a_comment(
+    tmp_path: Path,
+) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        "service_name: orders\nincident_channel: #inc-orders\nownr: team-a\n", encoding="utf-8"
+    )
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"  - {answers} (line 2): incident_channel: is empty (null): YAML read '#inc-orders' as a "
+        "comment (an unquoted # after a space starts one), so the key has no value; write it "
+        'quoted: incident_channel: "#inc-orders"'
+    ) in result.stderr
+    assert f"  - {answers} (line 3): ownr: unknown key (did you mean 'owner'?); " in result.stderr
+    assert "service_name, description" not in result.stderr  # the suggestion, not every name
+    # Negative control: quoted, as the message says, it is accepted.
+    answers.write_text('service_name: orders\nincident_channel: "#inc-orders"\n', "utf-8")
+    result = run_new("--output", tmp_path / "out", "--answers", answers, *GIVEN)
+    assert result.returncode == 0, result.stderr
+
+
 def test_a_computed_default_that_breaks_its_rule_is_refused(tmp_path: Path) -> None:
     result = run_new("--output", tmp_path, "service_name=" + "a" * 63, "workload=helm")
     assert result.returncode == 2
@@ -408,6 +440,113 @@ def answer_until(term: Terminal, last: str, value: object) -> None:
         term.type(keystrokes(field, value if field == last else None))
         if field == last:
             return
+
+
+# ---- a prompt that helps: a stable count, names for choices, near misses, next steps ----
+
+
+def test_the_progress_count_is_stable_and_a_choice_takes_its_name(tmp_path: Path) -> None:
+    """Each question shows its number and no total (the questions left depend on answers still
+    to come: choosing Helm adds two); a choice is taken by its name in any case, and a name it
+    nearly is offered as the default (Enter takes it). Negative control: a typo that is near no
+    choice is asked again with the first choice offered."""
+    term = Terminal(tmp_path, "service_name=orders")
+    numbers, fields = [], []
+    choice_shown = ""
+    while True:
+        _, found = term.wait_for(QUESTION)
+        field = field_asked(found["question"])
+        numbers.append(int(found["number"]))
+        fields.append(field)
+        if field == "lifecycle":
+            choice_shown = found["question"]
+            term.type("zzz")  # near no choice
+            shown, field_again, default = term.next_question()
+            assert field_again == "lifecycle" and "'zzz' is not one of the choices" in shown
+            assert default == COOKIECUTTER_JSON["lifecycle"][0]
+            term.type("Deprecated")  # the name, in another case
+            continue
+        if field == "workload":
+            term.type("hlem")  # a near miss of a choice's name
+            shown, field_again, default = term.next_question()
+            assert field_again == "workload" and "did you mean 'helm'? Enter takes it" in shown
+            assert default == "helm"
+            term.type("")  # Enter: takes it
+            continue
+        if field == "helm_release":  # asked after GitOps, whose answers its default reads
+            break
+        term.type("")
+    term.interrupt()
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    assert len(set(numbers)) == len(set(fields)), "one number per question, counted up by one"
+    assert set(range(1, max(numbers) + 1)) == set(numbers)
+    for option in COOKIECUTTER_JSON["lifecycle"]:
+        assert option in choice_shown  # the names to type, beside the numbers
+    assert "Choose a number or a name" in choice_shown
+    assert "helm_release" in fields, "helm was taken: its questions are asked"
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "fixed"),
+    [
+        ("incident_channel", "inc-orders", "#inc-orders"),
+        ("backstage_url", "https://backstage.example.com/", "https://backstage.example.com"),
+        ("github_repo", "https://github.com/acme/orders.git", "acme/orders"),
+        ("slo_target", "99.95%", "99.95"),
+    ],
+)
+def test_a_near_miss_is_offered_as_a_fix_that_enter_accepts(
+    tmp_path: Path, field: str, typed: str, fixed: str
+) -> None:
+    assert wizard.near_miss(typed, lambda v: None if v == fixed else "no") == fixed
+    term = Terminal(tmp_path, "service_name=orders")
+    answer_until(term, field, typed)
+    shown, asked, default = term.next_question()
+    assert asked == field, f"{typed!r} must be refused and asked again"
+    assert f"Did you mean {fixed!r}? Enter takes it" in shown
+    assert default == fixed
+    term.type("")  # Enter: the fix
+    shown, asked, _ = term.next_question()
+    assert asked != field and "Did you mean" not in shown
+    term.interrupt()
+    # Negative control: an answer like none of the slips gets no offer.
+    assert wizard.near_miss("!!!", lambda v: "no") is None
+
+
+def test_the_end_says_what_to_do_next_and_the_saved_answers_render_the_same(
+    tmp_path: Path,
+) -> None:
+    asked = answer_everything(Terminal(tmp_path / "out", "service_name=orders"), {})
+    assert asked
+    saved = tmp_path / "out" / "orders.answers.yaml"
+    assert saved.is_file()
+    answers = yaml.safe_load(saved.read_text(encoding="utf-8"))
+    state = json.loads((tmp_path / "out" / "orders" / ".cruft.json").read_text(encoding="utf-8"))
+    assert answers == {k: v for k, v in state["context"]["cookiecutter"].items() if k in answers}
+    assert "helm_release" not in answers, "only the answers its pages use"
+    # The saved file renders the same service, without a question (and as a fleet entry).
+    again = run_new("--output", tmp_path / "again", "--answers", saved)
+    assert again.returncode == 0, again.stderr
+    assert tree_differences(tmp_path / "out" / "orders", tmp_path / "again" / "orders") == []
+    assert f"  1. Preview the runbooks: mkdocs serve -f {tmp_path / 'again' / 'orders'}" in (
+        again.stdout
+    )
+    assert "  2. Register it in Backstage: push orders/ to its repository, then register the" in (
+        again.stdout
+    )
+    assert "orders/catalog-info.yaml" in again.stdout
+    kept = tmp_path / "again" / "orders.answers.yaml"
+    assert f"  3. Answers saved in {kept}: run again with service-runbooks new --answers" in (
+        again.stdout
+    )
+    assert "fleet file for service-runbooks render" in again.stdout
+    # Negative control: an answers file already there is left as it is, and said so.
+    shutil.rmtree(tmp_path / "again" / "orders")
+    kept.write_text("# mine\n", encoding="utf-8")
+    third = run_new("--output", tmp_path / "again", "--answers", saved)
+    assert third.returncode == 0, third.stderr
+    assert kept.read_text(encoding="utf-8") == "# mine\n"
+    assert f"Answers not saved: a file is already at {kept}" in third.stdout
 
 
 @pytest.mark.parametrize(
@@ -645,10 +784,7 @@ def test_from_offers_each_derived_answer_with_its_source_and_asks_the_rest(
     for field, value in archive.answers.items():
         assert field in asked, field
         assert f"{field} read from {archive.sources[field]}" in shown_before[field], field
-        if isinstance(COOKIECUTTER_JSON[field], list):
-            assert asked[field] == "1", field  # the derived choice is listed first
-        else:
-            assert asked[field] == value, field
+        assert asked[field] == value, field  # a choice's default is shown by its name
     underived = [f for f in asked if f not in archive.answers]
     assert underived, "every answer was derived: nothing left to ask"
     for field in underived:

@@ -29,10 +29,11 @@ with one rename: a refusal, a failure or Ctrl-C leaves nothing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ from service_runbooks.rules import (
 
 if TYPE_CHECKING:
     from service_runbooks.discovery import ServiceAnswers, WorkloadFacts
+    from service_runbooks.fleetfile import Scope
 
     Found = tuple[WorkloadFacts, ServiceAnswers]  # a discovered workload and its answers
 
@@ -115,24 +117,31 @@ def parse_pairs(pairs: Sequence[str]) -> tuple[dict[str, object], list[FleetProb
     return answers, problems
 
 
-def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem]]:
-    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader.
+def load_answers_file(path: Path) -> tuple[dict[str, object], list[FleetProblem], Scope]:
+    """A YAML mapping of answers (one fleet entry), read by the fleet file's strict loader, and
+    where each of its keys is written (for messages).
 
     Its ``sources:`` (where each answer was read, as a fleet entry's) is checked as the fleet
     checks it, and not an answer: cookiecutter never gets it."""
-    from service_runbooks.fleetfile import parse, source_problems, split_sources
+    from service_runbooks.fleetfile import Scope, parse, source_problems, split_sources
 
-    where = str(path)
+    where = Scope(str(path))
     try:
-        data, _lines = parse(path.read_text(encoding="utf-8"))
+        data, lines = parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
-        return {}, [FleetProblem(where, None, f"cannot be read as UTF-8 text: {error}")]
+        return (
+            {},
+            [FleetProblem(where.label, None, f"cannot be read as UTF-8 text: {error}")],
+            where,
+        )
     except ParseError as error:
-        return {}, [FleetProblem(where, None, str(error))]
+        return {}, [FleetProblem(where.label, None, str(error))], where
     if not isinstance(data, dict):
-        return {}, [FleetProblem(where, None, "must be a mapping of answers, as one fleet entry")]
+        refusal = "must be a mapping of answers, as one fleet entry"
+        return {}, [FleetProblem(where.label, None, refusal)], where
+    where = Scope(str(path), keys=lines.top_keys)
     answers, sources = split_sources(data)
-    return answers, [] if sources is None else source_problems(where, sources)
+    return answers, [] if sources is None else source_problems(where, sources), where
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ class Given:
 
     from_file: Mapping[str, object]
     from_line: Mapping[str, object]
-    file_name: str = ""
+    file_name: str | Scope = ""  # the answers file, with where each key is written
 
     @property
     def answers(self) -> dict[str, object]:
@@ -164,10 +173,11 @@ def given_answers(request: Request) -> Given:
     (``Given.problems``)."""
     from_file: dict[str, object] = {}
     problems: list[FleetProblem] = []
+    file_scope: str | Scope = ""
     if request.answers_file is not None:
-        from_file, problems = load_answers_file(request.answers_file)
+        from_file, problems, file_scope = load_answers_file(request.answers_file)
     from_line, line_problems = parse_pairs(request.pairs)
-    given = Given(from_file, from_line, str(request.answers_file or ""))
+    given = Given(from_file, from_line, file_scope)
     problems += line_problems + given.problems({})
     if problems:
         raise Refused(problems)
@@ -287,6 +297,81 @@ def applies(field: str, known: Mapping[str, object]) -> bool:
     return rule is None or rule.applies(known)
 
 
+def rules_prompt(field: str) -> str:
+    """The question cookiecutter asks for ``field`` (``__prompts__``)."""
+    from service_runbooks.rules import prompt
+
+    return prompt(field)
+
+
+def choice_labels(field: str, options: list[str], prompts: Mapping[str, Any]) -> dict[str, str]:
+    """Each option's label in ``__prompts__`` (the option itself when it has none), as
+    cookiecutter shows them (https://cookiecutter.readthedocs.io/en/stable/advanced/human_readable_prompts.html)."""
+    labels = prompts.get(field)
+    return {
+        option: str(labels.get(option, option)) if isinstance(labels, dict) else option
+        for option in options
+    }
+
+
+def resolve_choice(
+    typed: str, options: Sequence[str], labels: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """(the option ``typed`` names, None) or (None, the option it nearly names, or None).
+
+    A number from 1, the option or its label in any case name one; an option it begins (``prod``)
+    or resembles (``deploymnet``) is only offered: the person confirms it."""
+    import difflib
+
+    text = typed.strip()
+    if text.isdigit() and 1 <= int(text) <= len(options):
+        return options[int(text) - 1], None
+    by_name = {option.lower(): option for option in options}
+    by_name.update({label.lower(): option for option, label in labels.items()})
+    if text.lower() in by_name:
+        return by_name[text.lower()], None
+    starting = {by_name[n] for n in by_name if text and n.startswith(text.lower())}
+    if len(starting) == 1:
+        return None, starting.pop()
+    close = difflib.get_close_matches(text.lower(), list(by_name), n=1)
+    return None, (by_name[close[0]] if close else None)
+
+
+# A GitHub repository pasted as its address, for an answer written org/repo.
+_GITHUB_URL = re.compile(
+    r"(?:https?://(?:www\.)?github\.com/|git@github\.com:)(?P<repo>[^/\s]+/[^/\s#?]+?)"
+    r"(?:\.git)?/?(?:[#?].*)?"
+)
+
+
+def _near_miss_candidates(value: str) -> Iterator[str]:
+    """What a person probably meant by a refused answer, most likely first: the usual slips
+    (spaces around it, a trailing /, a GitHub address for org/repo, capitals, a % sign, a
+    Slack channel without its #)."""
+    text = value.strip()
+    if not text:
+        return
+    yield text
+    yield text.rstrip("/")
+    if found := _GITHUB_URL.fullmatch(text):
+        yield found["repo"]
+    yield text.lower()
+    yield text.rstrip("%").rstrip()
+    if not text.startswith("#"):
+        yield f"#{text}"
+
+
+def near_miss(value: object, problem: Callable[[str], str | None]) -> str | None:
+    """The first likely meaning of a refused answer that its rule accepts (``problem`` says
+    none), or None: the rules stay the one judge, this only guesses what to offer."""
+    if not isinstance(value, str):
+        return None
+    for candidate in _near_miss_candidates(value):
+        if candidate != value and problem(candidate) is None:
+            return candidate
+    return None
+
+
 class Asker:
     """Asks cookiecutter's questions that apply, in order, each until its answer is valid."""
 
@@ -329,8 +414,8 @@ class Asker:
 
         known: dict[str, object] = {}  # every answer so far, as cookiecutter holds them
         answers = dict(self.given)
-        fields = questions()
-        for index, field in enumerate(fields):
+        asked = 0
+        for field in questions():
             if field in self.given:
                 known[field] = self.given[field]
                 continue
@@ -338,9 +423,11 @@ class Asker:
             if not applies(field, known):
                 known[field] = default[0] if isinstance(default, list) else default
                 continue
-            asked = sum(f not in self.given for f in fields[:index] if applies(f, known))
-            left = [f for f in fields[index:] if f not in self.given and applies(f, known)]
-            prefix = f"  [dim][{asked + 1}/{asked + len(left)}][/] "
+            asked += 1
+            # The question's number and no total: how many questions are left depends on the
+            # answers still to come (a Helm chart adds two, no alerts removes ten), and a total
+            # that moves reads as a miscount.
+            prefix = f"  [dim][{asked}][/] "
             if field in self.derived.sources:
                 source = self.derived.sources[field]
                 self.console.print(f"  [dim]{escape(field)} read from {escape(source)}[/]")
@@ -354,26 +441,66 @@ class Asker:
     def read(self, field: str, default: Any, prefix: str) -> Any:
         # cookiecutter's own prompts, with __prompts__' questions and choice labels:
         # https://cookiecutter.readthedocs.io/en/stable/advanced/human_readable_prompts.html
-        from cookiecutter.prompt import read_user_choice, read_user_variable, read_user_yes_no
+        from cookiecutter.prompt import read_user_variable, read_user_yes_no
 
         if isinstance(default, list):
-            return read_user_choice(field, default, self.prompts, prefix)
+            return self.read_choice(field, default, prefix)
         if isinstance(default, bool):
             return read_user_yes_no(field, default, self.prompts, prefix)
         return read_user_variable(field, default, self.prompts, prefix)
 
+    def read_choice(self, field: str, options: list[str], prefix: str) -> str:
+        """One of ``options``, typed as its number or its name (or its label): cookiecutter's
+        choice prompt, which takes numbers only, with names too; a near miss (``prod``,
+        ``Production``) is offered as the default, taken with Enter."""
+        from rich.markup import escape
+        from rich.prompt import Prompt
+
+        labels = choice_labels(field, options, self.prompts)
+        lines = [f"{prefix}{escape(rules_prompt(field))}"]
+        lines += [
+            f"    [bold magenta]{i}[/] - [bold]{escape(labels[option])}[/]"
+            + (f" [dim]({escape(option)})[/]" if labels[option] != option else "")
+            for i, option in enumerate(options, 1)
+        ]
+        offered = options[0]
+        while True:
+            question = "\n".join([*lines, "    Choose a number or a name"])
+            typed = Prompt.ask(question, default=offered)
+            chosen, near = resolve_choice(str(typed), options, labels)
+            if chosen is not None:
+                return chosen
+            hint = f"; did you mean {near!r}? Enter takes it" if near else ""
+            self.console.print(
+                f"[red]  {escape(field)}: {escape(repr(typed))} is not one of the choices "
+                f"(1-{len(options)} or {escape(', '.join(options))}){escape(hint)}[/]"
+            )
+            offered = near or options[0]
+
+    def problem(self, field: str, value: object, known: Mapping[str, object]) -> str | None:
+        """What is wrong with a typed answer among the answers before it, or None."""
+        problem = answer_problem(field, value, known)
+        message = problem.explain() if problem is not None else None
+        if message is None and field == "service_name":
+            message = folder_problem(self.output, value)
+        return message
+
     def ask(self, field: str, default: Any, prefix: str, known: Mapping[str, object]) -> Any:
+        """The answer, asked until it is valid; a near miss of a valid answer (``inc-orders``
+        for ``#inc-orders``) is offered as the next default, which Enter takes."""
         from rich.markup import escape
 
+        offered = default
         while True:
-            value = self.read(field, default, prefix)
-            problem = answer_problem(field, value, known)  # among the answers before it
-            message = problem.explain() if problem is not None else None
-            if message is None and field == "service_name":
-                message = folder_problem(self.output, value)
+            value = self.read(field, offered, prefix)
+            message = self.problem(field, value, known)
             if message is None:
                 return value
+            fix = near_miss(value, lambda candidate: self.problem(field, candidate, known))
+            if fix is not None:
+                message += f". Did you mean {fix!r}? Enter takes it"
             self.console.print(f"[red]  {escape(field)}: {escape(message)}[/]")
+            offered = default if fix is None else fix
 
 
 # ---- rendering ----
@@ -483,5 +610,53 @@ def main(request: Request) -> int:
     except OSError as error:  # the output folder cannot be made or written (a file, no access)
         print(f"ERROR: {error}; nothing was written.", file=sys.stderr)
         return EXIT_FAILED
+    saved = save_answers(target)
     print(f"Rendered {target}")
+    print(next_steps(target, saved))
     return EXIT_OK
+
+
+ANSWERS_SUFFIX = ".answers.yaml"
+
+
+def save_answers(target: Path) -> tuple[Path, bool]:
+    """The service's answers as ``new --answers`` and a fleet entry take them, in
+    ``<folder>.answers.yaml`` beside its folder: every answer its pages use, from the
+    ``.cruft.json`` just written (cookiecutter's rendered answers). An existing file is left as
+    it is. (its path, whether it was written)."""
+    import yaml
+
+    from service_runbooks.cruft_state import read_cruft_state
+
+    path = target.with_name(target.name + ANSWERS_SUFFIX)
+    state = read_cruft_state(target) or {}
+    rendered = state.get("context", {}).get("cookiecutter", {})
+    answers = {f: rendered[f] for f in questions() if f in rendered and applies(f, rendered)}
+    if os.path.lexists(path):
+        return path, False
+    text = yaml.safe_dump(answers, sort_keys=False, allow_unicode=True, width=1000)
+    path.write_text(text, encoding="utf-8")
+    return path, True
+
+
+def next_steps(target: Path, saved: tuple[Path, bool]) -> str:
+    """What to do with the new service, on standard output after "Rendered"."""
+    answers, written = saved
+    kept = "saved in" if written else "not saved: a file is already at"
+    return "\n".join(
+        [
+            "Next steps:",
+            # mkdocs serve with the TechDocs plugin the site is built with (README, "What a
+            # service gets").
+            f"  1. Preview the runbooks: mkdocs serve -f {target / 'mkdocs.yml'}"
+            " (with mkdocs-techdocs-core installed)",
+            # Backstage: a component is added by registering the URL of its catalog-info.yaml
+            # (https://backstage.io/docs/getting-started/register-a-component).
+            f"  2. Register it in Backstage: push {target.name}/ to its repository, then "
+            f"register the URL of {target.name}/catalog-info.yaml (Create, Register Existing "
+            "Component); the runbooks appear under the component's Docs tab",
+            f"  3. Answers {kept} {answers}: run again with service-runbooks new --answers "
+            f"{answers}, or add them as one entry under services: of a fleet file for "
+            "service-runbooks render",
+        ]
+    )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from service_runbooks.fleet import minify
-from service_runbooks.fleet.index_page import INDEX_HTML, read_card, write_index
+from service_runbooks.fleet.index_page import INDEX_HTML, ROLLBACK_PAGE, read_card, write_index
 from service_runbooks.fleet.progress import progress_bar
 from service_runbooks.fleet.shard import Shard, in_shard
 from service_runbooks.fleet.shared_assets import share_identical_files
@@ -286,7 +286,9 @@ def _build_locked(
     summary.warnings += share_identical_files(site, [f.name for f in shown], state).warnings
     cards = []
     for folder in shown:
-        card, odd = read_card(folder, (site / folder.name / "index.html").is_file())
+        built = site / folder.name
+        has_rollback = (built / ROLLBACK_PAGE / "index.html").is_file()
+        card, odd = read_card(folder, (built / "index.html").is_file(), has_rollback)
         cards.append(card)
         summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
     write_index(site, cards, today or datetime.now(UTC).date())

@@ -25,6 +25,10 @@ from service_runbooks.cruft_state import read_cruft_state
 from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
 
 REVIEW_FIELDS = ("reviewed_on", "review_every_days")
+# The rollback runbook's address in a service's site: the template's runbooks/rollback.md (the
+# runbook list of text.jinja), as MkDocs writes it with use_directory_urls, its default
+# (https://www.mkdocs.org/user-guide/configuration/#use_directory_urls).
+ROLLBACK_PAGE = "runbooks/rollback/"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 INDEX_HTML, SERVICES_JSON = "index.html", "services.json"  # in the site folder
 
@@ -54,6 +58,7 @@ class ServiceCard:
     system: str = ""
     description: str = ""
     docs: str | None = None  # relative URL of its site, when it was built
+    rollback: str | None = None  # relative URL of its rollback runbook, when it was built
     links: tuple[Link, ...] = field(default_factory=tuple)
     alerts: tuple[Alert, ...] = field(default_factory=tuple)
     reviewed_on: str = ""  # YYYY-MM-DD; empty when the service was rendered without one
@@ -122,8 +127,11 @@ def read_review(service: Path) -> tuple[str, str, list[str]]:
     return answers["reviewed_on"], review_due(answers).isoformat(), []
 
 
-def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
-    """The card of a service folder and what was odd about its catalog-info.yaml.
+def read_card(
+    service: Path, has_site: bool, has_rollback: bool = False
+) -> tuple[ServiceCard, list[str]]:
+    """The card of a service folder and what was odd about its catalog-info.yaml;
+    ``has_rollback``: its site holds the rollback runbook (``ROLLBACK_PAGE``).
 
     A missing or odd catalog-info.yaml (not YAML, or values of the wrong kind) gives a bare
     card and a warning, never a failed build.
@@ -154,6 +162,7 @@ def read_card(service: Path, has_site: bool) -> tuple[ServiceCard, list[str]]:
         system=_text(spec.get("system")),
         description=_text(metadata.get("description")),
         docs=f"{service.name}/" if has_site else None,
+        rollback=f"{service.name}/{ROLLBACK_PAGE}" if has_site and has_rollback else None,
         links=tuple(link for link in links if link is not None),
         alerts=alerts,
         reviewed_on=reviewed_on,
@@ -192,7 +201,24 @@ th{background:#f0f0f0}
 .alerts{font-size:.85rem}.alerts a{margin-right:.2rem}
 .muted{color:#666}
 .review-overdue,.review-ahead{color:#a40e26;font-weight:600}
+td{overflow-wrap:anywhere}
+.rollback{display:inline-block;margin-top:.3rem;padding:.15rem .6rem;border-radius:4px;
+  background:#a40e26;color:#fff;font-weight:600;text-decoration:none}
+[hidden]{display:none!important}
+@media (max-width:600px){
+  main{padding:1rem .75rem}
+  thead{display:none}
+  table,tbody,tr,td{display:block}
+  table{background:none}
+  tr{background:#fff;border:1px solid #ddd;border-radius:6px;margin:0 0 .75rem;padding:.5rem .75rem}
+  td{border:0;padding:.1rem 0}
+  td:first-child{font-size:1.1rem;font-weight:600}
+  td:empty{display:none}
+  td:not(:first-child)::before{content:attr(data-label) ": ";font-weight:600}
+}
 """
+# Below 600 px wide (a phone), each row is a card: one cell a line, each named by its column
+# (data-label); "[hidden]" keeps a filtered-out row hidden although rows are display:block there.
 
 _SCRIPT = """
 (function () {
@@ -240,10 +266,25 @@ def _review(card: ServiceCard, today: date) -> str:
     return due
 
 
+COLUMNS = ("Service", "Owner", "Lifecycle", "Description", "Links", "Alerts", "Review")
+
+
+def _cell(column: str, content: str, css_class: str = "", data: str = "") -> str:
+    """One cell, named by its column (shown before it when rows are cards, on a phone)."""
+    attrs = f' class="{css_class}"' if css_class else ""
+    return f'<td data-label="{_e(column)}"{attrs}{data}>{content}</td>'
+
+
 def _row(card: ServiceCard, today: date) -> str:
-    name = f'<a href="{_e(card.docs)}">{_e(card.name)}</a>' if card.docs else _e(card.name)
+    name = (
+        f'<a class="name" href="{_e(card.docs)}">{_e(card.name)}</a>'
+        if card.docs
+        else _e(card.name)
+    )
     if not card.docs:
         name += ' <span class="muted">(no site)</span>'
+    if card.rollback:
+        name += f'<br><a class="rollback" href="{_e(card.rollback)}">Rollback</a>'
     links = " ".join(
         f'<a href="{_e(link.url)}">{_e(link.title)}</a>'
         if clickable(link.url)
@@ -262,13 +303,17 @@ def _row(card: ServiceCard, today: date) -> str:
         for alert in card.alerts
     )
     search = f"{card.name} {card.owner}".lower()
-    return (
-        f'<tr data-search="{_e(search)}"><td>{name}</td><td>{_e(card.owner)}{system}</td>'
-        f"<td>{lifecycle}</td><td>{_e(card.description)}</td>"
-        f'<td class="links">{links}</td><td class="alerts">{alerts}</td>'
-        f'<td class="review" data-review="{_e(card.review_state(today))}">{_review(card, today)}'
-        "</td></tr>"
-    )
+    review = f' data-review="{_e(card.review_state(today))}"'
+    cells = [
+        _cell("Service", name),
+        _cell("Owner", f"{_e(card.owner)}{system}"),
+        _cell("Lifecycle", lifecycle),
+        _cell("Description", _e(card.description)),
+        _cell("Links", links, "links"),
+        _cell("Alerts", alerts, "alerts"),
+        _cell("Review", _review(card, today), "review", review),
+    ]
+    return f'<tr data-search="{_e(search)}">{"".join(cells)}</tr>'
 
 
 def ordered(cards: list[ServiceCard]) -> list[ServiceCard]:
@@ -298,7 +343,7 @@ def index_html(cards: list[ServiceCard], today: date, title: str = "Service runb
 <p id="count" class="muted" aria-live="polite">{len(cards)} services</p>
 <p id="reviews">{overdue} of {len(cards)} services overdue for review as of {as_of}.</p>
 <table>
-<thead><tr><th>Service</th><th>Owner</th><th>Lifecycle</th><th>Description</th><th>Links</th><th>Alerts</th><th>Review</th></tr></thead>
+<thead><tr>{"".join(f"<th>{_e(column)}</th>" for column in COLUMNS)}</tr></thead>
 <tbody>
 {rows}
 </tbody>

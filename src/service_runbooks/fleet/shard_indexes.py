@@ -67,6 +67,7 @@ def _iso_date(text: str, where: str) -> None:
 def _checked(card: ServiceCard, where: str) -> ServiceCard:
     """What the index will print as links and judge as dates, checked as ``build`` writes it."""
     _relative_url(card.docs, f"{where}.docs")
+    _relative_url(card.rollback, f"{where}.rollback")
     for i, alert in enumerate(card.alerts):
         _relative_url(alert.page, f"{where}.alerts[{i}].page")
     if bool(card.reviewed_on) != bool(card.review_due):

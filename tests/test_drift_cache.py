@@ -17,7 +17,8 @@ import pytest
 from fleet_helpers import run_cli
 from matrix import ROOT
 
-from service_runbooks.discovery import collect
+from service_runbooks.discovery import collect, driftmemo
+from service_runbooks.discovery.drift import Difference, ServiceDrift
 from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.kustomize import BuildCache, build_all, plan_builds
 from service_runbooks.discovery.namingcache import decode, encode
@@ -148,9 +149,12 @@ def test_a_rerun_reuses_every_entry_and_says_the_same(rendered: Rendered) -> Non
     first = rendered.drift(check=0)
     builds, namings = rendered.entries("builds"), rendered.entries("commands")
     assert len(builds) == 2 and len(namings) == 2  # two overlays, two services
+    runs = rendered.entries("runs")
+    assert len(runs) == 1  # the whole result, by the digest of everything the run read
     assert rendered.drift(check=0) == first
     assert rendered.entries("builds") == builds
     assert rendered.entries("commands") == namings
+    assert rendered.entries("runs") == runs
 
 
 def test_a_changed_overlay_is_built_again_and_its_drift_reported(rendered: Rendered) -> None:
@@ -166,6 +170,7 @@ def test_a_changed_overlay_is_built_again_and_its_drift_reported(rendered: Rende
     assert "2 services: 1 drifted from their sources" in out
     new = set(rendered.entries("builds")) - set(builds)
     assert len(new) == 1  # that overlay only: staging's entry was reused
+    assert rendered.drift(check=1) == out  # the drifted result, recalled, still fails
 
 
 def test_a_changed_page_is_parsed_again(rendered: Rendered) -> None:
@@ -178,11 +183,15 @@ def test_a_changed_page_is_parsed_again(rendered: Rendered) -> None:
     assert "no Deployment 'ghost' in namespace 'shop-prod' in the manifests" in out, out
 
 
-@pytest.mark.parametrize("folder", ["builds", "commands"])
+@pytest.mark.parametrize("folder", ["builds", "commands", "runs"])
 def test_damaged_entries_are_ignored_and_rebuilt(rendered: Rendered, folder: str) -> None:
-    """Entries edited to say something else (a planted build, an emptied command list) are not
-    trusted: the run says what a fresh one says, and writes them anew."""
+    """Entries edited to say something else (a planted build, an emptied command list, a
+    result naming another service) are not trusted: the run says what a fresh one says, and
+    writes them anew. Without the recalled result (runs/), the build and command entries are
+    read."""
     first = rendered.drift(check=0)
+    if folder != "runs":
+        shutil.rmtree(rendered.out / CACHE / "runs")
     intact = rendered.entries(folder)
     for name in intact:
         path = rendered.out / CACHE / folder / name
@@ -192,4 +201,21 @@ def test_damaged_entries_are_ignored_and_rebuilt(rendered: Rendered, folder: str
             planted = json.dumps({"named": [], "created": []}).encode()
         path.write_bytes(header + b"\n" + planted)
     assert rendered.drift(check=0) == first
+    if folder != "runs":
+        shutil.rmtree(rendered.out / CACHE / "runs")
+        assert rendered.drift(check=0) == first  # the rewritten entries, read back
     assert rendered.entries(folder) == intact
+
+
+def test_a_recalled_result_must_hold_exactly_what_is_written() -> None:
+    result = ServiceDrift("web", "deploy", [Difference("namespace", "a", "b", "s", "t")], ["n"])
+    assert driftmemo.decode(driftmemo.encode([result])) == [result]
+    good = json.loads(driftmemo.encode([result]))[0]
+    for wrong in (
+        {},
+        [{**good, "extra": 1}],
+        [{**good, "notes": [1]}],
+        [{**good, "differences": [["namespace", "a", "b", "s"]]}],
+        [{**good, "name": None}],
+    ):
+        assert driftmemo.decode(json.dumps(wrong).encode()) is None, wrong

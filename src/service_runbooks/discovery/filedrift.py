@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from service_runbooks.cruft_state import read_cruft_state
-from service_runbooks.discovery import Discovery, discover
+from service_runbooks.discovery import Discovery, discover, driftmemo
 from service_runbooks.discovery.answers import ServiceAnswers
 from service_runbooks.discovery.collect import KUSTOMIZATION_FILES
 from service_runbooks.discovery.drift import Difference, ServiceDrift
@@ -46,6 +46,7 @@ AGAINST = "the sources now say"
 # builds, and what each service's commands name (namingcache.py).
 CACHE_FOLDER = ".service-runbooks-cache/builds"
 NAMING_CACHE_FOLDER = ".service-runbooks-cache/commands"
+RUNS_CACHE_FOLDER = ".service-runbooks-cache/runs"  # whole results (driftmemo.py)
 # "<where>: <Kind>/<name> <field>", where <where> may end in how it was built.
 _BUILT_BY = r"(?: \((?:kubectl kustomize[^)]*|helm template [^)]*)\))?"
 _CITATION = re.compile(rf"^(?P<where>.+?){_BUILT_BY}: ")
@@ -63,6 +64,24 @@ def cited_paths(source: str) -> list[str]:
         if match:
             paths.append(match.group("where"))
     return paths
+
+
+def rebased(source: str, rebase: Callable[[str], str | None]) -> str | None:
+    """One ``sources:`` string with each path it names replaced by ``rebase(path)``; None when
+    ``rebase`` gives None for one of them (or the string names none)."""
+    if source.startswith(_LOOKED_UNDER):
+        paths = [rebase(path) for path in cited_paths(source)]
+        if not paths or None in paths:
+            return None
+        return _LOOKED_UNDER + ", ".join(str(path) for path in paths)
+    parts = []
+    for part in source.split("; "):
+        match = _CITATION.match(part)
+        where = rebase(match.group("where")) if match else None
+        if match is None or where is None:
+            return None
+        parts.append(where + part[match.end("where") :])
+    return "; ".join(parts)
 
 
 def _kustomize_closure(folder: Path, seen: set[Path], limits: Limits) -> None:
@@ -186,7 +205,7 @@ class FileDrift:
     """The whole fleet's result, and what discovery read."""
 
     results: list[ServiceDrift]
-    found: Discovery
+    found: Discovery | None  # None when an unchanged run's result was recalled (driftmemo.py)
 
 
 def _rendered_answers(output: Path, entry: Entry) -> dict[str, object]:
@@ -258,6 +277,12 @@ def file_drift(
         none = ["its entry has no sources: (not written by discover); not checked"]
         results = [ServiceDrift(e.name, "(none)", notes=none, against="sources") for e in entries]
         return FileDrift(results, Discovery([], [], []))
+    runs = FileCache(output / RUNS_CACHE_FOLDER, driftmemo.KIND, driftmemo.VERSION, ".json")
+    caches = output / CACHE_FOLDER.split("/", 1)[0]
+    key = driftmemo.run_key(entries, base, output, sources, caches)
+    kept = driftmemo.recall(runs, key, [entry.name for entry in entries])
+    if kept is not None:
+        return FileDrift(kept, None)
     found = discover(sources, base, limits, BuildCache(output / CACHE_FOLDER))
     namings = naming_cache(output / NAMING_CACHE_FOLDER)
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
@@ -283,4 +308,5 @@ def file_drift(
         result.differences += differences
         result.notes += notes
         results.append(result)
+    driftmemo.keep(runs, key, results)
     return FileDrift(results, found)

@@ -7,6 +7,7 @@ name exactly those objects."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -168,12 +169,27 @@ def option(argv: tuple[str, ...], *names: str) -> str | None:
     return None
 
 
+HELM_ARGS = "${HELM_ARGS[@]}"
+
+
+def scripts_helm_namespace(service: Path) -> str | None:
+    """The namespace the scripts' HELM_ARGS give helm, as common.sh sets it."""
+    common = (service / "scripts" / "lib" / "common.sh").read_text(encoding="utf-8")
+    if 'HELM_ARGS=(-n "$HELM_STORAGE_NAMESPACE")' not in common:
+        return None
+    match = re.search(r"^readonly HELM_STORAGE_NAMESPACE='([^']*)'$", common, re.MULTILINE)
+    return match[1] if match else None
+
+
 def check_named(name: str, command: Command) -> None:
     expected, argv = EXPECTED[name], command.argv
     if command.tool == "helm":
         assert expected["helm_release"] in argv, argv
         namespace = option(argv, "-n", "--namespace")
-        assert namespace in (None, expected["helm_storage_namespace"]), argv
+        # A script's helm takes its namespace from common.sh's HELM_ARGS (checked below).
+        assert namespace == expected["helm_storage_namespace"] or (
+            namespace is None and HELM_ARGS in argv
+        ), argv
     elif command.tool == "flux":
         assert argv[3] == expected["gitops_app"], argv
         assert option(argv, "-n", "--namespace") == expected["flux_namespace"], argv
@@ -202,6 +218,9 @@ def test_the_pages_rendered_from_discovery_name_exactly_those_objects(
         assert tools == ({"helm", "flux"} if EXPECTED[name]["gitops"] == "flux" else {"argocd"})
         for command in commands:
             check_named(name, command)
+        if "helm" in tools:
+            expected = EXPECTED[name]["helm_storage_namespace"]
+            assert scripts_helm_namespace(tmp_path / "out" / name) == expected, name
 
 
 def test_an_app_of_apps_parent_and_an_application_set_are_noted(
@@ -226,3 +245,15 @@ def test_an_app_of_apps_parent_and_an_application_set_are_noted(
         "root.yaml: Application/root spec.source.path (applies clusters/prod/apps.yaml)"
         in (checkout.proposed_sources["gitops_parent"])
     )
+
+
+def test_the_scripts_namespace_reader_sees_a_wrong_or_missing_one(tmp_path: Path) -> None:
+    """Negative control of scripts_helm_namespace: it reads what common.sh says, and nothing
+    when HELM_ARGS does not carry it."""
+    lib = tmp_path / "scripts" / "lib"
+    lib.mkdir(parents=True)
+    common = "readonly HELM_STORAGE_NAMESPACE='elsewhere'\n"
+    (lib / "common.sh").write_text(common + '  HELM_ARGS=(-n "$HELM_STORAGE_NAMESPACE")\n')
+    assert scripts_helm_namespace(tmp_path) == "elsewhere"
+    (lib / "common.sh").write_text(common + "  HELM_ARGS=()\n")
+    assert scripts_helm_namespace(tmp_path) is None

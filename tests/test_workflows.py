@@ -18,11 +18,9 @@ from typing import Any
 import pytest
 import yaml
 from fleet_helpers import cli_env, copy_template, run_cli, write_fleet
+from github_workflow import schema_check
 from matrix import COMBINATIONS
-from tools import tool
 
-# https://check-jsonschema.readthedocs.io/en/stable/usage.html#builtin-schema
-SCHEMA = ["--builtin-schema", "vendor.github-workflows"]
 WORKFLOW = Path(".github/workflows/runbooks.yml")
 LIGHT = {"alerting": False, "migration_tool": "none"}
 SERVICES = [
@@ -38,15 +36,6 @@ VARS = {  # the Actions variables a repository sets (Azure: the publisher with a
     "TECHDOCS_AZURE_CLIENT_ID": "client",
     "TECHDOCS_AZURE_TENANT_ID": "tenant",
 }
-
-
-def schema_check(*files: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [tool("check-jsonschema"), *SCHEMA, *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -137,13 +137,14 @@ def _kustomize(
     problems += plan.problems
     if plan.problems:
         return
+    to_build = set(plan.to_build)
     for folder, root_plan in plan.roots.items():
         kustomization_file = collected.shown(root_plan.root.file)
         built.kustomizations[collected.shown(folder)] = (
             kustomization_file,
             root_plan.kustomization,
         )
-        if folder not in plan.to_build:
+        if folder not in to_build:
             built.roots_as_bases.append(collected.shown(folder))
     for result in build_all(plan, collected, limits, cache):
         shown_as = collected.shown(result.folder)

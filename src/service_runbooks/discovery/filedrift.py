@@ -11,40 +11,42 @@ say, what the sources say now, where.
 For each rendered service it also checks what the commands of its pages and scripts act on
 (objectcheck.py): every object they name is built by the manifests, and its selector selects its
 workload's pods and no other's. Kustomize builds are cached under the output folder by their
-inputs' digest, so a second run over unchanged sources builds nothing. Nothing else is written.
+inputs' digest, and what each service's commands name by its pages' digest (namingcache.py),
+so a second run over unchanged sources and pages builds and parses nothing. Nothing else is
+written.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from service_runbooks.cruft_state import read_cruft_state
-from service_runbooks.discovery import Discovery, discover
+from service_runbooks.discovery import Discovery, discover, driftmemo
 from service_runbooks.discovery.answers import ServiceAnswers
 from service_runbooks.discovery.collect import KUSTOMIZATION_FILES
 from service_runbooks.discovery.drift import Difference, ServiceDrift
 from service_runbooks.discovery.facts import WorkloadFacts
+from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.index import ObjectIndex
 from service_runbooks.discovery.kustomize import BuildCache, _folder_entries
 from service_runbooks.discovery.model import Limits
-from service_runbooks.discovery.objectcheck import (
-    Named,
-    check_objects,
-    selector_problems,
-    service_commands,
-)
+from service_runbooks.discovery.namingcache import naming_cache, service_naming
+from service_runbooks.discovery.objectcheck import Named, check_named, selector_problems
 from service_runbooks.discovery.safefs import read_bytes
 from service_runbooks.discovery.yamlload import load_mapping
 from service_runbooks.errors import TooLarge, YamlProblem
 from service_runbooks.fleetfile import Entry
 
 AGAINST = "the sources now say"
-# Where the build cache lives in the output folder (a dot folder: not a service's).
+# Where the caches live in the output folder (a dot folder: not a service's): the Kustomize
+# builds, and what each service's commands name (namingcache.py).
 CACHE_FOLDER = ".service-runbooks-cache/builds"
+NAMING_CACHE_FOLDER = ".service-runbooks-cache/commands"
+RUNS_CACHE_FOLDER = ".service-runbooks-cache/runs"  # whole results (driftmemo.py)
 # "<where>: <Kind>/<name> <field>", where <where> may end in how it was built.
 _BUILT_BY = r"(?: \((?:kubectl kustomize[^)]*|helm template [^)]*)\))?"
 _CITATION = re.compile(rf"^(?P<where>.+?){_BUILT_BY}: ")
@@ -62,6 +64,24 @@ def cited_paths(source: str) -> list[str]:
         if match:
             paths.append(match.group("where"))
     return paths
+
+
+def rebased(source: str, rebase: Callable[[str], str | None]) -> str | None:
+    """One ``sources:`` string with each path it names replaced by ``rebase(path)``; None when
+    ``rebase`` gives None for one of them (or the string names none)."""
+    if source.startswith(_LOOKED_UNDER):
+        paths = [rebase(path) for path in cited_paths(source)]
+        if not paths or None in paths:
+            return None
+        return _LOOKED_UNDER + ", ".join(str(path) for path in paths)
+    parts = []
+    for part in source.split("; "):
+        match = _CITATION.match(part)
+        where = rebase(match.group("where")) if match else None
+        if match is None or where is None:
+            return None
+        parts.append(where + part[match.end("where") :])
+    return "; ".join(parts)
 
 
 def _kustomize_closure(folder: Path, seen: set[Path], limits: Limits) -> None:
@@ -185,7 +205,7 @@ class FileDrift:
     """The whole fleet's result, and what discovery read."""
 
     results: list[ServiceDrift]
-    found: Discovery
+    found: Discovery | None  # None when an unchanged run's result was recalled (driftmemo.py)
 
 
 def _rendered_answers(output: Path, entry: Entry) -> dict[str, object]:
@@ -198,7 +218,7 @@ def _rendered_answers(output: Path, entry: Entry) -> dict[str, object]:
 
 
 def _object_differences(
-    entry: Entry, output: Path, pair: Pair, found: Discovery
+    entry: Entry, output: Path, pair: Pair, found: Discovery, cache: FileCache
 ) -> tuple[list[Difference], list[str]]:
     service = output / entry.name
     if not service.is_dir():
@@ -207,7 +227,7 @@ def _object_differences(
     namespace = str(answers.get("namespace", ""))
     index = found.index or ObjectIndex([])
     gitops_given = "gitops_app" in entry.sources or "gitops" in entry.sources
-    report = check_objects(service_commands(service), index, namespace, gitops_given)
+    report = check_named(service_naming(service, namespace, cache), index, gitops_given)
     differences = [
         Difference(
             "objects",
@@ -257,8 +277,14 @@ def file_drift(
         none = ["its entry has no sources: (not written by discover); not checked"]
         results = [ServiceDrift(e.name, "(none)", notes=none, against="sources") for e in entries]
         return FileDrift(results, Discovery([], [], []))
-    cache = BuildCache(output / CACHE_FOLDER)
-    found = discover(sources, base, limits, cache)
+    runs = FileCache(output / RUNS_CACHE_FOLDER, driftmemo.KIND, driftmemo.VERSION, ".json")
+    caches = output / CACHE_FOLDER.split("/", 1)[0]
+    key = driftmemo.run_key(entries, base, output, sources, caches)
+    kept = driftmemo.recall(runs, key, [entry.name for entry in entries])
+    if kept is not None:
+        return FileDrift(kept, None)
+    found = discover(sources, base, limits, BuildCache(output / CACHE_FOLDER))
+    namings = naming_cache(output / NAMING_CACHE_FOLDER)
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
     results = []
@@ -278,8 +304,9 @@ def file_drift(
             results.append(result)
             continue
         result.differences += compare_answers(entry, pair[1])
-        differences, notes = _object_differences(entry, output, pair, found)
+        differences, notes = _object_differences(entry, output, pair, found, namings)
         result.differences += differences
         result.notes += notes
         results.append(result)
+    driftmemo.keep(runs, key, results)
     return FileDrift(results, found)

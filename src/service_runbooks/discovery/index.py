@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service_runbooks.discovery.model import KubeObject
+from service_runbooks.discovery.model import KubeObject, Origin
 
 # Kinds a runbook can serve, with the API group each is read from.
 WORKLOAD_KINDS = {"Deployment": "apps", "StatefulSet": "apps", "Rollout": "argoproj.io"}
@@ -75,12 +75,23 @@ class ObjectIndex:
     by_kind: dict[str, list[KubeObject]] = field(default_factory=dict)
     _workloads: list[KubeObject] | None = field(default=None, repr=False)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
+    # By kind and deployment (``deployment_of``), then by namespace too: each workload's
+    # relations are looked up there, not in the whole fleet's objects.
+    _by_deployment: dict[tuple[str, Origin | None], list[KubeObject]] = field(
+        default_factory=dict, repr=False
+    )
+    _by_namespace: dict[tuple[str, Origin | None, str | None], list[KubeObject]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._positions = {id(obj): number for number, obj in enumerate(self.objects)}
         for obj in self.objects:
             self.by_key.setdefault((obj.kind, obj.namespace, obj.name), obj)
             self.by_kind.setdefault(obj.kind, []).append(obj)
+            deployment = deployment_of(obj)
+            self._by_deployment.setdefault((obj.kind, deployment), []).append(obj)
+            self._by_namespace.setdefault((obj.kind, deployment, obj.namespace), []).append(obj)
 
     def position(self, obj: KubeObject) -> int:
         """Where ``obj`` is in the order the objects were read."""
@@ -93,13 +104,11 @@ class ObjectIndex:
         self, kind: str, seen_from: KubeObject, *, any_namespace: bool = False
     ) -> list[KubeObject]:
         """Objects of ``kind`` deployed with ``seen_from``: in its namespace (unless
-        ``any_namespace``), and from the same build (see ``same_deployment``)."""
-        return [
-            obj
-            for obj in self.by_kind.get(kind, [])
-            if same_deployment(obj, seen_from)
-            and (any_namespace or obj.namespace == seen_from.namespace)
-        ]
+        ``any_namespace``), and from the same build (see ``same_deployment``), in the order read."""
+        deployment = deployment_of(seen_from)
+        if any_namespace:
+            return list(self._by_deployment.get((kind, deployment), []))
+        return list(self._by_namespace.get((kind, deployment, seen_from.namespace), []))
 
     def workloads(self) -> list[KubeObject]:
         """Every workload, computed once (each workload's facts ask for them)."""
@@ -108,13 +117,16 @@ class ObjectIndex:
         return self._workloads
 
 
+def deployment_of(obj: KubeObject) -> Origin | None:
+    """What an object is applied with: its build (a Kustomize root's, a chart's, a cluster's
+    read), or None for every plain manifest alike."""
+    return obj.origin if obj.origin.built_by is not None else None
+
+
 def same_deployment(a: KubeObject, b: KubeObject) -> bool:
     """Whether two objects are applied together: built by the same Kustomize root, or both from
     plain manifests. Two overlays (staging, production) never see each other's objects."""
-    built_a, built_b = a.origin.built_by is not None, b.origin.built_by is not None
-    if built_a or built_b:
-        return a.origin == b.origin
-    return True
+    return deployment_of(a) == deployment_of(b)
 
 
 def index_objects(objects: list[KubeObject]) -> ObjectIndex:
@@ -246,28 +258,35 @@ def _application_labels(obj: KubeObject) -> dict[str, Any]:
     return found
 
 
-def _shared_application_label(a: KubeObject, b: KubeObject) -> bool:
-    labels_a, labels_b = _application_labels(a), _application_labels(b)
-    return any(key in labels_a and labels_a[key] == labels_b.get(key) for key in labels_a)
+def _shares_an_application_label(labels: dict[str, Any], other: KubeObject) -> bool:
+    """Whether ``other`` has one of the application ``labels`` (a workload's, read once)."""
+    if not labels:
+        return False
+    other_labels = _application_labels(other)
+    return any(labels[key] == other_labels.get(key) for key in labels)
 
 
 def siblings_of(index: ObjectIndex, workload: KubeObject) -> list[KubeObject]:
     """Other pod owners of the same application: same namespace, and a shared part-of or
     instance label, or built by the same Kustomize root."""
     same_build = workload.origin.built_by == "kustomize"
-    candidates = [obj for kind in SIBLING_KINDS for obj in index.by_kind.get(kind, [])]
+    labels = _application_labels(workload)
     return [
         other
-        for other in sorted(candidates, key=index.position)
+        for other in same_namespace_pod_owners(index, workload)
         if other is not workload
-        and other.kind in SIBLING_KINDS
-        and other.namespace == workload.namespace
-        and same_deployment(other, workload)
         and (
-            _shared_application_label(workload, other)
+            _shares_an_application_label(labels, other)
             or (same_build and other.origin == workload.origin)
         )
     ]
+
+
+def same_namespace_pod_owners(index: ObjectIndex, workload: KubeObject) -> list[KubeObject]:
+    """Every pod owner (``SIBLING_KINDS``) deployed with the workload in its namespace, the
+    workload too, in the order read."""
+    found = [obj for kind in SIBLING_KINDS for obj in index.kind(kind, workload)]
+    return sorted(found, key=index.position)
 
 
 def relations_for(index: ObjectIndex, workload: KubeObject) -> Relations:

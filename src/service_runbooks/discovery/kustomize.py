@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from service_runbooks.discovery.collect import Collected, KustomizeRoot
+from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.model import (
     DiscoveryError,
     Limits,
@@ -241,28 +242,31 @@ def input_digest(folders: list[Path], kubectl: str) -> str:
 
 
 class BuildCache:
-    """Builds by input digest: in memory, and in ``folder`` when given (across runs)."""
+    """Builds by input digest: in memory, and in ``folder`` when given (across runs; each entry
+    checked as filecache.py says, a damaged one built again)."""
+
+    KIND = "kustomize-build"
+    VERSION = 1
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
         self._memory: dict[str, bytes] = {}
+        self._disk = FileCache(folder, self.KIND, self.VERSION, ".yaml") if folder else None
 
-    def get(self, digest: str) -> bytes | None:
+    @property
+    def ignored(self) -> int:
+        """Entries on disk found damaged or foreign (each built again)."""
+        return self._disk.ignored if self._disk is not None else 0
+
+    def get(self, digest: str, max_bytes: int) -> bytes | None:
         if digest in self._memory:
             return self._memory[digest]
-        if self.folder is not None:
-            path = self.folder / f"{digest}.yaml"
-            if path.is_file():
-                return path.read_bytes()
-        return None
+        return self._disk.get(digest, max_bytes) if self._disk is not None else None
 
     def put(self, digest: str, output: bytes) -> None:
         self._memory[digest] = output
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = self.folder / f".{digest}.{os.getpid()}.tmp"
-            temporary.write_bytes(output)
-            os.replace(temporary, self.folder / f"{digest}.yaml")
+        if self._disk is not None:
+            self._disk.put(digest, output)
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,7 @@ def build_all(
 
     def one(folder: Path) -> BuildResult:
         digest = input_digest(closure(plan, folder), kubectl)
-        output = cache.get(digest)
+        output = cache.get(digest, limits.build_output_bytes)
         if output is not None:
             return BuildResult(folder, output, None, cached=True)
         result = build_root(folder, relative(folder, collected.base), limits, kubectl)

@@ -12,15 +12,15 @@ pods of its workload and of no other pod owner in its namespace.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from service_runbooks.commands import Command, parse_page, parse_shell
 from service_runbooks.discovery.index import (
-    SIBLING_KINDS,
     ObjectIndex,
-    same_deployment,
+    same_namespace_pod_owners,
     selector_matches,
 )
 from service_runbooks.discovery.model import KubeObject
@@ -192,18 +192,49 @@ def _created_names(commands: list[Command]) -> set[str]:
     return made
 
 
+def command_files(service: Path) -> list[tuple[str, str]]:
+    """Each page and script of a rendered service whose commands are checked (regular files,
+    no link followed), as (path, path shown: from the service's folder's name), in path order.
+    Plain strings and ``os.scandir``: the walk runs over every service of a fleet."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(service), (service.name,))]
+    while pending:
+        folder, parts = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, (*parts, entry.name)))
+                elif entry.name.endswith((".md", ".sh")) and entry.is_file(follow_symlinks=False):
+                    found.append(((*parts, entry.name), entry.path))
+    return [(path, "/".join(parts)) for parts, path in sorted(found)]
+
+
+def commands_in(shown: str, text: str) -> list[Command]:
+    return parse_page(text) if shown.endswith(".md") else parse_shell(text)
+
+
 def service_commands(service: Path) -> list[tuple[str, Command]]:
     """Every command of a rendered service's pages and scripts, with its file."""
     found: list[tuple[str, Command]] = []
-    for path in sorted(service.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
-        shown = path.relative_to(service.parent).as_posix()
-        if path.suffix == ".md":
-            found += [(shown, c) for c in parse_page(path.read_text(encoding="utf-8"))]
-        elif path.suffix == ".sh":
-            found += [(shown, c) for c in parse_shell(path.read_text(encoding="utf-8"))]
+    for path, shown in command_files(service):
+        text = Path(path).read_text(encoding="utf-8")
+        found += [(shown, command) for command in commands_in(shown, text)]
     return found
+
+
+@dataclass(frozen=True)
+class Naming:
+    """What a service's commands name, and the pods its runbook makes itself."""
+
+    named: tuple[Named, ...]
+    created: frozenset[str]
+
+
+def naming_of(commands: list[tuple[str, Command]], namespace: str) -> Naming:
+    named = tuple(
+        item for where, command in commands for item in named_objects(command, namespace, where)
+    )
+    return Naming(named, frozenset(_created_names([command for _, command in commands])))
 
 
 def check_objects(
@@ -213,26 +244,29 @@ def check_objects(
     gitops_given: bool,
 ) -> ObjectReport:
     """Each object the commands name: in the manifests, or named as what it is."""
+    return check_named(naming_of(commands, namespace), index, gitops_given)
+
+
+def check_named(naming: Naming, index: ObjectIndex, gitops_given: bool) -> ObjectReport:
+    """Each object named: in the manifests, or named as what it is."""
     report = ObjectReport()
-    created = _created_names([command for _, command in commands])
-    for where, command in commands:
-        for named in named_objects(command, namespace, where):
-            if "$" in named.name or "$" in named.kind:
-                report.placeholders.append(named)
-            elif named.name in created:
-                report.created.append(named)
-            elif (
-                index.get(named.kind, named.namespace, named.name) is not None
-                or (index.get(named.kind, None, named.name) is not None)
-                or (named.kind in GITOPS_KINDS and _gitops_anywhere(index, named))
-            ):
-                report.found += 1
-            elif named.kind in GITOPS_KINDS and not gitops_given:
-                report.gitops_not_given.append(named)
-            elif named.kind in CLUSTER_MADE and named.kind != "Pod":
-                report.placeholders.append(named)  # made by the cluster, named at run time
-            else:
-                report.missing.append(named)
+    for named in naming.named:
+        if "$" in named.name or "$" in named.kind:
+            report.placeholders.append(named)
+        elif named.name in naming.created:
+            report.created.append(named)
+        elif (
+            index.get(named.kind, named.namespace, named.name) is not None
+            or (index.get(named.kind, None, named.name) is not None)
+            or (named.kind in GITOPS_KINDS and _gitops_anywhere(index, named))
+        ):
+            report.found += 1
+        elif named.kind in GITOPS_KINDS and not gitops_given:
+            report.gitops_not_given.append(named)
+        elif named.kind in CLUSTER_MADE and named.kind != "Pod":
+            report.placeholders.append(named)  # made by the cluster, named at run time
+        else:
+            report.missing.append(named)
     return report
 
 
@@ -263,14 +297,8 @@ def selector_problems(
     if not selector_matches(as_selector, pod_template_labels(workload)):
         where = workload.cite("spec.template.metadata.labels")
         problems.append((f"it does not select the pods of {workload.ref}", where))
-    for other in index.objects:
-        if (
-            other is not workload
-            and other.kind in SIBLING_KINDS
-            and other.namespace == workload.namespace
-            and same_deployment(other, workload)
-            and selector_matches(as_selector, pod_template_labels(other))
-        ):
+    for other in same_namespace_pod_owners(index, workload):
+        if other is not workload and selector_matches(as_selector, pod_template_labels(other)):
             where = other.cite("spec.template.metadata.labels")
             problems.append((f"it also selects the pods of {other.ref}", where))
     return problems

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -121,10 +122,12 @@ class Pending:
 
 
 def _plan(
-    entries: Iterable[Entry], output: Path, tree: str, stamp: Stamp
+    entries: Iterable[Entry], output: Path, tree: str, stamp: Stamp, fleet_dir: Path
 ) -> tuple[list[Pending], list[Entry], list[Entry], list[sync.Outcome]]:
     """Split entries into (to render, to re-stamp, unchanged, refused) by their manifests; a
-    service folder holding a symbolic link is refused before anything reads through it."""
+    service folder holding a symbolic link is refused before anything reads through it. New
+    sources alone are only recorded, unless they lie in the service's folder, before or now:
+    then its drift check files change (fleet/service_drift.py), so it is rendered."""
     pending, restamp, unchanged, refused = [], [], [], []
     engine = engine_id()
     for entry in entries:
@@ -134,13 +137,31 @@ def _plan(
             continue
         expected = fingerprint(tree, entry.answers, engine)
         manifest = read_manifest(output / entry.name)
-        if manifest is None or manifest.fingerprint != expected:
+        if (
+            manifest is None
+            or manifest.fingerprint != expected
+            or (
+                manifest.sources != entry.sources
+                and _own_sources_either(manifest.sources, entry, fleet_dir, output)
+            )
+        ):
             pending.append(Pending(entry, expected))
         elif manifest.stamp != stamp_dict(stamp) or manifest.sources != entry.sources:
             restamp.append(entry)
         else:
             unchanged.append(entry)
     return pending, restamp, unchanged, refused
+
+
+def _own_sources_either(
+    recorded: dict[str, str], entry: Entry, fleet_dir: Path, output: Path
+) -> bool:
+    from service_runbooks.fleet.service_drift import own_sources
+
+    service = output / entry.name
+    return bool(
+        own_sources(recorded, fleet_dir, service) or own_sources(entry.sources, fleet_dir, service)
+    )
 
 
 def _restamp(service: Path, stamp: Stamp, sources: dict[str, str]) -> str:
@@ -233,12 +254,16 @@ def _job(
     options: Options,
     output: Path,
     staging: Path,
+    fleet_dir: Path,
 ) -> sync.Job:
+    from service_runbooks.fleet.service_drift import drift_files
+
     return sync.Job(
         name=item.entry.name,
         context=context,
         answers=item.entry.answers,
         sources=item.entry.sources,
+        extra_files=drift_files(item.entry, fleet_dir, output / item.entry.name, stamp),
         fingerprint=item.fingerprint,
         template_tree=tree,
         stamp=stamp,
@@ -297,7 +322,8 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
     entries = load_fleet(fleet)  # the whole file is checked, whichever shard runs
     mine = select(options.shard, entries, lambda entry: entry.name)
     tree = tree_digest(options.template)
-    pending, restamp, unchanged, refused = _plan(mine, output, tree, stamp)
+    fleet_dir = Path(os.path.realpath(fleet.absolute().parent))
+    pending, restamp, unchanged, refused = _plan(mine, output, tree, stamp, fleet_dir)
     outcomes: dict[str, sync.Outcome] = {outcome.name: outcome for outcome in refused}
     with ExitStack() as stack:
         pool = stack.enter_context(_executor(options, len(pending))) if pending else None
@@ -307,7 +333,7 @@ def _render(fleet: Path, output: Path, options: Options, stamp: Stamp) -> Summar
         write_fleet_services(output, [entry.name for entry in entries])
         if pool is not None:
             jobs = [
-                _job(item, context, tree, stamp, options, output, staging)
+                _job(item, context, tree, stamp, options, output, staging, fleet_dir)
                 for item, context in zip(pending, contexts, strict=True)
             ]
             with progress_bar(len(jobs), "rendering", options.progress) as advance:

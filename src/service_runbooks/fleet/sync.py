@@ -60,6 +60,9 @@ class Job:
     staging: Path
     merge: bool = False
     sources: Mapping[str, str] = field(default_factory=dict)  # the entry's, for the manifest
+    # Files the CLI adds to the rendered ones (path in the folder -> text): the drift check of
+    # a service whose sources lie in its own folder (fleet/service_drift.py).
+    extra_files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,11 +208,22 @@ def merge(
     if not ok:
         return Outcome(job.name, REFUSED, f"cruft update did not apply: {log.strip()}")
     os.replace(staged / CRUFT_FILE, target / CRUFT_FILE)
+    # Not the template's, so cruft update leaves them alone: written here, unless edited here.
+    for relative in (rel for rel in job.extra_files if rel in plan.write):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged / relative, target / relative)
     os.replace(staged / MANIFEST, target / MANIFEST)
     left = conflicts_left(target, files) + lost_sides(target, ours, base, files)
     if left:
         return Outcome(job.name, FAILED, "merged with conflicts to resolve by hand", tuple(left))
     return Outcome(job.name, MERGED, "template changes merged into local edits")
+
+
+def _add_files(staged: Path, files: Mapping[str, str]) -> None:
+    for relative, text in files.items():
+        path = staged / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def sync_service(job: Job) -> Outcome:
@@ -226,6 +240,7 @@ def sync_service(job: Job) -> Outcome:
             staged = cookiecutter_render.render(job.template, job.context, scratch)
         except RenderError as error:
             return Outcome(job.name, FAILED, str(error))
+        _add_files(staged, job.extra_files)
         rendered = tree_digests(staged)
         target = job.output / job.name
         if not target.exists():

@@ -333,15 +333,20 @@ HEADER = """\
 """
 
 
-def workflow_text(settings: Settings, template: Path = TEMPLATE_ROOT) -> str:
+def dump_workflow(data: dict[str, Any], header: str) -> str:
+    """A workflow as YAML text (scripts as literal blocks, no aliases) under its header."""
     body = yaml.dump(
-        workflow(settings, template),
+        data,
         Dumper=_Dumper,
         sort_keys=False,
         width=10_000,  # a command stays on one line
         allow_unicode=True,
     )
-    return HEADER.format(shards=settings.shards) + body
+    return header + body
+
+
+def workflow_text(settings: Settings, template: Path = TEMPLATE_ROOT) -> str:
+    return dump_workflow(workflow(settings, template), HEADER.format(shards=settings.shards))
 
 
 def template_repo_default(template: Path = TEMPLATE_ROOT) -> str | None:

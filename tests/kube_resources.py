@@ -427,6 +427,9 @@ RESOURCES = (
         (Column("Status", "string", _path("status", "phase")), Column("Age", "string", _age)),
     ),
     Resource("networkpolicies", "NetworkPolicy", "networking.k8s.io/v1", ("netpol",)),
+    # Cluster-scoped: kubectl cordon, uncordon and drain patch one.
+    # https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1/
+    Resource("nodes", "Node", "v1", ("no",), namespaced=False),
     # Cluster-scoped; kubectl reads a namespace to tell "no such object" from "no such namespace".
     # https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/
     Resource(

@@ -91,6 +91,14 @@ def script_table(template: Path, answers: Mapping[str, object]) -> Table:
     return table
 
 
+def access_checks(template: Path, answers: Mapping[str, object]) -> list[tuple[str, ...]]:
+    """What the changing steps need the API server to allow, as the template lists it for the
+    on-call page's ``kubectl auth can-i`` commands (``commands.jinja``'s ``access_checks``):
+    (verb, resource, subresource, namespace, which steps need it)."""
+    cmd = commands_module(template, answers)
+    return [tuple(str(part) for part in check) for check in cmd.access_checks]
+
+
 def entry_of(command: Command, table: Table) -> Entry | None:
     """The table's entry a command comes from, or None."""
     if command.argv in table:

@@ -63,7 +63,7 @@ def drill_service(
 ) -> ServiceDrill:
     """One service's drill. ``context``: None for the service's kube_context, else the
     kubeconfig's current context (read once)."""
-    from service_runbooks.command_table import page_table, script_table
+    from service_runbooks.command_table import access_checks, page_table, script_table
     from service_runbooks.drill.run import Drill, current_context, ensure_kubectl
     from service_runbooks.template_source import TEMPLATE_ROOT
 
@@ -71,5 +71,9 @@ def drill_service(
     answers = rendered_answers(service)
     chosen = context or str(answers.get("kube_context") or "") or current_context()
     root = template or TEMPLATE_ROOT
-    tables = {"page": page_table(root, answers), "script": script_table(root, answers)}
+    tables = {
+        "page": page_table(root, answers),
+        "script": script_table(root, answers),
+        "access": access_checks(root, answers),
+    }
     return Drill(service, answers, chosen, server_dry_run).run(tables)

@@ -13,9 +13,10 @@ from service_runbooks.errors import DrillReportError
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 REPORT_VERSION = 1
-# The kinds of step: a read-only command run; a can-i question; a changing command run as a
-# server dry run; a changing command not run; a command the table has no entry for.
-KINDS = ("read", "access", "dry-run", "change", "unknown")
+# The kinds of step: a read-only command run; a look-up of what a page's placeholder names; a
+# can-i question; a changing command run as a server dry run; a changing command not run; a
+# command the table has no entry for.
+KINDS = ("read", "find", "access", "dry-run", "change", "unknown")
 
 
 @dataclass

@@ -17,9 +17,11 @@ from service_runbooks.drill import access
 from service_runbooks.drill.report import FAILED, PASSED, SKIPPED, ServiceDrill, Step
 from service_runbooks.drill.steps import (
     CHANGE,
+    CONTEXT_FLAGS,
     READ,
     UNKNOWN,
     Found,
+    placeholders,
     service_commands,
     with_context,
 )
@@ -54,6 +56,8 @@ _FORBIDDEN = re.compile(
 # following exit codes: 2 on general errors, 1 when a diff is found, and 0 when no diff is found")
 # https://kubernetes.io/docs/reference/kubectl/generated/kubectl_diff/ ("1: Differences were found")
 DIFFERENCES_FOUND = {("argocd", "app", "diff"): 1, ("kubectl", "diff"): 1}
+
+FIND = "find"  # a read that looks up what a page's placeholder names
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 
@@ -149,6 +153,20 @@ class Clients:
         return f"{program} {first} ({path})"
 
 
+def _key(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """A command's words without its context flag: the same command, however it names it."""
+    words: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in CONTEXT_FLAGS.values():
+            skip = True
+        elif not any(word.startswith(flag + "=") for flag in CONTEXT_FLAGS.values()):
+            words.append(word)
+    return tuple(words)
+
+
 def _differences_found(argv: tuple[str, ...], status: int) -> bool:
     return any(
         argv[: len(prefix)] == prefix and status == code
@@ -188,56 +206,48 @@ class Drill:
             drilled_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             server_dry_run=self.server_dry_run,
         )
-        drill.steps = self._steps(found)
+        drill.steps = self._steps(found, tables["access"]) + self._finds(found)
         for step in drill.steps:
-            self._perform(step)
+            if step.kind == FIND:
+                self._find(step)
+            else:
+                self._perform(step)
         drill.clients = dict(sorted(self.clients.names.items()))
         return drill
 
-    def _steps(self, found: list[Found]) -> list[Step]:
-        """One step per distinct command (pages and scripts that run the same words share it),
-        then one per distinct can-i question of the changing ones."""
+    def _steps(self, found: list[Found], checks: list[tuple[str, ...]]) -> list[Step]:
+        """One can-i step per question of the template's list, then one step per distinct
+        command (pages and scripts that run the same words share it, whatever the context
+        flag's spelling; the on-call page's can-i commands are the questions themselves)."""
         steps: dict[tuple[str, tuple[str, ...]], Step] = {}
+        for verb, resource, subresource, namespace, why in checks:
+            question = access.Question(verb, resource, subresource, namespace)
+            argv = with_context(question.argv, self.context)
+            step = steps.setdefault(
+                ("access", _key(argv)), Step(f"can-i {question}", "access", list(argv), [])
+            )
+            step.needed_by.append(why)
         unfilled: dict[int, str] = {}
-        questions: dict[access.Question, Step] = {}
         for item in found:
             argv = with_context(item.argv, self.context)
-            name = item.entry.name if item.entry else "(no entry)"
             kind = item.kind
             if kind == CHANGE and self.server_dry_run and self._dry_runnable(argv):
                 kind = "dry-run"
-            step = steps.get((kind, argv))
+            if ("access", _key(argv)) in steps:
+                kind = "access"
+            step = steps.get((kind, _key(argv)))
             if step is None:
+                name = item.entry.name if item.entry else "(no entry)"
                 step = Step(name, kind, list(argv), [])
-                steps[(kind, argv)] = step
+                steps[(kind, _key(argv))] = step
                 if item.unfilled:
                     unfilled[id(step)] = item.unfilled
             step.where.append(item.where)
-            if item.kind == CHANGE:
-                asked, why = access.questions(item.argv)
-                if any("$" in word for q in asked for word in q.argv):
-                    asked, why = [], item.unfilled or "the type is a placeholder the reader fills"
-                for question in asked:
-                    ask = questions.setdefault(
-                        question,
-                        Step(
-                            f"can-i {question}",
-                            "access",
-                            list(with_context(question.argv, self.context)),
-                            [],
-                        ),
-                    )
-                    if name not in ask.needed_by:
-                        ask.needed_by.append(name)
-                    if item.where not in ask.where:
-                        ask.where.append(item.where)
-                if why and not asked and id(step) not in unfilled and not step.reason:
-                    step.reason = why
         for step in steps.values():
             if id(step) in unfilled:
                 step.reason = unfilled[id(step)]
         self._after_creation(found, list(steps.values()))
-        return [*steps.values(), *sorted(questions.values(), key=lambda s: s.name)]
+        return list(steps.values())
 
     @staticmethod
     def _after_creation(found: list[Found], steps: list[Step]) -> None:
@@ -260,6 +270,54 @@ class Drill:
                         f"remove ({creator}): not run"
                     )
 
+    def _finds(self, found: list[Found]) -> list[Step]:
+        """A read step for each object a page's placeholder names that the drill can look up as
+        the page tells the reader to (``${HPA:?}``: "Set HPA to its name from the list above",
+        the autoscaler whose scaleTargetRef is the workload), so a missing one is reported by
+        name before an incident needs it."""
+        users = [
+            item.entry.name
+            for item in found
+            if item.entry is not None and "HPA" in placeholders(item.argv)
+        ]
+        if not users:
+            return []
+        namespace = str(self.answers.get("namespace", ""))
+        argv = ("kubectl", "get", "hpa", "-n", namespace, "-o", "json")
+        step = Step("find HPA", FIND, list(with_context(argv, self.context)), [])
+        step.needed_by = sorted(set(users))
+        return [step]
+
+    def _find(self, step: Step) -> None:
+        from service_runbooks.discovery.drift import PageFacts
+
+        kind, name = PageFacts(self.answers, "", "", "").workload_ref
+        step.client = self.clients.name(step.argv)
+        done = self.runner(step.argv)
+        if done.returncode != 0:
+            step.status = FAILED
+            step.reason, step.error = classify(done)
+            return
+        try:
+            items = json.loads(done.stdout).get("items", [])
+        except (ValueError, AttributeError):
+            items = []
+        targets = [
+            item.get("metadata", {}).get("name", "")
+            for item in items
+            if isinstance(item, dict)
+            and (item.get("spec") or {}).get("scaleTargetRef", {}).get("kind") == kind
+            and (item.get("spec") or {}).get("scaleTargetRef", {}).get("name") == name
+        ]
+        if targets:
+            step.status = PASSED
+            return
+        step.status = FAILED
+        step.reason = (
+            f"NotFound: no HorizontalPodAutoscaler in namespace {self.answers.get('namespace')} "
+            f"has scaleTargetRef {kind}/{name}; the pages' ${{HPA:?}} names it"
+        )
+
     def _dry_runnable(self, argv: tuple[str, ...]) -> bool:
         return argv[0] == "kubectl" and Clients.program(argv) == "kubectl"
 
@@ -280,6 +338,12 @@ class Drill:
             step.reason = "watches until the reader stops it: not run"
             return
         if step.kind == "dry-run":
+            if access.flag_value(argv, "-f", "--filename") == "-":
+                words = " ".join(access.subcommand(argv))
+                step.reason = (
+                    f"kubectl {words} reads the object from standard input (the page pipes it)"
+                )
+                return
             if not self._offers_dry_run(argv):
                 words = " ".join(access.subcommand(argv))
                 step.reason = f"kubectl {words} has no --dry-run: its verbs are asked with can-i"
@@ -304,10 +368,18 @@ class Drill:
         step.reason, step.error = classify(done)
 
     def _refused(self, step: Step) -> str:
-        words = step.argv[3:]
-        verb = words[0] if words else ""
-        rest = [w for w in words[1:] if not w.startswith("--context")]
-        return f"Forbidden: the identity may not {verb} {' '.join(rest)}".rstrip()
+        """The can-i question answered no, in words: its verb, resource and namespace."""
+        argv = tuple(step.argv)
+        asked = access.positionals(argv[3:])
+        if len(asked) < 2:
+            return "Forbidden"
+        question = access.Question(
+            asked[0],
+            asked[1],
+            access.flag_value(argv, "--subresource"),
+            access.flag_value(argv, "-n", "--namespace"),
+        )
+        return f"Forbidden: the identity may not {question}"
 
     def _skip_change(self, step: Step) -> None:
         if step.reason:

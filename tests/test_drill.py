@@ -1,0 +1,335 @@
+"""``service-runbooks drill`` against the fake API server (the real kubectl talks to it), one
+service per deployment engine: a matching cluster passes; a missing workload, a role without
+``patch`` and a removed HPA fail by the step's name; nothing but reads and can-i questions
+reach the server, and with ``--server-dry-run`` every change carries ``dryRun=All`` (a step sent
+without the flag is caught); the service's access/*.yaml validate against the Kubernetes
+schemas, and are what the drill needs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import kube_checks
+import kubernetes_validate
+import pytest
+from cluster_services import CONTEXT, served
+from drill_services import (
+    ENGINES,
+    access_documents,
+    changing_stub_calls,
+    drill_cluster,
+    render_services,
+    role_from,
+    stub_calls,
+    stub_tools,
+)
+from kube_api import Cluster, Role
+
+from service_runbooks.cli import main
+from service_runbooks.drill import access as drill_access
+
+# ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) from this version on, the
+# oldest the access files say they need.
+# https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/
+MINIMUM_KUBERNETES = "1.30.0"
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_services(tmp_path_factory.mktemp("drill"))
+
+
+def drill(
+    capsys: pytest.CaptureFixture[str], target: Path, report: Path, *options: str
+) -> tuple[int, str, dict[str, Any]]:
+    status = main(["drill", str(target), "--context", CONTEXT, "--report", str(report), *options])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err, err
+    document = json.loads(report.read_text()) if report.exists() else {}
+    return status, out, document
+
+
+def steps_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    (service,) = document["services"]
+    return service["steps"]
+
+
+def failed(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["name"]: step for step in steps_of(document) if step["status"] == "failed"}
+
+
+def passed_names(document: dict[str, Any]) -> set[str]:
+    return {step["name"] for step in steps_of(document) if step["status"] == "passed"}
+
+
+def full_rights(service: Path, drop: set[tuple[str, str]] = frozenset()) -> Role:
+    return role_from(access_documents(service), drop)
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_a_matching_cluster_passes(
+    services: Path,
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every read step passes or is skipped with its reason, every can-i says yes; kubectl's
+    steps are proven by the real kubectl, the others only by stubs, and the report says which;
+    nothing but GETs and access reviews reach the server, and no stub ran a change."""
+    service = services / name
+    log = stub_tools(tmp_path, monkeypatch)
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), full_rights(service)) as api:
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+        kube_checks.check_only_gets(api.server.requests)
+    assert status == 0, out
+    assert failed(report) == {}
+    steps = steps_of(report)
+    # What an incident reads first: history, the state now, the pods, events, the image.
+    assert {"history", "pods", "pods_wide", "events", "image"} <= passed_names(report), out
+    assert any(s["kind"] == "access" and s["status"] == "passed" for s in steps)
+    for step in steps:
+        if step["status"] == "skipped":
+            assert step["reason"], step
+        elif step["argv"][:3] == ["kubectl", "argo", "rollouts"] or step["argv"][0] != "kubectl":
+            assert "recording stub" in step["client"], step
+        else:
+            assert step["client"].startswith("kubectl v1."), step
+            assert "stub" not in step["client"]
+    assert "proven against kubectl v1." in out
+    if name in ("checkout", "payments-api", "storefront"):
+        assert "recording stub" in out  # the GitOps or Helm reads ran, through a stub
+        assert stub_calls(log)
+    assert changing_stub_calls(log) == []
+
+
+def test_the_read_only_role_runs_every_read_step(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """access/read-only-role.yaml is what the reads need: with it alone only can-i questions
+    fail, each naming the verb the identity lacks."""
+    service = services / "search"
+    stub_tools(tmp_path, monkeypatch)
+    role = role_from(access_documents(service, "read-only-role.yaml"))
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), role):
+        status, _, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    refused = failed(report)
+    assert refused and {step["kind"] for step in refused.values()} <= {"access", "read"}
+    for step in refused.values():
+        assert step["argv"][1:3] == ["auth", "can-i"], step
+        assert step["reason"].startswith("Forbidden: the identity may not "), step
+    step = refused["can-i patch deployments.apps in namespace search"]
+    assert step["reason"] == (
+        "Forbidden: the identity may not patch deployments.apps in namespace search"
+    )
+    assert step["needed_by"] == ["rollback (undo), restart, resume"]
+
+
+def _without(cluster: Cluster, plural: str, namespace: str, name: str) -> Cluster:
+    del cluster.objects[(plural, namespace, name)]
+    return cluster
+
+
+def test_a_missing_workload_fails_its_steps_by_name(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    service = services / "search"
+    stub_tools(tmp_path, monkeypatch)
+    cluster = _without(drill_cluster(), "deployments", "search", "search")
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)):
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    refused = failed(report)
+    for name in ("history", "image", "replicas", "describe_workload"):
+        assert refused[name]["reason"] == "NotFound", refused.get(name)
+        assert 'deployments.apps "search" not found' in refused[name]["error"]
+    assert "FAILED history [read]: kubectl rollout history deployment/search" in out
+    assert "NotFound: Error from server (NotFound)" in out
+
+
+def test_a_role_without_patch_fails_the_can_i_step_by_name(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The can-i question names the verb and the entries that need it; with --server-dry-run
+    the rollback's dry run is refused too, and the drill says which verb."""
+    service = services / "search"
+    stub_tools(tmp_path, monkeypatch)
+    role = full_rights(service, drop={("patch", "deployments")})
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), role):
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+        dry_status, _, dry_report = drill(
+            capsys, service, tmp_path / "dry.json", "--server-dry-run"
+        )
+    assert status == 1
+    assert set(failed(report)) == {"can-i patch deployments.apps in namespace search"}
+    step = failed(report)["can-i patch deployments.apps in namespace search"]
+    assert step["reason"] == (
+        "Forbidden: the identity may not patch deployments.apps in namespace search"
+    )
+    assert step["needed_by"] == ["rollback (undo), restart, resume"]
+    assert "needed by: rollback (undo), restart, resume" in out
+    assert dry_status == 1
+    undo = failed(dry_report)["undo"]
+    assert undo["kind"] == "dry-run" and "--dry-run=server" in undo["argv"]
+    assert undo["reason"] == (
+        "Forbidden: the identity may not patch deployments.apps in namespace search"
+    )
+
+
+def test_a_removed_hpa_fails_the_step_that_finds_it(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    service = services / "payments-api"
+    stub_tools(tmp_path, monkeypatch)
+    cluster = _without(drill_cluster(), "horizontalpodautoscalers", "payments", "payments-api")
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)):
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    assert set(failed(report)) == {"find HPA"}, out
+    step = failed(report)["find HPA"]
+    assert step["reason"].startswith(
+        "NotFound: no HorizontalPodAutoscaler in namespace payments has scaleTargetRef "
+        "Deployment/payments-api"
+    )
+    assert step["needed_by"] == ["hpa_max", "hpa_min"]
+
+
+def _objects(cluster: Cluster) -> dict[Any, Any]:
+    with cluster.lock:
+        return copy.deepcopy(cluster.objects)
+
+
+def test_server_dry_run_sends_every_change_as_a_dry_run(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The kubectl-rollout service's rollback (its changing step without a placeholder) goes
+    as a server dry run; nothing is kept."""
+    service = services / "search"
+    stub_tools(tmp_path, monkeypatch)
+    cluster = drill_cluster()
+    before = _objects(cluster)
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)) as api:
+        status, out, report = drill(capsys, service, tmp_path / "report.json", "--server-dry-run")
+        kube_checks.check_dry_run(api.server.requests)
+    assert status == 0, out
+    assert _objects(cluster) == before
+    dry_runs = [s for s in steps_of(report) if s["kind"] == "dry-run" and s["status"] == "passed"]
+    assert dry_runs and all("--dry-run=server" in s["argv"] for s in dry_runs)
+
+
+def test_a_change_sent_without_the_dry_run_flag_is_caught(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Negative control: a drill that forgets the flag for one step changes the cluster, and
+    the records show it."""
+    service = services / "search"
+    stub_tools(tmp_path, monkeypatch)
+    real = drill_access.dry_run_argv
+
+    def forgetful(argv: tuple[str, ...]) -> tuple[str, ...]:
+        return argv if argv[1:3] == ("rollout", "undo") else real(argv)
+
+    monkeypatch.setattr(drill_access, "dry_run_argv", forgetful)
+    cluster = drill_cluster()
+    before = _objects(cluster)
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)) as api:
+        drill(capsys, service, tmp_path / "report.json", "--server-dry-run")
+        with pytest.raises(AssertionError, match="dryRun"):
+            kube_checks.check_dry_run(api.server.requests)
+    assert _objects(cluster) != before
+
+
+def test_the_access_files_validate_against_the_kubernetes_schemas(services: Path) -> None:
+    """Every object of every service's access/*.yaml, strict (no unknown field), against the
+    schemas of the oldest Kubernetes they need; and they speak of one identity."""
+    for name in ENGINES:
+        documents = access_documents(services / name)
+        kinds = {doc["kind"] for doc in documents}
+        assert {"ServiceAccount", "Role", "RoleBinding", "ValidatingAdmissionPolicy"} <= kinds
+        for doc in documents:
+            kubernetes_validate.validate(doc, MINIMUM_KUBERNETES, strict=True)
+        (account,) = [doc for doc in documents if doc["kind"] == "ServiceAccount"]
+        meta = account["metadata"]
+        user = f"system:serviceaccount:{meta['namespace']}:{meta['name']}"
+        for doc in documents:
+            if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+                assert doc["subjects"] == [
+                    {
+                        "kind": "ServiceAccount",
+                        "name": account["metadata"]["name"],
+                        "namespace": account["metadata"]["namespace"],
+                    }
+                ]
+        (policy,) = [doc for doc in documents if doc["kind"] == "ValidatingAdmissionPolicy"]
+        assert policy["spec"]["matchConditions"][0]["expression"] == (
+            f'request.userInfo.username == "{user}"'
+        )
+        assert [v["expression"] for v in policy["spec"]["validations"]] == [
+            "request.dryRun == true"
+        ]
+        (binding,) = [d for d in documents if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+        assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+        assert binding["spec"]["validationActions"] == ["Deny"]
+        assert (
+            "Kubernetes 1.30 or later"
+            in (services / name / "access" / "drill-role.yaml").read_text()
+        )
+
+
+@pytest.mark.parametrize(
+    "doctor",
+    [
+        lambda doc: doc["spec"]["matchConstraints"].update(resourceRules="all"),
+        lambda doc: doc["spec"].update(validation=doc["spec"].pop("validations")),
+        lambda doc: doc.update(apiVersion="admissionregistration.k8s.io/v2"),
+    ],
+    ids=["rules-not-a-list", "misspelt-field", "unknown-version"],
+)
+def test_a_wrong_policy_fails_the_schema_check(services: Path, doctor: Any) -> None:
+    """Negative control: the schema check refuses a doctored policy."""
+    documents = access_documents(services / "search", "drill-role.yaml")
+    (policy,) = [doc for doc in documents if doc["kind"] == "ValidatingAdmissionPolicy"]
+    doctored = copy.deepcopy(policy)
+    doctor(doctored)
+    with pytest.raises(
+        (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError)
+    ):
+        kubernetes_validate.validate(doctored, MINIMUM_KUBERNETES, strict=True)
+
+
+def test_bad_targets_are_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert main(["drill", str(plain), "--context", CONTEXT]) == 2
+    assert (
+        "neither a rendered service (no .cruft.json) nor a folder of them"
+        in capsys.readouterr().err
+    )
+    assert main(["drill", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["drill", str(plain), "--report", str(tmp_path)]) == 2
+    assert "--report: " in capsys.readouterr().err

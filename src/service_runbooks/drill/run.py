@@ -235,14 +235,12 @@ class Drill:
                 kind = "dry-run"
             if ("access", _key(argv)) in steps:
                 kind = "access"
-            step = steps.get((kind, _key(argv)))
-            if step is None:
+            if (kind, _key(argv)) not in steps:
                 name = item.entry.name if item.entry else "(no entry)"
-                step = Step(name, kind, list(argv), [])
-                steps[(kind, _key(argv))] = step
+                steps[(kind, _key(argv))] = Step(name, kind, list(argv), [])
                 if item.unfilled:
-                    unfilled[id(step)] = item.unfilled
-            step.where.append(item.where)
+                    unfilled[id(steps[(kind, _key(argv))])] = item.unfilled
+            steps[(kind, _key(argv))].where.append(item.where)
         for step in steps.values():
             if id(step) in unfilled:
                 step.reason = unfilled[id(step)]

@@ -227,14 +227,22 @@ def test_a_bad_shard_is_refused_by_name_and_writes_nothing(
         ('[{"name": "x"}]', "[0]: must be an object with the keys name, owner"),
         (
             '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
-            '"docs": 3, "links": [], "alerts": [], "reviewed_on": "", "review_due": ""}]',
+            '"docs": 3, "links": [], "alerts": [], "reviewed_on": "", "review_due": "", '
+            '"drill": null}]',
             "[0].docs: must be str",
+        ),
+        (
+            '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
+            '"docs": null, "links": [], "alerts": [], "reviewed_on": "", "review_due": "", '
+            '"drill": {"drilled_at": "2026-01-01T00:00:00Z", "passed": "yes", '
+            '"failed_steps": [], "context": "prod"}}]',
+            "[0].drill.passed: must be bool",
         ),
         *(
             (
                 '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
                 f'"docs": {docs}, "links": [], "alerts": [], "reviewed_on": "{reviewed}", '
-                f'"review_due": "{due}"}}]',
+                f'"review_due": "{due}", "drill": null}}]',
                 message,
             )
             for docs, reviewed, due, message in [

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,10 @@ from drill_services import (
     stub_tools,
 )
 from kube_api import Cluster, Role
+from matrix import COMBINATIONS_BY_ID
+from script_stubs import STUB
 
+from service_runbooks import command_table
 from service_runbooks.cli import main
 from service_runbooks.drill import access as drill_access
 
@@ -298,6 +303,18 @@ def test_the_access_files_validate_against_the_kubernetes_schemas(services: Path
         )
 
 
+@pytest.mark.parametrize("combo", list(COMBINATIONS_BY_ID))
+def test_every_combinations_access_files_validate(render_combo: Any, combo: str) -> None:
+    """Every workload, GitOps tool and option of the matrix: the access files hold valid
+    objects (a Role rule rendered empty, a namespace missing, would fail here)."""
+    documents = access_documents(render_combo(combo))
+    assert documents
+    for doc in documents:
+        kubernetes_validate.validate(doc, MINIMUM_KUBERNETES, strict=True)
+        for rule in doc.get("rules", []):
+            assert rule["resources"] and rule["verbs"], doc["metadata"]["name"]
+
+
 @pytest.mark.parametrize(
     "doctor",
     [
@@ -333,3 +350,60 @@ def test_bad_targets_are_refused_by_name(
     assert "does not exist" in capsys.readouterr().err
     assert main(["drill", str(plain), "--report", str(tmp_path)]) == 2
     assert "--report: " in capsys.readouterr().err
+
+
+def test_a_removed_flag_fails_with_kubectls_words(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A table entry whose flag kubectl no longer has (the table and the page doctored alike,
+    as a template written for another kubectl would have them) fails with kubectl's error."""
+    service = shutil.copytree(services / "search", tmp_path / "search")
+    page = service / "docs" / "runbooks" / "on-call.md"
+    pods = "kubectl get pods -l app=search -n search --context prod\n"
+    assert pods in page.read_text()
+    page.write_text(page.read_text().replace(pods, pods[:-1] + " --show-removed\n"))
+    real = command_table.page_table
+
+    def doctored(template: Path, answers: Any) -> command_table.Table:
+        table = real(template, answers)
+        for argv, entry in list(table.items()):
+            if entry.name == "pods":
+                table[(*argv, "--show-removed")] = entry
+        return table
+
+    monkeypatch.setattr(command_table, "page_table", doctored)
+    stub_tools(tmp_path, monkeypatch)
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), full_rights(service)):
+        status, _, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    (step,) = failed(report).values()
+    assert step["name"] == "pods" and "--show-removed" in step["argv"]
+    assert step["reason"] == "unknown flag or command"
+    assert step["error"] == "Error: unknown flag: --show-removed"  # kubectl's own words
+    assert [where.split(":")[0] for where in step["where"]] == ["docs/runbooks/on-call.md"]
+
+
+def test_a_tool_not_installed_is_skipped_with_the_reason(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without argocd and the Argo Rollouts plugin on PATH, their steps are skipped, saying
+    which is missing; the drill still passes on what it could run."""
+    service = services / "checkout"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").symlink_to(STUB)  # the health check, kept off the network
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "argocd").exists()]
+    monkeypatch.setenv("PATH", os.pathsep.join([str(bin_dir), *path]))
+    monkeypatch.setenv("STUB_LOG", str(tmp_path / "calls.log"))
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), full_rights(service)):
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 0, out
+    reasons = {s["reason"] for s in steps_of(report) if s["status"] == "skipped"}
+    assert "argocd is not installed" in reasons
+    assert "the kubectl argo rollouts plugin (kubectl-argo-rollouts) is not installed" in reasons

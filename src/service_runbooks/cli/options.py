@@ -7,8 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service_runbooks.fleet.shard import Shard, parse_shard
+
+if TYPE_CHECKING:
+    from service_runbooks.drill.report import LastDrill
 
 # What ``add_subparsers`` returns: each command module adds its parser to it.
 Commands = argparse._SubParsersAction  # argparse documents the object, not its class's name
@@ -117,7 +121,7 @@ def drill_reports_problems(args: argparse.Namespace) -> list[str]:
     return []
 
 
-def last_drills(args: argparse.Namespace):  # -> dict[str, LastDrill] | None
+def last_drills(args: argparse.Namespace) -> dict[str, LastDrill] | None:
     """The last drill of each service in --drill-reports; None without the option."""
     if args.drill_reports is None:
         return None

@@ -63,6 +63,9 @@ def drill_service(
 ) -> ServiceDrill:
     """One service's drill. ``context``: None for the service's kube_context, else the
     kubeconfig's current context (read once)."""
+    from cookiecutter.exceptions import CookiecutterException
+    from jinja2 import TemplateError
+
     from service_runbooks.command_table import access_checks, page_table, script_table
     from service_runbooks.drill.run import Drill, current_context, ensure_kubectl
     from service_runbooks.template_source import TEMPLATE_ROOT
@@ -71,9 +74,15 @@ def drill_service(
     answers = rendered_answers(service)
     chosen = context or str(answers.get("kube_context") or "") or current_context()
     root = template or TEMPLATE_ROOT
-    tables = {
-        "page": page_table(root, answers),
-        "script": script_table(root, answers),
-        "access": access_checks(root, answers),
-    }
+    try:
+        tables = {
+            "page": page_table(root, answers),
+            "script": script_table(root, answers),
+            "access": access_checks(root, answers),
+        }
+    except (CookiecutterException, TemplateError, ValueError) as error:
+        raise DrillError(
+            f"{service}: this template cannot render its command table with the answers in "
+            f".cruft.json ({type(error).__name__}: {error}); render the service again"
+        ) from None
     return Drill(service, answers, chosen, server_dry_run).run(tables)

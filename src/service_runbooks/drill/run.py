@@ -84,6 +84,14 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _error_line(text: str) -> str:
+    """The tool's own words for what went wrong: its last line that says error (kubectl ends
+    an unknown flag's message with "See 'kubectl get --help' for usage."), else its last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"(?i)(error|fatal|fata)\b", line)]
+    return errors[-1] if errors else (lines[-1] if lines else "")
+
+
 def forbidden_reason(text: str) -> str:
     """``Forbidden: the identity may not VERB RESOURCE ...`` from the API server's message."""
     match = _FORBIDDEN.search(text)
@@ -99,7 +107,7 @@ def forbidden_reason(text: str) -> str:
 def classify(done: subprocess.CompletedProcess[str]) -> tuple[str, str]:
     """(reason, the tool's own last words) of a failed command."""
     text = done.stderr.strip() or done.stdout.strip()
-    words = _last_line(text) or f"exit status {done.returncode}"
+    words = _error_line(text) or f"exit status {done.returncode}"
     if "(Forbidden)" in text or " is forbidden: " in text:
         return forbidden_reason(text), words
     if "(NotFound)" in text or re.search(r"\bnot found\b", text):

@@ -407,3 +407,31 @@ def test_a_tool_not_installed_is_skipped_with_the_reason(
     reasons = {s["reason"] for s in steps_of(report) if s["status"] == "skipped"}
     assert "argocd is not installed" in reasons
     assert "the kubectl argo rollouts plugin (kubectl-argo-rollouts) is not installed" in reasons
+
+
+def test_a_folder_of_services_is_drilled_service_by_service(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What the fleet's drill job runs: every service of render's output in one report, exit 1
+    when one of them failed; a fleet file with --output names the same folders."""
+    fleet = tmp_path / "out"
+    for name in ("search", "storefront"):
+        shutil.copytree(services / name, fleet / name)
+    stub_tools(tmp_path, monkeypatch)
+    cluster = _without(drill_cluster(), "deployments", "store", "storefront")
+    rights = Role()  # everything: only the missing workload fails
+    with served(tmp_path / "home", monkeypatch, cluster, rights):
+        status, out, report = drill(capsys, fleet, tmp_path / "report.json")
+    assert status == 1
+    by_service = {entry["service"]: entry for entry in report["services"]}
+    assert sorted(by_service) == ["search", "storefront"]
+    assert not [s for s in by_service["search"]["steps"] if s["status"] == "failed"]
+    assert [s for s in by_service["storefront"]["steps"] if s["status"] == "failed"]
+    assert out.count("drill ") == 2
+    # The fleet file names checkout too, which this folder lacks: refused by name, exit 2.
+    assert main(["drill", str(services.parent / "fleet.yaml"), "--output", str(fleet)]) == 2
+    err = capsys.readouterr().err
+    assert f"{fleet / 'checkout'}: no .cruft.json" in err and "Traceback" not in err

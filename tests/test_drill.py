@@ -294,6 +294,11 @@ def test_the_access_files_validate_against_the_kubernetes_schemas(services: Path
         assert [v["expression"] for v in policy["spec"]["validations"]] == [
             "request.dryRun == true"
         ]
+        (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+        # Every write and exec of any resource or subresource, "*/*" alone: "*" beside it would
+        # overlap, which the API server refuses (RuleWithOperations.resources).
+        assert rule["resources"] == ["*/*"] and rule["apiGroups"] == ["*"]
+        assert rule["operations"] == ["CREATE", "UPDATE", "DELETE", "CONNECT"]
         (binding,) = [d for d in documents if d["kind"] == "ValidatingAdmissionPolicyBinding"]
         assert binding["spec"]["policyName"] == policy["metadata"]["name"]
         assert binding["spec"]["validationActions"] == ["Deny"]

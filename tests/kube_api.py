@@ -538,6 +538,7 @@ class Cluster:
 
     objects: dict[tuple[str, str, str], Object] = field(default_factory=dict)
     exec_output: str = ""  # what every `kubectl exec` prints on stdout
+    log_output: str = "started\n"  # what every pod's log holds (`kubectl logs`)
     lock: threading.RLock = field(default_factory=threading.RLock)
     resource_version: int = 0
     empty_namespaces: set[str] = field(default_factory=set)  # namespaces with no object
@@ -1323,9 +1324,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_text(self, code: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _static(self, request: Request) -> None:
-        """The version and the discovery documents."""
+        """The version, the discovery documents, and the resource metrics of pods."""
         path = request.path
+        metrics = re.fullmatch(
+            kube_resources.POD_METRICS.prefix + r"/namespaces/([^/]+)/pods", path
+        )
+        if metrics and request.method == "GET":
+            self._send(200, self._pod_metrics(metrics.group(1), request))
+            return
         aggregated = self.fake.aggregated_discovery and kube_resources.wants_aggregated(
             request.accept
         )
@@ -1376,10 +1391,47 @@ class _Handler(BaseHTTPRequestHandler):
             raise _not_allowed(resource, request)
         elif sub == "scale" and resource.subresource("scale"):
             self._scale(request, resource, namespace, name)
+        elif sub == "log" and resource.subresource("log") and request.method == "GET":
+            with self.fake.cluster.lock:
+                self.fake.cluster.stored(resource, namespace, name)  # a 404 for no such pod
+            self._send_text(200, self.fake.cluster.log_output)
         elif sub is not None:
             raise _not_allowed(resource, request)
         else:
             self._one(request, resource, namespace, name)
+
+    def _pod_metrics(self, namespace: str, request: Request) -> Object:
+        """Every selected pod's usage, as metrics-server answers ``kubectl top pods``: a fixed
+        small usage per container.
+        https://kubernetes.io/docs/tasks/debug/debug-cluster/resource-metrics-pipeline/#metrics-api
+        """
+        selector = request.param("labelSelector") or ""
+        with self.fake.cluster.lock:
+            pods = self.fake.cluster.items("pods", namespace, selector)
+            items = [
+                {
+                    "metadata": {
+                        "name": pod["metadata"]["name"],
+                        "namespace": namespace,
+                        "labels": pod["metadata"].get("labels", {}),
+                        "creationTimestamp": "2026-01-01T00:00:00Z",
+                    },
+                    "timestamp": "2026-01-01T00:00:00Z",
+                    "window": "30s",
+                    "containers": [
+                        {"name": c["name"], "usage": {"cpu": "10m", "memory": "32Mi"}}
+                        for c in pod["spec"]["containers"]
+                    ],
+                }
+                for pod in pods
+            ]
+        group_version = kube_resources.POD_METRICS.group_version
+        return {
+            "kind": "PodMetricsList",
+            "apiVersion": group_version,
+            "metadata": {},
+            "items": items,
+        }
 
     def _collection(self, request: Request, resource: Resource, namespace: str | None) -> None:
         cluster = self.fake.cluster

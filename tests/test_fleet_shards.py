@@ -228,14 +228,21 @@ def test_a_bad_shard_is_refused_by_name_and_writes_nothing(
         (
             '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
             '"docs": 3, "rollback": null, "links": [], "alerts": [], "reviewed_on": "", '
-            '"review_due": ""}]',
+            '"review_due": "", "drill": null}]',
             "[0].docs: must be str",
+        ),
+        (
+            '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
+            '"docs": null, "rollback": null, "links": [], "alerts": [], "reviewed_on": "", '
+            '"review_due": "", "drill": {"drilled_at": "2026-01-01T00:00:00Z", "passed": "yes", '
+            '"failed_steps": [], "context": "prod"}}]',
+            "[0].drill.passed: must be bool",
         ),
         *(
             (
                 '[{"name": "x", "owner": "", "lifecycle": "", "system": "", "description": "", '
                 f'"docs": {docs}, "rollback": {rollback}, "links": [], "alerts": [], '
-                f'"reviewed_on": "{reviewed}", "review_due": "{due}"}}]',
+                f'"reviewed_on": "{reviewed}", "review_due": "{due}", "drill": null}}]',
                 message,
             )
             for docs, rollback, reviewed, due, message in [

@@ -239,3 +239,23 @@ class PrometheusError(ServiceRunbooksError):
 
     def report(self) -> str:
         return f"ERROR: --prometheus: {self}; the check stopped"
+
+
+class DrillError(ServiceRunbooksError):
+    """``drill`` cannot start: a service folder without the answers it was rendered with, no
+    kubectl, no context; the message names the folder or option and the rule."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return f"ERROR: {self}; nothing was drilled"
+
+
+class DrillReportError(ServiceRunbooksError):
+    """A drill report (``--drill-reports``) cannot be read; the message names the file and the
+    entry."""
+
+    exit_code = EXIT_INVALID
+
+    def report(self) -> str:
+        return f"ERROR: --drill-reports: {self}; nothing was written"

@@ -20,6 +20,7 @@ from service_runbooks.cli import (
     build,
     check,
     discover,
+    drill,
     index,
     new,
     options,
@@ -29,7 +30,17 @@ from service_runbooks.cli import (
 )
 from service_runbooks.errors import EXIT_INVALID, ServiceRunbooksError
 
-COMMANDS = (render, update, check, build, index, workflow, new, discover)  # the order --help lists
+COMMANDS = (
+    render,
+    update,
+    check,
+    build,
+    index,
+    workflow,
+    new,
+    discover,
+    drill,
+)  # the order --help lists
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ def register(commands: options.Commands) -> None:
     options.jobs(parser)
     options.today_option(parser)  # the index marks reviews overdue as of this day
     options.shard(parser)
+    options.drill_reports(parser)
     parser.add_argument(
         "--built-list",
         type=Path,
@@ -32,6 +33,7 @@ def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
     mine = []
     if not args.services.is_dir() and not found:
         mine.append(f"SERVICES: {args.services} is not a folder (`render` writes it)")
+    mine += options.drill_reports_problems(args)
     if args.built_list is not None and args.built_list.is_dir():
         mine.append(f"--built-list: {args.built_list} is a folder, not a file")
     return mine
@@ -42,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from service_runbooks.fleet.workdir import write_atomic
 
     summary = build_sites(
-        args.services, args.site, jobs=args.jobs, shard=args.shard, today=options.today(args)
+        args.services,
+        args.site,
+        jobs=args.jobs,
+        shard=args.shard,
+        today=options.today(args),
+        drills=options.last_drills(args),
     )
     summary.report(sys.stdout)
     if args.built_list is not None:

@@ -24,13 +24,18 @@ def register(commands: options.Commands) -> None:
         "--site", type=Path, required=True, help="where the fleet's index.html goes"
     )
     options.today_option(parser)  # the merged index marks reviews overdue as of this day
-    parser.set_defaults(run=run, problems=options.no_problems)
+    options.drill_reports(parser)
+    parser.set_defaults(run=run, problems=problems)
+
+
+def problems(args: argparse.Namespace, found: list[str]) -> list[str]:
+    return options.drill_reports_problems(args)
 
 
 def run(args: argparse.Namespace) -> int:
     """ShardIndexError (exit 2, nothing written) when a shard's index cannot be merged."""
     from service_runbooks.fleet.shard_indexes import merge_indexes
 
-    cards = merge_indexes(args.shards, args.site, options.today(args))
+    cards = merge_indexes(args.shards, args.site, options.today(args), options.last_drills(args))
     print(f"index: {len(cards)} services from {len(args.shards)} shard(s): {args.site}")
     return EXIT_OK

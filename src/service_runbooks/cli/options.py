@@ -7,8 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service_runbooks.fleet.shard import Shard, parse_shard
+
+if TYPE_CHECKING:
+    from service_runbooks.drill.report import LastDrill
 
 # What ``add_subparsers`` returns: each command module adds its parser to it.
 Commands = argparse._SubParsersAction  # argparse documents the object, not its class's name
@@ -98,3 +102,29 @@ def jobs_problems(args: argparse.Namespace) -> list[str]:
 def no_problems(args: argparse.Namespace, found: list[str]) -> list[str]:
     """A command whose options need no check beyond the shared ones."""
     return []
+
+
+def drill_reports(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--drill-reports",
+        type=Path,
+        metavar="DIR",
+        help="a folder of `service-runbooks drill --report` files: the index shows each "
+        "service's last drill (date, passed or failed, the failed steps)",
+    )
+
+
+def drill_reports_problems(args: argparse.Namespace) -> list[str]:
+    folder = args.drill_reports
+    if folder is not None and not folder.is_dir():
+        return [f"--drill-reports: {folder} is not a folder (of drill --report files)"]
+    return []
+
+
+def last_drills(args: argparse.Namespace) -> dict[str, LastDrill] | None:
+    """The last drill of each service in --drill-reports; None without the option."""
+    if args.drill_reports is None:
+        return None
+    from service_runbooks.drill.report import read_last_drills
+
+    return read_last_drills(args.drill_reports)

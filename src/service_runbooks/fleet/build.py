@@ -16,6 +16,7 @@ import os
 import shutil
 import sysconfig
 import tempfile
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,6 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TextIO
 
+from service_runbooks.drill.report import LastDrill
 from service_runbooks.fleet import minify
 from service_runbooks.fleet.index_page import INDEX_HTML, ROLLBACK_PAGE, read_card, write_index
 from service_runbooks.fleet.progress import progress_bar
@@ -220,10 +222,12 @@ def build_sites(
     progress: bool | None = None,
     shard: Shard | None = None,
     today: date | None = None,
+    drills: Mapping[str, LastDrill] | None = None,
 ) -> BuildSummary:
     """Build the sites whose sources changed, then the index of every service (of ``shard``'s
     services only, with a shard: ``service-runbooks index`` merges the shards' indexes); the
-    index marks reviews overdue on ``today``, UTC's today by default."""
+    index marks reviews overdue on ``today``, UTC's today by default, and shows each service's
+    last drill from ``drills`` (``--drill-reports``)."""
     services, site = services.absolute(), site.absolute()
     site.mkdir(parents=True, exist_ok=True)
     state = site / STATE_DIR
@@ -231,7 +235,7 @@ def build_sites(
     # One build of a site folder at a time: a second would empty the first's staging folder,
     # and both would link and clean the shared store.
     with exclusive(state / "build.lock", site):
-        return _build_locked(services, site, state, jobs, progress, shard, today)
+        return _build_locked(services, site, state, jobs, progress, shard, today, drills)
 
 
 def _build_locked(
@@ -242,6 +246,7 @@ def _build_locked(
     progress: bool | None,
     shard: Shard | None,
     today: date | None,
+    drills: Mapping[str, LastDrill] | None = None,
 ) -> BuildSummary:
     shutil.rmtree(state / "staging", ignore_errors=True)
     (state / "staging").mkdir(parents=True)
@@ -291,6 +296,6 @@ def _build_locked(
         card, odd = read_card(folder, (built / "index.html").is_file(), has_rollback)
         cards.append(card)
         summary.warnings += [f"{folder.name}: {warning}; its card is bare" for warning in odd]
-    write_index(site, cards, today or datetime.now(UTC).date())
+    write_index(site, cards, today or datetime.now(UTC).date(), drills)
     summary.index = site / INDEX_HTML
     return summary

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from service_runbooks.cruft_state import read_cruft_state
+from service_runbooks.drill.report import LastDrill
 from service_runbooks.rules import RULES_BY_FIELD, review_due, review_state
 
 REVIEW_FIELDS = ("reviewed_on", "review_every_days")
@@ -63,6 +65,7 @@ class ServiceCard:
     alerts: tuple[Alert, ...] = field(default_factory=tuple)
     reviewed_on: str = ""  # YYYY-MM-DD; empty when the service was rendered without one
     review_due: str = ""  # reviewed_on plus review_every_days (rules.review_due)
+    drill: LastDrill | None = None  # its last `service-runbooks drill` (--drill-reports)
 
     def review_state(self, today: date) -> str:
         """rules.review_state ("overdue", "ahead", "in time"), or "" without a date."""
@@ -216,6 +219,8 @@ td{overflow-wrap:anywhere}
   td:empty{display:none}
   td:not(:first-child)::before{content:attr(data-label) ": ";font-weight:600}
 }
+.drill-failed{color:#a40e26;font-weight:600}.drill-passed{color:#1a7f37}
+.drill-steps{font-size:.85rem}
 """
 # Below 600 px wide (a phone), each row is a card: one cell a line, each named by its column
 # (data-label); "[hidden]" keeps a filtered-out row hidden although rows are display:block there.
@@ -266,13 +271,34 @@ def _review(card: ServiceCard, today: date) -> str:
     return due
 
 
-COLUMNS = ("Service", "Owner", "Lifecycle", "Description", "Links", "Alerts", "Review")
+COLUMNS = ("Service", "Owner", "Lifecycle", "Description", "Links", "Alerts", "Review", "Drill")
 
 
 def _cell(column: str, content: str, css_class: str = "", data: str = "") -> str:
     """One cell, named by its column (shown before it when rows are cards, on a phone)."""
     attrs = f' class="{css_class}"' if css_class else ""
     return f'<td data-label="{_e(column)}"{attrs}{data}>{content}</td>'
+
+
+def _drill(card: ServiceCard) -> str:
+    """The last drill's cell: when, passed or failed, and the steps that failed."""
+    drill = card.drill
+    if drill is None:
+        return '<span class="muted">no drill</span>'
+    when = f'<time datetime="{_e(drill.drilled_at)}">{_e(drill.drilled_at[:10])}</time>'
+    if drill.passed:
+        return f'<span class="drill-passed">passed</span> {when}'
+    steps = ", ".join(_e(step) for step in drill.failed_steps)
+    return (
+        f'<span class="drill-failed">failed</span> {when}'
+        f'<br><span class="drill-steps">failed steps: {steps}</span>'
+    )
+
+
+def _drill_state(card: ServiceCard) -> str:
+    if card.drill is None:
+        return ""
+    return "passed" if card.drill.passed else "failed"
 
 
 def _row(card: ServiceCard, today: date) -> str:
@@ -312,6 +338,7 @@ def _row(card: ServiceCard, today: date) -> str:
         _cell("Links", links, "links"),
         _cell("Alerts", alerts, "alerts"),
         _cell("Review", _review(card, today), "review", review),
+        _cell("Drill", _drill(card), "drill", f' data-drill="{_drill_state(card)}"'),
     ]
     return f'<tr data-search="{_e(search)}">{"".join(cells)}</tr>'
 
@@ -356,11 +383,26 @@ def index_html(cards: list[ServiceCard], today: date, title: str = "Service runb
 """
 
 
-def write_index(site: Path, cards: list[ServiceCard], today: date) -> None:
+def with_drills(
+    cards: list[ServiceCard], drills: Mapping[str, LastDrill] | None
+) -> list[ServiceCard]:
+    """The cards with each service's last drill (``--drill-reports``), when drills are given."""
+    if drills is None:
+        return cards
+    return [replace(card, drill=drills.get(card.name, card.drill)) for card in cards]
+
+
+def write_index(
+    site: Path,
+    cards: list[ServiceCard],
+    today: date,
+    drills: Mapping[str, LastDrill] | None = None,
+) -> None:
     """The index page (reviews judged on ``today``) and its machine-readable list, in the site
-    folder."""
+    folder; each card with its last drill, when ``drills`` are given."""
     from service_runbooks.fleet.workdir import write_atomic
 
+    cards = with_drills(cards, drills)
     write_atomic(site / INDEX_HTML, index_html(cards, today))
     write_atomic(site / SERVICES_JSON, services_json(cards))
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import types
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from service_runbooks.drill.report import LastDrill
 from service_runbooks.errors import ShardIndexError
-from service_runbooks.fleet.index_page import SERVICES_JSON, ServiceCard, write_index
+from service_runbooks.fleet.index_page import SERVICES_JSON, ServiceCard, with_drills, write_index
 
 
 def _value(hint: Any, value: object, where: str) -> object:
@@ -111,13 +113,19 @@ def merge(sources: list[Path]) -> list[ServiceCard]:
     return cards
 
 
-def merge_indexes(sources: list[Path], site: Path, today: date) -> list[ServiceCard]:
+def merge_indexes(
+    sources: list[Path],
+    site: Path,
+    today: date,
+    drills: Mapping[str, LastDrill] | None = None,
+) -> list[ServiceCard]:
     """Write ``site``/index.html and services.json for every shard's services; the cards.
-    Reviews are judged on ``today`` (the day of the merge, as a whole ``build`` would).
+    Reviews are judged on ``today`` (the day of the merge, as a whole ``build`` would); each
+    service's last drill comes from ``drills`` when given, else from its shard's card.
 
     Everything is read and checked before anything is written.
     """
     cards = merge(sources)
     site.mkdir(parents=True, exist_ok=True)
-    write_index(site, cards, today)
-    return cards
+    write_index(site, cards, today, drills)
+    return with_drills(cards, drills)

@@ -58,15 +58,22 @@ class Settings:
     site_dir: PurePosixPath = SITE_DIR
 
 
-def per_service_workflow(template: Path = TEMPLATE_ROOT) -> dict[str, Any]:
-    """The TechDocs workflow a service gets, rendered for the name ``NAME_SLOT``."""
+def per_service_workflow(
+    template: Path = TEMPLATE_ROOT, name: str = "*techdocs.yml*"
+) -> dict[str, Any]:
+    """A workflow a service gets (the TechDocs one unless ``name`` says), rendered for the
+    name ``NAME_SLOT`` (and no kube context)."""
     import jinja2
 
     (skeleton,) = skeleton_dirs(template)
-    (path,) = (skeleton / ".github" / "workflows").glob("*techdocs.yml*")
+    (path,) = (skeleton / ".github" / "workflows").glob(name)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     text = environment.from_string(path.read_text(encoding="utf-8"))
-    return yaml.safe_load(text.render(cookiecutter={"service_name": NAME_SLOT}))
+    rendered = yaml.safe_load(
+        text.render(cookiecutter={"service_name": NAME_SLOT, "kube_context": ""})
+    )
+    rendered["on"] = rendered.pop(True, rendered.get("on"))  # PyYAML reads the key `on` as True
+    return rendered
 
 
 def _is_publish_command(step: dict[str, Any]) -> bool:
@@ -248,12 +255,94 @@ def _shard_job(settings: Settings, publish: Publishing) -> dict[str, Any]:
     }
 
 
+DRILL_ARTIFACT = "runbooks-drill"  # the drill job's reports, one artifact per run
+DRILL_REPORTS = "drill-reports"  # where the jobs keep them, in the repository's checkout
+# Only on the schedule or by hand: a push or pull request renders and publishes, it does not
+# drill the clusters.
+DRILL_EVENTS = "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+
+
+@dataclass(frozen=True)
+class Drilling:
+    """The per-service drill workflow taken apart for the fleet's drill job: its schedule and
+    its drill step (the kubeconfig secret, the command), so both drill the same way."""
+
+    schedule: list[dict[str, str]]
+    step: dict[str, Any]
+
+
+def drilling(template: Path = TEMPLATE_ROOT) -> Drilling:
+    workflow = per_service_workflow(template, "drill.yml")
+    (step,) = [s for s in workflow["jobs"]["drill"]["steps"] if s["name"] == "Drill"]
+    return Drilling(schedule=workflow["on"]["schedule"], step=step)
+
+
+def _drill_job(settings: Settings, drill: Drilling) -> dict[str, Any]:
+    """Render the fleet and drill every service (read-only steps, can-i; nothing changed),
+    keeping the reports for the index (`index --drill-reports`)."""
+    step = {
+        **drill.step,
+        "name": "Drill every service",
+        "env": {
+            **drill.step["env"],
+            "DRILL_TARGET": "${{ env.RUNBOOKS_SERVICES }}",
+            "DRILL_REPORT": f"{DRILL_REPORTS}/drill.json",
+        },
+    }
+    return {
+        "name": "Runbook drill",
+        "if": DRILL_EVENTS,
+        "runs-on": "ubuntu-latest",
+        "steps": [
+            *_checkout_steps(settings),
+            {
+                "name": "Render the fleet",
+                "run": 'service-runbooks render "$RUNBOOKS_FLEET" --output "$RUNBOOKS_SERVICES" '
+                '--template-url "$RUNBOOKS_TEMPLATE_URL"',
+            },
+            step,
+            {
+                "name": "Keep the drill's reports",
+                "if": "always()",
+                "uses": "actions/upload-artifact@v4",
+                "with": {
+                    "name": DRILL_ARTIFACT,
+                    "path": DRILL_REPORTS,
+                    "if-no-files-found": "ignore",
+                    "retention-days": 30,
+                    "overwrite": True,  # a re-run, as above
+                },
+            },
+        ],
+    }
+
+
+# The reports of the last drill run that finished (the schedule's or one started by hand),
+# through the GitHub CLI the runners have (https://cli.github.com/manual/gh_run_list,
+# https://cli.github.com/manual/gh_run_download); none yet: an empty folder, no drill shown.
+LAST_DRILL = f"""\
+mkdir -p {DRILL_REPORTS}
+for event in schedule workflow_dispatch; do
+  gh run list --repo "$GITHUB_REPOSITORY" --workflow "{WORKFLOW_FILE.name}" --event "$event" \\
+    --status completed --limit 5 --json databaseId --jq '.[].databaseId'
+done | sort -rnu | while read -r run; do
+  [[ -n $run ]] || continue
+  if gh run download "$run" --repo "$GITHUB_REPOSITORY" --name {DRILL_ARTIFACT} \\
+    --dir {DRILL_REPORTS}; then
+    break
+  fi
+done
+"""
+
+
 def _index_job(settings: Settings) -> dict[str, Any]:
     shards = [f"shards/{SITES_ARTIFACT}{k}" for k in range(1, settings.shards + 1)]
     return {
         "name": "Fleet index",
         "needs": "shards",
         "runs-on": "ubuntu-latest",
+        # actions: read for the last drill's artifact (gh run list, gh run download).
+        "permissions": {"contents": "read", "actions": "read"},
         "steps": [
             *_checkout_steps(settings),
             {
@@ -269,9 +358,15 @@ def _index_job(settings: Settings) -> dict[str, Any]:
                 "fleet-site/; done",
             },
             {
+                "name": "Get the last drill's reports",
+                "env": {"GH_TOKEN": "${{ github.token }}"},
+                "run": LAST_DRILL,
+            },
+            {
                 "name": "Build the fleet index",
                 # Every shard named: a missing one fails here instead of leaving services out.
-                "run": f"service-runbooks index {' '.join(shards)} --site fleet-site",
+                "run": f"service-runbooks index {' '.join(shards)} --site fleet-site "
+                f"--drill-reports {DRILL_REPORTS}",
             },
             {
                 "name": "Keep the fleet's site",
@@ -290,12 +385,18 @@ def _index_job(settings: Settings) -> dict[str, Any]:
 def workflow(settings: Settings, template: Path = TEMPLATE_ROOT) -> dict[str, Any]:
     """The fleet workflow as data."""
     publish = publishing(template)
+    drill = drilling(template)
     # Every change, with no paths filter: the sources each answer was read from (sources: in
     # the fleet file) may lie anywhere in the repository, and the drift gate must see a change
     # to any of them. Rendering and building redo only what changed.
     return {
         "name": "Runbooks",
-        "on": {"push": {}, "pull_request": {}, "workflow_dispatch": {}},
+        "on": {
+            "push": {},
+            "pull_request": {},
+            "workflow_dispatch": {},
+            "schedule": drill.schedule,  # the drill job's
+        },
         "permissions": {"contents": "read"},
         # One run publishes at a time; a newer one waits instead of cancelling it
         # (https://docs.github.com/en/actions/using-jobs/using-concurrency).
@@ -308,7 +409,11 @@ def workflow(settings: Settings, template: Path = TEMPLATE_ROOT) -> dict[str, An
             "RUNBOOKS_SITE": str(settings.site_dir),
             "RUNBOOKS_TEMPLATE_URL": f"https://github.com/{settings.template_repo}",
         },
-        "jobs": {"shards": _shard_job(settings, publish), "index": _index_job(settings)},
+        "jobs": {
+            "shards": _shard_job(settings, publish),
+            "index": _index_job(settings),
+            "drill": _drill_job(settings, drill),
+        },
     }
 
 

@@ -559,8 +559,13 @@ def test_the_namespace_label_a_monitor_scrapes_with(endpoint: dict[str, Any], la
             },
             "no label keeps",  # a changed value is no copy of the namespace
         ),
+        (
+            # the __meta_ labels are gone after the scrape: this copies nothing
+            {"metricRelabelings": [COPY, {"action": "labeldrop", "regex": "namespace"}]},
+            "no label keeps",
+        ),
     ],
-    ids=["dropped", "overwritten", "changed-value"],
+    ids=["dropped", "overwritten", "changed-value", "meta-after-scrape"],
 )
 def test_a_namespace_label_rewritten_is_not_derived(endpoint: dict[str, Any], reason: str) -> None:
     facts = _endpoint_label(endpoint)

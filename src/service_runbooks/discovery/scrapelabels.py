@@ -110,6 +110,21 @@ def follow_namespace(
     return held, None
 
 
+def _two_stages(
+    start: set[str], target_rules: object, metric_rules: object, keys: RelabelKeys
+) -> tuple[set[str], str | None]:
+    """The labels holding the namespace after the target relabelings, then the metric ones;
+    the ``__meta_`` labels are gone by the metric stage (dropped after target relabeling)."""
+    held, problem = follow_namespace(start, _rules(target_rules), keys)
+    if problem is not None:
+        return held, problem
+    return follow_namespace(held - {NAMESPACE_META}, _rules(metric_rules), keys)
+
+
+def _rules(rules: object) -> list[Any]:
+    return rules if isinstance(rules, list) else []
+
+
 def _pick(held: set[str]) -> str | None:
     """The label the team keeps the namespace in: one it copied it to (``kubernetes_namespace``)
     over the operator's ``namespace`` left beside it; None when none, or two copies."""
@@ -133,13 +148,16 @@ def _monitor_endpoints(monitor: KubeObject) -> tuple[str, list[Mapping[str, Any]
 
 
 def _monitor_label(monitor: KubeObject) -> Found:
-    """The namespace label of the series one ServiceMonitor or PodMonitor scrapes."""
+    """The namespace label of the series one ServiceMonitor or PodMonitor scrapes. (With
+    ``honorLabels: true`` a ``namespace`` label the service exposes itself would win over the
+    target's; a service's own request metrics carry none, so it is not read here.)"""
     field, endpoints = _monitor_endpoints(monitor)
     labels: dict[str, str] = {}
     for number, endpoint in enumerate(endpoints):
         start = {OPERATOR_NAMESPACE_LABEL, NAMESPACE_META}
-        rules = [*(endpoint.get("relabelings") or []), *(endpoint.get("metricRelabelings") or [])]
-        held, problem = follow_namespace(start, rules, OPERATOR_KEYS)
+        held, problem = _two_stages(
+            start, endpoint.get("relabelings"), endpoint.get("metricRelabelings"), OPERATOR_KEYS
+        )
         label = _pick(held)
         if problem is not None or label is None:
             return f"{monitor.ref} {field}[{number}]: {problem or 'no label keeps the namespace'}"
@@ -192,8 +210,12 @@ def _config_labels(config: ScrapeConfig, relations: Relations) -> list[Found]:
     for number, job in enumerate(jobs if isinstance(jobs, list) else []):
         if not isinstance(job, Mapping) or not _scrapes(job, relations):
             continue
-        rules = [*(job.get("relabel_configs") or []), *(job.get("metric_relabel_configs") or [])]
-        held, problem = follow_namespace({NAMESPACE_META}, rules, PROMETHEUS_KEYS)
+        held, problem = _two_stages(
+            {NAMESPACE_META},
+            job.get("relabel_configs"),
+            job.get("metric_relabel_configs"),
+            PROMETHEUS_KEYS,
+        )
         label = _pick(held)
         name = quoted(job.get("job_name"))
         if problem is not None or label is None:

@@ -825,6 +825,24 @@ def test_from_shows_the_derived_answers_with_their_sources_and_asks_only_the_res
         assert " read from " not in run.shown_before[field], field
 
 
+def test_from_a_taken_answer_that_fails_its_check_is_asked(tmp_path: Path) -> None:
+    """A derived answer taken with Enter still goes through the checks a typed one does: the
+    derived service_name whose folder exists is asked, with why; the other derived ones are
+    not (negative control: test_from_shows_the_derived_answers_...)."""
+    source = DISCOVERY_FIXTURES / "statefulset"
+    (tmp_path / "out" / "ledger-archive").mkdir(parents=True)
+    term = Terminal(tmp_path / "out", "--from", str(source), "--workload", "ledger-archive")
+    term.wait_for(TAKE_THESE)
+    term.type("")
+    shown, field, default = term.next_question()
+    assert (field, default) == ("service_name", "ledger-archive")
+    assert f"{tmp_path / 'out' / 'ledger-archive'} already exists" in shown
+    term.type("ledger-archive-2")
+    _, field, _ = term.next_question()
+    assert field not in {"workload_name", "namespace", "workload", "app_label_selector"}
+    term.interrupt()
+
+
 def test_from_edit_asks_the_derived_answers_too_with_their_values_as_defaults(
     tmp_path: Path,
 ) -> None:

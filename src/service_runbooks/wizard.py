@@ -469,8 +469,10 @@ class Asker:
             return False
         while True:
             typed = Prompt.ask(
-                "Take these derived answers? [Y/n/edit] (Enter takes them all; n or edit "
-                "asks each, its derived value as the default)",
+                escape(
+                    "Take these derived answers? [Y/n/edit] (Enter takes them all; n or edit "
+                    "asks each, its derived value as the default)"
+                ),
                 default="y",
                 show_default=False,
             )

@@ -371,6 +371,120 @@ EXPECTED["gitops"]["payments"]["gitops_kind"] = (
 )
 
 
+# The namespace label of the service's own metrics (scrapelabels.py): the Prometheus Operator's
+# `namespace` when a monitor scrapes the pods without relabeling it
+# (https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.Endpoint).
+OPERATOR_LABEL = " (no relabeling: the operator's namespace label)"
+
+
+def _scraped(fixture: str, service: str, source: str, label: str = "namespace") -> None:
+    EXPECTED[fixture][service]["metrics_namespace_label"] = (label, source)
+
+
+_scraped(
+    "plain",
+    "carts",
+    f"deploy/carts.yaml: ServiceMonitor/carts-metrics endpoints[0]{OPERATOR_LABEL}",
+)
+for _overlay in ("prod", "staging"):
+    _scraped(
+        "kustomize",
+        f"{_overlay}-frontend",
+        f"deploy/overlays/{_overlay} (kubectl kustomize): ServiceMonitor/{_overlay}-frontend "
+        f"endpoints[0]{OPERATOR_LABEL}",
+    )
+_scraped(
+    "rollout",
+    "checkout",
+    f"rollout.yaml: PodMonitor/checkout podMetricsEndpoints[0]{OPERATOR_LABEL}",
+)
+_scraped(
+    "statefulset",
+    "ledger",
+    f"k8s/ledger.yaml: PodMonitor/ledger podMetricsEndpoints[0]{OPERATOR_LABEL}",
+)
+
+# How the sources have the metrics scraped: a ServiceMonitor copying the namespace to
+# kubernetes_namespace, the Argo Rollouts controller scraped with honorLabels, a plain
+# prometheus.yml and a ConfigMap holding one (Prometheus's relabel_config: action replace by
+# default; https://prometheus.io/docs/prometheus/latest/configuration/configuration/#relabel_config).
+_ORDERS = "orders.yaml: Deployment/orders "
+_CHECKOUT = "orders.yaml: Rollout/checkout "
+EXPECTED["monitoring/operator"] = {
+    "orders": {
+        "service_name": ("orders", f"{_ORDERS}metadata.name"),
+        "workload_name": ("orders", f"{_ORDERS}metadata.name"),
+        "namespace": ("shop", f"{_ORDERS}metadata.namespace"),
+        "workload": ("deployment", f"{_ORDERS}kind"),
+        "app_label_selector": ("app=orders", f"{_ORDERS}spec.selector.matchLabels"),
+        "migration_tool": _NONE,
+        "metrics_selector": (
+            'job="orders"',
+            "orders.yaml: ServiceMonitor/orders spec.selector selects Service/orders: job is "
+            "the Service's name",
+        ),
+        "metrics_namespace_label": (
+            "kubernetes_namespace",
+            "orders.yaml: ServiceMonitor/orders endpoints[0] relabelings",
+        ),
+    },
+    "checkout": {
+        "service_name": ("checkout", f"{_CHECKOUT}metadata.name"),
+        "workload_name": ("checkout", f"{_CHECKOUT}metadata.name"),
+        "namespace": ("shop", f"{_CHECKOUT}metadata.namespace"),
+        "workload": ("argo-rollout", f"{_CHECKOUT}kind"),
+        "app_label_selector": ("app=checkout", f"{_CHECKOUT}spec.selector.matchLabels"),
+        "migration_tool": _NONE,
+        "metrics_selector": (
+            'job="shop/checkout"',
+            "orders.yaml: PodMonitor/checkout metadata: job is <namespace>/<name> of the "
+            "PodMonitor",
+        ),
+        "metrics_namespace_label": (
+            "namespace",
+            f"orders.yaml: PodMonitor/checkout podMetricsEndpoints[0]{OPERATOR_LABEL}",
+        ),
+        "rollouts_namespace_label": (
+            "namespace",
+            "controller.yaml: ServiceMonitor/argo-rollouts endpoints[0].honorLabels "
+            "(honorLabels: true)",
+        ),
+    },
+}
+_CARTS = "carts.yaml: Deployment/carts "
+_WEB = "web.yaml: Deployment/web "
+EXPECTED["monitoring/scrape-config"] = {
+    "carts": {
+        "service_name": ("carts", f"{_CARTS}metadata.name"),
+        "workload_name": ("carts", f"{_CARTS}metadata.name"),
+        "namespace": ("sock-shop", f"{_CARTS}metadata.namespace"),
+        "workload": ("deployment", f"{_CARTS}kind"),
+        "app_label_selector": ("name=carts", f"{_CARTS}spec.selector.matchLabels"),
+        "migration_tool": _NONE,
+        "metrics_namespace_label": (
+            "kubernetes_namespace",
+            "prometheus/prometheus.yml: the Prometheus configuration scrape_configs[0] "
+            "(job 'kubernetes-service-endpoints')",
+        ),
+    },
+}
+EXPECTED["monitoring/configmap"] = {
+    "web": {
+        "service_name": ("web", f"{_WEB}metadata.name"),
+        "workload_name": ("web", f"{_WEB}metadata.name"),
+        "namespace": ("storefront", f"{_WEB}metadata.namespace"),
+        "workload": ("deployment", f"{_WEB}kind"),
+        "app_label_selector": ("app=web", f"{_WEB}spec.selector.matchLabels"),
+        "migration_tool": _NONE,
+        "metrics_namespace_label": (
+            "k8s_namespace_name",
+            "web.yaml: ConfigMap/prometheus-server data['prometheus.yml'] scrape_configs[0] "
+            "(job 'kubernetes-pods')",
+        ),
+    },
+}
+
+
 def mismatches(expected: dict[str, dict[str, tuple[str, str]]], found: Discovery) -> list[str]:
     """Every difference between the expected services and a discovery run, in words."""
     services = {service.name or NO_NAME: service for service in found.services}

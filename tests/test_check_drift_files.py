@@ -165,3 +165,55 @@ def test_placeholders_and_objects_the_runbook_creates_are_named_not_failed() -> 
     assert [named.name for named in report.created] == ["web-db-rollback"]
     assert {named.name for named in report.placeholders} == {"${POD:?}"}
     assert [(n.kind, n.name) for n in report.missing] == [("Deployment", "web")]
+
+
+@pytest.fixture
+def scraped(tmp_path: Path) -> Rendered:
+    """The monitoring/operator fixture discovered and rendered: its ServiceMonitor keeps the
+    namespace in kubernetes_namespace, the Argo Rollouts controller is scraped with honorLabels."""
+    repo = Path(shutil.copytree(FIXTURES / "monitoring" / "operator", tmp_path / "repo"))
+    fleet = repo / "fleet.yaml"
+    run_cli(ROOT, "discover", repo, "--output", fleet)
+    given = '  reviewed_on: "2026-12-01"\n  health_check: "readiness"\n  gitops: "none"\n'
+    text = fleet.read_text(encoding="utf-8")
+    fleet.write_text(text.replace("services:\n", f"defaults:\n{given}services:\n", 1), "utf-8")
+    run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")
+    return Rendered(repo, fleet, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "targetLabel: kubernetes_namespace",
+            "targetLabel: k8s_namespace",
+            "metrics_namespace_label: the pages say 'kubernetes_namespace', the sources now say "
+            "'k8s_namespace' (orders.yaml: ServiceMonitor/orders endpoints[0] relabelings)",
+        ),
+        (
+            "honorLabels: true",
+            "honorLabels: false",
+            "rollouts_namespace_label: the pages say 'namespace', the sources now say "
+            "'exported_namespace' (controller.yaml: ServiceMonitor/argo-rollouts "
+            "endpoints[0].honorLabels (honorLabels absent or false))",
+        ),
+    ],
+    ids=["metrics-namespace-label", "rollouts-namespace-label"],
+)
+def test_a_changed_scrape_setup_exits_1_naming_the_label(
+    scraped: Rendered, old: str, new: str, expected: str
+) -> None:
+    # Negative control first: the sources as discovered match.
+    assert "2 services: 0 drifted from their sources" in scraped.drift(check=0)
+    source = "controller.yaml" if "honorLabels" in old else "orders.yaml"
+    scraped.edit(source, old, new)
+    out = scraped.drift(check=1)
+    assert f"  - {expected}" in out, out
+    assert "2 services: 1 drifted from their sources" in out
+
+
+def test_argo_rollouts_set_image_names_the_rollout_not_the_sub_verb() -> None:
+    """``kubectl argo rollouts set image NAME CONTAINER=IMAGE`` acts on Rollout NAME."""
+    commands = parse_shell('kubectl argo rollouts set image checkout -n shop "app=${IMAGE:?}"\n')
+    report = check_objects([("page.md", c) for c in commands], index_objects([]), "shop", True)
+    assert [(n.kind, n.name) for n in report.missing] == [("Rollout", "checkout")]

@@ -491,6 +491,160 @@ def test_pod_monitor_job_and_what_cannot_be_derived() -> None:
     assert two.missing["metrics_job"].startswith("more than one Prometheus job scrapes the pods")
 
 
+def _rollout(name: str, labels: dict[str, str]) -> KubeObject:
+    body = deployment(name, labels).body
+    return obj({**body, "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout"})
+
+
+def _endpoint_label(endpoint: dict[str, Any]) -> Facts:
+    web = deployment("web", {"app": "web"})
+    spec = {"selector": {"matchLabels": {"app": "web"}}, "podMetricsEndpoints": [endpoint]}
+    return _job([web, _monitor("PodMonitor", "pm", "shop", spec)])
+
+
+COPY = {"sourceLabels": ["__meta_kubernetes_namespace"], "targetLabel": "kubernetes_namespace"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "label"),
+    [
+        # Negative control: no relabeling leaves the operator's label, the answer's default.
+        ({"port": "http"}, "namespace"),
+        ({"relabelings": [COPY]}, "kubernetes_namespace"),
+        (
+            {"relabelings": [COPY, {"action": "labeldrop", "regex": "namespace"}]},
+            "kubernetes_namespace",
+        ),
+        # after the scrape: the series' own namespace label copied
+        (
+            {"metricRelabelings": [{"sourceLabels": ["namespace"], "targetLabel": "k8s_ns"}]},
+            "k8s_ns",
+        ),
+        # a relabeling of another label leaves the namespace where it is
+        (
+            {
+                "relabelings": [
+                    {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}
+                ]
+            },
+            "namespace",
+        ),
+    ],
+    ids=["none", "copied", "renamed", "metric-copy", "other-label"],
+)
+def test_the_namespace_label_a_monitor_scrapes_with(endpoint: dict[str, Any], label: str) -> None:
+    found = _endpoint_label(endpoint).found["metrics_namespace_label"]
+    assert found.value == label
+    assert found.source.startswith("m.yaml: PodMonitor/pm podMetricsEndpoints[0]")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "reason"),
+    [
+        ({"relabelings": [{"action": "labeldrop", "regex": "namespace"}]}, "no label keeps"),
+        (
+            {
+                "relabelings": [
+                    {"sourceLabels": ["__meta_kubernetes_pod_name"], "targetLabel": "namespace"}
+                ]
+            },
+            "a relabeling writes 'namespace' from something else",
+        ),
+        (
+            {
+                "relabelings": [
+                    {**COPY, "replacement": "ns-$1"},
+                    {"action": "labeldrop", "regex": "namespace"},
+                ]
+            },
+            "no label keeps",  # a changed value is no copy of the namespace
+        ),
+        (
+            # the __meta_ labels are gone after the scrape: this copies nothing
+            {"metricRelabelings": [COPY, {"action": "labeldrop", "regex": "namespace"}]},
+            "no label keeps",
+        ),
+    ],
+    ids=["dropped", "overwritten", "changed-value", "meta-after-scrape"],
+)
+def test_a_namespace_label_rewritten_is_not_derived(endpoint: dict[str, Any], reason: str) -> None:
+    facts = _endpoint_label(endpoint)
+    assert "metrics_namespace_label" not in facts.found
+    assert reason in facts.missing["metrics_namespace_label"]
+
+
+def test_monitors_that_disagree_on_the_namespace_label_derive_none() -> None:
+    web = deployment("web", {"app": "web"})
+    select = {"selector": {"matchLabels": {"app": "web"}}}
+    plain = _monitor("PodMonitor", "a", "shop", {**select, "podMetricsEndpoints": [{}]})
+    copied = {**select, "podMetricsEndpoints": [{"relabelings": [COPY]}]}
+    facts = _job([web, plain, _monitor("PodMonitor", "b", "shop", copied)])
+    assert "metrics_namespace_label" not in facts.found
+    assert "different labels" in facts.missing["metrics_namespace_label"]
+
+
+def _controller_monitor(endpoint: dict[str, Any]) -> KubeObject:
+    labels = {"app.kubernetes.io/name": "argo-rollouts"}
+    spec = {"selector": {"matchLabels": labels}, "endpoints": [endpoint]}
+    return _monitor("ServiceMonitor", "argo-rollouts", "argo-rollouts", spec)
+
+
+def test_the_rollouts_controllers_namespace_label_follows_honor_labels() -> None:
+    checkout = _rollout("checkout", {"app": "checkout"})
+    honored = _job([checkout, _controller_monitor({"honorLabels": True})])
+    assert honored.found["rollouts_namespace_label"].value == "namespace"
+    assert "honorLabels: true" in honored.found["rollouts_namespace_label"].source
+    # Negative controls: without honorLabels the operator's namespace label renames it
+    # (Prometheus's honor_labels: false), and no controller monitor derives nothing.
+    renamed = _job([checkout, _controller_monitor({"port": "metrics"})])
+    assert renamed.found["rollouts_namespace_label"].value == "exported_namespace"
+    assert "rollouts_namespace_label" not in _job([checkout]).found
+    # The answer is the argo-rollout workload's only.
+    web = deployment("web", {"app": "web"})
+    assert (
+        "rollouts_namespace_label"
+        not in _job([web, _controller_monitor({"honorLabels": True})]).found
+    )
+
+
+def _scrape_config(role: str) -> KubeObject:
+    keep = f"__meta_kubernetes_{role}_annotation_prometheus_io_scrape"
+    job = {
+        "job_name": f"kubernetes-{role}s",
+        "relabel_configs": [
+            {"source_labels": [keep], "action": "keep", "regex": True},  # unquoted, as often
+            {
+                "source_labels": ["__meta_kubernetes_namespace"],
+                "target_label": "kubernetes_namespace",
+            },
+        ],
+    }
+    data = {"prometheus.yml": yaml.safe_dump({"scrape_configs": [job]})}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "prom", "namespace": "mon"},
+    }
+    return obj({**body, "data": data})
+
+
+def test_a_scrape_config_names_the_label_only_for_what_it_keeps() -> None:
+    web = deployment("web", {"app": "web"})
+    annotated = _service("web", {"app": "web"})
+    annotated.body["metadata"]["annotations"] = {"prometheus.io/scrape": "true"}
+    found = _job([web, annotated, _scrape_config("service")]).found["metrics_namespace_label"]
+    assert found.value == "kubernetes_namespace"
+    assert found.source == (
+        "m.yaml: ConfigMap/prom data['prometheus.yml'] scrape_configs[0] "
+        "(job 'kubernetes-services')"
+    )
+    # Negative controls: a Service without the annotation, and a pod job for pods without it,
+    # are not scraped by these jobs: nothing derived.
+    plain = _service("web", {"app": "web"})
+    assert "metrics_namespace_label" not in _job([web, plain, _scrape_config("service")]).found
+    assert "metrics_namespace_label" not in _job([web, annotated, _scrape_config("pod")]).found
+
+
 # --- step 4: facts -------------------------------------------------------------------------
 
 

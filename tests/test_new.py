@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
@@ -27,6 +28,7 @@ from matrix import COOKIECUTTER_JSON, ROOT
 from tools import cookiecutter_config, tool
 
 from service_runbooks import wizard
+from service_runbooks.discovery import ServiceAnswers
 from service_runbooks.rules import RULES_BY_FIELD
 
 TIMEOUT = 120  # seconds a test waits for the program's next output before failing
@@ -754,45 +756,108 @@ def test_an_answers_file_may_say_where_its_answers_were_read(tmp_path: Path) -> 
 # ---- new --from: discovery first, only the rest asked ----
 
 
-def test_from_offers_each_derived_answer_with_its_source_and_asks_the_rest(
-    tmp_path: Path,
-) -> None:
-    """The statefulset fixture holds two StatefulSets: the person picks the second one, then
-    every derived answer is offered as the default with where it was read (Enter takes it);
-    the answers discovery could not derive are asked with cookiecutter's defaults."""
+TAKE_THESE = re.compile(r"Take these derived answers\? \[Y/n/edit\][^\n]*: $")
+
+
+@dataclass(frozen=True)
+class FromRun:
+    """One ``new --from`` run: the workload's discovered answers, the block shown before "Take
+    these?", each question asked (its default, what was shown before it) and their numbers."""
+
+    found: ServiceAnswers
+    block: str
+    asked: dict[str, str]
+    shown_before: dict[str, str]
+    numbers: list[int]
+
+
+def ask_from_statefulset(tmp_path: Path, reply: str) -> FromRun:
+    """``new --from`` the statefulset fixture (two StatefulSets: the person picks the second),
+    replying ``reply`` to "Take these?" and Enter to every question after it."""
     from service_runbooks.discovery import discover
 
     source = DISCOVERY_FIXTURES / "statefulset"
-    found = discover([source])
-    archive = next(s for s in found.services if s.name == "ledger-archive")
+    archive = next(s for s in discover([source]).services if s.name == "ledger-archive")
     term = Terminal(tmp_path / "out", "--from", str(source), "alerting=false")
     before, _ = term.wait_for(re.compile(r"Choose from \[1/2\] \(1\): $"))
     assert "which one is this service?" in before
     assert "StatefulSet/ledger in payments" in before
     assert "StatefulSet/ledger-archive in payments" in before
     term.type("2")
-    asked = {}
-    shown_before = {}
+    block, _ = term.wait_for(TAKE_THESE)
+    term.type(reply)
+    asked: dict[str, str] = {}
+    shown_before: dict[str, str] = {}
+    numbers: list[int] = []
     either = re.compile(f"{QUESTION.pattern}|{RENDERED.pattern}")
     while True:
-        before, found_ = term.wait_for(either)
-        if found_["path"] is not None:
+        before, found = term.wait_for(either)
+        if found["path"] is not None:
             break
-        field = field_asked(found_["question"])
-        asked[field], shown_before[field] = found_["default"], before
+        field = field_asked(found["question"])
+        asked[field], shown_before[field] = found["default"], before
+        numbers.append(int(found["number"]))
         term.type("")  # Enter: the default
-    for field, value in archive.answers.items():
-        assert field in asked, field
-        assert f"{field} read from {archive.sources[field]}" in shown_before[field], field
-        assert asked[field] == value, field  # a choice's default is shown by its name
-    underived = [f for f in asked if f not in archive.answers]
-    assert underived, "every answer was derived: nothing left to ask"
-    for field in underived:
-        assert " read from " not in shown_before[field], field
+    status, _ = term.end()
+    assert status == 0
     rendered = json.loads(
         (tmp_path / "out" / "ledger-archive" / ".cruft.json").read_text(encoding="utf-8")
     )["context"]["cookiecutter"]
     assert {f: rendered[f] for f in archive.answers} == archive.answers
+    return FromRun(archive, block, asked, shown_before, numbers)
+
+
+def test_from_shows_the_derived_answers_with_their_sources_and_asks_only_the_rest(
+    tmp_path: Path,
+) -> None:
+    """Enter at "Take these?" takes every derived answer: none of their questions is asked
+    (a question for a derived answer fails this test), the questions left are numbered from 1."""
+    run = ask_from_statefulset(tmp_path, "")
+    derived = run.found.answers
+    assert derived, "nothing derived: the fixture no longer tests --from"
+    for field, value in derived.items():
+        assert f"{field}: {value}  <- {run.found.sources[field]}" in run.block, field
+    derived_asked = sorted(set(run.asked) & set(derived))
+    assert not derived_asked, f"derived answers asked again: {derived_asked}"
+    assert run.asked, "every answer was derived: nothing left to ask"
+    assert run.numbers == list(range(1, len(run.asked) + 1))
+    for field in run.asked:
+        assert " read from " not in run.shown_before[field], field
+
+
+def test_from_a_taken_answer_that_fails_its_check_is_asked(tmp_path: Path) -> None:
+    """A derived answer taken with Enter still goes through the checks a typed one does: the
+    derived service_name whose folder exists is asked, with why; the other derived ones are
+    not (negative control: test_from_shows_the_derived_answers_...)."""
+    source = DISCOVERY_FIXTURES / "statefulset"
+    (tmp_path / "out" / "ledger-archive").mkdir(parents=True)
+    term = Terminal(tmp_path / "out", "--from", str(source), "--workload", "ledger-archive")
+    term.wait_for(TAKE_THESE)
+    term.type("")
+    shown, field, default = term.next_question()
+    assert (field, default) == ("service_name", "ledger-archive")
+    assert f"{tmp_path / 'out' / 'ledger-archive'} already exists" in shown
+    term.type("ledger-archive-2")
+    _, field, _ = term.next_question()
+    assert field not in {"workload_name", "namespace", "workload", "app_label_selector"}
+    term.interrupt()
+
+
+def test_from_edit_asks_the_derived_answers_too_with_their_values_as_defaults(
+    tmp_path: Path,
+) -> None:
+    """``edit`` at "Take these?": each derived answer is asked, its value the default (Enter
+    keeps it) with its source shown above; the others are asked with cookiecutter's defaults."""
+    run = ask_from_statefulset(tmp_path, "edit")
+    for field, value in run.found.answers.items():
+        assert field in run.asked, field
+        source = run.found.sources[field]
+        assert f"{field} read from {source}" in run.shown_before[field], field
+        assert run.asked[field] == value, field  # a choice's default is shown by its name
+    underived = [f for f in run.asked if f not in run.found.answers]
+    assert underived, "every answer was derived: nothing left to ask"
+    for field in underived:
+        assert " read from " not in run.shown_before[field], field
 
 
 def test_from_without_a_terminal_takes_the_derived_answers_and_refuses_the_missing_ones(

@@ -16,8 +16,11 @@ naming it, before anything is written.
 
 ``--from SOURCE...`` runs discovery first (``service_runbooks.discovery``): the answers it
 derives for the workload (picked with ``--workload NAME``, or asked when the sources hold
-several) are shown with where each was read and offered as the defaults (Enter accepts); only
-the rest is asked. An answer given as ``key=value`` or in ``--answers`` wins over a derived one.
+several) are shown as one block, each with where it was read, and taken with one Enter ("Take
+these?"; ``edit`` asks them too, each with its derived value as the default); only the
+questions that apply and were not derived are asked. A derived answer is still held to its rule
+among the answers before it, and asked when it fails. An answer given as ``key=value`` or in
+``--answers`` wins over a derived one.
 
 The service is rendered as the fleet renders it (``cookiecutter_render.prepare`` and
 ``cookiecutter_render.render``), so it is byte for byte what ``cookiecutter --no-input`` writes
@@ -255,17 +258,20 @@ def _ask_workload(pairs: list[Found]) -> Found:
     return pairs[labels.index(label)]
 
 
-def show_derived(derived: Derived) -> None:
-    """What discovery derived and what it could not, on standard error, before any question."""
+def show_derived(derived: Derived, given: Mapping[str, object]) -> None:
+    """What discovery derived (each answer, its value and where it was read) and what it could
+    not, on standard error, before any question. A derived answer that a given one replaces is
+    said to be replaced."""
     from rich.console import Console
     from rich.markup import escape
 
     console = Console(stderr=True, highlight=False)
     if derived.answers:
-        console.print("Derived from the sources (offered as defaults: Enter accepts):")
+        console.print("Derived from the sources:")
     for name, value in derived.answers.items():
         source = escape(derived.sources[name])
-        console.print(f"  {escape(name)}: {escape(value)}  [dim]<- {source}[/]")
+        replaced = " [dim](replaced by the answer given)[/]" if name in given else ""
+        console.print(f"  {escape(name)}: {escape(value)}  [dim]<- {source}[/]{replaced}")
     if derived.not_derived:
         console.print("Not derived (asked, or given as key=value):")
     for name, why in derived.not_derived.items():
@@ -372,6 +378,11 @@ def near_miss(value: object, problem: Callable[[str], str | None]) -> str | None
     return None
 
 
+# The replies to "Take these derived answers?" (Enter is yes).
+TAKE = ("", "y", "yes")
+EDIT = ("n", "no", "e", "edit")
+
+
 class Asker:
     """Asks cookiecutter's questions that apply, in order, each until its answer is valid."""
 
@@ -414,6 +425,7 @@ class Asker:
 
         known: dict[str, object] = {}  # every answer so far, as cookiecutter holds them
         answers = dict(self.given)
+        taken = self.take_derived()
         asked = 0
         for field in questions():
             if field in self.given:
@@ -423,6 +435,14 @@ class Asker:
             if not applies(field, known):
                 known[field] = default[0] if isinstance(default, list) else default
                 continue
+            if taken and field in self.derived.answers:
+                value = self.derived.answers[field]
+                message = self.problem(field, value, known)
+                if message is None:
+                    known[field] = answers[field] = value
+                    continue
+                # Held to its rule among the answers before it, as a typed one: asked.
+                self.console.print(f"[red]  {escape(field)} (derived): {escape(message)}[/]")
             asked += 1
             # The question's number and no total: how many questions are left depends on the
             # answers still to come (a Helm chart adds two, no alerts removes ten), and a total
@@ -437,6 +457,31 @@ class Asker:
             if problems := self.given_problems(known):
                 raise Refused(problems)
         return answers
+
+    def take_derived(self) -> bool:
+        """Whether the derived answers (shown as a block before, ``show_derived``) are taken
+        as they are: Enter or yes takes them all; no or edit asks them too, each with its
+        derived value as the default. False when none is left to take (all given)."""
+        from rich.markup import escape
+        from rich.prompt import Prompt
+
+        if not set(self.derived.answers) - set(self.given):
+            return False
+        while True:
+            typed = Prompt.ask(
+                escape(
+                    "Take these derived answers? [Y/n/edit] (Enter takes them all; n or edit "
+                    "asks each, its derived value as the default)"
+                ),
+                default="y",
+                show_default=False,
+            )
+            reply = str(typed).strip().lower()
+            if reply in TAKE:
+                return True
+            if reply in EDIT:
+                return False
+            self.console.print(f"[red]  {escape(repr(typed))}: answer y, n or edit[/]")
 
     def read(self, field: str, default: Any, prefix: str) -> Any:
         # cookiecutter's own prompts, with __prompts__' questions and choice labels:
@@ -565,7 +610,7 @@ def new_service(request: Request) -> Path:
     derived = NO_DERIVED
     if request.from_sources:
         derived = pick_workload(request, interactive)
-        show_derived(derived)
+        show_derived(derived, given.answers)
     answers: Mapping[str, object] = {**derived.answers, **given.answers}
     if interactive:
         from cookiecutter.generate import generate_context

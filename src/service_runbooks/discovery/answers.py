@@ -49,6 +49,10 @@ DISCOVERED_ANSWERS = (
 # Answers only some services or sources give (a chart's, a cluster's): written when derived,
 # never listed as missing.
 DEPLOYER_ANSWERS = ("helm_release", "chart_workload", "kube_context")
+# Answers read from how the sources have the metrics scraped (scrapelabels.py): written when a
+# monitor or scrape config shows them, listed as not derived only when what it shows cannot be
+# told apart (two labels, a rewrite); without one, cookiecutter.json's default is asked.
+MONITORING_ANSWERS = ("metrics_namespace_label", "rollouts_namespace_label")
 # The health check's kinds as the answer's choices spell them (cookiecutter.json): an httpGet
 # probe is in-cluster; a gRPC, exec or TCP probe leaves the readiness check (facts._probe_check).
 HEALTH_DETAILS = {"health_check_path": "path", "health_check_port": "port"}
@@ -123,6 +127,16 @@ def _when_found(name: str) -> Callable[[Facts], Fact | str | None]:
 
     def pick(facts: Facts) -> Fact | str | None:
         return facts.found.get(name)
+
+    return pick
+
+
+def _when_shown(name: str) -> Callable[[Facts], Fact | str | None]:
+    """An answer the sources show only sometimes: the fact, why it could not be told, or None
+    when nothing in the sources shows it."""
+
+    def pick(facts: Facts) -> Fact | str | None:
+        return facts.found.get(name) or facts.missing.get(name)
 
     return pick
 
@@ -204,6 +218,8 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
     "helm_release": _helm_only("helm_release"),
     "chart_workload": _helm_only("chart_workload"),
     "kube_context": _when_found("kube_context"),
+    "metrics_namespace_label": _when_shown("metrics_namespace_label"),
+    "rollouts_namespace_label": _when_shown("rollouts_namespace_label"),
 }
 
 
@@ -257,7 +273,7 @@ def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
     """The answers one workload's facts give, each checked against its rule."""
     facts = workload_facts.facts
     result = ServiceAnswers()
-    for name in DISCOVERED_ANSWERS + DEPLOYER_ANSWERS:
+    for name in DISCOVERED_ANSWERS + DEPLOYER_ANSWERS + MONITORING_ANSWERS:
         picked = ANSWERS[name](facts)
         if picked is None:
             continue

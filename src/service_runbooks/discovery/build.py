@@ -47,6 +47,7 @@ from service_runbooks.discovery.model import (
     SourceProblem,
 )
 from service_runbooks.discovery.safefs import read_bytes
+from service_runbooks.discovery.scrapelabels import prometheus_configs
 from service_runbooks.discovery.yamlload import load_documents
 from service_runbooks.errors import TooLarge, YamlProblem
 
@@ -113,7 +114,7 @@ def load_manifest_file(path: Path, shown_as: str, limits: Limits) -> list[KubeOb
     objects = objects_from_documents(documents, Origin(shown_as), problems)
     if problems:
         raise DiscoveryError(problems)
-    return objects
+    return objects + prometheus_configs(documents, Origin(shown_as))
 
 
 def _plain(

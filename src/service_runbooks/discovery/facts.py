@@ -23,6 +23,10 @@ from service_runbooks.discovery.index import (
 )
 from service_runbooks.discovery.migrations import MigrationFinding
 from service_runbooks.discovery.model import HELM, Facts, KubeObject, quoted, scalar
+from service_runbooks.discovery.scrapelabels import (
+    apply_metrics_namespace_label,
+    apply_rollouts_namespace_label,
+)
 
 
 @dataclass
@@ -407,6 +411,8 @@ def facts_for(
     _health_check(workload, facts)
     _services(relations, facts)
     _metrics_job(relations, facts)
+    apply_metrics_namespace_label(relations, index, facts)
+    apply_rollouts_namespace_label(workload, index, facts)
     _siblings(relations, facts)
     if workload.origin.live:
         apply_deployers(facts, workload, index, argocd_namespace)

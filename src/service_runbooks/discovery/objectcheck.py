@@ -160,7 +160,9 @@ def named_objects(command: Command, namespace: str, where: str) -> list[Named]:
     rest = list(argv[1:])
     if rest[:2] == ["argo", "rollouts"]:
         words = _positionals(tuple(rest[3:]))
-        if words[:1] == ["rollout"]:
+        if words[:1] == ["rollout"] or rest[2:3] == ["set"]:
+            # `get rollout NAME`; `set image NAME CONTAINER=IMAGE` names the Rollout after its
+            # sub-verb (https://argoproj.github.io/argo-rollouts/generated/kubectl-argo-rollouts/kubectl-argo-rollouts_set_image/)
             words = words[1:]
         refs = [("rollout", words[0])] if words else []
     elif rest[0] in SUB_VERBS:

@@ -438,7 +438,7 @@ statefulset_stale_pods() {
 }
 
 {% endif %}
-{% if cmd.eng.chart_is_statefulset %}
+{% if cmd.has_statefulset %}
 # Wait, bounded by --timeout, until StatefulSet $WORKLOAD (kind/name) has observed its spec and
 # every pod it wants runs its update revision and is Ready: `rollout status` refuses a StatefulSet
 # updated OnDelete, and its currentRevision is never moved there (commands.jinja's sts_wait_updated
@@ -502,6 +502,10 @@ wait_until_healthy() {
       [[ -n $pod ]] || continue
       run {{ cmd.script_commands.pod_ready }} || return 1
     done <<<"$pods"
+    # Then the StatefulSet's own counts, once it has observed its spec: a list read before the
+    # controller saw the undo would show no pod of another revision.
+    local WORKLOAD="statefulset/$WORKLOAD_NAME"
+    wait_statefulset_counts
     return
   fi
   if [[ ${strategy#* } =~ ^[1-9] ]]; then

@@ -483,6 +483,29 @@ def test_a_charts_on_delete_statefulset_is_waited_for_by_its_counts(
         assert run_page_lines(kube, wait).returncode == 0
 
 
+def test_argo_cds_healthy_is_not_enough_for_a_charts_on_delete_statefulset(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Argo CD calls an OnDelete StatefulSet Healthy once its pods are Ready, whatever their
+    revision: after Argo CD's wait (here a stand-in that passes), the scripts' wait_until_healthy
+    still waits for the chart's StatefulSet by its counts, and fails after the undo alone."""
+    answers = {"workload": "helm", "chart_workload": f"statefulset/{SERVICE}", "gitops": "argocd"}
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        common = render(answers) / "scripts" / "lib" / "common.sh"
+        wait = f"source {common}; TIMEOUT=4s; KUBE_ARGS=(-n staging); WAIT_CMD=(true)\n"
+        wait += "wait_until_healthy"
+        assert run_page_lines(kube, wait).returncode == 0
+        assert (
+            run_page_lines(
+                kube, f"kubectl rollout undo statefulset/{SERVICE} -n staging"
+            ).returncode
+            == 0
+        )
+        timed_out = run_page_lines(kube, wait)
+        assert timed_out.returncode == 1 and "0 updated" in timed_out.stderr, timed_out.stderr
+
+
 def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
     render: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

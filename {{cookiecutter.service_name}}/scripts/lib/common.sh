@@ -513,6 +513,16 @@ wait_until_healthy() {
   fi
   run "${WAIT_CMD[@]}"
 {% else %}
-  run "${WAIT_CMD[@]}"
+  run "${WAIT_CMD[@]}"{{ ' || return 1' if cmd.eng.chart_is_statefulset }}
+{% if cmd.eng.chart_is_statefulset %}
+  # Argo CD reports a StatefulSet updated OnDelete Healthy once its pods are Ready, whatever
+  # revision they run (getAppsv1StatefulSetHealth,
+  # https://github.com/argoproj/gitops-engine/blob/master/pkg/health/health_statefulset.go):
+  # wait for the chart's StatefulSet by its counts then.
+  local WORKLOAD='statefulset/{{ cmd.eng.statefulset_name }}'
+  if [[ $(run {{ cmd.script_commands.workload_strategy }}) == OnDelete ]]; then
+    wait_statefulset_counts
+  fi
+{% endif %}
 {% endif %}
 }

@@ -801,8 +801,13 @@ class Cluster:
             )
             old = workload.get("status", {}).get("currentRevision", revision)
             status = _replica_counts(replicas, updated, pods)
+            # The controller moves currentRevision to the update revision at the end of a
+            # RollingUpdate only (completeRollingUpdate); with OnDelete it stays where it was
+            # (https://github.com/kubernetes/kubernetes/blob/master/pkg/controller/statefulset/stateful_set_utils.go,
+            # https://github.com/kubernetes/kubernetes/issues/73492).
+            done = updated == replicas and not on_delete
             status.update(
-                currentRevision=revision if updated == replicas else old,
+                currentRevision=revision if done else old,
                 updateRevision=revision,
                 currentReplicas=replicas if updated == replicas else replicas - updated,
                 collisionCount=0,

@@ -6,6 +6,7 @@ naming the engine table."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,23 @@ def test_every_script_command_has_an_entry(render_combo, combo):
     scripts = scripts_of(render_combo(combo))
     assert any("kubectl" in text for text in scripts.values())
     assert script_commands_without_entry(scripts, COMBINATIONS_BY_ID[combo]) == []
+
+
+# The matrix gives every Helm chart a Deployment: a chart's StatefulSet has commands of its own
+# (the OnDelete wait, the forced rollback) on the pages and in the scripts, with a Helm release
+# and rendered by Argo CD.
+CHART_STATEFULSET = {"workload": "helm", "chart_workload": "statefulset/payments-db"}
+
+
+@pytest.mark.parametrize("gitops", ["none", "argocd"])
+def test_a_charts_statefulset_commands_have_entries(render, gitops):
+    answers = CHART_STATEFULSET | {"gitops": gitops}
+    service = render(answers)
+    pages, scripts = pages_of(service), scripts_of(service)
+    assert "kubectl wait statefulset/payments-db " in pages["runbooks/verification.md"]
+    assert re.search(r"(?m)^ +wait_statefulset_counts\b", scripts["scripts/lib/common.sh"])
+    assert commands_without_entry(pages, answers) == []
+    assert script_commands_without_entry(scripts, answers) == []
 
 
 def test_a_script_command_without_an_entry_is_caught(render_combo):

@@ -396,6 +396,116 @@ def test_an_on_delete_undo_without_the_forced_rollback_leaves_the_bad_pods(
         assert pod_images(kube, "staging") == [IMAGES[-1]] * 2
 
 
+def on_delete_wait_lines(page: Path, namespace: str, timeout: str) -> tuple[str, str]:
+    """Step 4 of the rendered rollback page: its RollingUpdate wait and its OnDelete wait (the
+    replica count read, then the bounded waits), for ``namespace`` and with ``timeout``."""
+    step = page.read_text().split("### Step 4")[1].split("### Step 5")[0]
+    lines = [
+        line.replace("-n production", f"-n {namespace}").replace("--timeout=5m", timeout)
+        for line in step.splitlines()
+    ]
+    rollout_status = [line for line in lines if line.startswith("kubectl rollout status ")]
+    wait = [line for line in lines if line.startswith(("REPLICAS=$(", "kubectl wait statefulset/"))]
+    assert len(rollout_status) == 1 and len(wait) == 3, step
+    return rollout_status[0], "set -e\n" + "\n".join(wait)
+
+
+def run_page_lines(kube: Kube, lines: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", lines], env=kube.env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_pages_wait_for_an_on_delete_statefulset(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """kubectl refuses `rollout status` on a StatefulSet updated OnDelete, so the page's
+    RollingUpdate wait fails even after a good rollback; the page's OnDelete wait passes once
+    every pod runs the update revision and is Ready, and times out (bounded) while one does not:
+    after the undo alone, and with a pod not Ready (negative controls)."""
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        page = render(kube.service.answers) / "docs" / "runbooks" / "rollback.md"
+        rollout_status, wait = on_delete_wait_lines(page, "staging", "--timeout=3s")
+
+        refused = run_page_lines(kube, rollout_status)
+        assert refused.returncode != 0
+        assert "rollout status is only available for RollingUpdate strategy type" in refused.stderr
+        assert run_page_lines(kube, wait).returncode == 0, "every pod is on its revision"
+
+        undo = f"kubectl rollout undo statefulset/{SERVICE} -n staging"
+        assert run_page_lines(kube, undo).returncode == 0
+        assert kube.workload("staging")["status"]["updatedReplicas"] == 0
+        timed_out = run_page_lines(kube, wait)
+        assert timed_out.returncode != 0 and "timed out" in timed_out.stderr, timed_out.stderr
+
+        for ordinal in (1, 0):  # highest ordinal first, as the page says
+            delete = f"kubectl delete pod {SERVICE}-{ordinal} -n staging"
+            assert run_page_lines(kube, delete).returncode == 0
+        assert pod_images(kube, "staging") == [IMAGES[1]] * 2
+        assert run_page_lines(kube, wait).returncode == 0, "every pod replaced and Ready"
+
+        kube.target.set_pod_phase("staging", f"{SERVICE}-0", "Pending")
+        assert run_page_lines(kube, wait).returncode != 0, "a pod not Ready"
+
+
+def test_a_charts_on_delete_statefulset_is_waited_for_by_its_counts(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """A Helm chart's StatefulSet updated OnDelete: the scripts' wait (scripts/lib/common.sh, run
+    with the real kubectl) reads the strategy, and passes only once every pod runs the update
+    revision and is Ready; after the undo alone it gives up at --timeout (negative control)."""
+    answers = {"workload": "helm", "chart_workload": f"statefulset/{SERVICE}", "gitops": "none"}
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        common = render(answers) / "scripts" / "lib" / "common.sh"
+        strategy = (
+            'kubectl get "$WORKLOAD" "${KUBE_ARGS[@]}" -o \'jsonpath={.spec.updateStrategy.type}\''
+        )
+        assert f"$(run {strategy}) == OnDelete" in common.read_text()
+        wait = (
+            f"source {common}; TIMEOUT=4s; KUBE_ARGS=(-n staging); WORKLOAD=statefulset/{SERVICE}\n"
+            f"[[ $(run {strategy}) == OnDelete ]] && wait_statefulset_counts"
+        )
+        assert run_page_lines(kube, wait).returncode == 0
+        undo = f"kubectl rollout undo statefulset/{SERVICE} -n staging"
+        assert run_page_lines(kube, undo).returncode == 0
+        timed_out = run_page_lines(kube, wait)
+        assert timed_out.returncode == 1, timed_out.stderr
+        assert "0 updated, 2 Ready" in timed_out.stderr, timed_out.stderr
+        for ordinal in (1, 0):
+            assert (
+                run_page_lines(
+                    kube, f"kubectl delete pod {SERVICE}-{ordinal} -n staging"
+                ).returncode
+                == 0
+            )
+        assert run_page_lines(kube, wait).returncode == 0
+
+
+def test_argo_cds_healthy_is_not_enough_for_a_charts_on_delete_statefulset(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """Argo CD calls an OnDelete StatefulSet Healthy once its pods are Ready, whatever their
+    revision: after Argo CD's wait (here a stand-in that passes), the scripts' wait_until_healthy
+    still waits for the chart's StatefulSet by its counts, and fails after the undo alone."""
+    answers = {"workload": "helm", "chart_workload": f"statefulset/{SERVICE}", "gitops": "argocd"}
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        common = render(answers) / "scripts" / "lib" / "common.sh"
+        wait = f"source {common}; TIMEOUT=4s; KUBE_ARGS=(-n staging); WAIT_CMD=(true)\n"
+        wait += "wait_until_healthy"
+        assert run_page_lines(kube, wait).returncode == 0
+        assert (
+            run_page_lines(
+                kube, f"kubectl rollout undo statefulset/{SERVICE} -n staging"
+            ).returncode
+            == 0
+        )
+        timed_out = run_page_lines(kube, wait)
+        assert timed_out.returncode == 1 and "0 updated" in timed_out.stderr, timed_out.stderr
+
+
 def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
     render: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

@@ -43,8 +43,28 @@ def test_kubectl_accepts_every_command_on_every_page(render_combo) -> None:
     )
     assert not rejected, "\n".join(rejected)
     for args in results:
-        if args[:2] == ("rollout", "status"):
+        if args[:2] == ("rollout", "status") or args[:1] == ("wait",):
             assert any(a.startswith("--timeout=") for a in args), f"unbounded: {args}"
+
+
+# The matrix gives every Helm chart a Deployment; a chart's StatefulSet gets pages of its own
+# (its OnDelete wait, its forced rollback).
+CHART_STATEFULSET = {
+    "workload": "helm",
+    "chart_workload": "statefulset/payments-db",
+    "gitops": "none",
+}
+
+
+def test_kubectl_accepts_the_commands_of_a_charts_statefulset(render) -> None:
+    calls = page_calls(pages_of(render(CHART_STATEFULSET)))
+    args = [c.args for page in calls.values() for c in page if is_builtin(c.args)]
+    assert ("wait", "statefulset/payments-db") in {a[:2] for a in args}
+    results = kubectl_verdicts(tool("kubectl"), args)
+    rejected = sorted(
+        f"kubectl {' '.join(a)}: {r.output}" for a, r in results.items() if not r.accepted
+    )
+    assert not rejected, "\n".join(rejected)
 
 
 BAD_COMMANDS = [

@@ -193,6 +193,20 @@ CALLS
   assert_output_has "kubectl wait pod $SERVICE-0 $K --for=condition=Ready --timeout=5m"
 }
 
+@test "verify: an OnDelete StatefulSet is done only once it observed its spec and every pod is updated and Ready" {
+  [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
+  # rollout status refuses OnDelete: the counts are read instead, never rollout status.
+  STUB_STS_STRATEGY="OnDelete " run -0 "$SCRIPTS/verify.sh"
+  all_calls | grep -q "^kubectl get statefulset/$SERVICE $K -o jsonpath=.*observedGeneration.*updatedReplicas.*readyReplicas"
+  ! all_calls | grep -q "rollout status"
+  # Negative controls, each bounded by --timeout: the undo not observed yet (generation 3,
+  # observed 2), one pod still on the old revision, one pod not Ready.
+  for counts in 3,2,2,2,2,2 2,2,2,1,2,2 2,2,2,2,1,2; do
+    STUB_STS_STRATEGY="OnDelete " STUB_STS_COUNTS=$counts run -4 "$SCRIPTS/verify.sh" --timeout 1s
+    assert_output_has "not done after 1s"
+  done
+}
+
 @test "verify: a StatefulSet with a partition says rollout status covers only part of it" {
   [[ $WORKLOAD == statefulset ]] || skip "StatefulSet only"
   STUB_STS_STRATEGY="RollingUpdate 2" run -0 "$SCRIPTS/verify.sh"

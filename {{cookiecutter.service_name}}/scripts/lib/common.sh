@@ -438,6 +438,30 @@ statefulset_stale_pods() {
 }
 
 {% endif %}
+{% if cmd.has_statefulset %}
+# Wait, bounded by --timeout, until StatefulSet $WORKLOAD (kind/name) has observed its spec and
+# every pod it wants runs its update revision and is Ready: `rollout status` refuses a StatefulSet
+# updated OnDelete, and its currentRevision is never moved there (commands.jinja's sts_wait_updated
+# gives the sources). Comma-separated, so an empty (zero) count keeps its column.
+wait_statefulset_counts() {
+  local deadline=$((SECONDS + $(timeout_seconds))) counts generation observed wanted updated ready replicas
+  info "+ (polling every 2s, up to $TIMEOUT, until every pod of $WORKLOAD is updated and Ready)"
+  while :; do
+    counts=$({{ cmd.script_commands.sts_counts }} 2>/dev/null) || counts=""
+    IFS=, read -r generation observed wanted updated ready replicas <<<"$counts" || true
+    if [[ -n $wanted && $observed == "$generation" && ${updated:-0} == "$wanted" && ${ready:-0} == "$wanted" && ${replicas:-0} == "$wanted" ]]; then
+      info "$WORKLOAD: $wanted of $wanted pods updated and Ready"
+      return 0
+    fi
+    if [[ $SECONDS -ge $deadline ]]; then
+      info "$WORKLOAD: not done after $TIMEOUT (wants ${wanted:-?} pods: ${updated:-0} updated, ${ready:-0} Ready): delete each pod still on the old revision, highest ordinal first"
+      return 1
+    fi
+    sleep 2
+  done
+}
+
+{% endif %}
 # Wait (bounded by --timeout) until the workload is healthy; non-zero when it is not.
 wait_until_healthy() {
 {% if cmd.engine_name == 'helm' %}
@@ -449,6 +473,12 @@ wait_until_healthy() {
   grep -q '^STATUS: deployed$' <<<"$output" || return 1
   find_workloads || return 1
   for WORKLOAD in "${WORKLOADS[@]}"; do
+{% if cmd.eng.chart_is_statefulset %}
+    if [[ $WORKLOAD == statefulset/* && $(run {{ cmd.script_commands.workload_strategy }}) == OnDelete ]]; then
+      wait_statefulset_counts || return 1
+      continue
+    fi
+{% endif %}
     local wait_cmd=({{ cmd.eng.script('wait') }})
     run "${wait_cmd[@]}" || return 1
   done
@@ -472,6 +502,10 @@ wait_until_healthy() {
       [[ -n $pod ]] || continue
       run {{ cmd.script_commands.pod_ready }} || return 1
     done <<<"$pods"
+    # Then the StatefulSet's own counts, once it has observed its spec: a list read before the
+    # controller saw the undo would show no pod of another revision.
+    local WORKLOAD="statefulset/$WORKLOAD_NAME"
+    wait_statefulset_counts
     return
   fi
   if [[ ${strategy#* } =~ ^[1-9] ]]; then
@@ -479,6 +513,16 @@ wait_until_healthy() {
   fi
   run "${WAIT_CMD[@]}"
 {% else %}
-  run "${WAIT_CMD[@]}"
+  run "${WAIT_CMD[@]}"{{ ' || return 1' if cmd.eng.chart_is_statefulset }}
+{% if cmd.eng.chart_is_statefulset %}
+  # Argo CD reports a StatefulSet updated OnDelete Healthy once its pods are Ready, whatever
+  # revision they run (getAppsv1StatefulSetHealth,
+  # https://github.com/argoproj/gitops-engine/blob/master/pkg/health/health_statefulset.go):
+  # wait for the chart's StatefulSet by its counts then.
+  local WORKLOAD='statefulset/{{ cmd.eng.statefulset_name }}'
+  if [[ $(run {{ cmd.script_commands.workload_strategy }}) == OnDelete ]]; then
+    wait_statefulset_counts
+  fi
+{% endif %}
 {% endif %}
 }

@@ -7,7 +7,7 @@ export NO_MKDOCS_2_WARNING := 1
 # Root installs Debian packages itself; anyone else goes through sudo.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo serve test install chromium debian-tools lint clean
+.PHONY: demo serve test install chromium debian-tools lint clean picture
 
 # Renders examples/services/*.yaml from the template into build/examples/ and builds the project's site
 # (with their runbooks) into site/; the MkDocs hook in src/service_runbooks does the rendering.
@@ -67,3 +67,7 @@ debian-tools:
 
 clean:
 	rm -rf $(VENV) node_modules build site .pytest_cache
+
+# The README's picture: the rollback page of an example service on a phone (needs Chromium).
+picture: $(VENV)/.installed chromium
+	cd tests && ../$(BIN)/python rollback_picture.py ../docs/images/rollback-page.png

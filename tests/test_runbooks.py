@@ -312,7 +312,7 @@ def test_index_card_shows_only_the_answers_given(render_combo, combo: str) -> No
 
 
 def test_readme_lists_the_rendered_pages(render_combo) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "what-you-get.md").read_text(encoding="utf-8")
     listed = re.findall(r"^  (docs/\S+\.md)", readme, flags=re.MULTILINE)
     combo = next(c for c, a in COMBINATIONS_BY_ID.items() if a["migration_tool"] != "none")
     assert sorted(listed) == sorted(f"docs/{page}" for page in pages_of(render_combo(combo)))

@@ -95,9 +95,16 @@ def built_pages(docs: Path) -> dict[Path, str]:
 
 
 def test_home_page_shows_the_readme(built: Built) -> None:
+    """The site opens on the README, the getting-started page: its first nav entry, with the
+    picture of a rollback page and the links to the pages that say the rest."""
     home = built.page("")
-    assert "What validation refuses" in home
+    assert "Your service in five minutes" in home
     assert "make serve" in home
+    assert 'src="images/rollback-page.png"' in home
+    assert (built.site / "images" / "rollback-page.png").is_file()
+    assert 'href="usage/fleet/"' in home
+    nav = load_config(config_file=str(ROOT / "mkdocs.yml")).nav
+    assert nav[0] == {"Getting started": "index.md"}
 
 
 def h2_titles(markdown: str) -> list[str]:
@@ -211,6 +218,9 @@ def test_variable_reference_and_rules_are_generated_from_the_rules(built: Built)
     for rule in RULES:
         assert f"<code>{rule.field}</code>" in variables
     assert variables.count("<tr>") == len(RULES) + 1  # the header, then one row per rule
+    alerts = built.page("alerts")
+    assert "<!-- generated" not in alerts
+    assert "<td>ErrorBudgetBurnFast</td>" in alerts
     validation = built.page("validation")
     for rule in RULES:
         assert f'id="{rule.field}"' in validation

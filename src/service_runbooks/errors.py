@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-# The exit statuses of every command (README, "Exit status"; each command's usage page).
+# The exit statuses of every command (each command's usage page under docs/usage/).
 EXIT_OK = 0
 EXIT_FAILED = 1  # a service was refused or failed, or (check) is behind or drifted
 EXIT_INVALID = 2  # the command line, the answers or the fleet file are wrong: nothing written

@@ -7,7 +7,8 @@ At every build (`make demo`, `make serve`, the tests):
   ``$SERVICE_RUNBOOKS_EXAMPLES_OUT``); its docs join the site under `examples/<service>/`, in
   the nav of its own mkdocs.yml, so the examples never go stale;
 - a line ``<!-- generated: NAME -->`` in a page is replaced by that generated block: the variable
-  table and the validation rules (from rules.py), and the list of examples;
+  table and the validation rules (from rules.py), the table of alerts (from the template's
+  alert entries), and the list of examples;
 - a line ``<!-- include: FILE -->`` in a page is replaced by that Markdown file of the repository
   (README.md on the home page, CONTRIBUTING.md on "Contributing"), its links to repository files
   turned into links to the site pages that show them, so one text serves GitHub and the site.
@@ -35,7 +36,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from service_runbooks.reference import rules_reference, variables_table
+from service_runbooks.reference import alerts_table, rules_reference, variables_table
 from service_runbooks.rules import RULES_BY_FIELD, TEMPLATE_ROOT, answer_problem, default_answer
 
 EXAMPLES_DIR = TEMPLATE_ROOT / "examples" / "services"
@@ -251,6 +252,7 @@ _examples: list[Example] = []
 GENERATED: dict[str, Callable[[], str]] = {
     "variables": variables_table,
     "rules": rules_reference,
+    "alerts": alerts_table,
     "examples": lambda: examples_overview(_examples),
 }
 

@@ -1,16 +1,14 @@
-"""The variable reference and the validation rules (README and project site), generated from
-cookiecutter.json and the rules; and the README's table of alerts, generated from the template's
-alert entries.
+"""The project site's generated tables: the variable reference and the validation rules, from
+cookiecutter.json and the rules, and the table of alerts, from the template's alert entries.
 
-Run ``python -m service_runbooks.reference`` to rewrite both tables in README.md; a test fails
-when the README's copy of either is stale.
+`mkdocs_hooks.py` writes each into its page (Variables, Validation, Alerts) at every site build,
+the one place each is shown, so none can go stale.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +23,6 @@ from service_runbooks.rules import (
     prompt,
 )
 
-START, END = "<!-- variables:start -->", "<!-- variables:end -->"
-ALERTS_START, ALERTS_END = "<!-- alerts:start -->", "<!-- alerts:end -->"
-README = TEMPLATE_ROOT / "README.md"
 SERVICE_FOLDER = "{{cookiecutter.service_name}}"
 ALERTS_MODULE = "{% if False %}alerts.jinja{% endif %}"
 
@@ -160,32 +155,3 @@ def alerts_table(
         cells = [name, severity, duration, fires_when, mixin, shown]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines)
-
-
-def _between(text: str, start: str, end: str, table: str) -> str:
-    """``text`` with the part between the markers ``start`` and ``end`` replaced by ``table``."""
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), flags=re.DOTALL)
-    if not pattern.search(text):
-        raise ValueError(f"markers {start} ... {end} not found")
-    return pattern.sub(lambda _: f"{start}\n{table}\n{end}", text)
-
-
-def with_table(text: str) -> str:
-    """``text`` with the variable table between its markers replaced by the current one."""
-    return _between(text, START, END, variables_table())
-
-
-def with_alerts_table(text: str, table: str | None = None) -> str:
-    """``text`` with the alert table between its markers replaced by ``table`` (default: the
-    current one)."""
-    return _between(text, ALERTS_START, ALERTS_END, alerts_table() if table is None else table)
-
-
-def main() -> int:
-    text = README.read_text(encoding="utf-8")
-    README.write_text(with_alerts_table(with_table(text)), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

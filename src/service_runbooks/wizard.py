@@ -691,8 +691,8 @@ def next_steps(target: Path, saved: tuple[Path, bool]) -> str:
     return "\n".join(
         [
             "Next steps:",
-            # mkdocs serve with the TechDocs plugin the site is built with (README, "What a
-            # service gets").
+            # mkdocs serve with the TechDocs plugin the site is built with (docs/what-you-get.md,
+            # "What a service gets").
             f"  1. Preview the runbooks: mkdocs serve -f {target / 'mkdocs.yml'}"
             " (with mkdocs-techdocs-core installed)",
             # Backstage: a component is added by registering the URL of its catalog-info.yaml

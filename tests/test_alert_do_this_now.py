@@ -1,5 +1,5 @@
 """Every alert page opens with "Do this now" (issue 25): its first section, before the
-explanation, holds the first step of its Mitigation (with that step's command, when it has one)
+explanation, holds the text of the first step of its Mitigation (its command stays there)
 and links that resolve: to a page of the service that exists and, with an anchor, to a heading
 that page has. Negative controls: a page whose first section is the explanation, one whose
 "Do this now" is not the first mitigation step, and one with a broken link, fail.

@@ -154,6 +154,15 @@ class Service:
             "argocd-helm": f"argocd app wait {NAME} --health --timeout {TIMEOUT_SECONDS}",
         }[self.engine]
 
+    def emergency_wait(self) -> str:
+        """The emergency box's wait: for a Helm release, on the chart's workload the
+        chart_workload answer names (kind/name, by default the service's Deployment), so the box
+        pastes without a $WORKLOAD to set."""
+        if self.engine != "helm":
+            return self.wait()
+        chart_workload = self.answers.get("chart_workload", f"deployment/{self.name}")
+        return f"kubectl rollout status {chart_workload} {self.flags} --timeout={TIMEOUT}"
+
     def status_now(self) -> str:
         return {
             "kubectl-rollout": f"kubectl rollout status {self.ref} {self.flags} --watch=false",

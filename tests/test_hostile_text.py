@@ -115,7 +115,7 @@ def fleet_site(root: Path) -> tuple[Path, Path]:
     template = copy_template(root / "template")
     services = [{"service_name": BASE_NAME, "description": BASELINE}]
     services += [{"service_name": name(i), "description": t} for i, t in enumerate(TEXTS)]
-    fleet = write_fleet(root / "fleet.yaml", services)
+    fleet = write_fleet(root / "fleet.yaml", services, {"owner": "team-a"})
     run_cli(template, "render", fleet, "--output", root / "out", "--jobs", "2")
     result = run_cli(template, "build", root / "out", "--site", root / "site", "--jobs", "2")
     assert f"{len(services)} sites: {len(services)} built" in result.stdout
@@ -156,7 +156,7 @@ def test_the_cookiecutter_cli_and_mkdocs_build_keep_it_text(tmp_path: Path) -> N
     config.write_text(f"replay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
     sites = {}
     for service_name, text in ((BASE_NAME, BASELINE), (name(0), CORPUS[0])):
-        answers = [f"service_name={service_name}", f"description={text}"]
+        answers = [f"service_name={service_name}", f"description={text}", "owner=team-a"]
         subprocess.run(
             [
                 tool("cookiecutter"),

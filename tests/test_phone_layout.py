@@ -7,9 +7,10 @@ On every page: nothing scrolls sideways, every code block has Material's copy bu
 an admonition is the size of the body's, no block of five lines or fewer shows line numbers,
 text blocks (PromQL) wrap (``tests/phone_layout.py``). The fleet index fits a phone, as cards,
 with a Rollback link per service that leads to its rollback runbook. Screenshots of each home
-page, rollback page and the index, at both sizes, go to build/screenshots/phone-*.png.
-Negative controls: a site built without the copy feature and the stylesheet, and a page with a
-wide element, fail the checks.
+page, rollback page and the index, at both sizes, go to build/screenshots/phone-*.png. The home
+page's emergency box and the rollback page's quick rollback start in the top half of the first
+screen. Negative controls: a site built without the copy feature and the stylesheet, a page with
+a wide element, and an emergency box moved down, fail the checks.
 """
 
 from __future__ import annotations
@@ -141,20 +142,46 @@ def test_the_fleet_index_fits_a_phone_with_a_rollback_link_per_service(
             assert tops == sorted(tops) and len(set(tops)) == len(tops)
 
 
-def test_the_first_screen_helper_tells_where_a_heading_starts(
-    fleet: tuple[Path, Path], browser: Browser
+# Where each page's emergency entry starts: the heading a reader must see without scrolling.
+EMERGENCY_HEADINGS = {"": "In an emergency", ROLLBACK_PAGE: "Quick Rollback"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_emergency_step_is_on_the_first_screen(
+    fleet: tuple[Path, Path], screen: tuple[str, Page], engine: str
 ) -> None:
-    """``heading_in_top_half`` (for the emergency box's place, later): the page title starts
-    in the top half; a heading far down the page does not (the negative control)."""
+    """Issue 25: the home page's emergency box and the rollback page's quick rollback start in
+    the top half of the first screen, on a phone and a desktop, under the fullest card."""
+    _, site = fleet
+    name, page = screen
+    with served(site / f"{engine}-api") as origin:
+        for path, heading in EMERGENCY_HEADINGS.items():
+            open_page(page, f"{origin}/{path}")
+            assert heading_in_top_half(page, heading), f"{path or 'home'} at {name}: {heading}"
+
+
+def test_an_emergency_box_moved_down_is_caught(fleet: tuple[Path, Path], browser: Browser) -> None:
+    """Negative control: the home page's box moved under the rest of the page, as it was under
+    the service card, and the rollback page's quick rollback after its last section."""
     _, site = fleet
     context = new_context(browser, PHONE)
     page = context.new_page()
     with served(site / f"{ENGINES[0]}-api") as origin:
+        open_page(page, f"{origin}/")
+        assert heading_in_top_half(page, "In an emergency")  # as built
+        page.evaluate(
+            """() => { const box = document.querySelector('article .admonition.danger');
+            box.parentNode.append(box); }"""
+        )
+        assert not heading_in_top_half(page, "In an emergency")
         open_page(page, f"{origin}/{ROLLBACK_PAGE}")
-        title = page.locator("article h1").first.inner_text().strip()
-        last = page.locator("article h2").last.inner_text().strip()
-        assert heading_in_top_half(page, title)
-        assert not heading_in_top_half(page, last)
+        assert heading_in_top_half(page, "Quick Rollback")  # as built
+        page.evaluate(
+            """() => { const h = [...document.querySelectorAll('article h2')]
+                .find(e => e.textContent.startsWith('Quick Rollback'));
+            h.parentNode.append(h); }"""
+        )
+        assert not heading_in_top_half(page, "Quick Rollback")
         assert not heading_in_top_half(page, "No heading is called this")
     context.close()
 

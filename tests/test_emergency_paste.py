@@ -1,0 +1,120 @@
+"""The emergency box pasted as it is (issue 25): for each engine and GitOps mode of the matrix,
+the home page's box (the same block as the rollback page's quick rollback) is taken as a reader
+copies it, the code block's text, checked by ``bash -n`` and run under ``set -eu`` against the
+recording stubs (``tests/script_stubs.py``) with only the variables the block's first lines ask
+the reader to set (``# NAME=...: what to put there``): nothing else may be unset, and every tool
+it calls must answer. The box's later block (a StatefulSet's stuck pods, picked from what its
+lookups print) runs the same way with the variables it names. Negative controls: a block using a
+variable no first line asks for fails, and so does a variable asked for only further down.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from matrix import COMBINATIONS
+from oracle import Service
+from script_stubs import Stubs
+
+# A reader's variable, asked for in a comment: "# NAME=...: what to put there and where to find it".
+ASKED = re.compile(r"^# ([A-Z][A-Z0-9_]*)=\.\.\.", re.MULTILINE)
+FENCED_BASH = re.compile(r"(?ms)^( *)```bash\n(.*?)^\1```")
+
+
+def one_per_engine_and_gitops() -> dict[str, dict[str, str]]:
+    """The first matrix combination of each (engine, GitOps mode) pair."""
+    chosen: dict[str, dict[str, str]] = {}
+    for answers in COMBINATIONS:
+        key = f"{Service(answers).engine}-{answers['gitops']}"
+        chosen.setdefault(key, answers)
+    return chosen
+
+
+CASES = one_per_engine_and_gitops()
+
+
+def box_blocks(index: str) -> list[str]:
+    """The bash blocks of the home page's emergency box, as a reader copies them (dedented)."""
+    box = index.split('!!! danger "In an emergency"', 1)[1].split("\n## ", 1)[0]
+    return [textwrap.dedent(code) for _, code in FENCED_BASH.findall(box)]
+
+
+def quick_rollback_blocks(rollback: str) -> list[str]:
+    section = rollback.split("## Quick Rollback (Emergency)", 1)[1].split("\n## ", 1)[0]
+    return [code for indent, code in FENCED_BASH.findall(section) if not indent]
+
+
+def asked_first(block: str) -> list[str]:
+    """The variables the block's leading comment lines ask for, before its first command."""
+    leading = []
+    for line in block.splitlines():
+        if line.strip() and not line.startswith("#"):
+            break
+        leading.append(line)
+    return ASKED.findall("\n".join(leading))
+
+
+def paste_problems(block: str, asked: list[str], stubs: Stubs, folder: Path) -> list[str]:
+    """What goes wrong when the block runs with only the asked variables set."""
+    syntax = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True)
+    if syntax.returncode != 0:
+        return [f"bash -n: {syntax.stderr.strip()}"]
+    reader = {name: f"reader-{name.lower()}" for name in asked}
+    run = subprocess.run(
+        ["bash", "-c", f"set -eu -o pipefail\n{block}"],
+        env={**stubs.env, **reader},
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if run.returncode != 0:
+        return [f"exit {run.returncode}: {run.stderr.strip()}"]
+    return []
+
+
+def stubs_for(answers: dict[str, str], folder: Path) -> Stubs:
+    return Stubs(folder, answers.get("kube_context", ""))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_emergency_box_pastes_as_it_is(render, case: str, tmp_path: Path) -> None:
+    answers = CASES[case]
+    service = render(answers)
+    index = (service / "docs" / "index.md").read_text(encoding="utf-8")
+    rollback = (service / "docs" / "runbooks" / "rollback.md").read_text(encoding="utf-8")
+    blocks = box_blocks(index)
+    assert blocks and blocks == quick_rollback_blocks(rollback)  # one box, on both pages
+    first, *later = blocks
+    stubs = stubs_for(answers, tmp_path)
+    assert ASKED.findall(first) == asked_first(first), "a variable asked for below the top"
+    assert paste_problems(first, asked_first(first), stubs, tmp_path) == []
+    assert stubs.calls(), "the box ran no command"
+    for block in later:
+        assert paste_problems(block, ASKED.findall(block), stubs, tmp_path) == []
+
+
+def test_a_box_with_a_variable_not_asked_for_fails(render, tmp_path: Path) -> None:
+    """Negative controls: a variable nobody asks for, and one asked for below the top (the
+    Helm box before issue 25, whose reader set WORKLOAD halfway down)."""
+    answers = CASES["kubectl-rollout-none"]
+    block = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    stubs = stubs_for(answers, tmp_path)
+    unset = block.replace("kubectl rollout undo", 'kubectl rollout undo "${WORKLOAD}"', 1)
+    assert unset != block
+    problems = paste_problems(unset, asked_first(unset), stubs, tmp_path)
+    assert len(problems) == 1 and "WORKLOAD: unbound variable" in problems[0]
+    old_helm = (
+        "# Roll back to the previous revision\n"
+        "helm rollback payments-api -n production --wait --timeout 5m\n"
+        "# WORKLOAD=...: one of the Deployments/StatefulSets listed\n"
+        'kubectl rollout status "${WORKLOAD:?}" -n production --timeout=5m\n'
+    )
+    assert ASKED.findall(old_helm) != asked_first(old_helm)
+    assert paste_problems(old_helm, asked_first(old_helm), stubs, tmp_path) != []

@@ -86,7 +86,7 @@ def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Na
     parsed = [
         (shown, command)
         for shown, content in files
-        for command in objectcheck.commands_in(shown, content.decode("utf-8"))
+        for command in objectcheck.object_commands_in(shown, content.decode("utf-8"))
     ]
     naming = naming_of(parsed, namespace)
     if cache is not None:

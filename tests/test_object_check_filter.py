@@ -10,7 +10,7 @@ from matrix import COMBINATIONS_BY_ID
 
 from service_runbooks.commands import parse_shell
 from service_runbooks.discovery.index import ObjectIndex
-from service_runbooks.discovery.namingcache import service_naming
+from service_runbooks.discovery.namingcache import naming_cache, service_naming, service_namings
 from service_runbooks.discovery.objectcheck import check_named, naming_of, service_commands
 
 NAMESPACE = "payments"
@@ -54,3 +54,21 @@ def test_the_parser_still_gives_every_command_by_default() -> None:
     script = "helm list -n x\nkubectl get pods\ncurl -s http://example\n"
     assert [c.argv[0] for c in parse_shell(script)] == ["helm", "kubectl", "curl"]
     assert [c.argv[0] for c in parse_shell(script, only="kubectl")] == ["kubectl"]
+
+
+def test_the_workers_give_each_service_its_own_naming_in_order(
+    render_combo, tmp_path: Path
+) -> None:
+    """Parsed in worker processes, then read back from the cache: each service's naming, in
+    the order given, equal to the plain path's (a ghost page in one of them included)."""
+    services = [render_combo(combo) for combo in COMBOS[:3]]
+    ghost = tmp_path / "ghost-svc"
+    ghost.mkdir()
+    (ghost / "ghost.md").write_text("```bash\nkubectl get deploy ghost\n```\n", encoding="utf-8")
+    services.insert(1, ghost)
+    jobs = [(service, NAMESPACE) for service in services]
+    expected = [_plain_naming(service) for service in services]
+    cache = naming_cache(tmp_path / "cache")
+    assert service_namings(jobs, cache, workers=2) == expected
+    assert service_namings(jobs, cache, workers=2) == expected  # from the cache this time
+    assert [n.name for n in expected[1].named] == ["ghost"]

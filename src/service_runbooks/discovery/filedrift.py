@@ -290,22 +290,23 @@ def file_drift(
     namings = naming_cache(output / NAMING_CACHE_FOLDER)
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
-    matched = {entry.name: match_entry(entry, pairs) for entry in entries if entry.sources}
+    # by the entry's position, not its name: each entry is checked as it is
+    matched = [match_entry(entry, pairs) if entry.sources else None for entry in entries]
     rendered = [
-        entry
-        for entry in entries
-        if matched.get(entry.name) is not None and (output / entry.name).is_dir()
+        position
+        for position, entry in enumerate(entries)
+        if matched[position] is not None and (output / entry.name).is_dir()
     ]
-    jobs = [(output / entry.name, _namespace(output, entry)) for entry in rendered]
-    named = dict(zip([e.name for e in rendered], service_namings(jobs, namings), strict=True))
+    jobs = [(output / entries[at].name, _namespace(output, entries[at])) for at in rendered]
+    named = dict(zip(rendered, service_namings(jobs, namings), strict=True))
     results = []
-    for entry in entries:
+    for position, entry in enumerate(entries):
         result = ServiceDrift(entry.name, shown, against="sources")
         if not entry.sources:
             result.notes.append("its entry has no sources: (not written by discover); not checked")
             results.append(result)
             continue
-        pair = matched[entry.name]
+        pair = matched[position]
         if pair is None:
             workload = _object_of(entry)
             what = f"{workload[1]}/{workload[2]} in {workload[0]}" if workload else entry.name
@@ -315,7 +316,7 @@ def file_drift(
             results.append(result)
             continue
         result.differences += compare_answers(entry, pair[1])
-        differences, notes = _object_differences(entry, output, pair, found, named.get(entry.name))
+        differences, notes = _object_differences(entry, output, pair, found, named.get(position))
         result.differences += differences
         result.notes += notes
         results.append(result)

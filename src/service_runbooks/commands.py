@@ -42,6 +42,9 @@ _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
 _FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
 # Stands for the n-th $(...) of a line while the line is split into words.
 _SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
+# What the shell removes from a line's characters as it makes its words: quotes and escapes
+# (https://www.gnu.org/software/bash/manual/bash.html#Quote-Removal).
+_QUOTE_REMOVAL = str.maketrans("", "", "'\"\\")
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,25 @@ def code_blocks(markdown: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def parse_page(markdown: str) -> list[Command]:
-    """Every command of every shell code block of a rendered page."""
+def may_hold(text: str, word: str) -> bool:
+    """Whether a shell text may hold ``word`` as a word (or part of one): each word is made of
+    the text's characters less its quotes and backslashes, so a text without it has none."""
+    return word in text or word in text.translate(_QUOTE_REMOVAL)
+
+
+def parse_page(markdown: str, *, only: str | None = None) -> list[Command]:
+    """Every command of every shell code block of a rendered page (with ``only``: of the
+    blocks and lines that may hold that word, see ``parse_shell``)."""
     blocks = code_blocks(markdown)
-    return [command for first, block in blocks for command in parse_shell(block, first)]
+    if only is not None:
+        blocks = [(first, block) for first, block in blocks if may_hold(block, only)]
+    return [command for first, block in blocks for command in parse_shell(block, first, only=only)]
 
 
-def parse_shell(text: str, first_line: int = 1) -> list[Command]:
-    """Every simple command of a shell text (a code block or a whole script)."""
+def parse_shell(text: str, first_line: int = 1, *, only: str | None = None) -> list[Command]:
+    """Every simple command of a shell text (a code block or a whole script). With ``only``,
+    the logical lines that cannot hold that word are not split into words: a caller that
+    wants one tool's commands skips the shell parsing of the rest (most of the time)."""
     commands: list[Command] = []
     lines = text.splitlines()
     index = 0
@@ -88,7 +102,8 @@ def parse_shell(text: str, first_line: int = 1) -> list[Command]:
                 index += 1
             index += 1
             logical = logical[: heredoc.start()]
-        commands.extend(_commands_of(logical, first_line + start))
+        if only is None or may_hold(logical, only):
+            commands.extend(_commands_of(logical, first_line + start))
     return commands
 
 
@@ -109,6 +124,10 @@ def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
 
 
 def _closed(text: str) -> bool:
+    if "'" not in text and '"' not in text and "\\" not in text:
+        # shlex fails only on an open quote or a trailing escape ("No closing quotation",
+        # "No escaped character": https://github.com/python/cpython/blob/3.11/Lib/shlex.py)
+        return True
     try:
         _split(text)
     except ValueError:

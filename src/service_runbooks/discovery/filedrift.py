@@ -34,8 +34,8 @@ from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.index import ObjectIndex
 from service_runbooks.discovery.kustomize import BuildCache, _folder_entries
 from service_runbooks.discovery.model import Limits
-from service_runbooks.discovery.namingcache import naming_cache, service_naming
-from service_runbooks.discovery.objectcheck import Named, check_named, selector_problems
+from service_runbooks.discovery.namingcache import naming_cache, service_namings
+from service_runbooks.discovery.objectcheck import Named, Naming, check_named, selector_problems
 from service_runbooks.discovery.safefs import read_bytes
 from service_runbooks.discovery.yamlload import load_mapping
 from service_runbooks.errors import TooLarge, YamlProblem
@@ -217,17 +217,20 @@ def _rendered_answers(output: Path, entry: Entry) -> dict[str, object]:
     return dict(entry.answers)
 
 
+def _namespace(output: Path, entry: Entry) -> str:
+    return str(_rendered_answers(output, entry).get("namespace", ""))
+
+
 def _object_differences(
-    entry: Entry, output: Path, pair: Pair, found: Discovery, cache: FileCache
+    entry: Entry, output: Path, pair: Pair, found: Discovery, naming: Naming | None
 ) -> tuple[list[Difference], list[str]]:
-    service = output / entry.name
-    if not service.is_dir():
+    """``naming``: what the rendered service's commands name, None when it is not rendered."""
+    if naming is None:
         return [], ["not rendered: its commands are not checked"]
     answers = _rendered_answers(output, entry)
-    namespace = str(answers.get("namespace", ""))
     index = found.index or ObjectIndex([])
     gitops_given = "gitops_app" in entry.sources or "gitops" in entry.sources
-    report = check_named(service_naming(service, namespace, cache), index, gitops_given)
+    report = check_named(naming, index, gitops_given)
     differences = [
         Difference(
             "objects",
@@ -287,14 +290,23 @@ def file_drift(
     namings = naming_cache(output / NAMING_CACHE_FOLDER)
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
+    # by the entry's position, not its name: each entry is checked as it is
+    matched = [match_entry(entry, pairs) if entry.sources else None for entry in entries]
+    rendered = [
+        position
+        for position, entry in enumerate(entries)
+        if matched[position] is not None and (output / entry.name).is_dir()
+    ]
+    jobs = [(output / entries[at].name, _namespace(output, entries[at])) for at in rendered]
+    named = dict(zip(rendered, service_namings(jobs, namings), strict=True))
     results = []
-    for entry in entries:
+    for position, entry in enumerate(entries):
         result = ServiceDrift(entry.name, shown, against="sources")
         if not entry.sources:
             result.notes.append("its entry has no sources: (not written by discover); not checked")
             results.append(result)
             continue
-        pair = match_entry(entry, pairs)
+        pair = matched[position]
         if pair is None:
             workload = _object_of(entry)
             what = f"{workload[1]}/{workload[2]} in {workload[0]}" if workload else entry.name
@@ -304,7 +316,7 @@ def file_drift(
             results.append(result)
             continue
         result.differences += compare_answers(entry, pair[1])
-        differences, notes = _object_differences(entry, output, pair, found, namings)
+        differences, notes = _object_differences(entry, output, pair, found, named.get(position))
         result.differences += differences
         result.notes += notes
         results.append(result)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from service_runbooks import commands
@@ -24,6 +27,7 @@ from service_runbooks.discovery.objectcheck import Named, Naming, command_files,
 KIND = "command-objects"
 VERSION = 1
 MAX_ENTRY_BYTES = 16 * 1024 * 1024  # far above a service's list (about 20 kB)
+BATCH = 64  # services whose pages are held at once (about 150 kB each)
 
 
 @functools.cache
@@ -69,29 +73,88 @@ def decode(payload: bytes) -> Naming | None:
     return Naming(tuple(Named(*item) for item in named), frozenset(created))
 
 
-def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Naming:
-    """What the service's pages and scripts name: from the cache when they are unchanged."""
+def _read(service: Path) -> list[tuple[str, bytes]]:
+    """Each page's and script's path shown and content, read once."""
     files = []
     for path, shown in command_files(service):
         with open(path, "rb") as handle:
             files.append((shown, handle.read()))
-    key = _key(namespace, files)
-    if cache is not None:
-        payload = cache.get(key, MAX_ENTRY_BYTES)
-        naming = decode(payload) if payload is not None else None
-        if naming is not None:
-            return naming
-        if payload is not None:
-            cache.ignored += 1
+    return files
+
+
+def _cached(cache: FileCache | None, key: str) -> Naming | None:
+    if cache is None:
+        return None
+    payload = cache.get(key, MAX_ENTRY_BYTES)
+    naming = decode(payload) if payload is not None else None
+    if naming is None and payload is not None:
+        cache.ignored += 1
+    return naming
+
+
+def _parsed(files: list[tuple[str, bytes]], namespace: str) -> Naming:
+    """What the files' commands name; a pure function, run in a worker process."""
     parsed = [
         (shown, command)
         for shown, content in files
-        for command in objectcheck.commands_in(shown, content.decode("utf-8"))
+        for command in objectcheck.object_commands_in(shown, content.decode("utf-8"))
     ]
-    naming = naming_of(parsed, namespace)
-    if cache is not None:
-        cache.put(key, encode(naming))
-    return naming
+    return naming_of(parsed, namespace)
+
+
+def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Naming:
+    """What the service's pages and scripts name: from the cache when they are unchanged."""
+    return service_namings([(service, namespace)], cache)[0]
+
+
+def _worker() -> None:
+    from service_runbooks.fleet.workers import die_with_parent
+
+    die_with_parent()
+
+
+def service_namings(
+    services: list[tuple[Path, str]], cache: FileCache | None, workers: int | None = None
+) -> list[Naming]:
+    """``service_naming`` of each (service, namespace), in the order given. The services not in
+    the cache are parsed in worker processes (one per core, as fleet builds run), BATCH at a
+    time so the pages held in memory stay bounded; the cache is read and written here only."""
+    namings: list[Naming | None] = []
+    missing: list[tuple[int, str, list[tuple[str, bytes]], str]] = []
+    for service, namespace in services:
+        files = _read(service)
+        key = _key(namespace, files)
+        naming = _cached(cache, key)
+        if naming is None:
+            missing.append((len(namings), key, files, namespace))
+        namings.append(naming)
+    count = max(1, min(workers or os.cpu_count() or 1, len(missing)))
+    if count == 1:
+        parsed = (_parsed(files, namespace) for _, _, files, namespace in missing)
+        _keep(missing, parsed, namings, cache)
+    else:
+        with ProcessPoolExecutor(max_workers=count, initializer=_worker) as pool:
+            for start in range(0, len(missing), BATCH):
+                batch = missing[start : start + BATCH]
+                parsed = pool.map(_parsed, [m[2] for m in batch], [m[3] for m in batch])
+                _keep(batch, parsed, namings, cache)
+                for item in batch:
+                    item[2].clear()  # the batch's pages are parsed: let them go
+    done = [naming for naming in namings if naming is not None]
+    assert len(done) == len(namings), "every service is read from the cache or parsed"
+    return done
+
+
+def _keep(
+    batch: list[tuple[int, str, list[tuple[str, bytes]], str]],
+    parsed: Iterable[Naming],
+    namings: list[Naming | None],
+    cache: FileCache | None,
+) -> None:
+    for (position, key, _, _), naming in zip(batch, parsed, strict=True):
+        namings[position] = naming
+        if cache is not None:
+            cache.put(key, encode(naming))
 
 
 def naming_cache(folder: Path) -> FileCache:

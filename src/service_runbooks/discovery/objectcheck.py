@@ -58,6 +58,9 @@ RESOURCE_KINDS = {
         ("application", "applications", "app", "applications.argoproj.io"), "Application"
     ),
 }
+# The one tool whose commands name objects here (kubectl-argo-rollouts runs as `kubectl argo
+# rollouts`): the check parses only the lines that may hold it (commands.parse_shell's `only`).
+OBJECT_TOOL = "kubectl"
 # Kinds that exist only once the cluster makes them (from a workload), never in manifests.
 CLUSTER_MADE = frozenset({"Pod", "ReplicaSet", "Node", "Job"})
 GITOPS_KINDS = frozenset({"HelmRelease", "Kustomization", "Application"})
@@ -150,7 +153,7 @@ def _refs(verb: str, positionals: list[str]) -> list[tuple[str, str]]:
 def named_objects(command: Command, namespace: str, where: str) -> list[Named]:
     """The objects one kubectl command names (none for a command that selects by label)."""
     argv = command.argv
-    if command.tool != "kubectl" or len(argv) < 2:
+    if command.tool != OBJECT_TOOL or len(argv) < 2:
         return []
     if _option(argv, "-l", "--selector") is not None:
         return []
@@ -183,7 +186,7 @@ def _created_names(commands: list[Command]) -> set[str]:
     made = set()
     for command in commands:
         argv = command.argv
-        if command.tool != "kubectl" or len(argv) < 2:
+        if command.tool != OBJECT_TOOL or len(argv) < 2:
             continue
         copy = _option(argv, "--copy-to")
         if argv[1] == "debug" and copy:
@@ -211,8 +214,15 @@ def command_files(service: Path) -> list[tuple[str, str]]:
     return [(path, "/".join(parts)) for parts, path in sorted(found)]
 
 
-def commands_in(shown: str, text: str) -> list[Command]:
-    return parse_page(text) if shown.endswith(".md") else parse_shell(text)
+def commands_in(shown: str, text: str, only: str | None = None) -> list[Command]:
+    """The commands of a page or script; with ``only``, of the lines that may hold that word."""
+    return parse_page(text, only=only) if shown.endswith(".md") else parse_shell(text, only=only)
+
+
+def object_commands_in(shown: str, text: str) -> list[Command]:
+    """Enough of a page's or script's commands for ``naming_of``: what it reads of them
+    (``named_objects``, ``_created_names``) comes from the OBJECT_TOOL's commands only."""
+    return commands_in(shown, text, only=OBJECT_TOOL)
 
 
 def service_commands(service: Path) -> list[tuple[str, Command]]:

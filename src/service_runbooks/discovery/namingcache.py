@@ -130,8 +130,7 @@ def service_namings(
         namings.append(naming)
     count = max(1, min(workers or os.cpu_count() or 1, len(missing)))
     if count == 1:
-        parsed = (_parsed(files, namespace) for _, _, files, namespace in missing)
-        _keep(missing, parsed, namings, cache)
+        _keep(missing, (_parsed(f, ns) for _, _, f, ns in missing), namings, cache)
     else:
         with ProcessPoolExecutor(max_workers=count, initializer=_worker) as pool:
             for start in range(0, len(missing), BATCH):

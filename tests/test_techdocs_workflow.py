@@ -226,12 +226,12 @@ def test_settings_check_passes_a_complete_setup(
 
 @pytest.mark.parametrize("answer", [False, "no"])
 def test_no_workflow_when_publish_techdocs_is_false(render, answer: bool | str) -> None:
-    # Without alerts either: their workflow would be the folder's one file.
+    # Without alerts either: their workflow would be another file of the folder.
     service = render({"service_name": "quiet-api", "publish_techdocs": answer, "alerting": False})
     assert not (service / WORKFLOW).exists()
-    # cookiecutter cannot skip a folder (no hook may run: Backstage runs none), so an empty
-    # .github/workflows/ is left; git does not record empty folders, so no repository gets it.
-    assert [p for p in (service / ".github").rglob("*") if p.is_file()] == []
+    # Only the drill's scheduled workflow, which every service gets, is left there.
+    files = [p.name for p in (service / ".github").rglob("*") if p.is_file()]
+    assert files == ["drill.yml"]
     assert (service / "mkdocs.yml").is_file()
 
 

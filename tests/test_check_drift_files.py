@@ -9,10 +9,10 @@ can edit a source as a person would in Git), rendered; its charts go through the
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from drift_fleet import Rendered
 from fleet_helpers import run_cli
 from helm_stub import helm_stub
 from matrix import ROOT
@@ -22,24 +22,6 @@ from service_runbooks.discovery.index import index_objects
 from service_runbooks.discovery.objectcheck import check_objects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
-
-
-@dataclass(frozen=True)
-class Rendered:
-    repo: Path
-    fleet: Path
-    out: Path
-
-    def drift(self, check: int) -> str:
-        result = run_cli(ROOT, "check", self.fleet, "--output", self.out, "--drift", check=check)
-        assert "Traceback" not in result.stderr
-        return result.stdout
-
-    def edit(self, relative: str, old: str, new: str) -> None:
-        path = self.repo / relative
-        text = path.read_text(encoding="utf-8")
-        assert old in text
-        path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from drift_fleet import CACHE, Rendered
 from fleet_helpers import run_cli
 from matrix import ROOT
 
@@ -26,7 +26,6 @@ from service_runbooks.discovery.objectcheck import Named, Naming
 
 FIXTURES = Path(__file__).parent / "fixtures" / "discovery"
 KEY = "ab" * 32
-CACHE = ".service-runbooks-cache"
 
 
 # --- the file format -----------------------------------------------------------------------
@@ -108,21 +107,6 @@ def test_a_damaged_build_entry_is_built_again(tmp_path: Path) -> None:
 
 
 # --- end to end: check --drift -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rendered:
-    repo: Path
-    fleet: Path
-    out: Path
-
-    def drift(self, check: int) -> str:
-        result = run_cli(ROOT, "check", self.fleet, "--output", self.out, "--drift", check=check)
-        assert "Traceback" not in result.stderr
-        return result.stdout
-
-    def entries(self, folder: str) -> dict[str, bytes]:
-        return {p.name: p.read_bytes() for p in (self.out / CACHE / folder).iterdir()}
 
 
 @pytest.fixture(scope="module")

@@ -207,3 +207,20 @@ def test_a_second_build_of_the_same_site_is_refused_while_one_runs(
     # Negative control: with the lock free, the same build goes ahead and changes the site.
     run_cli(template, "build", out, "--site", site)
     assert snapshot(site) != before
+
+
+def test_a_service_rendered_without_an_owner_has_a_bare_card_and_no_warning(
+    built: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """No owner, no catalog-info.yaml (the template writes no entity owned by nobody): the card
+    keeps the folder's name and docs link, and the build says nothing about it."""
+    _, out, _ = built
+    ownerless = tmp_path / "ownerless"
+    shutil.copytree(out / "orders", ownerless)
+    (ownerless / "catalog-info.yaml").unlink()
+    card, warnings = read_card(ownerless, has_site=True)
+    assert (card.name, card.owner, card.docs, warnings) == ("ownerless", "", "ownerless/", [])
+    # Negative control: a catalog-info.yaml that is there but cannot be read is still reported.
+    (ownerless / "catalog-info.yaml").mkdir()
+    _, warnings = read_card(ownerless, has_site=True)
+    assert warnings == ["catalog-info.yaml cannot be read (IsADirectoryError)"]

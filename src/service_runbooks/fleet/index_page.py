@@ -136,12 +136,16 @@ def read_card(
     """The card of a service folder and what was odd about its catalog-info.yaml;
     ``has_rollback``: its site holds the rollback runbook (``ROLLBACK_PAGE``).
 
-    A missing or odd catalog-info.yaml (not YAML, or values of the wrong kind) gives a bare
-    card and a warning, never a failed build.
+    A service rendered without an owner has no catalog-info.yaml (the template writes none
+    rather than an entity owned by nobody): its card is bare, and that is no warning. An odd
+    one (not YAML, or values of the wrong kind) gives a bare card and a warning, never a failed
+    build.
     """
     warnings = []
     try:
         entity = yaml.load((service / "catalog-info.yaml").read_text(encoding="utf-8"), _Loader)
+    except FileNotFoundError:
+        entity = None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         warnings.append(f"catalog-info.yaml cannot be read ({type(error).__name__})")
         entity = None

@@ -1,9 +1,9 @@
 """``service-runbooks drill`` against the fake API server (the real kubectl talks to it), one
 service per deployment engine: a matching cluster passes; a missing workload, a role without
-``patch`` and a removed HPA fail by the step's name; nothing but reads and can-i questions
-reach the server, and with ``--server-dry-run`` every change carries ``dryRun=All`` (a step sent
-without the flag is caught); the service's access/*.yaml validate against the Kubernetes
-schemas, and are what the drill needs."""
+``patch`` and a refused HPA look-up fail by the step's name (a service without an HPA skips
+it); nothing but reads and can-i questions reach the server, and with ``--server-dry-run``
+every change carries ``dryRun=All`` (a step sent without the flag is caught); the service's
+access/*.yaml validate against the Kubernetes schemas, and are what the drill needs."""
 
 from __future__ import annotations
 
@@ -194,25 +194,49 @@ def test_a_role_without_patch_fails_the_can_i_step_by_name(
     )
 
 
-def test_a_removed_hpa_fails_the_step_that_finds_it(
+def test_a_service_without_an_hpa_skips_the_step_that_finds_it(
     services: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """A service without an autoscaler is normal, and the answers name none: the look-up of
+    the pages' ${HPA:?} is reported as not applicable, with why, and the drill passes."""
     service = services / "payments-api"
     stub_tools(tmp_path, monkeypatch)
     cluster = _without(drill_cluster(), "horizontalpodautoscalers", "payments", "payments-api")
     with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)):
         status, out, report = drill(capsys, service, tmp_path / "report.json")
-    assert status == 1
-    assert set(failed(report)) == {"find HPA"}, out
-    step = failed(report)["find HPA"]
+    assert status == 0, out
+    assert failed(report) == {}
+    (step,) = [step for step in steps_of(report) if step["name"] == "find HPA"]
+    assert step["status"] == "skipped"
     assert step["reason"].startswith(
-        "NotFound: no HorizontalPodAutoscaler in namespace payments has scaleTargetRef "
-        "Deployment/payments-api"
+        "not applicable: no HorizontalPodAutoscaler in namespace payments has scaleTargetRef "
+        "Deployment/payments-api, and the service's answers name no autoscaler"
     )
     assert step["needed_by"] == ["hpa_max", "hpa_min"]
+    assert "skipped 1: not applicable: no HorizontalPodAutoscaler" in out
+
+
+def test_an_hpa_look_up_the_cluster_refuses_fails_by_name(
+    services: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Skipping a service without an autoscaler never hides a look-up that could not be made:
+    an identity that may not list HPAs fails the step with the API server's reason."""
+    service = services / "payments-api"
+    stub_tools(tmp_path, monkeypatch)
+    role = full_rights(service, drop={("list", "horizontalpodautoscalers")})
+    with served(tmp_path / "home", monkeypatch, drill_cluster(), role):
+        status, _, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    step = failed(report)["find HPA"]
+    assert step["reason"].startswith(
+        "Forbidden: the identity may not list horizontalpodautoscalers.autoscaling"
+    ), step
 
 
 def _objects(cluster: Cluster) -> dict[Any, Any]:

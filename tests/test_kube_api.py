@@ -400,9 +400,15 @@ def on_delete_wait_lines(page: Path, namespace: str, timeout: str) -> tuple[str,
     """Step 4 of the rendered rollback page: its RollingUpdate wait and its OnDelete wait (the
     replica count read, then the bounded waits), for ``namespace`` and with ``timeout``."""
     step = page.read_text().split("### Step 4")[1].split("### Step 5")[0]
+    return wait_lines(step, namespace, timeout)
+
+
+def wait_lines(step: str, namespace: str, timeout: str) -> tuple[str, str]:
+    """A page step's RollingUpdate wait and its OnDelete wait, for ``namespace`` and with
+    ``timeout`` (an alert page's code blocks are indented under their list item)."""
     lines = [
         line.replace("-n production", f"-n {namespace}").replace("--timeout=5m", timeout)
-        for line in step.splitlines()
+        for line in (text.strip() for text in step.splitlines())
     ]
     rollout_status = [line for line in lines if line.startswith("kubectl rollout status ")]
     wait = [line for line in lines if line.startswith(("REPLICAS=$(", "kubectl wait statefulset/"))]
@@ -447,6 +453,37 @@ def test_the_pages_wait_for_an_on_delete_statefulset(
 
         kube.target.set_pod_phase("staging", f"{SERVICE}-0", "Pending")
         assert run_page_lines(kube, wait).returncode != 0, "a pod not Ready"
+
+
+# The RolloutStuck alert page of a StatefulSet of its own and of a chart's.
+ON_DELETE_ALERT_PAGES = {
+    "statefulset": SERVICES["statefulset"].answers,
+    "chart": {"workload": "helm", "chart_workload": f"statefulset/{SERVICE}", "gitops": "none"},
+}
+
+
+@pytest.mark.parametrize("answers", ON_DELETE_ALERT_PAGES.values(), ids=ON_DELETE_ALERT_PAGES)
+def test_the_rollout_stuck_alert_page_waits_for_an_on_delete_statefulset(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path, answers: dict[str, str]
+) -> None:
+    """The alert page's "then wait, bounded, for the rollout" step: kubectl refuses its
+    `rollout status` on a StatefulSet updated OnDelete, so the step goes on with the wait on the
+    counts, which passes once every pod runs the update revision and is Ready and times out
+    after the undo alone (negative control)."""
+    with ExitStack() as stack:
+        kube = on_delete_kube(tmp_path, stack)
+        page = render(answers) / "docs" / "alerts" / "rolloutstuck.md"
+        after = page.read_text().split("wait, bounded, for the rollout.")[1]
+        step = after.split("```bash")[1].split("```")[0]  # the step's own code block
+        rollout_status, wait = wait_lines(step, "staging", "--timeout=3s")
+
+        refused = run_page_lines(kube, rollout_status)
+        assert "rollout status is only available for RollingUpdate strategy type" in refused.stderr
+        assert run_page_lines(kube, wait).returncode == 0, "every pod is on its revision"
+        undo = f"kubectl rollout undo statefulset/{SERVICE} -n staging"
+        assert run_page_lines(kube, undo).returncode == 0
+        timed_out = run_page_lines(kube, wait)
+        assert timed_out.returncode != 0 and "timed out" in timed_out.stderr, timed_out.stderr
 
 
 def test_a_charts_on_delete_statefulset_is_waited_for_by_its_counts(

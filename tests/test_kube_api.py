@@ -543,6 +543,46 @@ def test_argo_cds_healthy_is_not_enough_for_a_charts_on_delete_statefulset(
         assert timed_out.returncode == 1 and "0 updated" in timed_out.stderr, timed_out.stderr
 
 
+# --- a chart's workloads, found from its pods' managing owners --------------------------------
+
+
+def other_owner_first(cluster: Cluster, namespace: str) -> None:
+    """Give every pod and ReplicaSet of ``namespace`` an owner that is not its controller,
+    listed before the one that is (an object may have several owners; only one manages it:
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/)."""
+    decoy = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "decoy"}
+    with cluster.lock:
+        for (plural, ns, _), obj in cluster.objects.items():
+            if ns == namespace and plural in ("pods", "replicasets"):
+                refs = obj["metadata"]["ownerReferences"]
+                refs.insert(0, {**decoy, "uid": f"decoy-{len(refs)}", "controller": False})
+
+
+def test_a_charts_workloads_are_their_pods_controllers_not_their_first_owners(
+    render: Callable[[dict[str, str]], Path], tmp_path: Path
+) -> None:
+    """The Helm scripts find the chart's workloads from its pods (find_workloads, run with the
+    real kubectl): each pod's and ReplicaSet's owner marked controller, whatever owner the
+    list names first. Negative control: the first owner listed leads to the decoy."""
+    answers = {"workload": "helm", "chart_workload": f"deployment/{SERVICE}", "gitops": "none"}
+    with ExitStack() as stack:
+        kube = Kube(tmp_path, SERVICES["deployment"], stack)
+        common = render(answers) / "scripts" / "lib" / "common.sh"
+        other_owner_first(kube.target, "staging")
+        find = (
+            f"source {common}; NAMESPACE=staging; CONTEXT={PROD}; set_workload_commands\n"
+            'find_workloads && printf "%s\\n" "${WORKLOADS[@]}"'
+        )
+        found = run_page_lines(kube, find)
+        assert found.returncode == 0, found.stderr
+        assert found.stdout.split() == [f"deployment/{SERVICE}"]
+
+        scripts = common.parent.parent
+        first_listed = doctored(scripts, tmp_path / "doctored", "[?(@.controller==true)]", "[0]")
+        wrong = run_page_lines(kube, find.replace(str(scripts), str(first_listed)))
+        assert wrong.stdout.split() == ["deployment/decoy"], wrong.stderr
+
+
 def test_db_migrations_never_runs_in_a_pod_that_is_not_running(
     render: Callable[[dict[str, str]], Path], tmp_path: Path
 ) -> None:

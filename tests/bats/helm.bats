@@ -7,8 +7,8 @@ load helpers
 PODS_JSONPATH='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.name\}\{\"\\t\"\}\{.spec.containers\[\*\].image\}\{\"\\n\"\}\{end\}'
 
 # How the scripts find the chart's workload: the pods' owner, and the ReplicaSet's owner.
-OWNER='-o jsonpath=\{.metadata.ownerReferences\[0\].kind\}/\{.metadata.ownerReferences\[0\].name\}'
-PODS_OWNERS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.ownerReferences\[0\].kind\}/\{.metadata.ownerReferences\[0\].name\}\{\"\\n\"\}\{end\}'
+OWNER='-o jsonpath=\{.metadata.ownerReferences\[\?\(@.controller==true\)\].kind\}/\{.metadata.ownerReferences\[\?\(@.controller==true\)\].name\}'
+PODS_OWNERS='-o jsonpath=\{range\ .items\[\*\]\}\{.metadata.ownerReferences\[\?\(@.controller==true\)\].kind\}/\{.metadata.ownerReferences\[\?\(@.controller==true\)\].name\}\{\"\\n\"\}\{end\}'
 
 setup() {
   common_setup

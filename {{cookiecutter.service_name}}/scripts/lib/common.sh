@@ -361,11 +361,13 @@ require_revision() { # require_revision OPTION N
 
 {% if cmd.engine_name == 'helm' %}
 # The Deployments and StatefulSets that own the service's pods, as kind/name in WORKLOADS: a
-# chart names its workloads itself. Pods name their owner; a ReplicaSet names its Deployment
-# (https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/).
+# chart names its workloads itself. Pods name their owner; a ReplicaSet names its Deployment.
+# An object may list several owners, and only the one with controller: true manages it
+# (https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/), so
+# that one is followed, never the first listed.
 find_workloads() {
   local owners owner
-  owners=$(run "${PODS_CMD[@]}" -o 'jsonpath={range .items[*]}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\n"}{end}') ||
+  owners=$(run "${PODS_CMD[@]}" -o '{{ cmd.controller_owner_jsonpath }}') ||
     return 1
   WORKLOADS=()
   while read -r owner; do

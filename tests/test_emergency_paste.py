@@ -118,3 +118,62 @@ def test_a_box_with_a_variable_not_asked_for_fails(render, tmp_path: Path) -> No
     )
     assert ASKED.findall(old_helm) != asked_first(old_helm)
     assert paste_problems(old_helm, asked_first(old_helm), stubs, tmp_path) != []
+
+
+# --- an Argo Rollouts Rollout: abort, undo or both, by the state it is in -------------------------
+
+ARGO_CASES = {case: answers for case, answers in CASES.items() if case.startswith("argo-rollouts-")}
+# What the box must change in each state (the stub's Rollout: stable revision 3; while updating,
+# its spec asks for revision 4): in progress, abort and put the stable revision back in the spec
+# (a bare undo takes the revision before the newest, which after an earlier aborted update is not
+# the stable one); completed, nothing to abort, and undo to the previous revision. Never a promote
+# past the analysis: the team decides that.
+EXPECTED_ROLLOUT_CHANGES = {
+    "updating": [["abort"], ["undo", "--to-revision=3"]],
+    "completed": [["undo"]],
+}
+STATE_SWITCHES = {"updating": {"STUB_ROLLOUT_UPDATING": "1"}, "completed": {}}
+# The box before it read the state: abort, undo and promote --full, whatever the state.
+ABORT_UNDO_PROMOTE = """\
+kubectl argo rollouts abort checkout -n production
+kubectl argo rollouts get rollout checkout -n production
+kubectl argo rollouts undo checkout -n production
+kubectl argo rollouts promote checkout -n production --full
+kubectl argo rollouts status checkout -n production --timeout 5m
+"""
+
+
+def rollout_changes(calls: list[list[str]]) -> list[list[str]]:
+    """The plugin's changing calls, each as its verb and any --to-revision."""
+    return [
+        [call[3], *(word for word in call if word.startswith("--to-revision="))]
+        for call in calls
+        if call[1:3] == ["argo", "rollouts"] and call[3] in ("abort", "undo", "promote")
+    ]
+
+
+def changes_in_state(block: str, state: str, folder: Path, context: str) -> list[list[str]]:
+    stubs = Stubs(folder, context)
+    stubs.env.update(STATE_SWITCHES[state])
+    assert paste_problems(block, asked_first(block), stubs, folder) == []
+    return rollout_changes(stubs.calls())
+
+
+@pytest.mark.parametrize("case", list(ARGO_CASES))
+@pytest.mark.parametrize("state", list(EXPECTED_ROLLOUT_CHANGES))
+def test_the_argo_rollouts_box_does_what_the_rollouts_state_needs(
+    render, case: str, state: str, tmp_path: Path
+) -> None:
+    answers = ARGO_CASES[case]
+    first = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    changes = changes_in_state(first, state, tmp_path, answers.get("kube_context", ""))
+    assert changes == EXPECTED_ROLLOUT_CHANGES[state]
+
+
+def test_abort_then_a_bare_undo_and_a_promote_fail_the_state_check(tmp_path: Path) -> None:
+    """Negative control: the box that ran every step whatever the state undoes to the revision
+    before the newest during an update, and promotes past the analysis in both states."""
+    for state, expected in EXPECTED_ROLLOUT_CHANGES.items():
+        changes = changes_in_state(ABORT_UNDO_PROMOTE, state, tmp_path / state, "")
+        assert changes != expected
+        assert ["promote"] in changes

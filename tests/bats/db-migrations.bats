@@ -266,11 +266,15 @@ CALLS
   assert_nothing_called
 }
 
+# GitOps asks even outside production; Flux's object is fixed at render time, so under Flux
+# --namespace is refused (2, below) and these run in production.
+gitops_namespace() { if [[ $GITOPS == flux ]]; then printf '%s' "$NS"; else printf staging; fi; }
+
 @test "rollback under GitOps: no terminal and no --yes is refused (3), even outside production" {
   [[ $GITOPS != none ]] || skip "no GitOps"
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
-  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging </dev/null
+  run -3 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace "$(gitops_namespace)" </dev/null
   assert_output_has "no terminal to confirm it; pass --yes"
   assert_nothing_called
 }
@@ -279,7 +283,7 @@ CALLS
   [[ $GITOPS != none ]] || skip "no GitOps"
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
-  STUB_GITOPS_PAUSED=0 run -3 typing "$SERVICE" "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging
+  STUB_GITOPS_PAUSED=0 run -3 typing "$SERVICE" "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace "$(gitops_namespace)"
   assert_output_has "is not paused for $SERVICE"
   assert_no_exec
 }
@@ -288,9 +292,26 @@ CALLS
   [[ $GITOPS != none ]] || skip "no GitOps"
   tool_commands
   [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
-  STUB_GITOPS_PAUSED=0 run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging --yes </dev/null
+  local namespace
+  namespace=$(gitops_namespace)
+  STUB_GITOPS_PAUSED=0 run -0 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace "$namespace" --yes </dev/null
   assert_output_has "its next sync may revert this change"
-  [[ $(mutating_calls) == *"-n staging"* ]]
+  [[ $(mutating_calls) == *"-n $namespace"* ]]
+}
+
+@test "rollback under Flux: another --namespace is refused (2) before any call: the Flux object checked is production's" {
+  [[ $GITOPS == flux ]] || skip "Flux only"
+  tool_commands
+  [[ -n $ROLLBACK ]] || skip "$MIGRATION_TOOL has no rollback"
+  run -2 "$SCRIPTS/db-migrations.sh" rollback "${ROLLBACK_ARGS[@]}" --namespace staging --yes </dev/null
+  assert_output_has "--namespace does not apply"
+  assert_nothing_called
+}
+
+@test "status under Flux reads another --namespace: it changes nothing, so no Flux object is involved" {
+  [[ $GITOPS == flux ]] || skip "Flux only"
+  run -0 "$SCRIPTS/db-migrations.sh" status --namespace staging </dev/null
+  [[ $(calls) == *"-n staging"* ]]
 }
 
 @test "liquibase: --count N instead of a tag, never both" {

@@ -210,10 +210,7 @@ main() {
   [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
     usage_error "--namespace does not apply: this rolls back the Argo CD application $GITOPS_APP"
 {% elif c.gitops == 'flux' %}
-  # The Flux object (and a HelmRelease's release and storage namespace) is fixed at render time:
-  # another namespace would pause or roll back production's while saying it acts elsewhere.
-  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
-    usage_error "--namespace does not apply: Flux's {{ cmd.flux_kind }} $GITOPS_APP in {{ c.flux_namespace }}{% if cmd.engine_name == 'helm' %} (release $HELM_RELEASE){% endif %} is fixed at render time for $PRODUCTION_NAMESPACE; render the $NAMESPACE service's own runbooks"
+  require_flux_namespace
 {% endif %}
 {% if cmd.engine_name == 'helm' and c.gitops == 'flux' %}
   # helm's -n is both the release's storage and the default namespace of the chart's objects:

@@ -239,6 +239,16 @@ gitops_paused() {
 {% endif %}
 }
 
+{% if c.gitops == 'flux' %}
+# The Flux object (and a HelmRelease's release and storage namespace) is fixed at render time:
+# under another --namespace a write would check, pause or roll back production's while saying
+# it acts elsewhere. Every script that writes under Flux calls it first.
+require_flux_namespace() {
+  [[ $NAMESPACE == "$PRODUCTION_NAMESPACE" ]] ||
+    usage_error "--namespace does not apply: Flux's {{ cmd.flux_kind }} $GITOPS_APP in {{ c.flux_namespace }}{% if cmd.engine_name == 'helm' %} (release $HELM_RELEASE){% endif %} is fixed at render time for $PRODUCTION_NAMESPACE; render the $NAMESPACE service's own runbooks"
+}
+
+{% endif %}
 # Before a manual change under GitOps: refuse unless reconciliation is paused, or --yes says
 # the caller knows the next sync may revert it.
 require_gitops_paused() {

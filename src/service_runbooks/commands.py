@@ -18,10 +18,16 @@ it, not all of bash:
 Words are split as the shell splits them (``shlex`` in POSIX mode), so ``argv`` is what the
 program receives, with variables and substitutions left as written (``"$POD"`` becomes ``$POD``,
 ``"$(cat f)"`` becomes ``$(cat f)``).
+
+A fleet's pages hold hundreds of thousands of lines, so the common cases skip ``shlex`` (it
+reads a character at a time) and give what it gives: a line with no quote, escape, comment or
+``|&;`` is split on whitespace; whether a line's quotes are closed is read by a scan of its
+quotes and escapes; and each distinct logical line is split once per process.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
@@ -45,6 +51,21 @@ _SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
 # What the shell removes from a line's characters as it makes its words: quotes and escapes
 # (https://www.gnu.org/software/bash/manual/bash.html#Quote-Removal).
 _QUOTE_REMOVAL = str.maketrans("", "", "'\"\\")
+# What makes shlex (POSIX mode, punctuation_chars="|&;", commenters="#", whitespace_split) do
+# more than split on its whitespace, " \t\r\n": quotes, escapes, comments, command-ending
+# punctuation, and whitespace that is not its own (str.split splits on more than shlex does)
+# (https://docs.python.org/3/library/shlex.html#shlex.shlex.whitespace, #parsing-rules,
+# #improved-compatibility-with-shells; https://github.com/python/cpython/blob/3.11/Lib/shlex.py).
+_NOT_PLAIN = re.compile(r"['\"\\#|&;]|[^\S \t\r\n]")
+# A text shlex splits without error, read as its POSIX rules read quotes and escapes: outside
+# quotes a backslash takes the next character and an unquoted "#" comments out the rest of its
+# line (inside a word too); inside double quotes a backslash takes the next character; inside
+# single quotes nothing is special but the closing quote (``read_token`` in
+# https://github.com/python/cpython/blob/3.11/Lib/shlex.py). Each part starts with its own
+# character, and possessive: the match is linear, also on a text that fails.
+_CLOSED = re.compile(r"""(?:[^'"\\#]++|'[^']*+'|"(?:[^"\\]++|\\[\s\S])*+"|\\[\s\S]|#[^\n]*+)*+""")
+# Distinct logical lines whose commands are kept per process (a fleet's pages repeat most lines).
+_LINES_KEPT = 16384
 
 
 @dataclass(frozen=True)
@@ -124,45 +145,62 @@ def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
 
 
 def _closed(text: str) -> bool:
+    """Whether shlex splits ``text`` without error: it fails only on an open quote or a trailing
+    escape ("No closing quotation", "No escaped character": ``read_token`` in
+    https://github.com/python/cpython/blob/3.11/Lib/shlex.py)."""
     if "'" not in text and '"' not in text and "\\" not in text:
-        # shlex fails only on an open quote or a trailing escape ("No closing quotation",
-        # "No escaped character": https://github.com/python/cpython/blob/3.11/Lib/shlex.py)
         return True
-    try:
-        _split(text)
-    except ValueError:
-        return False
-    return True
+    return _CLOSED.fullmatch(text) is not None
 
 
 def _split(text: str) -> list[str]:
+    if not _NOT_PLAIN.search(text):
+        return text.split()
+    return _shlex_split(text)
+
+
+def _shlex_split(text: str) -> list[str]:
     lexer = shlex.shlex(text, posix=True, punctuation_chars="|&;")
     lexer.whitespace_split = True
     lexer.commenters = "#"
     return list(lexer)
 
 
+class _Unsplittable(ValueError):
+    """A logical line shlex cannot split; its message names the part that fails."""
+
+
 def _commands_of(logical: str, line: int) -> list[Command]:
     """The commands of one logical line: its substitutions and array bodies first."""
+    try:
+        argvs = _argvs_of(logical)
+    except _Unsplittable as error:
+        raise CommandSyntaxError(f"line {line}: {error}") from error.__cause__
+    return [Command(argv, line) for argv in argvs]
+
+
+@functools.lru_cache(maxsize=_LINES_KEPT)
+def _argvs_of(logical: str) -> tuple[tuple[str, ...], ...]:
+    """The argv of each command of a logical line; a pure function of the line, kept."""
     if _ARRAY_ASSIGNMENT.match(logical):
         body = logical[logical.index("(") + 1 : logical.rindex(")")] if ")" in logical else ""
-        return _commands_of(body, line)
+        return _argvs_of(body)
     inner, outer = _take_substitutions(logical)
-    commands = [command for body in inner for command in _commands_of(body, line)]
+    argvs = [argv for body in inner for argv in _argvs_of(body)]
     try:
         words = [_SUBSTITUTION.sub(lambda m: f"$({inner[int(m[1])]})", w) for w in _split(outer)]
     except ValueError as error:
-        raise CommandSyntaxError(f"line {line}: {error}: {logical.strip()!r}") from error
+        raise _Unsplittable(f"{error}: {logical.strip()!r}") from error
     part: list[str] = []
     for word in [*_join_duplications(words), ";"]:
         if word in _SEPARATORS:
             argv = _strip_prefix(part)
             if argv:
-                commands.append(Command(tuple(argv), line))
+                argvs.append(tuple(argv))
             part = []
         else:
             part.append(word)
-    return commands
+    return tuple(argvs)
 
 
 def _join_duplications(words: list[str]) -> list[str]:
@@ -203,6 +241,8 @@ def _strip_prefix(words: list[str]) -> list[str]:
 def _take_substitutions(text: str) -> tuple[list[str], str]:
     """The bodies of the top-level $(...) of a line outside single quotes, and the line with
     each replaced by a numbered placeholder (restored as ``$(body)`` in the words)."""
+    if "$(" not in text:
+        return [], text  # nothing to take: the loop below would copy every character
     bodies: list[str] = []
     out: list[str] = []
     index, quote = 0, ""

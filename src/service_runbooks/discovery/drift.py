@@ -6,7 +6,7 @@ template's engine module (``engines.jinja``), so the Helm release and its namesp
 the pages print (under Flux, the template's own rule for the release name), never a second copy
 of that rule. What the cluster says comes from discovery (cluster.py: the same index, facts and
 answers as ``discover --cluster``), and from a few more GETs: the pods the selector finds, the
-Helm release's record, the GitOps object the pages name.
+Helm release's record, the GitOps object and the autoscaler (hpa_name) the pages name.
 
 Each difference names the answer, what the pages say, what the cluster says, and the object it
 was read from. Nothing is changed, in the cluster or in the folders.

@@ -93,6 +93,13 @@ EXPECTED: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
                 "metadata.labels['metrics-job'] (named by ServiceMonitor/prod-frontend "
                 "spec.jobLabel)",
             ),
+            # the base's HPA, renamed by namePrefix like the Deployment it scales (references
+            # to renamed objects follow: https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/nameprefix/)
+            "hpa_name": (
+                "prod-frontend",
+                "deploy/overlays/prod (kubectl kustomize): HorizontalPodAutoscaler/prod-frontend "
+                "spec.scaleTargetRef",
+            ),
         },
         # `labels:` without includeSelectors leaves the selector alone
         "staging-frontend": {
@@ -117,6 +124,11 @@ EXPECTED: dict[str, dict[str, dict[str, tuple[str, str]]]] = {
                 "deploy/overlays/staging (kubectl kustomize): Service/staging-frontend "
                 "metadata.labels['metrics-job'] (named by ServiceMonitor/staging-frontend "
                 "spec.jobLabel)",
+            ),
+            "hpa_name": (
+                "staging-frontend",
+                "deploy/overlays/staging (kubectl kustomize): "
+                "HorizontalPodAutoscaler/staging-frontend spec.scaleTargetRef",
             ),
         },
     },

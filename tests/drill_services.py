@@ -10,6 +10,9 @@ cluster, plus one Helm chart under Argo CD):
 - ``payments-api``: a Helm release under a Flux HelmRelease with targetNamespace (helm);
 - ``storefront``: a Helm chart rendered by Argo CD, no Helm release (argocd-helm).
 
+Each has a HorizontalPodAutoscaler named after it, which its ``hpa_name`` names; ``UNSCALED`` is
+``payments-api`` whose answers name none.
+
 Only kubectl can run here: helm, flux, argocd, curl and the kubectl-argo-rollouts plugin are
 tests/bats/stubs/stub, which says it is a stub when asked its version.
 """
@@ -43,6 +46,7 @@ SERVICES: list[dict[str, str]] = [
     {
         **_COMMON,
         "service_name": "search",
+        "hpa_name": "search",
         "namespace": "search",
         "workload": "deployment",
         "app_label_selector": "app=search",
@@ -51,6 +55,7 @@ SERVICES: list[dict[str, str]] = [
     {
         **_COMMON,
         "service_name": "checkout",
+        "hpa_name": "checkout",
         "namespace": "shop",
         "workload": "argo-rollout",
         "app_label_selector": "app=checkout",
@@ -60,6 +65,7 @@ SERVICES: list[dict[str, str]] = [
     {
         **_COMMON,
         "service_name": "payments-api",
+        "hpa_name": "payments-api",
         "namespace": "payments",
         "workload": "helm",
         "app_label_selector": "app=payments-api",
@@ -72,6 +78,7 @@ SERVICES: list[dict[str, str]] = [
     {
         **_COMMON,
         "service_name": "storefront",
+        "hpa_name": "storefront",
         "namespace": "store",
         "workload": "helm",
         "app_label_selector": "app=storefront",
@@ -80,6 +87,8 @@ SERVICES: list[dict[str, str]] = [
         "chart_workload": "deployment/storefront",
     },
 ]
+# payments-api as a service whose answers name no autoscaler (hpa_name left empty).
+UNSCALED = {key: value for key, value in SERVICES[2].items() if key != "hpa_name"}
 STUBBED = ("helm", "flux", "argocd", "curl", "kubectl-argo-rollouts")
 # What a stubbed tool would run that changes something (none may ever be called).
 CHANGING_STUB_CALLS = (
@@ -110,9 +119,10 @@ def drill_cluster() -> Cluster:
     return cluster
 
 
-def render_services(folder: Path) -> Path:
-    """The four services rendered by ``service-runbooks render``; the output folder."""
-    fleet = write_fleet(folder / "fleet.yaml", SERVICES)
+def render_services(folder: Path, services: list[dict[str, str]] = SERVICES) -> Path:
+    """The services (the four above unless given) rendered by ``service-runbooks render``; the
+    output folder."""
+    fleet = write_fleet(folder / "fleet.yaml", services)
     output = folder / "out"
     assert main(["render", str(fleet), "--output", str(output)]) == 0
     return output

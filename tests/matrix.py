@@ -25,9 +25,11 @@ HEALTH_CHECKS: list[dict[str, str]] = [
     {"health_check": "readiness"},
 ]
 # Optional answers, given on every other combination so both branches render: a workload name
-# apart from the component's proves that every command naming the workload uses it.
+# apart from the component's proves that every command naming the workload uses it, and an
+# autoscaler's name that every command acting on it names it instead of asking the reader.
 OPTIONAL_ANSWERS = {
     "workload_name": "payments-api-v2",
+    "hpa_name": "payments-api-v2-cpu",
     "kube_context": "prod-eu-west-1",
     "system": "payments",
     "pagerduty_service_id": "PABC123",

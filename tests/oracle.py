@@ -53,6 +53,12 @@ class Service:
         return self.answers["gitops"]
 
     @property
+    def hpa(self) -> str:
+        """The autoscaler a patch names: the answers' (hpa_name), else the reader's $HPA, quoted
+        as a shell word (https://kubernetes.io/docs/reference/kubectl/generated/kubectl_patch/)."""
+        return self.answers.get("hpa_name") or '"${HPA:?}"'
+
+    @property
     def engine(self) -> str:
         """kubectl-rollout, argo-rollouts, helm (a release in the cluster) or argocd-helm
         (Argo CD renders the chart itself: no Helm release exists)."""

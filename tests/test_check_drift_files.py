@@ -199,3 +199,36 @@ def test_argo_rollouts_set_image_names_the_rollout_not_the_sub_verb() -> None:
     commands = parse_shell('kubectl argo rollouts set image checkout -n shop "app=${IMAGE:?}"\n')
     report = check_objects([("page.md", c) for c in commands], index_objects([]), "shop", True)
     assert [(n.kind, n.name) for n in report.missing] == [("Rollout", "checkout")]
+
+
+@pytest.fixture
+def autoscaled(tmp_path: Path) -> Rendered:
+    """The Kustomize fixture's fleet (each overlay's Deployment with the base's HPA, named by
+    namePrefix), discovered and rendered: hpa_name is a derived answer with its source."""
+    repo = Path(shutil.copytree(FIXTURES / "kustomize", tmp_path / "repo"))
+    fleet = repo / "fleet.yaml"
+    run_cli(ROOT, "discover", repo, "--output", fleet)
+    text = fleet.read_text(encoding="utf-8")
+    assert 'hpa_name: "deploy/overlays/prod (kubectl kustomize): HorizontalPodAutoscaler/' in text
+    given = '  reviewed_on: "2026-12-01"\n  gitops: "none"\n'
+    fleet.write_text(text.replace("services:\n", f"defaults:\n{given}services:\n", 1), "utf-8")
+    run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")
+    return Rendered(repo, fleet, tmp_path / "out")
+
+
+def test_an_autoscaler_the_sources_no_longer_hold_is_drift(autoscaled: Rendered) -> None:
+    """hpa_name is compared like every derived answer: unchanged, the fleet matches; the HPA
+    gone from the base, each service's hpa_name drifts by name, and the pages' patch of it
+    names an object the manifests no longer build."""
+    out = autoscaled.drift(check=0)
+    assert out.count(": matches the sources") == 2, out
+    autoscaled.edit("deploy/base/kustomization.yaml", "  - hpa.yaml\n", "")
+    out = autoscaled.drift(check=1)
+    for name in ("prod-frontend", "staging-frontend"):
+        assert (
+            f"hpa_name: the pages say '{name}', the sources now say nothing: not derived any more"
+        ) in out, out
+    assert (
+        "objects: the pages say 'HorizontalPodAutoscaler/prod-frontend', the sources now say no "
+        "HorizontalPodAutoscaler 'prod-frontend' in namespace 'shop-prod' in the manifests"
+    ) in out

@@ -65,6 +65,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "kube_context": ("prod", "kubectl --context prod"),
         # Flux's kind, lowercase as the answer's choices spell it
         "gitops_kind": ("helmrelease", "HelmRelease/flux-system/payments-api kind"),
+        # the HPA whose scaleTargetRef is the workload: an answer, no longer a comment
+        "hpa_name": (
+            "payments-api",
+            "HorizontalPodAutoscaler/payments/payments-api spec.scaleTargetRef",
+        ),
     },
     "ledger-db": {
         "namespace": ("ledger", "StatefulSet/ledger/ledger-db metadata.namespace"),
@@ -105,6 +110,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "workload": ("deployment", "Deployment/search/search kind"),
         "app_label_selector": ("app=search", "Deployment/search/search spec.selector"),
         "metrics_selector": ('job="search"', "ServiceMonitor/monitoring/search spec.selector"),
+        "hpa_name": ("search", "HorizontalPodAutoscaler/search/search spec.scaleTargetRef"),
     },
     "orders": {
         "workload": ("deployment", "Deployment/orders/orders kind"),
@@ -132,7 +138,6 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
             "flux-system",
             "HelmRelease/flux-system/payments-api status.storageNamespace",
         ),
-        "hpa_name": ("payments-api", "HorizontalPodAutoscaler/payments/payments-api"),
         "hpa_min_replicas": ("3", "spec.scaleTargetRef"),
         "hpa_max_replicas": ("12", "spec.scaleTargetRef"),
         "pdb_names": (["payments-api"], "PodDisruptionBudget/payments/payments-api"),
@@ -147,7 +152,6 @@ EXPECTED_PROPOSED: dict[str, dict[str, tuple[Any, str]]] = {
         "gitops_reverts_by_hand_changes": ("false", "Argo CD's default is no self-heal"),
     },
     "search": {
-        "hpa_name": ("search", "HorizontalPodAutoscaler/search/search spec.scaleTargetRef"),
         "hpa_min_replicas": ("2", "HorizontalPodAutoscaler/search/search"),
         "hpa_max_replicas": ("6", "HorizontalPodAutoscaler/search/search"),
     },
@@ -478,6 +482,36 @@ def test_drift_lists_every_difference(
         in (out)
     )
     assert "no Secret sh.helm.release.v1.web.v<N>" in out
+
+
+def test_drift_compares_the_autoscaler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hpa_name, derived from the live HPA, is compared like the other derived answers: an HPA
+    the pages name that the cluster no longer holds, and one the cluster has for a workload
+    whose answers name none, each drift by the answer's name; exit 1."""
+    cluster = fleet_cluster()
+    with served(tmp_path / "home", monkeypatch, cluster) as api:
+        fleet = discovered_fleet(
+            tmp_path / "fleet.yaml", capsys, {"payments-api": {"hpa_name": ""}}
+        )
+        written = {e["service_name"]: e for e in yaml.safe_load(fleet.read_text())["services"]}
+        assert written["search"]["hpa_name"] == "search"  # derived, as an answer
+        del cluster.objects[("horizontalpodautoscalers", "search", "search")]
+        api.server.requests.clear()
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster", "--context", CONTEXT)
+        kube_checks.check_only_gets(api.server.requests)
+    assert status == 1, out
+    assert (
+        "  - hpa_name: the pages say 'search', the cluster says no HorizontalPodAutoscaler "
+        "search/search (cluster prod: horizontalpodautoscalers.autoscaling search -n search)"
+    ) in out
+    assert (
+        "  - hpa_name: the pages say 'no autoscaler (hpa_name is empty)', the cluster says "
+        "'payments-api' (cluster prod: HorizontalPodAutoscaler/payments/payments-api "
+        "spec.scaleTargetRef)"
+    ) in out
+    assert out.count("hpa_name:") == 2, out  # the other services' autoscalers match
 
 
 def test_drift_reads_the_rendered_answers(

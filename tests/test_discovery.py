@@ -724,8 +724,10 @@ def test_answers_from_facts() -> None:
         "workload": "statefulset",
         "app_label_selector": "app=db",
         "metrics_selector": 'job="shop/db"',
+        "hpa_name": "db",
     }
     assert answers.sources["metrics_selector"] == "f: pm"
+    assert answers.sources["hpa_name"] == "f: hpa"
     assert answers.sources["workload_name"] == "f: name"
     assert answers.not_derived["lifecycle"].startswith("'prod' from c: lifecycle must be one of")
     # The probe's details are answers of an in-cluster check only: never listed as missing.
@@ -733,7 +735,6 @@ def test_answers_from_facts() -> None:
     assert set(answers.not_derived) == set(DISCOVERED_ANSWERS) - set(answers.answers) - details
     # facts the template has no answer for stay apart, under proposed names
     assert answers.proposed == {
-        "hpa_name": "db",
         "hpa_min_replicas": "1",
         "hpa_max_replicas": "3",
     }

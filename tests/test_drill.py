@@ -1,9 +1,10 @@
 """``service-runbooks drill`` against the fake API server (the real kubectl talks to it), one
 service per deployment engine: a matching cluster passes; a missing workload, a role without
-``patch`` and a refused HPA look-up fail by the step's name (a service without an HPA skips
-it); nothing but reads and can-i questions reach the server, and with ``--server-dry-run``
-every change carries ``dryRun=All`` (a step sent without the flag is caught); the service's
-access/*.yaml validate against the Kubernetes schemas, and are what the drill needs."""
+``patch``, a removed HPA the answers name (hpa_name) and a refused HPA look-up fail by the
+step's name (a service whose answers name no HPA skips it); nothing but reads and can-i
+questions reach the server, and with ``--server-dry-run`` every change carries ``dryRun=All``
+(a step sent without the flag is caught); the service's access/*.yaml validate against the
+Kubernetes schemas, and are what the drill needs."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import kube_checks
+import kube_objects as objects
 import kubernetes_validate
 import pytest
 from cluster_services import CONTEXT, served
 from drill_services import (
     ENGINES,
+    UNSCALED,
     access_documents,
     changing_stub_calls,
     drill_cluster,
@@ -194,48 +197,113 @@ def test_a_role_without_patch_fails_the_can_i_step_by_name(
     )
 
 
-def test_a_service_without_an_hpa_skips_the_step_that_finds_it(
+def test_a_removed_hpa_fails_the_step_that_finds_it(
     services: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A service without an autoscaler is normal, and the answers name none: the look-up of
-    the pages' ${HPA:?} is reported as not applicable, with why, and the drill passes."""
+    """The answers name the autoscaler (hpa_name) and the pages patch it by name: a cluster
+    without it fails the look-up by the step's name, naming the HPA and the steps that need it."""
     service = services / "payments-api"
     stub_tools(tmp_path, monkeypatch)
     cluster = _without(drill_cluster(), "horizontalpodautoscalers", "payments", "payments-api")
     with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)):
         status, out, report = drill(capsys, service, tmp_path / "report.json")
-    assert status == 0, out
-    assert failed(report) == {}
-    (step,) = [step for step in steps_of(report) if step["name"] == "find HPA"]
-    assert step["status"] == "skipped"
+    assert status == 1
+    assert set(failed(report)) == {"find HPA"}, out
+    step = failed(report)["find HPA"]
+    assert step["argv"][:4] == ["kubectl", "get", "hpa", "payments-api"]
     assert step["reason"].startswith(
-        "not applicable: no HorizontalPodAutoscaler in namespace payments has scaleTargetRef "
-        "Deployment/payments-api, and the service's answers name no autoscaler"
-    )
+        "NotFound: no HorizontalPodAutoscaler payments-api in namespace payments, which the "
+        "service's answers name (hpa_name)"
+    ), step
     assert step["needed_by"] == ["hpa_max", "hpa_min"]
-    assert "skipped 1: not applicable: no HorizontalPodAutoscaler" in out
 
 
-def test_an_hpa_look_up_the_cluster_refuses_fails_by_name(
+def test_an_hpa_of_another_workload_fails_the_step_that_finds_it(
     services: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Skipping a service without an autoscaler never hides a look-up that could not be made:
-    an identity that may not list HPAs fails the step with the API server's reason."""
+    """The HPA the answers name exists but scales something else: its patch would not change
+    the service's capacity, so the look-up fails, naming both targets."""
     service = services / "payments-api"
     stub_tools(tmp_path, monkeypatch)
-    role = full_rights(service, drop={("list", "horizontalpodautoscalers")})
+    cluster = _without(drill_cluster(), "horizontalpodautoscalers", "payments", "payments-api")
+    cluster.add(objects.hpa("payments", "payments-api", ("Deployment", "payments-worker"), 2, 6))
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(service)):
+        status, out, report = drill(capsys, service, tmp_path / "report.json")
+    assert status == 1
+    assert failed(report)["find HPA"]["reason"] == (
+        "the HorizontalPodAutoscaler payments-api in namespace payments has scaleTargetRef "
+        "Deployment/payments-worker, not the workload Deployment/payments-api"
+    ), out
+
+
+@pytest.fixture(scope="module")
+def unscaled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """payments-api rendered with answers that name no autoscaler (hpa_name empty)."""
+    return render_services(tmp_path_factory.mktemp("unscaled"), [UNSCALED]) / "payments-api"
+
+
+@pytest.mark.parametrize("cluster_has_one", [False, True])
+def test_a_service_whose_answers_name_no_hpa_skips_the_step_that_finds_it(
+    unscaled: Path,
+    cluster_has_one: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without hpa_name the service is scaled by hand per its answers: the look-up of the
+    pages' ${HPA:?} (the namespace's list the scaling page has the reader check) is not
+    applicable, said with why, and the drill passes; an HPA the cluster holds for the
+    workload all the same is named, with the answer to give."""
+    stub_tools(tmp_path, monkeypatch)
+    cluster = drill_cluster()
+    if not cluster_has_one:
+        cluster = _without(cluster, "horizontalpodautoscalers", "payments", "payments-api")
+    with served(tmp_path / "home", monkeypatch, cluster, full_rights(unscaled)):
+        status, out, report = drill(capsys, unscaled, tmp_path / "report.json")
+    assert status == 0, out
+    assert failed(report) == {}
+    (step,) = [step for step in steps_of(report) if step["name"] == "find HPA"]
+    assert step["status"] == "skipped"
+    assert step["argv"][:4] == ["kubectl", "get", "hpa", "-n"]
+    assert step["reason"].startswith(
+        "not applicable: the service's answers name no autoscaler (hpa_name is empty)"
+    )
+    named = (
+        ", yet HorizontalPodAutoscaler payments-api in namespace payments has scaleTargetRef "
+        "Deployment/payments-api: give it as hpa_name"
+    )
+    assert step["reason"].endswith(named) == cluster_has_one, step
+    assert step["needed_by"] == ["hpa_max", "hpa_min"]
+    assert "skipped 1: not applicable: the service's answers name no autoscaler" in out
+
+
+@pytest.mark.parametrize("verb", ["get", "list"])
+def test_an_hpa_look_up_the_cluster_refuses_fails_by_name(
+    services: Path,
+    unscaled: Path,
+    verb: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Negative control: skipping a service without an autoscaler never hides a look-up that
+    could not be made: an identity that may not get the named HPA (or list them, without
+    hpa_name) fails the step with the API server's reason."""
+    service = services / "payments-api" if verb == "get" else unscaled
+    stub_tools(tmp_path, monkeypatch)
+    role = full_rights(service, drop={(verb, "horizontalpodautoscalers")})
     with served(tmp_path / "home", monkeypatch, drill_cluster(), role):
         status, _, report = drill(capsys, service, tmp_path / "report.json")
     assert status == 1
     step = failed(report)["find HPA"]
     assert step["reason"].startswith(
-        "Forbidden: the identity may not list horizontalpodautoscalers.autoscaling"
+        f"Forbidden: the identity may not {verb} horizontalpodautoscalers.autoscaling"
     ), step
 
 

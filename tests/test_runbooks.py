@@ -114,7 +114,7 @@ def expected_on_page(svc: Service, page: str) -> list[str]:
             f"kubectl describe hpa {svc.flags}",
             f"kubectl get pdb {svc.flags}",
             f"kubectl top pods -l app={svc.name} {svc.flags}",
-            f'kubectl patch hpa "${{HPA:?}}" {svc.flags} --type=merge -p '
+            f"kubectl patch hpa {svc.hpa} {svc.flags} --type=merge -p "
             '"{\\"spec\\":{\\"minReplicas\\":${REPLICAS:?}}}"',
             f'kubectl delete pod "${{POD:?}}" {svc.flags}',
             *pause,

@@ -337,6 +337,22 @@ RULES: tuple[Rule, ...] = (
         pattern=_LABEL_PAIR + "(," + _LABEL_PAIR + ")*",
         max_length=500,
     ),
+    # An HPA's name is a DNS-1123 subdomain like most objects' (the API server's validation of
+    # a HorizontalPodAutoscaler uses ValidateObjectMeta with the subdomain rule:
+    # https://github.com/kubernetes/kubernetes/blob/v1.32.4/pkg/apis/autoscaling/validation/validation.go,
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names).
+    Rule(
+        "hpa_name",
+        "empty when the service has no autoscaler, or the name of the HorizontalPodAutoscaler "
+        "whose scaleTargetRef is the workload: a DNS-1123 subdomain (lowercase letters, digits, "
+        "'-' and '.', each dot-separated part starting and ending with a letter or digit), at "
+        "most 253 characters",
+        example="payments-api",
+        pattern=_DNS_SUBDOMAIN,
+        max_length=_OBJECT_NAME_MAX,
+        # Empty: the pages say the answers name no autoscaler and show how to look for one.
+        required=False,
+    ),
     _choice(
         "health_check",
         "how the pages and verify.sh check the service's health: readiness (the pods' Ready "

@@ -2,8 +2,8 @@
 
 Each answer keeps its fact's source. A value that breaks the answer's rule (rules.py, the one
 source of every rule) is not an answer: it is listed as not derived, with the rule. Facts the
-template has no answer for (the autoscaler, the PDBs, the sibling workloads...) are kept apart,
-under proposed names: written as comments, never given to cookiecutter.
+template has no answer for (the autoscaler's bounds, the PDBs, the sibling workloads...) are
+kept apart, under proposed names: written as comments, never given to cookiecutter.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service_runbooks.discovery.facts import WorkloadFacts
+from service_runbooks.discovery.facts import NO_HPA, WorkloadFacts
 from service_runbooks.discovery.model import Fact, Facts, quoted
 from service_runbooks.rules import RULES_BY_FIELD
 
@@ -53,6 +53,10 @@ DEPLOYER_ANSWERS = ("helm_release", "chart_workload", "kube_context")
 # monitor or scrape config shows them, listed as not derived only when what it shows cannot be
 # told apart (two labels, a rewrite); without one, cookiecutter.json's default is asked.
 MONITORING_ANSWERS = ("metrics_namespace_label", "rollouts_namespace_label")
+# Answers naming an object a service may not have (its autoscaler): written when the sources
+# hold it; without one nothing is written (the answer's empty default says there is none), and
+# it is listed as not derived only when the sources hold what cannot be told (two autoscalers).
+OBJECT_ANSWERS = ("hpa_name",)
 # The health check's kinds as the answer's choices spell them (cookiecutter.json): an httpGet
 # probe is in-cluster; a gRPC, exec or TCP probe leaves the readiness check (facts._probe_check).
 HEALTH_DETAILS = {"health_check_path": "path", "health_check_port": "port"}
@@ -141,6 +145,16 @@ def _when_shown(name: str) -> Callable[[Facts], Fact | str | None]:
     return pick
 
 
+def _hpa_name(facts: Facts) -> Fact | str | None:
+    """The HorizontalPodAutoscaler whose scaleTargetRef is the workload (facts._hpa); None
+    when none is (the service has no autoscaler, as the empty answer says)."""
+    hpa = facts.found.get("hpa")
+    if hpa is not None:
+        return Fact(hpa.value["name"], hpa.source)
+    why = facts.missing.get("hpa")
+    return None if why is None or why.startswith(NO_HPA) else why
+
+
 def _metrics_selector(facts: Facts) -> Fact | str:
     job = facts.found.get("metrics_job")
     if job is None:
@@ -218,6 +232,7 @@ ANSWERS: dict[str, Callable[[Facts], Fact | str | None]] = {
     "helm_release": _helm_only("helm_release"),
     "chart_workload": _helm_only("chart_workload"),
     "kube_context": _when_found("kube_context"),
+    "hpa_name": _hpa_name,
     "metrics_namespace_label": _when_shown("metrics_namespace_label"),
     "rollouts_namespace_label": _when_shown("rollouts_namespace_label"),
 }
@@ -229,7 +244,6 @@ def _proposed(facts: Facts) -> dict[str, Fact]:
     proposed: dict[str, Fact] = {}
     hpa = found.get("hpa")
     if hpa is not None:
-        proposed["hpa_name"] = Fact(hpa.value["name"], hpa.source)
         proposed["hpa_min_replicas"] = Fact(str(hpa.value["min"]), hpa.source)
         proposed["hpa_max_replicas"] = Fact(str(hpa.value["max"]), hpa.source)
     for name in (
@@ -273,7 +287,7 @@ def answers_for(workload_facts: WorkloadFacts) -> ServiceAnswers:
     """The answers one workload's facts give, each checked against its rule."""
     facts = workload_facts.facts
     result = ServiceAnswers()
-    for name in DISCOVERED_ANSWERS + DEPLOYER_ANSWERS + MONITORING_ANSWERS:
+    for name in DISCOVERED_ANSWERS + DEPLOYER_ANSWERS + OBJECT_ANSWERS + MONITORING_ANSWERS:
         picked = ANSWERS[name](facts)
         if picked is None:
             continue

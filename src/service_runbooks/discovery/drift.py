@@ -6,7 +6,7 @@ template's engine module (``engines.jinja``), so the Helm release and its namesp
 the pages print (under Flux, the template's own rule for the release name), never a second copy
 of that rule. What the cluster says comes from discovery (cluster.py: the same index, facts and
 answers as ``discover --cluster``), and from a few more GETs: the pods the selector finds, the
-Helm release's record, the GitOps object the pages name.
+Helm release's record, the GitOps object and the autoscaler (hpa_name) the pages name.
 
 Each difference names the answer, what the pages say, what the cluster says, and the object it
 was read from. Nothing is changed, in the cluster or in the folders.
@@ -32,6 +32,9 @@ WORKLOAD_KINDS = {
     "statefulset": "StatefulSet",
     "argo-rollout": "Rollout",
 }
+# The autoscaler the pages patch (hpa_name), as the other objects' kinds are written
+# (deployers.py): group, kind, and the resource kubectl is asked for.
+HPA = ("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers.autoscaling")
 # Answers compared as they are, when discovery derived them from the live objects.
 COMPARED = ("workload", "gitops", "gitops_app", "flux_namespace")
 # Helm 3 labels each release record (a Secret named sh.helm.release.v1.<release>.v<N>, the
@@ -148,6 +151,7 @@ def _compare_workload(
             differences.append(
                 Difference(name, str(value), f"not derived: {why}", workload.cite("metadata"))
             )
+    differences += _compare_hpa(page, answers)
     if page.engine == "helm":
         for name, wanted in (
             ("helm_release", page.helm_release),
@@ -157,6 +161,17 @@ def _compare_workload(
             if fact is not None and fact.value != wanted:
                 differences.append(Difference(name, wanted, repr(fact.value), fact.source))
     return differences
+
+
+def _compare_hpa(page: PageFacts, answers: ServiceAnswers) -> list[Difference]:
+    """The autoscaler the pages name (``hpa_name``; empty: none) against the one whose
+    scaleTargetRef is the live workload. A named one the cluster lacks is ``_missing_objects``'."""
+    named = str(page.answers.get("hpa_name") or "")
+    live = answers.answers.get("hpa_name")
+    if live is None or live == named:
+        return []
+    shown = named or "no autoscaler (hpa_name is empty)"
+    return [Difference("hpa_name", shown, repr(live), answers.sources["hpa_name"])]
 
 
 def _exists(
@@ -215,6 +230,16 @@ def _missing_objects(
                     f"{context}: secrets -l {labels} -n {page.helm_namespace}",
                 )
             )
+    hpa_name = str(page.answers.get("hpa_name") or "")
+    if hpa_name and not _exists(kubectl, HPA, namespace, hpa_name):
+        differences.append(
+            Difference(
+                "hpa_name",
+                hpa_name,
+                f"no HorizontalPodAutoscaler {namespace}/{hpa_name}",
+                f"{context}: {HPA[2]} {hpa_name} -n {namespace}",
+            )
+        )
     gitops = _gitops_object(page)
     if gitops is not None:
         object_kind, object_namespace, object_name = gitops

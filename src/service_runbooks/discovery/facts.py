@@ -158,6 +158,11 @@ def _update_strategy(obj: KubeObject, facts: Facts) -> None:
     facts.add("update_strategy", value, obj.cite(field_path))
 
 
+# Why the "hpa" fact is missing when no autoscaler targets the workload, which is no gap: the
+# service has none (answers.py then writes no hpa_name; its empty default says so).
+NO_HPA = "no HorizontalPodAutoscaler has scaleTargetRef"
+
+
 def _hpa(relations: Relations, facts: Facts) -> None:
     """minReplicas defaults to 1 (autoscaling/v2 HorizontalPodAutoscalerSpec:
     https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/horizontal-pod-autoscaler-v2/)."""
@@ -169,7 +174,7 @@ def _hpa(relations: Relations, facts: Facts) -> None:
         )
         return
     if not relations.hpas:
-        facts.lack("hpa", f"no HorizontalPodAutoscaler has scaleTargetRef {relations.workload.ref}")
+        facts.lack("hpa", f"{NO_HPA} {relations.workload.ref}")
         return
     hpa = relations.hpas[0]
     minimum, maximum = hpa.get("spec", "minReplicas"), scalar(hpa.get("spec", "maxReplicas"))

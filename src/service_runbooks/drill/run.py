@@ -58,6 +58,9 @@ _FORBIDDEN = re.compile(
 DIFFERENCES_FOUND = {("argocd", "app", "diff"): 1, ("kubectl", "diff"): 1}
 
 FIND = "find"  # a read that looks up what a page's placeholder names
+# How kubectl names the HorizontalPodAutoscaler resource on a command line (its short name and
+# its plural): https://kubernetes.io/docs/reference/kubectl/#resource-types
+_HPA_RESOURCES = {"hpa", "horizontalpodautoscaler", "horizontalpodautoscalers"}
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 
@@ -276,58 +279,99 @@ class Drill:
                         f"remove ({creator}): not run"
                     )
 
+    @property
+    def _hpa_name(self) -> str:
+        """The autoscaler the answers name (``hpa_name``; empty: the service has none)."""
+        return str(self.answers.get("hpa_name") or "")
+
+    def _names_the_autoscaler(self, argv: tuple[str, ...]) -> bool:
+        """Whether a command acts on the service's autoscaler: the one ``hpa_name`` names, or
+        the reader's ``${HPA:?}`` when the answers name none."""
+        if "HPA" in placeholders(argv):
+            return True
+        words = list(argv)
+        return bool(self._hpa_name) and any(
+            word in _HPA_RESOURCES and words[i + 1 : i + 2] == [self._hpa_name]
+            for i, word in enumerate(words)
+        )
+
     def _finds(self, found: list[Found]) -> list[Step]:
-        """A read step for each object a page's placeholder names that the drill can look up as
-        the page tells the reader to (``${HPA:?}``: "Set HPA to its name from the list above",
-        the autoscaler whose scaleTargetRef is the workload), so a missing one is reported by
-        name before an incident needs it."""
+        """A read step for the autoscaler the pages act on, so a missing one is reported by
+        name before an incident needs it: with ``hpa_name``, ``kubectl get hpa NAME``; without,
+        the namespace's list the scaling page tells the reader to check."""
         users = [
             item.entry.name
             for item in found
-            if item.entry is not None and "HPA" in placeholders(item.argv)
+            if item.entry is not None and self._names_the_autoscaler(item.argv)
         ]
         if not users:
             return []
         namespace = str(self.answers.get("namespace", ""))
-        argv = ("kubectl", "get", "hpa", "-n", namespace, "-o", "json")
+        named = (self._hpa_name,) if self._hpa_name else ()
+        argv = ("kubectl", "get", "hpa", *named, "-n", namespace, "-o", "json")
         step = Step("find HPA", FIND, list(with_context(argv, self.context)), [])
         step.needed_by = sorted(set(users))
         return [step]
 
-    def _find(self, step: Step) -> None:
+    def _workload_ref(self) -> tuple[str, str]:
+        """(kind, name) of the workload an autoscaler of the service scales."""
         from service_runbooks.discovery.drift import PageFacts
 
         kind, name = PageFacts(self.answers, "", "", "").workload_ref
+        if self.answers.get("workload") != "helm":  # the workload's own name, as the pages use it
+            name = str(self.answers.get("workload_name") or name)
+        return kind, name
+
+    def _find(self, step: Step) -> None:
         step.client = self.clients.name(step.argv)
         done = self.runner(step.argv)
+        namespace = self.answers.get("namespace")
         if done.returncode != 0:
             step.status = FAILED
             step.reason, step.error = classify(done)
+            if self._hpa_name and step.reason == "NotFound":
+                step.reason = (
+                    f"NotFound: no HorizontalPodAutoscaler {self._hpa_name} in namespace "
+                    f"{namespace}, which the service's answers name (hpa_name) and its pages act on"
+                )
             return
         try:
-            items = json.loads(done.stdout).get("items", [])
-        except (ValueError, AttributeError):
-            items = []
-        targets = [
-            item.get("metadata", {}).get("name", "")
-            for item in items
+            loaded = json.loads(done.stdout)
+        except ValueError:
+            loaded = {}
+        listed = loaded.get("items", [loaded]) if isinstance(loaded, dict) else []
+        kind, name = self._workload_ref()
+        scales = {
+            str((item.get("metadata") or {}).get("name", "")): (
+                (item.get("spec") or {}).get("scaleTargetRef") or {}
+            )
+            for item in listed
             if isinstance(item, dict)
-            and (item.get("spec") or {}).get("scaleTargetRef", {}).get("kind") == kind
-            and (item.get("spec") or {}).get("scaleTargetRef", {}).get("name") == name
+        }
+        targets = [
+            hpa for hpa, ref in scales.items() if (ref.get("kind"), ref.get("name")) == (kind, name)
         ]
-        if targets:
-            step.status = PASSED
+        if self._hpa_name:
+            ref = scales.get(self._hpa_name, {})
+            if self._hpa_name in targets:
+                step.status = PASSED
+                return
+            step.status = FAILED
+            step.reason = (
+                f"the HorizontalPodAutoscaler {self._hpa_name} in namespace {namespace} has "
+                f"scaleTargetRef {ref.get('kind')}/{ref.get('name')}, not the workload "
+                f"{kind}/{name}"
+            )
             return
-        # A service without an autoscaler is normal: the scaling page's HPA steps apply "if a
-        # HorizontalPodAutoscaler targets the service". The template has no answer that says a
-        # service has one, so nothing here can call its absence a failure.
+        # Without hpa_name the service is scaled by hand per its answers: the pages' ${HPA:?}
+        # steps are for an autoscaler the answers do not name, so they are not applicable.
         step.status = SKIPPED
-        step.reason = (
-            f"not applicable: no HorizontalPodAutoscaler in namespace "
-            f"{self.answers.get('namespace')} has scaleTargetRef {kind}/{name}, and the "
-            f"service's answers name no autoscaler; the pages' ${{HPA:?}} steps are for a "
-            f"service that has one"
-        )
+        step.reason = "not applicable: the service's answers name no autoscaler (hpa_name is empty)"
+        if targets:
+            step.reason += (
+                f", yet HorizontalPodAutoscaler {', '.join(sorted(targets))} in namespace "
+                f"{namespace} has scaleTargetRef {kind}/{name}: give it as hpa_name"
+            )
 
     def _dry_runnable(self, argv: tuple[str, ...]) -> bool:
         return argv[0] == "kubectl" and Clients.program(argv) == "kubectl"

@@ -484,6 +484,25 @@ def test_drift_lists_every_difference(
     assert "no Secret sh.helm.release.v1.web.v<N>" in out
 
 
+def test_drift_finds_a_workload_named_apart_from_its_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A component called ``ledger`` whose StatefulSet is ``ledger-db`` (workload_name): the
+    cluster's ledger-db is its workload, so nothing drifted; the same answers with the
+    workload's name lost (negative control) name a StatefulSet the cluster does not hold."""
+    renamed = {"ledger-db": {"service_name": "ledger", "workload_name": "ledger-db"}}
+    with served(tmp_path / "home", monkeypatch, fleet_cluster()):
+        fleet = discovered_fleet(tmp_path / "fleet.yaml", capsys, renamed)
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster", "--context", CONTEXT)
+        assert status == 0, out
+        assert "ledger: matches the cluster" in out
+        lost = {"ledger-db": {**renamed["ledger-db"], "workload_name": "ledger"}}
+        fleet = discovered_fleet(tmp_path / "lost.yaml", capsys, lost)
+        status, out = drift_cli(capsys, fleet, "--drift", "--cluster", "--context", CONTEXT)
+    assert status == 1, out
+    assert "  - workload: the pages say 'StatefulSet/ledger', the cluster says no such " in out
+
+
 def test_drift_compares_the_autoscaler(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,7 +81,10 @@ class PageFacts(PageEngine):
         if self.answers["workload"] == "helm":
             kind, _, name = str(self.answers["chart_workload"]).partition("/")
             return {"deployment": "Deployment", "statefulset": "StatefulSet"}.get(kind, kind), name
-        return WORKLOAD_KINDS[self.answers["workload"]], str(self.answers["service_name"])
+        # The object's name is workload_name (a Kustomize namePrefix included), which may
+        # differ from the component's name; answers from before it existed fall back to it.
+        name = self.answers.get("workload_name") or self.answers["service_name"]
+        return WORKLOAD_KINDS[self.answers["workload"]], str(name)
 
 
 def page_facts(template: Path, entry: Entry, output: Path) -> tuple[PageFacts, str]:

@@ -46,7 +46,8 @@ def pages_of(service: Path) -> dict[str, str]:
 
 
 def runbook(service: Path, name: str) -> str:
-    return (service / "docs" / "runbooks" / name).read_text(encoding="utf-8")
+    """A runbook page, each command on one line (``one_line``)."""
+    return one_line((service / "docs" / "runbooks" / name).read_text(encoding="utf-8"))
 
 
 def headings(markdown: str) -> list[str]:

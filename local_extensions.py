@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,6 +56,31 @@ class RefuseBadAnswersExtension(Extension):
         # The folder name is rendered from a string (no template name); nothing else is.
         if name is None and source == SKELETON:
             return "{{ _refuse_bad_answers() }}" + source
+        return source
+
+
+_PAGE_END = re.compile(r"\.md(\{%[^%]*%\})?$")
+
+
+class PhoneLinesExtension(Extension):
+    """Breaks the long commands of every page of the service's site for a phone, in one place:
+    each ``docs/**.md`` template renders inside ``{% filter phone_lines %}``, whichever macro
+    printed its commands (``service_runbooks.phone_lines`` says how and at what width)."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        sys.path.insert(0, str(TEMPLATE_DIR / "src"))
+        try:
+            from service_runbooks.phone_lines import fold_page
+        finally:
+            sys.path.remove(str(TEMPLATE_DIR / "src"))
+        environment.filters["phone_lines"] = fold_page
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        # The filter tags go on the first and last lines, so error line numbers stay the page's.
+        # An optional page's name ends in its condition: docs/alerts/{% if ... %}x.md{% endif %}.
+        if name is not None and name.startswith("docs/") and _PAGE_END.search(name):
+            return "{% filter phone_lines %}" + source + "{% endfilter %}"
         return source
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from service_runbooks.phone_lines import PHONE_COLUMNS
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
@@ -56,6 +58,22 @@ _NUMBERED_SHORT_BLOCKS = """(most) => [...document.querySelectorAll('article .hi
 _CUT_TEXT_BLOCKS = """() => [...document.querySelectorAll('article .language-text pre > code')]
   .filter(c => c.scrollWidth > c.clientWidth + 1)
   .map(c => c.textContent.trim().split('\\n')[0].slice(0, 60))"""
+
+# How many characters of a line each shell block shows without scrolling: the width of its
+# code box less its padding, over the width of one character of its font (measured, not assumed).
+# A block not shown (a closed <details>, another tab) has no width and is left out.
+_SHELL_COLUMNS = """() => [...document.querySelectorAll('article .language-bash pre > code')]
+  .filter(code => code.getClientRects().length > 0)
+  .map(code => {
+    const style = getComputedStyle(code);
+    const probe = document.createElement('span');
+    probe.textContent = 'x'.repeat(100);
+    code.append(probe);
+    const character = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    const room = code.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return [Math.floor(room / character), code.textContent.trim().split('\\n')[0].slice(0, 60)];
+  })"""
 
 _HEADING_TOP = """(title) => {
   const found = [...document.querySelectorAll('article h1, article h2, article h3,'
@@ -102,6 +120,16 @@ def cut_text_blocks(page: Page) -> list[str]:
     return page.evaluate(_CUT_TEXT_BLOCKS)
 
 
+def narrow_shell_blocks(page: Page) -> list[str]:
+    """Shell blocks that show fewer than ``PHONE_COLUMNS`` characters a line: the commands were
+    broken to that width (``service_runbooks.phone_lines``), so a line of them would scroll."""
+    return [
+        f"{columns} columns: {first}"
+        for columns, first in page.evaluate(_SHELL_COLUMNS)
+        if columns < PHONE_COLUMNS
+    ]
+
+
 def reading_problems(page: Page) -> list[str]:
     """Every check above on the page as it is shown now."""
     return (
@@ -110,6 +138,7 @@ def reading_problems(page: Page) -> list[str]:
         + boxed_code_size_problems(page)
         + [f"line numbers on a short block: {block}" for block in numbered_short_blocks(page)]
         + [f"cut at the right edge: {block}" for block in cut_text_blocks(page)]
+        + [f"commands scroll sideways: {block}" for block in narrow_shell_blocks(page)]
     )
 
 

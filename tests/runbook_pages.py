@@ -10,6 +10,17 @@ FENCE_OPENING = re.compile(r"^ *```(\S*)", flags=re.MULTILINE)
 LINK = re.compile(r"\]\(<?([^)>\s]+)>?\)")
 LEFTOVER_TEMPLATE = re.compile(r"\{\{|\{%|\{#|cookiecutter\.|\$\{\{")
 
+# A command broken over lines for a phone: a backslash ends each line but the last, the next
+# one indented (service_runbooks.phone_lines).
+CONTINUATION = re.compile(r" \\\n *")
+
+
+def one_line(text: str) -> str:
+    """The text with each broken command back on one line, for a search that reads a command
+    as one line."""
+    return CONTINUATION.sub(" ", text)
+
+
 PAGES = [
     "incident-response.md",
     "rollback.md",
@@ -24,16 +35,19 @@ PAGES = [
 
 
 def pages_of(service: Path) -> dict[str, str]:
-    """Every Markdown page of a rendered service, by its path under docs/."""
+    """Every Markdown page of a rendered service, by its path under docs/, each command on one
+    line (``one_line``: what the tests search for is the command, not where a phone breaks it;
+    ``test_phone_lines.py`` checks the broken form)."""
     docs = service / "docs"
     return {
-        str(path.relative_to(docs)): path.read_text(encoding="utf-8")
+        str(path.relative_to(docs)): one_line(path.read_text(encoding="utf-8"))
         for path in sorted(docs.rglob("*.md"))
     }
 
 
 def runbook(service: Path, name: str) -> str:
-    return (service / "docs" / "runbooks" / name).read_text(encoding="utf-8")
+    """A runbook page, each command on one line (``one_line``)."""
+    return one_line((service / "docs" / "runbooks" / name).read_text(encoding="utf-8"))
 
 
 def headings(markdown: str) -> list[str]:

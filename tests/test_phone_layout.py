@@ -5,12 +5,14 @@ MkDocs sites the fleet publishes, and its index).
 
 On every page: nothing scrolls sideways, every code block has Material's copy button, code in
 an admonition is the size of the body's, no block of five lines or fewer shows line numbers,
-text blocks (PromQL) wrap (``tests/phone_layout.py``). The fleet index fits a phone, as cards,
+text blocks (PromQL) wrap, shell blocks show the width the long commands were broken to
+(``tests/phone_layout.py``). The fleet index fits a phone, as cards,
 with a Rollback link per service that leads to its rollback runbook. Screenshots of each home
 page, rollback page and the index, at both sizes, go to build/screenshots/phone-*.png. The home
 page's emergency box and the rollback page's quick rollback start in the top half of the first
-screen. Negative controls: a site built without the copy feature and the stylesheet, a page with
-a wide element, and an emergency box moved down, fail the checks.
+screen. Negative controls: a site built without the copy feature and the stylesheet (copy
+buttons, line numbers, PromQL cut), a page with a wide element, code too large
+for the commands' broken lines, and an emergency box moved down, fail the checks.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from oracle import Service
 from phone_layout import (
     PHONE,
     VIEWPORTS,
+    cut_text_blocks,
     heading_in_top_half,
+    narrow_shell_blocks,
     numbered_short_blocks,
     overflow,
     reading_problems,
@@ -208,6 +212,29 @@ def test_a_site_without_the_copy_feature_or_the_stylesheet_fails(
         open_page(page, f"{origin}/{ROLLBACK_PAGE}")
         assert uncopyable_blocks(page) != []
         assert numbered_short_blocks(page) != []
+        alert_pages = [path for path in site_pages(tmp_path / "site") if path.startswith("alerts/")]
+        cut = []
+        for path in alert_pages:
+            open_page(page, f"{origin}/{path}")
+            cut += cut_text_blocks(page)
+        assert cut != []  # some PromQL is wider than a phone
+    context.close()
+
+
+def test_commands_wider_than_a_phone_shows_are_caught(
+    fleet: tuple[Path, Path], browser: Browser
+) -> None:
+    _, site = fleet
+    context = new_context(browser, PHONE)
+    page = context.new_page()
+    with served(site) as origin:
+        open_page(page, f"{origin}/{ENGINES[0]}-api/{ROLLBACK_PAGE}")
+        assert narrow_shell_blocks(page) == []  # as built
+        page.evaluate(
+            """() => document.querySelectorAll('article pre > code')
+            .forEach(code => { code.style.fontSize = '24px'; })"""
+        )
+        assert narrow_shell_blocks(page) != []
     context.close()
 
 

@@ -10,7 +10,7 @@ import pytest
 from matrix import COMBINATIONS_BY_ID, ROOT
 from oracle import Service
 from runbook_expectations import GARBLED, MIGRATION_COMMANDS, MIGRATION_LIMITS, TOOL_WORDS
-from runbook_pages import FENCE, LEFTOVER_TEMPLATE, fenced_blocks
+from runbook_pages import FENCE, LEFTOVER_TEMPLATE, fenced_blocks, runbook
 
 
 def headings(markdown: str) -> list[str]:
@@ -33,7 +33,7 @@ ONE_STEP = ["downgrade -1", "STEP=1", "down 1", "--count=1", "db:rollback"]
 
 
 def rollback_page(render_combo, combo: str) -> str:
-    return (render_combo(combo) / "docs" / "runbooks" / "rollback.md").read_text(encoding="utf-8")
+    return runbook(render_combo(combo), "rollback.md")
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS_BY_ID)

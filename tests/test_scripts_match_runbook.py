@@ -92,7 +92,8 @@ def page_commands(markdown: str) -> list[list[str]]:
     """Every command in the page's bash blocks, as argument lists (`X=$(cmd)` gives cmd)."""
     commands = []
     for indent, block in SHELL_FENCE.findall(markdown):
-        for raw in block.splitlines():
+        # A long command goes on after a backslash at the end of a line (broken for a phone).
+        for raw in block.replace("\\\n", " ").splitlines():
             line = raw.removeprefix(indent).strip()
             if not line or line.startswith("#"):
                 continue

@@ -44,8 +44,8 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
 _ARRAY_ASSIGNMENT = re.compile(r"^\s*(?:local\s+|readonly\s+)?[A-Za-z_][A-Za-z0-9_]*\+?=\(")
 # A redirection: the operator alone (its target is the next word) or with its target.
 _REDIRECTION = re.compile(r"^(\d*|&)(>>?|<)(&\d+|&-)?(?P<target>.*)$")
-_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
-_FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
+HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]?")
+SHELL_FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTILINE | re.DOTALL)
 # Stands for the n-th $(...) of a line while the line is split into words.
 _SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
 # What the shell removes from a line's characters as it makes its words: quotes and escapes
@@ -84,7 +84,7 @@ class Command:
 def code_blocks(markdown: str) -> list[tuple[int, str]]:
     """The shell code blocks of a page, each with the line its first line is on (1-based)."""
     blocks = []
-    for match in _FENCE.finditer(markdown):
+    for match in SHELL_FENCE.finditer(markdown):
         indent, body = match.group(1), match.group(3)
         first_line = markdown.count("\n", 0, match.start(3)) + 1
         text = "".join(line.removeprefix(indent) for line in body.splitlines(keepends=True))
@@ -116,8 +116,8 @@ def parse_shell(text: str, first_line: int = 1, *, only: str | None = None) -> l
     index = 0
     while index < len(lines):
         start = index
-        logical, index = _logical_line(lines, index)
-        heredoc = _HEREDOC.search(logical)
+        logical, index = logical_line(lines, index)
+        heredoc = HEREDOC.search(logical)
         if heredoc and not logical.lstrip().startswith("#"):
             while index < len(lines) and lines[index].strip() != heredoc.group(1):
                 index += 1
@@ -128,7 +128,7 @@ def parse_shell(text: str, first_line: int = 1, *, only: str | None = None) -> l
     return commands
 
 
-def _logical_line(lines: list[str], index: int) -> tuple[str, int]:
+def logical_line(lines: list[str], index: int) -> tuple[str, int]:
     """One logical line from lines[index]: continuations joined, quoted strings closed."""
     text = ""
     while index < len(lines):

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +24,13 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from fleet_helpers import DECIDING, cli_env
 from matrix import COOKIECUTTER_JSON, ROOT
+from pty_program import Screen
 from tools import cookiecutter_config, tool
 
 from service_runbooks import wizard
 from service_runbooks.discovery import ServiceAnswers
 from service_runbooks.rules import RULES_BY_FIELD
 
-TIMEOUT = 120  # seconds a test waits for the program's next output before failing
 PROMPTS = COOKIECUTTER_JSON["__prompts__"]
 QUESTIONS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 EXAMPLES = sorted((ROOT / "examples" / "services").glob("*.yaml"))
@@ -58,8 +57,6 @@ ALERT_ANSWERS = {
     "kube_prometheus_rules",
 }
 
-# Rich colours its prompts on a terminal; the text a person reads is what is left.
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # Every question shows its number, and its default last, in parentheses, then waits:
 # "[3] ... (default): ".
 QUESTION = re.compile(r"\[(?P<number>\d+)\] (?P<question>[^\x1b]*?)\((?P<default>[^()\n]*)\): $")
@@ -109,31 +106,21 @@ class Terminal:
             env={**cli_env(ROOT), "TERM": "xterm", "COLUMNS": "4000", "LINES": "50"},
             encoding="utf-8",
             dimensions=(50, 4000),
-            timeout=TIMEOUT,
         )
-        self.raw = ""
+        self.screen = Screen(self.child)  # waits that fail fast on a wrong prompt (pty_program)
         self.read_to = 0  # how much of the text the test has looked at
 
     @property
     def text(self) -> str:
-        return ANSI.sub("", self.raw).replace("\r\n", "\n")
+        return self.screen.text
 
     def wait_for(self, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]]:
         """The text shown since the last wait, up to the next match of ``pattern``; the match."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            found = pattern.search(self.text, self.read_to)
-            if found is not None:
-                before, self.read_to = self.text[self.read_to : found.start()], found.end()
-                return before, found
-            try:
-                self.raw += self.child.read_nonblocking(65536, timeout=1)
-            except pexpect.TIMEOUT:
-                pass
-            except pexpect.EOF:
-                pytest.fail(f"ended before {pattern.pattern!r}:\n{self.text[self.read_to :]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"no {pattern.pattern!r} in time:\n{self.text[self.read_to :]}")
+        found = self.screen.wait_until(
+            lambda text: pattern.search(text, self.read_to), repr(pattern.pattern), self.read_to
+        )
+        before, self.read_to = self.text[self.read_to : found.start()], found.end()
+        return before, found
 
     def next_question(self) -> tuple[str, str, str]:
         """Wait for the next question: what was shown before it, its field, its default."""
@@ -145,32 +132,13 @@ class Terminal:
 
     def end(self) -> tuple[int | None, str]:
         """Wait for the program to end: its exit status and everything it showed."""
-        self.child.expect(pexpect.EOF)
-        self.raw += self.child.before or ""
-        self.child.close()
-        return self.child.exitstatus, self.text
+        return self.screen.wait_for_exit(self.read_to), self.text
 
     def interrupt(self) -> tuple[int | None, str]:
         """Ctrl-C once the program waits for input, as a person presses it."""
-        self.wait_until_reading()
+        self.screen.wait_until_reading()
         self.child.sendintr()
         return self.end()
-
-    def wait_until_reading(self) -> None:
-        """Until the program sleeps, which after a question is waiting for the answer.
-
-        A question is shown just before ``input()`` starts reading; a Ctrl-C sent in between
-        is left pending by CPython until some input arrives (a person is never that fast): its
-        C handler only sets a flag that the interpreter checks between bytecodes
-        (https://docs.python.org/3/library/signal.html#execution-of-python-signal-handlers).
-        The state is from https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html.
-        """
-        stat = Path(f"/proc/{self.child.pid}/stat")
-        deadline = time.monotonic() + TIMEOUT
-        # The state is the field after the parenthesised command name.
-        while stat.read_text().rpartition(")")[2].split()[0] != "S":
-            assert time.monotonic() < deadline, "the program never waited for input"
-            time.sleep(0.01)
 
 
 def cookiecutter_defaults(answers: Mapping[str, object]) -> dict[str, object]:

@@ -71,7 +71,7 @@ def _checked_lines(text: str) -> tuple[int, int]:
     lines = text.splitlines()
     index, logical_lines, plain = 0, 0, 0
     while index < len(lines):
-        logical, after = commands._logical_line(lines, index)
+        logical, after = commands.logical_line(lines, index)
         for end in range(index + 1, after + 1):  # the physical lines it is read from
             prefix = "\n".join(lines[index:end])
             assert commands._closed(prefix) == _shlex_closes(prefix), prefix

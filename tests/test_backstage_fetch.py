@@ -25,6 +25,7 @@ from backstage_helpers import (
 )
 from hostile_inputs import HOSTILE_DESCRIPTION
 from matrix import OPTIONAL_ANSWERS, ROOT
+from runbook_pages import one_line
 from tools import cookiecutter_config, tool
 
 from service_runbooks.rules import validate
@@ -147,8 +148,15 @@ def test_fetch_cookiecutter_renders_what_the_cli_renders(tmp_path: Path) -> None
         assert {"catalog-info.yaml", "mkdocs.yml", "docs", "scripts"} <= top, (name, top)
         got, want = snapshot(workspace), snapshot(expected[name])
         assert sorted(got) == sorted(want), name
+        # Without local_extensions.py the action's pages keep each long command on one line
+        # (the phone line breaker is an extension): the same commands, only not broken.
+        broken = [path for path in want if path.endswith(".md") and b" \\\n" in want[path][0]]
+        assert "docs/runbooks/rollback.md" in broken, name
         for path in want:
-            assert got[path] == want[path], f"{name}: {path} differs from the CLI's"
+            content, mode = want[path]
+            if path in broken:
+                content = one_line(content.decode()).encode()
+            assert got[path] == (content, mode), f"{name}: {path} differs from the CLI's"
         assert got["scripts/rollback.sh"][1] == 0o111, "scripts must stay executable"
         # The alerts (on by default) come out of the action too, byte for byte as above.
         monitoring = {"alerts.yaml", "prometheusrule.yaml", "alerts.test.yaml"}

@@ -459,7 +459,7 @@ def test_a_removed_flag_fails_with_kubectls_words(
     as a template written for another kubectl would have them) fails with kubectl's error."""
     service = shutil.copytree(services / "search", tmp_path / "search")
     page = service / "docs" / "runbooks" / "on-call.md"
-    pods = "kubectl get pods -l app=search -n search --context prod\n"
+    pods = "kubectl get pods -l app=search \\\n  -n search --context prod\n"  # phone-broken
     assert pods in page.read_text()
     page.write_text(page.read_text().replace(pods, pods[:-1] + " --show-removed\n"))
     real = command_table.page_table

@@ -28,6 +28,7 @@ import kube_checks
 import kube_objects
 import pytest
 from kube_api import Cluster, FakeApiServer, Request
+from runbook_pages import one_line
 from script_stubs import STUB
 
 KUBECTL = "/usr/bin/kubectl"
@@ -408,7 +409,7 @@ def wait_lines(step: str, namespace: str, timeout: str) -> tuple[str, str]:
     ``timeout`` (an alert page's code blocks are indented under their list item)."""
     lines = [
         line.replace("-n production", f"-n {namespace}").replace("--timeout=5m", timeout)
-        for line in (text.strip() for text in step.splitlines())
+        for line in (text.strip() for text in one_line(step).splitlines())
     ]
     rollout_status = [line for line in lines if line.startswith("kubectl rollout status ")]
     wait = [line for line in lines if line.startswith(("REPLICAS=$(", "kubectl wait statefulset/"))]

@@ -36,7 +36,9 @@ What the form carries, field by field:
 
 The ``fetch:cookiecutter`` step passes every answer, plus ``_jinja2_env_vars`` and
 ``_new_lines``, because the skeleton folder has no cookiecutter.json of its own. It does not pass
-``_extensions``: the backend cannot import ``local_extensions.py``, which only the hook needs.
+``_extensions``: the backend cannot import ``local_extensions.py``, which only the hook needs;
+so the pages it writes keep each long command on one line (``phone_lines``, the breaker that
+folds them for a phone, is one of those extensions): the same commands, only wider.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from oracle import Service
+from runbook_pages import one_line
 
 ALERTS = Path("docs") / "alerts"
 # The steps that change the cluster by hand: the HPA's maximum, or the replica count.
@@ -22,7 +23,8 @@ CHANGED_BY_HAND = {
 
 
 def page(service: Path, name: str) -> str:
-    return (service / ALERTS / name).read_text(encoding="utf-8")
+    """An alert page with each command on one line (a phone's line breaks joined)."""
+    return one_line((service / ALERTS / name).read_text(encoding="utf-8"))
 
 
 def commands_in_order(text: str) -> list[str]:

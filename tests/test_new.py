@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -94,6 +95,15 @@ def keystrokes(field: str, value: object) -> str:
     return str(value)
 
 
+def interactive_signals() -> None:
+    """In the child, before exec: SIGINT at its default and unblocked, as a person's shell
+    starts a foreground job. A child inherits an ignored or blocked SIGINT across exec
+    (signal(7), "Signal mask and pending signals"; sigaction(2)), and a pytest worker that
+    ran other modules first may have either, which made Ctrl-C a no-op in full runs only."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 class Terminal:
     """``service-runbooks new`` in a pseudo-terminal, its output read as a person sees it."""
 
@@ -106,6 +116,7 @@ class Terminal:
             env={**cli_env(ROOT), "TERM": "xterm", "COLUMNS": "4000", "LINES": "50"},
             encoding="utf-8",
             dimensions=(50, 4000),
+            preexec_fn=interactive_signals,
         )
         self.screen = Screen(self.child)  # waits that fail fast on a wrong prompt (pty_program)
         self.read_to = 0  # how much of the text the test has looked at

@@ -32,7 +32,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from service_runbooks.errors import CommandSyntaxError
+from service_runbooks.errors import CommandSyntaxError, UnsplittableLine
 
 # The tools whose commands a runbook's command table owns.
 TOOLS = ("kubectl", "helm", "flux", "argocd", "curl")
@@ -166,15 +166,11 @@ def _shlex_split(text: str) -> list[str]:
     return list(lexer)
 
 
-class _Unsplittable(ValueError):
-    """A logical line shlex cannot split; its message names the part that fails."""
-
-
 def _commands_of(logical: str, line: int) -> list[Command]:
     """The commands of one logical line: its substitutions and array bodies first."""
     try:
         argvs = _argvs_of(logical)
-    except _Unsplittable as error:
+    except UnsplittableLine as error:
         raise CommandSyntaxError(f"line {line}: {error}") from error.__cause__
     return [Command(argv, line) for argv in argvs]
 
@@ -190,7 +186,7 @@ def _argvs_of(logical: str) -> tuple[tuple[str, ...], ...]:
     try:
         words = [_SUBSTITUTION.sub(lambda m: f"$({inner[int(m[1])]})", w) for w in _split(outer)]
     except ValueError as error:
-        raise _Unsplittable(f"{error}: {logical.strip()!r}") from error
+        raise UnsplittableLine(f"{error}: {logical.strip()!r}") from error
     part: list[str] = []
     for word in [*_join_duplications(words), ";"]:
         if word in _SEPARATORS:

@@ -259,3 +259,8 @@ class DrillReportError(ServiceRunbooksError):
 
     def report(self) -> str:
         return f"ERROR: --drill-reports: {self}; nothing was written"
+
+
+class UnsplittableLine(ValueError):
+    """A logical shell line shlex cannot split (``commands``); its message names the part that
+    fails. Kept per line in a cache, so the caller adds the line number (CommandSyntaxError)."""

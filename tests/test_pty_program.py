@@ -48,7 +48,8 @@ def test_a_slow_exit_after_the_output_ends_keeps_its_status() -> None:
     Negative control: pexpect's close() alone kills it (no exit status)."""
     slow_exit = "import os, time\nos.closerange(0, 3)\ntime.sleep(1)\nraise SystemExit(3)"
     assert program(slow_exit).wait_for_exit() == 3
-    killed = program(slow_exit)
+    # A longer wait here, so that close() comes before the exit however busy the machine is.
+    killed = program(slow_exit.replace("time.sleep(1)", "time.sleep(60)"))
     killed.wait_until(lambda _text: True if killed.ended else None, "its end")
     killed.child.close()
     assert killed.child.exitstatus is None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from service_runbooks.errors import CommandSyntaxError, UnsplittableLine
@@ -112,20 +113,27 @@ def parse_shell(text: str, first_line: int = 1, *, only: str | None = None) -> l
     the logical lines that cannot hold that word are not split into words: a caller that
     wants one tool's commands skips the shell parsing of the rest (most of the time)."""
     commands: list[Command] = []
-    lines = text.splitlines()
+    for start, _after, logical, _heredoc in logical_lines(text.splitlines()):
+        if only is None or may_hold(logical, only):
+            commands.extend(_commands_of(logical, first_line + start))
+    return commands
+
+
+def logical_lines(lines: list[str]) -> Iterator[tuple[int, int, str, bool]]:
+    """Each logical line of a shell text as (first, after, text, whether a here-document
+    marker was seen): the lines[first:after] it spans; a here-document's body belongs to the
+    line that opens it, and is not in its text."""
     index = 0
     while index < len(lines):
-        start = index
+        first = index
         logical, index = logical_line(lines, index)
         heredoc = HEREDOC.search(logical)
         if heredoc and not logical.lstrip().startswith("#"):
             while index < len(lines) and lines[index].strip() != heredoc.group(1):
                 index += 1
-            index += 1
+            index = min(index + 1, len(lines))
             logical = logical[: heredoc.start()]
-        if only is None or may_hold(logical, only):
-            commands.extend(_commands_of(logical, first_line + start))
-    return commands
+        yield first, index, logical, heredoc is not None
 
 
 def logical_line(lines: list[str], index: int) -> tuple[str, int]:

@@ -29,9 +29,8 @@ every shell block shows in Chromium.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-from service_runbooks.commands import HEREDOC, SHELL_FENCE, logical_line
+from service_runbooks.commands import SHELL_FENCE, logical_lines
 
 PHONE_COLUMNS = 36
 # A continued line starts this much further in than the command's first line.
@@ -65,29 +64,15 @@ def fold_text(body: str, indent: str, columns: int = PHONE_COLUMNS) -> str:
     lines = body.splitlines(keepends=True)
     bare = [line.rstrip("\n").removeprefix(indent) for line in lines]
     folded: list[str] = []
-    for first, after, single in _logical_spans(bare):
-        if single and bare[first]:
+    for first, after, _logical, heredoc in logical_lines(bare):
+        # Only a logical line that is one physical line, with no here-document, is broken.
+        if after == first + 1 and not heredoc and bare[first]:
             broken = fold_line(bare[first], columns)
             ending = "\n" if lines[first].endswith("\n") else ""
             folded.append("\n".join(indent + line for line in broken) + ending)
         else:
             folded.extend(lines[first:after])
     return "".join(folded)
-
-
-def _logical_spans(lines: list[str]) -> Iterator[tuple[int, int, bool]]:
-    """Each logical line as (first, after, whether it is one physical line the breaking may
-    read); a here-document's body belongs to the line that opens it."""
-    index = 0
-    while index < len(lines):
-        first = index
-        logical, index = logical_line(lines, index)
-        heredoc = HEREDOC.search(logical)
-        if heredoc and not logical.lstrip().startswith("#"):
-            while index < len(lines) and lines[index].strip() != heredoc.group(1):
-                index += 1
-            index = min(index + 1, len(lines))
-        yield first, index, index == first + 1 and not heredoc
 
 
 def fold_line(line: str, columns: int = PHONE_COLUMNS) -> list[str]:

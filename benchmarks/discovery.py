@@ -201,7 +201,8 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f}; {verdict} the {TARGETS['rerun_seconds']:g} s target)",
             flush=True,
         )
-    print(f"  median of {len(again)}: {statistics.median(again):.1f} s", flush=True)
+    if again:
+        print(f"  median of {len(again)}: {statistics.median(again):.1f} s", flush=True)
     changed = overlays[0] / "kustomization.yaml"
     changed.write_text(changed.read_text().replace("-prod\n", "-moved\n", 1), encoding="utf-8")
     one, one_cpu, result = timed(drift_command, check=1)

@@ -1,15 +1,17 @@
 """The command parser's fast paths give what ``shlex`` gives.
 
 A fleet's drift check parses every page and script of every service, so the parser splits a
-plain line on whitespace and reads whether a line's quotes are closed with one regular
-expression, instead of running ``shlex`` over every line. Here both are compared with ``shlex``
-itself over every logical line of every page and script of the test matrix, and over lines
-written to catch what a simpler reading gets wrong (comments inside words, escapes in quotes,
-quotes that open on one line and close on the next, continued lines).
+plain line on whitespace, a line whose only special characters are quotes with a regular
+expression, and reads whether a line's quotes are closed with another, instead of running
+``shlex`` over every line. Here each is compared with ``shlex`` itself over every logical line
+of every page and script of the test matrix, over lines written to catch what a simpler reading
+gets wrong (comments inside words, escapes in quotes, quotes that open on one line and close on
+the next, continued lines), and over random ones.
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,11 @@ TRICKY = [
     "echo \\\n",
     "\techo\ttabs\r",
     "echo a\x0bb\x0cc",
+    "echo 'a''b' \"c\"'d' '' x\"\"",
+    "kubectl get deploy -o 'jsonpath={.a}' \"x|y\" 'p#q' 'r;s&t'",
+    'echo "a\'b" \'c"d\' x"#"y',
+    'echo \'a\\b\' "c\\"d"',
+    "echo 'a'\x0bb \x0c'c'",
 ]
 
 
@@ -65,11 +72,12 @@ def _shell_texts(service: Path) -> list[str]:
     return texts
 
 
-def _checked_lines(text: str) -> tuple[int, int]:
+def _checked_lines(text: str) -> tuple[int, int, int]:
     """Compare, for each logical line of a shell text: the split with shlex's, and whether
-    each physical line read so far closes its quotes with whether shlex splits it."""
+    each physical line read so far closes its quotes with whether shlex splits it. Counts the
+    logical lines, those split on whitespace and those split by the quoted-line expression."""
     lines = text.splitlines()
-    index, logical_lines, plain = 0, 0, 0
+    index, logical_lines, plain, quoted = 0, 0, 0, 0
     while index < len(lines):
         logical, after = commands.logical_line(lines, index)
         for end in range(index + 1, after + 1):  # the physical lines it is read from
@@ -79,16 +87,20 @@ def _checked_lines(text: str) -> tuple[int, int]:
         if _shlex_closes(logical):
             assert commands._split(logical) == commands._shlex_split(logical), logical
             logical_lines += 1
-            plain += not commands._NOT_PLAIN.search(logical)
-    return logical_lines, plain
+            if not commands._NOT_PLAIN.search(logical):
+                plain += 1
+            elif commands._QUOTED_LINE.fullmatch(logical):
+                quoted += 1
+    return logical_lines, plain, quoted
 
 
 @pytest.mark.parametrize("combo", COMBOS)
 def test_every_rendered_line_splits_as_shlex_splits_it(render_combo, combo: str) -> None:
     counts = [_checked_lines(text) for text in _shell_texts(render_combo(combo))]
-    logical_lines, plain = (sum(column) for column in zip(*counts, strict=True))
+    logical_lines, plain, quoted = (sum(column) for column in zip(*counts, strict=True))
     assert plain > 0, "some lines take the whitespace split: the comparison covers it"
-    assert logical_lines > plain, "some lines take shlex: the comparison covers it"
+    assert quoted > 0, "some lines take the quoted-line split: the comparison covers it"
+    assert logical_lines > plain + quoted, "some lines take shlex: the comparison covers it"
 
 
 @pytest.mark.parametrize("line", TRICKY)
@@ -106,6 +118,9 @@ def test_the_comparison_fails_on_a_wrong_reading() -> None:
     quoted = "kubectl get deploy 'check out' -n payments"
     assert quoted.split() != commands._shlex_split(quoted)
     assert commands._split(quoted) == ["kubectl", "get", "deploy", "check out", "-n", "payments"]
+    escaped = 'echo "a \\" b" c'
+    assert not commands._QUOTED_LINE.fullmatch(escaped), "an escape in quotes is not taken"
+    assert commands._QUOTED_WORD.findall(escaped) != commands._shlex_split(escaped)
     commented = "echo x#it's a comment inside a word"
     assert "'" in commented and _shlex_closes(commented), "an odd quote count, closed"
     assert not _shlex_closes("echo \"x # it's")
@@ -147,3 +162,19 @@ def test_a_line_parsed_again_gives_its_own_line_number() -> None:
     for first in (1, 5):  # the second time from the same lines
         with pytest.raises(ValueError, match=rf"^line {first + 1}: No closing quotation: "):
             parse_shell("echo ok\nkubectl get 'pods\n", first)
+
+
+def test_random_lines_split_as_shlex_splits_them() -> None:
+    """Short lines drawn from the characters shlex treats specially (seeded, so a failure
+    repeats): every one shlex splits is split the same, whichever path takes it."""
+    rng = random.Random(7)
+    alphabet = "ab '\"\\#|&;\t\n\x0b-=$"
+    taken = 0
+    for _ in range(40000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        if _shlex_closes(line):
+            assert commands._split(line) == commands._shlex_split(line), line
+            taken += bool(
+                commands._NOT_PLAIN.search(line) and commands._QUOTED_LINE.fullmatch(line)
+            )
+    assert taken > 1000, "the quoted-line path is among them"

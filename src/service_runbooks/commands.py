@@ -21,7 +21,8 @@ program receives, with variables and substitutions left as written (``"$POD"`` b
 
 A fleet's pages hold hundreds of thousands of lines, so the common cases skip ``shlex`` (it
 reads a character at a time) and give what it gives: a line with no quote, escape, comment or
-``|&;`` is split on whitespace; whether a line's quotes are closed is read by a scan of its
+``|&;`` is split on whitespace, one whose only special characters are quotes by a regular
+expression; whether a line's quotes are closed is read by a scan of its
 quotes and escapes; and each distinct logical line is split once per process.
 """
 
@@ -52,12 +53,21 @@ _SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
 # What the shell removes from a line's characters as it makes its words: quotes and escapes
 # (https://www.gnu.org/software/bash/manual/bash.html#Quote-Removal).
 _QUOTE_REMOVAL = str.maketrans("", "", "'\"\\")
+_REMOVED_BY_QUOTING = re.compile(r"['\"\\]")
 # What makes shlex (POSIX mode, punctuation_chars="|&;", commenters="#", whitespace_split) do
 # more than split on its whitespace, " \t\r\n": quotes, escapes, comments, command-ending
 # punctuation, and whitespace that is not its own (str.split splits on more than shlex does)
 # (https://docs.python.org/3/library/shlex.html#shlex.shlex.whitespace, #parsing-rules,
 # #improved-compatibility-with-shells; https://github.com/python/cpython/blob/3.11/Lib/shlex.py).
 _NOT_PLAIN = re.compile(r"['\"\\#|&;]|[^\S \t\r\n]")
+# A line whose only special characters are quotes: no escape, no comment and no "|&;" outside
+# them, nor any escape inside double quotes. Without an escape nothing inside quotes is special
+# to shlex in POSIX mode, a quote may open inside a word, and a closed quote ends no word (so
+# '' is a word of its own); any character but its whitespace is part of a word
+# (``read_token`` in https://github.com/python/cpython/blob/3.11/Lib/shlex.py).
+_QUOTED_WORD = re.compile(r"""(?:[^ \t\r\n'"\\#|&;]++|'[^']*+'|"[^"\\]*+")++""")
+_QUOTED_LINE = re.compile(rf"[ \t\r\n]*+(?:{_QUOTED_WORD.pattern}[ \t\r\n]*+)*+")
+_QUOTED_PART = re.compile(r"""'([^']*)'|"([^"]*)"|([^'"]+)""")
 # A text shlex splits without error, read as its POSIX rules read quotes and escapes: outside
 # quotes a backslash takes the next character and an unquoted "#" comments out the rest of its
 # line (inside a word too); inside double quotes a backslash takes the next character; inside
@@ -96,7 +106,10 @@ def code_blocks(markdown: str) -> list[tuple[int, str]]:
 def may_hold(text: str, word: str) -> bool:
     """Whether a shell text may hold ``word`` as a word (or part of one): each word is made of
     the text's characters less its quotes and backslashes, so a text without it has none."""
-    return word in text or word in text.translate(_QUOTE_REMOVAL)
+    if word in text:
+        return True
+    # Most lines have no quote or backslash: removing none changes nothing.
+    return _REMOVED_BY_QUOTING.search(text) is not None and word in text.translate(_QUOTE_REMOVAL)
 
 
 def parse_page(markdown: str, *, only: str | None = None) -> list[Command]:
@@ -164,7 +177,14 @@ def _closed(text: str) -> bool:
 def _split(text: str) -> list[str]:
     if not _NOT_PLAIN.search(text):
         return text.split()
+    if _QUOTED_LINE.fullmatch(text):
+        return [_unquoted(word) for word in _QUOTED_WORD.findall(text)]
     return _shlex_split(text)
+
+
+def _unquoted(word: str) -> str:
+    """A word of a quoted line less its quotes (a quoted part's content is taken whole)."""
+    return "".join("".join(part) for part in _QUOTED_PART.findall(word))
 
 
 def _shlex_split(text: str) -> list[str]:

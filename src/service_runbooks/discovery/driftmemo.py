@@ -18,13 +18,12 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import service_runbooks
 from service_runbooks.discovery.drift import Difference, ServiceDrift
 from service_runbooks.discovery.filecache import FileCache
-from service_runbooks.discovery.objectcheck import command_files
 from service_runbooks.fleetfile import Entry
 from service_runbooks.template_source import TEMPLATE_ROOT, skeleton_dirs
 
@@ -45,9 +44,13 @@ class _Digest:
     def file(self, path: str) -> None:
         try:
             with open(path, "rb") as handle:
-                self._hash.update(hashlib.sha256(handle.read()).digest())
+                self.content(hashlib.sha256(handle.read()).digest())
         except OSError as error:
             self.text(f"unreadable: {error.errno}")
+
+    def content(self, content_digest: bytes) -> None:
+        """A file's content, by its SHA-256."""
+        self._hash.update(content_digest)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -101,9 +104,16 @@ def _tree(digest: _Digest, root: Path, ours: str) -> None:
 
 
 def run_key(
-    entries: Iterable[Entry], base: Path, output: Path, sources: list[Path], caches: Path
+    entries: Iterable[Entry],
+    base: Path,
+    output: Path,
+    sources: list[Path],
+    caches: Path,
+    pages: Mapping[str, Sequence[tuple[str, bytes]]],
 ) -> str:
-    """The digest of everything a run over ``sources`` and ``output`` reads."""
+    """The digest of everything a run over ``sources`` and ``output`` reads. ``pages``: each
+    rendered service's pages and scripts (path shown, SHA-256 of the content) by its name, as
+    read once for their commands (namingcache.py)."""
     entries = list(entries)
     ours = os.path.realpath(caches)
     digest = _Digest()
@@ -117,9 +127,9 @@ def run_key(
         digest.text("service", entry.name, str(service.is_dir()))
         if service.is_dir():
             digest.file(str(service / ".cruft.json"))
-            for path, shown in command_files(service):
+            for shown, content_digest in pages[entry.name]:
                 digest.text(shown)
-                digest.file(path)
+                digest.content(content_digest)
     return digest.hexdigest()
 
 

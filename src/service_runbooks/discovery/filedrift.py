@@ -34,7 +34,7 @@ from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.index import ObjectIndex
 from service_runbooks.discovery.kustomize import BuildCache, _folder_entries
 from service_runbooks.discovery.model import Limits
-from service_runbooks.discovery.namingcache import naming_cache, service_namings
+from service_runbooks.discovery.namingcache import naming_cache, read_services
 from service_runbooks.discovery.objectcheck import Named, Naming, check_named, selector_problems
 from service_runbooks.discovery.safefs import read_bytes
 from service_runbooks.discovery.yamlload import load_mapping
@@ -282,23 +282,21 @@ def file_drift(
         return FileDrift(results, Discovery([], [], []))
     runs = FileCache(output / RUNS_CACHE_FOLDER, driftmemo.KIND, driftmemo.VERSION, ".json")
     caches = output / CACHE_FOLDER.split("/", 1)[0]
-    key = driftmemo.run_key(entries, base, output, sources, caches)
+    rendered = [entry for entry in entries if (output / entry.name).is_dir()]
+    jobs = [(output / entry.name, _namespace(output, entry)) for entry in rendered]
+    # Each page is read once: its digest makes the run key, and what it names is kept.
+    reads = read_services(jobs, naming_cache(output / NAMING_CACHE_FOLDER))
+    pages = dict(zip((entry.name for entry in rendered), reads, strict=True))
+    digests = {name: read.digests for name, read in pages.items()}
+    key = driftmemo.run_key(entries, base, output, sources, caches, digests)
     kept = driftmemo.recall(runs, key, [entry.name for entry in entries])
     if kept is not None:
         return FileDrift(kept, None)
     found = discover(sources, base, limits, BuildCache(output / CACHE_FOLDER))
-    namings = naming_cache(output / NAMING_CACHE_FOLDER)
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
     # by the entry's position, not its name: each entry is checked as it is
     matched = [match_entry(entry, pairs) if entry.sources else None for entry in entries]
-    rendered = [
-        position
-        for position, entry in enumerate(entries)
-        if matched[position] is not None and (output / entry.name).is_dir()
-    ]
-    jobs = [(output / entries[at].name, _namespace(output, entries[at])) for at in rendered]
-    named = dict(zip(rendered, service_namings(jobs, namings), strict=True))
     results = []
     for position, entry in enumerate(entries):
         result = ServiceDrift(entry.name, shown, against="sources")
@@ -316,7 +314,9 @@ def file_drift(
             results.append(result)
             continue
         result.differences += compare_answers(entry, pair[1])
-        differences, notes = _object_differences(entry, output, pair, found, named.get(position))
+        read = pages.get(entry.name)
+        naming = read.naming if read is not None else None
+        differences, notes = _object_differences(entry, output, pair, found, naming)
         result.differences += differences
         result.notes += notes
         results.append(result)

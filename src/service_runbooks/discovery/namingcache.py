@@ -1,12 +1,16 @@
 """What each rendered service's commands name, kept between ``check --drift`` runs.
 
-Parsing every page and script of a fleet is most of a drift check (1,000 services: over a
-minute on two cores), and a service's pages change only when it is rendered anew. So what they
+Parsing every page and script of a fleet is most of a drift check (1,000 services: about 7
+CPU seconds), and a service's pages change only when it is rendered anew. So what they
 name (``objectcheck.Naming``) is kept in the output folder's cache (filecache.py), keyed by the
 SHA-256 of the parser's own code, the namespace the commands default to, and each page's and
 script's path and content: a change to any of them is a new key, and the pages are parsed again.
 An entry read back is checked field by field; one that does not hold what this code writes is
 ignored and parsed again.
+
+Each service is read once, in a worker process: its files are hashed (the digests also make
+``check --drift``'s run key, driftmemo.py), looked up, parsed when missing and kept. Entries are
+written atomically (filecache.py), so workers never see each other's half-written files.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from service_runbooks import commands
@@ -27,7 +32,6 @@ from service_runbooks.discovery.objectcheck import Named, Naming, command_files,
 KIND = "command-objects"
 VERSION = 1
 MAX_ENTRY_BYTES = 16 * 1024 * 1024  # far above a service's list (about 20 kB)
-BATCH = 64  # services whose pages are held at once (about 150 kB each)
 
 
 @functools.cache
@@ -39,12 +43,13 @@ def _code_digest() -> bytes:
     return digest.digest()
 
 
-def _key(namespace: str, files: list[tuple[str, bytes]]) -> str:
+def _key(namespace: str, digests: Iterable[tuple[str, bytes]]) -> str:
+    """The entry's key from each file's path shown and content's SHA-256."""
     digest = hashlib.sha256(_code_digest())
     digest.update(json.dumps(namespace).encode() + b"\0")
-    for shown, content in files:
+    for shown, content_digest in digests:
         digest.update(json.dumps(shown).encode() + b"\0")
-        digest.update(hashlib.sha256(content).digest())
+        digest.update(content_digest)
     return digest.hexdigest()
 
 
@@ -93,7 +98,7 @@ def _cached(cache: FileCache | None, key: str) -> Naming | None:
 
 
 def _parsed(files: list[tuple[str, bytes]], namespace: str) -> Naming:
-    """What the files' commands name; a pure function, run in a worker process."""
+    """What the files' commands name; a pure function of them."""
     parsed = [
         (shown, command)
         for shown, content in files
@@ -102,9 +107,30 @@ def _parsed(files: list[tuple[str, bytes]], namespace: str) -> Naming:
     return naming_of(parsed, namespace)
 
 
-def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Naming:
-    """What the service's pages and scripts name: from the cache when they are unchanged."""
-    return service_namings([(service, namespace)], cache)[0]
+@dataclass(frozen=True)
+class ServiceRead:
+    """One rendered service's pages and scripts, read once: what their commands name, and
+    each file's path shown with the SHA-256 of its content (``check --drift``'s run key is
+    made of them, so no page is read twice)."""
+
+    naming: Naming
+    digests: tuple[tuple[str, bytes], ...]
+    ignored: int = 0  # cache entries found damaged or foreign
+
+
+def read_service(service: str, namespace: str, cache_folder: str | None) -> ServiceRead:
+    """Read one service: its naming from the cache when its files are unchanged, else parsed
+    and kept. Runs in a worker process (its arguments and result cross a pipe)."""
+    files = _read(Path(service))
+    digests = tuple((shown, hashlib.sha256(content).digest()) for shown, content in files)
+    key = _key(namespace, digests)
+    cache = naming_cache(Path(cache_folder)) if cache_folder is not None else None
+    naming = _cached(cache, key)
+    if naming is None:
+        naming = _parsed(files, namespace)
+        if cache is not None:
+            cache.put(key, encode(naming))
+    return ServiceRead(naming, digests, cache.ignored if cache is not None else 0)
 
 
 def _worker() -> None:
@@ -113,47 +139,39 @@ def _worker() -> None:
     die_with_parent()
 
 
+def read_services(
+    services: list[tuple[Path, str]], cache: FileCache | None, workers: int | None = None
+) -> list[ServiceRead]:
+    """``read_service`` of each (service, namespace), in the order given, in worker processes
+    (one per core, as fleet builds run)."""
+    folder = str(cache.folder) if cache is not None else None
+    count = max(1, min(workers or os.cpu_count() or 1, len(services)))
+    if count == 1:
+        read = [read_service(str(service), ns, folder) for service, ns in services]
+    else:
+        # A few chunks per worker: few round trips, and the work stays spread to the end.
+        chunk = max(1, len(services) // (count * 8))
+        names = [str(service) for service, _ in services]
+        spaces = [namespace for _, namespace in services]
+        with ProcessPoolExecutor(max_workers=count, initializer=_worker) as pool:
+            read = list(
+                pool.map(read_service, names, spaces, [folder] * len(names), chunksize=chunk)
+            )
+    if cache is not None:
+        cache.ignored += sum(item.ignored for item in read)
+    return read
+
+
 def service_namings(
     services: list[tuple[Path, str]], cache: FileCache | None, workers: int | None = None
 ) -> list[Naming]:
-    """``service_naming`` of each (service, namespace), in the order given. The services not in
-    the cache are parsed in worker processes (one per core, as fleet builds run), BATCH at a
-    time so the pages held in memory stay bounded; the cache is read and written here only."""
-    namings: list[Naming | None] = []
-    missing: list[tuple[int, str, list[tuple[str, bytes]], str]] = []
-    for service, namespace in services:
-        files = _read(service)
-        key = _key(namespace, files)
-        naming = _cached(cache, key)
-        if naming is None:
-            missing.append((len(namings), key, files, namespace))
-        namings.append(naming)
-    count = max(1, min(workers or os.cpu_count() or 1, len(missing)))
-    if count == 1:
-        _keep(missing, (_parsed(f, ns) for _, _, f, ns in missing), namings, cache)
-    else:
-        with ProcessPoolExecutor(max_workers=count, initializer=_worker) as pool:
-            for start in range(0, len(missing), BATCH):
-                batch = missing[start : start + BATCH]
-                parsed = pool.map(_parsed, [m[2] for m in batch], [m[3] for m in batch])
-                _keep(batch, parsed, namings, cache)
-                for item in batch:
-                    item[2].clear()  # the batch's pages are parsed: let them go
-    done = [naming for naming in namings if naming is not None]
-    assert len(done) == len(namings), "every service is read from the cache or parsed"
-    return done
+    """What each (service, namespace)'s pages and scripts name, in the order given."""
+    return [item.naming for item in read_services(services, cache, workers)]
 
 
-def _keep(
-    batch: list[tuple[int, str, list[tuple[str, bytes]], str]],
-    parsed: Iterable[Naming],
-    namings: list[Naming | None],
-    cache: FileCache | None,
-) -> None:
-    for (position, key, _, _), naming in zip(batch, parsed, strict=True):
-        namings[position] = naming
-        if cache is not None:
-            cache.put(key, encode(naming))
+def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Naming:
+    """What the service's pages and scripts name: from the cache when they are unchanged."""
+    return service_namings([(service, namespace)], cache)[0]
 
 
 def naming_cache(folder: Path) -> FileCache:

@@ -115,12 +115,16 @@ class ObjectReport:
 
 
 def _option(argv: tuple[str, ...], *names: str) -> str | None:
+    """The value of the first of ``names`` given: ``-n NS``, ``--namespace NS`` or
+    ``--namespace=NS`` (a long option only: ``-nNS`` is not read)."""
     for index, word in enumerate(argv):
-        for name in names:
-            if word == name and index + 1 < len(argv):
+        if word in names:
+            if index + 1 < len(argv):
                 return argv[index + 1]
-            if word.startswith(name + "=") and name.startswith("--"):
-                return word.split("=", 1)[1]
+        elif word.startswith("--") and "=" in word:
+            name, value = word.split("=", 1)
+            if name in names:
+                return value
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,10 @@ from service_runbooks.discovery.helm import (
 )
 from service_runbooks.discovery.kustomize import (
     BuildCache,
+    BuildResult,
     Plan,
-    build_all,
     build_root,
+    building,
     plan_builds,
 )
 from service_runbooks.discovery.model import (
@@ -129,15 +131,12 @@ def _plain(
 
 def _kustomize(
     collected: Collected,
+    plan: Plan,
+    results: Iterator[BuildResult],
     limits: Limits,
     built: Built,
     problems: list[SourceProblem],
-    cache: BuildCache | None,
 ) -> None:
-    plan: Plan = plan_builds(collected, limits)
-    problems += plan.problems
-    if plan.problems:
-        return
     to_build = set(plan.to_build)
     for folder, root_plan in plan.roots.items():
         kustomization_file = collected.shown(root_plan.root.file)
@@ -147,7 +146,7 @@ def _kustomize(
         )
         if folder not in to_build:
             built.roots_as_bases.append(collected.shown(folder))
-    for result in build_all(plan, collected, limits, cache):
+    for result in results:
         shown_as = collected.shown(result.folder)
         if result.problem is not None:
             problems.append(result.problem)
@@ -273,8 +272,14 @@ def build(
     limits = limits or Limits()
     built = Built()
     problems: list[SourceProblem] = []
-    _plain(collected, limits, built, problems)
-    _kustomize(collected, limits, built, problems, cache)
+    plan = plan_builds(collected, limits)
+    # The Kustomize builds run (kubectl, a process each) while the plain manifests are read,
+    # and each build's output is read as it comes.
+    with building(plan if not plan.problems else Plan(), collected, limits, cache) as results:
+        _plain(collected, limits, built, problems)
+        problems += plan.problems
+        if not plan.problems:
+            _kustomize(collected, plan, results, limits, built, problems)
     if not problems:
         _argo_kustomize(collected, limits, built, problems)
         _helm(collected, limits, built, problems)

@@ -13,12 +13,13 @@ clone or fetch: every such entry must be inside the given sources, checked here 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,16 +309,20 @@ def build_root(folder: Path, shown_as: str, limits: Limits, kubectl: str) -> Bui
     return BuildResult(folder, done.stdout, None)
 
 
-def build_all(
+@contextlib.contextmanager
+def building(
     plan: Plan,
     collected: Collected,
     limits: Limits | None = None,
     cache: BuildCache | None = None,
     workers: int | None = None,
-) -> list[BuildResult]:
-    """Build every root of ``plan.to_build`` in parallel, each at most once per input digest."""
+) -> Iterator[Iterator[BuildResult]]:
+    """Start building every root of ``plan.to_build`` in parallel, each at most once per input
+    digest, and hand back their results in plan order as they come: the caller reads other
+    sources meanwhile. Leaving the block early cancels the builds not started."""
     if not plan.to_build:
-        return []
+        yield iter([])
+        return
     limits = limits or Limits()
     cache = cache if cache is not None else BuildCache()
     kubectl = _kubectl()
@@ -332,5 +337,20 @@ def build_all(
             cache.put(digest, result.output)
         return result
 
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        return list(pool.map(one, plan.to_build))
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2)
+    try:
+        yield pool.map(one, plan.to_build)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_all(
+    plan: Plan,
+    collected: Collected,
+    limits: Limits | None = None,
+    cache: BuildCache | None = None,
+    workers: int | None = None,
+) -> list[BuildResult]:
+    """Build every root of ``plan.to_build`` in parallel, each at most once per input digest."""
+    with building(plan, collected, limits, cache, workers) as results:
+        return list(results)

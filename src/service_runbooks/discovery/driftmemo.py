@@ -6,9 +6,10 @@ and ``helm`` that build them, each rendered service's pages, scripts and ``.cruf
 this code with the template's modules it runs. The run's key is the SHA-256 of all of them,
 content and path, read each time (a link is hashed as its target's name, and as the file it
 points to when it points to one). When an earlier run with the same key left its result in the
-output folder's cache (filecache.py: versioned, checksummed), that result is the answer, and
-nothing is discovered, built or parsed; a result that does not read back as exactly what
-``encode`` writes is ignored, and the check runs.
+output folder's cache (filecache.py: versioned, checksummed), that result is the answer:
+nothing is built (the builds are cached by their inputs), parsed (the pages' namings are cached
+by their digests) or compared; a result that does not read back as exactly what ``encode``
+writes is ignored, and the check runs.
 """
 
 from __future__ import annotations

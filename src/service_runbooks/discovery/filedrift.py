@@ -34,7 +34,7 @@ from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.index import ObjectIndex
 from service_runbooks.discovery.kustomize import BuildCache, _folder_entries
 from service_runbooks.discovery.model import Limits
-from service_runbooks.discovery.namingcache import naming_cache, read_services
+from service_runbooks.discovery.namingcache import naming_cache, reading
 from service_runbooks.discovery.objectcheck import Named, Naming, check_named, selector_problems
 from service_runbooks.discovery.safefs import read_bytes
 from service_runbooks.discovery.yamlload import load_mapping
@@ -284,15 +284,17 @@ def file_drift(
     caches = output / CACHE_FOLDER.split("/", 1)[0]
     rendered = [entry for entry in entries if (output / entry.name).is_dir()]
     jobs = [(output / entry.name, _namespace(output, entry)) for entry in rendered]
-    # Each page is read once: its digest makes the run key, and what it names is kept.
-    reads = read_services(jobs, naming_cache(output / NAMING_CACHE_FOLDER))
-    pages = dict(zip((entry.name for entry in rendered), reads, strict=True))
+    # Each page is read once, in workers: its digest makes the run key, and what it names is
+    # kept. Discovery runs here meanwhile (the builds are cached): a run recalled below wastes
+    # it, one that is not (a page or source changed: the gate's usual case) waits less.
+    with reading(jobs, naming_cache(output / NAMING_CACHE_FOLDER)) as read_pages:
+        found = discover(sources, base, limits, BuildCache(output / CACHE_FOLDER))
+        pages = dict(zip((entry.name for entry in rendered), read_pages(), strict=True))
     digests = {name: read.digests for name, read in pages.items()}
     key = driftmemo.run_key(entries, base, output, sources, caches, digests)
     kept = driftmemo.recall(runs, key, [entry.name for entry in entries])
     if kept is not None:
         return FileDrift(kept, None)
-    found = discover(sources, base, limits, BuildCache(output / CACHE_FOLDER))
     pairs = Found.of(list(zip(found.workloads, found.services, strict=True)))
     shown = ", ".join(found.sources)
     # by the entry's position, not its name: each entry is checked as it is

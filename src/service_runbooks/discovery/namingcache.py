@@ -9,17 +9,19 @@ An entry read back is checked field by field; one that does not hold what this c
 ignored and parsed again.
 
 Each service is read once, in a worker process: its files are hashed (the digests also make
-``check --drift``'s run key, driftmemo.py), looked up, parsed when missing and kept. Entries are
-written atomically (filecache.py), so workers never see each other's half-written files.
+``check --drift``'s run key, driftmemo.py), looked up, parsed when missing and kept, while the
+calling process runs discovery. Entries are written atomically (filecache.py), so workers never
+see each other's half-written files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,34 +141,42 @@ def _worker() -> None:
     die_with_parent()
 
 
-def read_services(
+@contextlib.contextmanager
+def reading(
     services: list[tuple[Path, str]], cache: FileCache | None, workers: int | None = None
-) -> list[ServiceRead]:
-    """``read_service`` of each (service, namespace), in the order given, in worker processes
-    (one per core, as fleet builds run)."""
+) -> Iterator[Callable[[], list[ServiceRead]]]:
+    """Start ``read_service`` of each (service, namespace) in worker processes (one per core,
+    as fleet builds run) and hand back the function that waits for them, in the order given:
+    the caller works on meanwhile. Leaving the block early cancels what has not started."""
     folder = str(cache.folder) if cache is not None else None
     count = max(1, min(workers or os.cpu_count() or 1, len(services)))
+
+    def counted(read: list[ServiceRead]) -> list[ServiceRead]:
+        if cache is not None:
+            cache.ignored += sum(item.ignored for item in read)
+        return read
+
     if count == 1:
-        read = [read_service(str(service), ns, folder) for service, ns in services]
-    else:
+        yield lambda: counted([read_service(str(s), ns, folder) for s, ns in services])
+        return
+    pool = ProcessPoolExecutor(max_workers=count, initializer=_worker)
+    try:
         # A few chunks per worker: few round trips, and the work stays spread to the end.
         chunk = max(1, len(services) // (count * 8))
         names = [str(service) for service, _ in services]
         spaces = [namespace for _, namespace in services]
-        with ProcessPoolExecutor(max_workers=count, initializer=_worker) as pool:
-            read = list(
-                pool.map(read_service, names, spaces, [folder] * len(names), chunksize=chunk)
-            )
-    if cache is not None:
-        cache.ignored += sum(item.ignored for item in read)
-    return read
+        results = pool.map(read_service, names, spaces, [folder] * len(names), chunksize=chunk)
+        yield lambda: counted(list(results))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def service_namings(
     services: list[tuple[Path, str]], cache: FileCache | None, workers: int | None = None
 ) -> list[Naming]:
     """What each (service, namespace)'s pages and scripts name, in the order given."""
-    return [item.naming for item in read_services(services, cache, workers)]
+    with reading(services, cache, workers) as read:
+        return [item.naming for item in read()]
 
 
 def service_naming(service: Path, namespace: str, cache: FileCache | None) -> Naming:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -125,7 +126,8 @@ class KindNames:
     workloads: Mapping[str, str]  # a `workload` answer: its kind ("" when a chart names its own)
     gitops_tools: Mapping[str, str]  # a `gitops` answer: the tool ("Argo CD")
     # A `gitops` answer: the kinds of the objects that deploy with it; of several, the one
-    # `gitops_kind` names in lowercase, as the flux CLI takes it (`flux suspend helmrelease`).
+    # `gitops_kind` names in lowercase, as the flux CLI takes it (`flux suspend helmrelease`:
+    # https://fluxcd.io/flux/cmd/flux_suspend_helmrelease/).
     gitops_kinds: Mapping[str, tuple[str, ...]]
     chart_workloads: tuple[str, ...]  # the kinds a Helm chart's workload may be (chart_workload)
 
@@ -240,10 +242,8 @@ def prompt(
     terms = prompt_terms(known, names)
     for specific in rule.specific_prompts:
         if all(known.get(name) in choices for name, choices in specific.when):
-            try:
+            with suppress(KeyError):  # a term not known: an empty answer, a kind without a name
                 return specific.text.format_map(terms)
-            except KeyError:  # a term not known yet: an empty answer, an unnamed kind
-                return generic
     return generic
 
 

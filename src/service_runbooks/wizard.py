@@ -326,7 +326,7 @@ def kind_names(template: Path) -> KindNames:
         gitops_tools={
             answer: str(layer["label"]) for answer, layer in engines.gitops_layers.items()
         },
-        # (group, kind, resource) of the object each GitOps answer deploys with.
+        # The kind of each (group, kind, resource) record of an object a GitOps answer deploys with.
         gitops_kinds={
             "argocd": (APPLICATION[1],),
             "flux": (KUSTOMIZATION[1], HELM_RELEASE[1]),

@@ -284,7 +284,7 @@ def test_a_name_only_entry_is_refused_naming_each_deciding_fact() -> None:
     # The list: the workload and its name, the namespace, the health check, the
     # migration tool and GitOps (the Flux object's kind and the health check's details only
     # where they apply: below).
-    named = ["workload_name", "namespace", "workload", "health_check", "migration_tool", "gitops"]
+    named = ["namespace", "workload", "workload_name", "health_check", "migration_tool", "gitops"]
     assert [(p.where, p.field) for p in problems] == [
         ("services[0] 'a' (line 2)", field) for field in named
     ]

@@ -77,11 +77,26 @@ def question_text(field: str) -> str:
     return prompt["__prompt__"] if isinstance(prompt, dict) else prompt
 
 
+def question_patterns(field: str) -> list[re.Pattern[str]]:
+    """Each question `new` may ask for ``field``: cookiecutter.json's, and each one specific to
+    earlier answers (its rule's), whatever those answers fill in."""
+    texts = [re.escape(question_text(field))]
+    for specific in RULES_BY_FIELD[field].specific_prompts:
+        parts = re.split(r"\{[a-z_]+\}", specific.text)
+        texts.append(r"[^\n]+?".join(re.escape(part) for part in parts))
+    return [re.compile(text) for text in texts]
+
+
 def field_asked(question: str) -> str:
-    """The answer a question on screen asks for: the longest prompt it starts with."""
-    fields = [f for f in QUESTIONS if question.startswith(question_text(f))]
-    assert fields, f"not a question of cookiecutter.json: {question!r}"
-    return max(fields, key=lambda f: len(question_text(f)))
+    """The answer a question on screen asks for: the one whose question it starts with, the
+    longest match when several do."""
+    matched = {}
+    for field in QUESTIONS:
+        lengths = [m.end() for p in question_patterns(field) if (m := p.match(question))]
+        if lengths:
+            matched[field] = max(lengths)
+    assert matched, f"not a question of cookiecutter.json: {question!r}"
+    return max(matched, key=lambda field: matched[field])
 
 
 def keystrokes(field: str, value: object) -> str:
@@ -232,7 +247,7 @@ def test_a_wrong_service_name_shows_its_rule_and_is_asked_again(tmp_path: Path) 
     # Negative control: a good name is taken, and no rule is shown.
     term.type("orders")
     shown, field, _ = term.next_question()
-    assert field == "workload_name"
+    assert field == "description"
     assert "Rule:" not in shown
     status, _ = term.interrupt()
     assert status == 130 and leftovers(tmp_path / "out") == ["taken"]
@@ -467,6 +482,94 @@ def test_the_progress_count_is_stable_and_a_choice_takes_its_name(tmp_path: Path
     assert "helm_release" in fields, "helm was taken: its questions are asked"
 
 
+def questions_shown(term: Terminal, answers: Mapping[str, object], last: str) -> dict[str, str]:
+    """Each question up to ``last`` as the screen shows it (its field: its text), ``answers``
+    typed, Enter elsewhere."""
+    shown = {}
+    while True:
+        _, found = term.wait_for(QUESTION)
+        field = field_asked(found["question"])
+        shown[field] = found["question"]
+        term.type(keystrokes(field, answers.get(field)))
+        if field == last:
+            return shown
+
+
+def prompt_problems(
+    shown: Mapping[str, str], starts: Mapping[str, str], absent: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    """Each question that does not start as ``starts`` says, or names what ``absent`` lists
+    (the kinds and tools the earlier answers did not choose)."""
+    problems = [
+        f"{field}: {shown.get(field)!r} does not start {start!r}"
+        for field, start in starts.items()
+        if not str(shown.get(field)).startswith(start)
+    ]
+    return problems + [
+        f"{field}: {shown[field]!r} names {word!r}"
+        for field, words in absent.items()
+        for word in words
+        if word in shown[field]
+    ]
+
+
+# The questions a person reads after choosing the workload and GitOps, written from what they
+# chose: a StatefulSet's name, the Flux HelmRelease (gitops_kind, asked before it), the Argo CD
+# Application; and the kinds or tools they did not choose, which no question may name.
+SPECIFIC_CASES = {
+    "statefulset-none": (
+        {"workload": "statefulset", "gitops": "none"},
+        {"workload_name": "Name of the StatefulSet in the cluster"},
+        {"workload_name": ("Deployment", "Rollout")},
+    ),
+    "deployment-argocd": (
+        {"workload": "deployment", "gitops": "argocd"},
+        {
+            "workload_name": "Name of the Deployment in the cluster",
+            "gitops_app": "Name of the Argo CD Application that deploys the service",
+        },
+        {"workload_name": ("StatefulSet", "Rollout"), "gitops_app": ("Flux",)},
+    ),
+    "helm-flux": (
+        {"workload": "helm", "gitops": "flux"},
+        {
+            "workload_name": "Name of the workload the Helm chart creates",
+            "gitops_kind": question_text("gitops_kind"),
+            "gitops_app": "Name of the Flux HelmRelease that deploys the service",
+            "flux_namespace": "Namespace of the Flux HelmRelease orders",
+            "helm_release": "Name of the Helm release the Flux HelmRelease orders installs",
+            "chart_workload": "The Deployment or StatefulSet the Helm chart of release "
+            "production-orders creates",
+        },
+        {
+            "gitops_app": ("Argo CD", "Kustomization"),
+            "flux_namespace": ("Argo CD", "Kustomization"),
+            "helm_release": ("Argo CD", "Kustomization"),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SPECIFIC_CASES))
+def test_a_question_names_what_earlier_answers_chose(tmp_path: Path, case: str) -> None:
+    """After workload=statefulset the name question asks for the StatefulSet's; after Flux
+    (and gitops_kind, now asked first) the object question for the Flux HelmRelease, and the
+    Flux namespace, Helm release and chart questions name it. Negative control: cookiecutter's
+    own (generic) questions, which name every kind, fail the same check."""
+    typed, starts, absent = SPECIFIC_CASES[case]
+    term = Terminal(tmp_path, "service_name=orders")
+    shown = questions_shown(term, typed, last=list(starts)[-1])
+    term.interrupt()
+    assert prompt_problems(shown, starts, absent) == []
+    fields = list(shown)
+    assert fields.index("workload") < fields.index("workload_name"), "the deciding one first"
+    if "gitops_kind" in fields:
+        assert fields.index("gitops_kind") < fields.index("gitops_app")
+    generic = {field: question_text(field) for field in shown}
+    failing = {problem.split(":")[0] for problem in prompt_problems(generic, starts, absent)}
+    assert failing == set(starts) - {"gitops_kind"}
+
+
 @pytest.mark.parametrize(
     ("field", "typed", "fixed"),
     [
@@ -558,7 +661,7 @@ def test_a_given_answer_put_to_use_by_a_typed_one_is_checked_at_once(
         assert QUESTION.search(tail) is None  # no question after the workload's
     else:
         _, field, _ = term.next_question()
-        assert field == "app_label_selector"  # the question after the workload's (and Helm's)
+        assert field == "workload_name"  # the question after the workload's (and Helm's)
         status, _ = term.interrupt()
         assert status == 130
     assert not (tmp_path / "out").exists()

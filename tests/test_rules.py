@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
-from matrix import COOKIECUTTER_JSON
+import re
+from dataclasses import replace
 
-from service_runbooks.rules import RULES, RULES_BY_FIELD, format_problems, validate
+import pytest
+from matrix import COOKIECUTTER_JSON, ROOT
+
+from service_runbooks.rules import (
+    DERIVED_TERMS,
+    RULES,
+    RULES_BY_FIELD,
+    KindNames,
+    Rule,
+    SpecificPrompt,
+    format_problems,
+    prompt,
+    validate,
+)
+from service_runbooks.wizard import kind_names
 
 ANSWER_KEYS = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 
@@ -232,3 +246,128 @@ def test_a_narrowing_holds_with_its_answers_only(
     assert [p.field for p in problems] == ([] if valid else [field])
     if not valid:
         assert "Rule: " in str(problems[0])
+
+
+# ---- prompts specific to earlier answers (`new`) ----
+
+# The kinds a person reads, from each tool's docs: Kubernetes' workloads
+# (https://kubernetes.io/docs/concepts/workloads/controllers/), an Argo Rollouts Rollout
+# (https://argoproj.github.io/argo-rollouts/features/specification/), Flux's Kustomization and
+# HelmRelease (https://fluxcd.io/flux/components/kustomize/kustomizations/,
+# https://fluxcd.io/flux/components/helm/helmreleases/) and Argo CD's Application
+# (https://argo-cd.readthedocs.io/en/stable/operator-manual/declarative-setup/#applications).
+WORKLOAD_KIND = {
+    "deployment": "Deployment",
+    "statefulset": "StatefulSet",
+    "argo-rollout": "Rollout",
+}
+GITOPS_OBJECT = {
+    ("argocd", "kustomization"): "Argo CD Application",
+    ("argocd", "helmrelease"): "Argo CD Application",
+    ("flux", "kustomization"): "Flux Kustomization",
+    ("flux", "helmrelease"): "Flux HelmRelease",
+}
+SPECIFIC = ("workload_name", "gitops_app", "flux_namespace", "helm_release", "chart_workload")
+
+
+@pytest.fixture(scope="module")
+def names() -> KindNames:
+    return kind_names(ROOT)
+
+
+def generic(field: str) -> str:
+    return prompt(field)
+
+
+def known_answers(workload: str, gitops: str) -> dict[str, object]:
+    """The answers asked before the specific questions, as `new` holds them (gitops_kind's
+    default follows the workload, as cookiecutter.json's does)."""
+    return {
+        "service_name": "orders",
+        "namespace": "shop",
+        "workload": workload,
+        "workload_name": "orders-wl",
+        "gitops": gitops,
+        "gitops_kind": "helmrelease" if workload == "helm" else "kustomization",
+        "gitops_app": "orders-app",
+        "flux_namespace": "flux-system",
+        "helm_release": "orders-rel",
+    }
+
+
+@pytest.mark.parametrize("gitops", COOKIECUTTER_JSON["gitops"])
+@pytest.mark.parametrize("workload", COOKIECUTTER_JSON["workload"])
+def test_a_prompt_names_what_the_earlier_answers_chose(
+    names: KindNames, workload: str, gitops: str
+) -> None:
+    known = known_answers(workload, gitops)
+    asked = {field: prompt(field, known=known, names=names) for field in SPECIFIC}
+    other_kinds = [kind for w, kind in WORKLOAD_KIND.items() if w != workload]
+    if workload == "helm":
+        assert asked["workload_name"].startswith("Name of the workload the Helm chart creates")
+        assert "Rollout" not in asked["workload_name"]  # a chart's workload is never a Rollout
+    else:
+        assert asked["workload_name"].startswith(f"Name of the {WORKLOAD_KIND[workload]} ")
+        assert not [kind for kind in other_kinds if kind in asked["workload_name"]]
+    if gitops == "none":
+        assert asked["gitops_app"] == generic("gitops_app")  # not asked; the generic stays
+        assert asked["flux_namespace"] == generic("flux_namespace")
+    else:
+        tool_object = GITOPS_OBJECT[gitops, str(known["gitops_kind"])]
+        assert asked["gitops_app"] == f"Name of the {tool_object} that deploys the service"
+        other_tool = "Flux" if gitops == "argocd" else "Argo CD"
+        assert other_tool not in asked["gitops_app"]
+    if gitops == "flux":
+        assert asked["flux_namespace"] == f"Namespace of the {tool_object} orders-app"
+    if workload == "helm":
+        release, chart = asked["helm_release"], asked["chart_workload"]
+        if gitops == "flux":
+            assert "the Flux HelmRelease orders-app installs" in release
+            assert "helm-controller's own name" in release
+        elif gitops == "argocd":
+            assert "the Argo CD Application orders-app renders the Helm chart" in release
+            assert "Argo CD installs no Helm release" in release
+        else:
+            assert release.startswith("Name of the Helm release in namespace shop")
+        owner = "the Argo CD Application orders-app" if gitops == "argocd" else "release orders-rel"
+        assert chart.startswith(f"The Deployment or StatefulSet the Helm chart of {owner} creates")
+    for field, text in asked.items():
+        assert "{" not in text and "}" not in text, (field, text)
+
+
+def test_without_the_answers_or_names_a_prompt_is_cookiecutters_own(names: KindNames) -> None:
+    """cookiecutter.json's question whenever a specific one cannot be filled: no answers (the
+    Backstage form, plain cookiecutter), no names, or an answer it names left empty."""
+    prompts = COOKIECUTTER_JSON["__prompts__"]
+    known = known_answers("statefulset", "flux")
+    assert prompt("workload_name") == prompts["workload_name"]
+    assert prompt("workload_name", known=known) == prompts["workload_name"]
+    assert (
+        prompt("flux_namespace", known={**known, "gitops_app": ""}, names=names)
+        == (prompts["flux_namespace"])
+    )
+    # Negative control: with both, the specific question.
+    assert prompt("workload_name", known=known, names=names) != prompts["workload_name"]
+
+
+def specific_prompt_problems(rules: tuple[Rule, ...]) -> list[str]:
+    """Each specific prompt that reads an answer not asked before its own (cookiecutter.json's
+    order: `new` knows only those), or names a term nothing gives."""
+    order = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
+    problems = []
+    for rule in rules:
+        before = set(order[: order.index(rule.field)])
+        for specific in rule.specific_prompts:
+            read = [field for field, _ in specific.when]
+            for term in re.findall(r"\{([^{}]*)\}", specific.text):
+                read += DERIVED_TERMS.get(term, (term,))
+            problems += [f"{rule.field} reads {field}" for field in read if field not in before]
+    return problems
+
+
+def test_a_specific_prompt_reads_only_answers_asked_before_it() -> None:
+    assert specific_prompt_problems(RULES) == []
+    # Negative control: the workload's name cannot name the GitOps object, asked later.
+    early = SpecificPrompt((), "Name of the workload {gitops_app} deploys")
+    wrong = replace(RULES_BY_FIELD["workload_name"], specific_prompts=(early,))
+    assert specific_prompt_problems((wrong,)) == ["workload_name reads gitops_app"]

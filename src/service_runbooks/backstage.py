@@ -116,7 +116,7 @@ PAGES: tuple[Page, ...] = (
     Page(
         "GitOps and database",
         "What deploys the service from Git, and how its database schema is migrated.",
-        ("gitops", "gitops_app", "gitops_kind", "flux_namespace", "helm_release", "migration_tool"),
+        ("gitops", "gitops_kind", "gitops_app", "flux_namespace", "helm_release", "migration_tool"),
     ),
     Page(
         "On-call",

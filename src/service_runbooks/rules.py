@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -65,6 +66,9 @@ _HELM = ("workload", ("helm",))
 _ROLLOUT = ("workload", ("argo-rollout",))
 _SLO = ("slo_alerts", (True,))
 _FLUX = ("gitops", ("flux",))
+_ARGOCD = ("gitops", ("argocd",))
+_NO_GITOPS = ("gitops", ("none",))
+_GITOPS = ("gitops", ("argocd", "flux"))
 _IN_CLUSTER = ("health_check", ("in-cluster",))
 # Spaces spelled out, because Python's and JavaScript's \s differ at the edges.
 _SPACES = r"\t\n \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
@@ -102,6 +106,33 @@ class Narrowing:
 
 
 @dataclass(frozen=True)
+class SpecificPrompt:
+    """The question ``service-runbooks new`` asks for an answer once the answers it depends on
+    are known: ``text`` when every condition of ``when`` holds among them, its ``{fields}``
+    filled by ``prompt_terms`` (an earlier answer by its name, or the name of the object it
+    chose: ``{workload_kind}``, ``{gitops_object}``). cookiecutter.json's ``__prompts__`` keeps
+    the generic question, which Backstage's form and plain cookiecutter show."""
+
+    when: tuple[Condition, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class KindNames:
+    """How the tools name the objects the answers choose, for ``SpecificPrompt`` texts. The
+    caller gives them from where each is named (the template's engine table, discovery's GitOps
+    kinds: ``wizard.kind_names``): this module reads no template and imports no package."""
+
+    workloads: Mapping[str, str]  # a `workload` answer: its kind ("" when a chart names its own)
+    gitops_tools: Mapping[str, str]  # a `gitops` answer: the tool ("Argo CD")
+    # A `gitops` answer: the kinds of the objects that deploy with it; of several, the one
+    # `gitops_kind` names in lowercase, as the flux CLI takes it (`flux suspend helmrelease`:
+    # https://fluxcd.io/flux/cmd/flux_suspend_helmrelease/).
+    gitops_kinds: Mapping[str, tuple[str, ...]]
+    chart_workloads: tuple[str, ...]  # the kinds a Helm chart's workload may be (chart_workload)
+
+
+@dataclass(frozen=True)
 class Rule:
     """What one answer must be. ``pattern`` must match the whole answer."""
 
@@ -129,6 +160,10 @@ class Rule:
     # A deciding fact that names one service's own object (its workload's name): a fleet gives
     # it in each entry, since one value in ``defaults:`` would name the same object for all.
     per_service: bool = False
+    # The questions ``new`` asks instead of the generic one once earlier answers decide what the
+    # answer names (``SpecificPrompt``), the first whose conditions hold; a prompt may only read
+    # answers asked before it (cookiecutter.json's order).
+    specific_prompts: tuple[SpecificPrompt, ...] = ()
 
     def applies(self, answers: Mapping[str, object]) -> bool:
         """Whether ``answers`` use this answer at all (see ``only_when``)."""
@@ -188,11 +223,56 @@ def questions(cookiecutter: Mapping[str, object] = COOKIECUTTER_JSON) -> list[st
     return [key for key in cookiecutter if not key.startswith("_")]
 
 
-def prompt(field: str, cookiecutter: Mapping[str, object] = COOKIECUTTER_JSON) -> str:
-    """The question cookiecutter asks for ``field`` (``__prompts__``; the field's name without)."""
+def prompt(
+    field: str,
+    cookiecutter: Mapping[str, object] = COOKIECUTTER_JSON,
+    known: Mapping[str, object] | None = None,
+    names: KindNames | None = None,
+) -> str:
+    """The question for ``field``: with the answers ``known`` so far and the ``names`` of what
+    they choose, its rule's first ``SpecificPrompt`` that holds (``Name of the StatefulSet in
+    the cluster``); else the generic question cookiecutter asks (``__prompts__``; the field's
+    name without), as when a specific one names an answer not known yet."""
     prompts = cookiecutter.get("__prompts__")
     text = prompts.get(field, field) if isinstance(prompts, dict) else field
-    return str(text["__prompt__"] if isinstance(text, dict) else text)
+    generic = str(text["__prompt__"] if isinstance(text, dict) else text)
+    rule = RULES_BY_FIELD.get(field)
+    if known is None or names is None or rule is None:
+        return generic
+    terms = prompt_terms(known, names)
+    for specific in rule.specific_prompts:
+        if all(known.get(name) in choices for name, choices in specific.when):
+            with suppress(KeyError):  # a term not known: an empty answer, a kind without a name
+                return specific.text.format_map(terms)
+    return generic
+
+
+# The terms a SpecificPrompt may name besides the answers themselves, and the answers each is
+# read from (a prompt may name it only after them: tests/test_rules.py holds the order).
+DERIVED_TERMS: dict[str, tuple[str, ...]] = {
+    "workload_kind": ("workload",),
+    "gitops_object": ("gitops", "gitops_kind"),
+    "chart_kinds": (),
+}
+
+
+def prompt_terms(known: Mapping[str, object], names: KindNames) -> dict[str, str]:
+    """What a ``SpecificPrompt`` text may name: each known answer that is not empty, by its
+    field, and the objects the answers chose, by the tools' names: ``workload_kind`` (the
+    workload's kind, none for a chart), ``gitops_object`` (``Flux HelmRelease``) and
+    ``chart_kinds`` (``Deployment or StatefulSet``)."""
+    terms = {field: str(value) for field, value in known.items() if value not in ("", None)}
+    kind = names.workloads.get(str(known.get("workload")), "")
+    if kind:
+        terms["workload_kind"] = kind
+    gitops = str(known.get("gitops"))
+    tool, kinds = names.gitops_tools.get(gitops, ""), names.gitops_kinds.get(gitops, ())
+    chosen = [k for k in kinds if len(kinds) == 1 or k.lower() == known.get("gitops_kind")]
+    if tool and len(chosen) == 1:
+        terms["gitops_object"] = f"{tool} {chosen[0]}"
+    if names.chart_workloads:
+        terms["chart_kinds"] = " or ".join(names.chart_workloads)
+    return terms
 
 
 def default_answer(field: str) -> object:
@@ -238,30 +318,6 @@ RULES: tuple[Rule, ...] = (
         example="payments-api",
         pattern=r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?",
         max_length=63,
-    ),
-    Rule(
-        "workload_name",
-        "the workload's name in the cluster, as the deployer builds it (a Kustomize namePrefix "
-        "included): a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each "
-        "dot-separated part starting and ending with a letter or digit), at most 253 "
-        "characters; a StatefulSet's name must also be a DNS-1123 label (no '.', at most 63 "
-        "characters), since its pods' hostnames are built from it",
-        example="payments-api",
-        pattern=_DNS_SUBDOMAIN,
-        max_length=_OBJECT_NAME_MAX,
-        deciding=True,
-        per_service=True,
-        # A Deployment's name is a DNS subdomain; a StatefulSet's must be a DNS label
-        # (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#creating-a-deployment,
-        # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#components).
-        narrowings=(
-            Narrowing(
-                (("workload", ("statefulset",)),),
-                _DNS_LABEL,
-                "is not a DNS-1123 label, which a StatefulSet's name must be (no '.', at most "
-                "63 characters)",
-            ),
-        ),
     ),
     Rule(
         "description",
@@ -328,6 +384,40 @@ RULES: tuple[Rule, ...] = (
         "how the service runs: a Deployment, a StatefulSet, an Argo Rollouts Rollout, "
         "or a Helm release",
         deciding=True,
+    ),
+    Rule(
+        "workload_name",
+        "the workload's name in the cluster, as the deployer builds it (a Kustomize namePrefix "
+        "included): a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each "
+        "dot-separated part starting and ending with a letter or digit), at most 253 "
+        "characters; a StatefulSet's name must also be a DNS-1123 label (no '.', at most 63 "
+        "characters), since its pods' hostnames are built from it",
+        example="payments-api",
+        pattern=_DNS_SUBDOMAIN,
+        max_length=_OBJECT_NAME_MAX,
+        deciding=True,
+        per_service=True,
+        # A Deployment's name is a DNS subdomain; a StatefulSet's must be a DNS label
+        # (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#creating-a-deployment,
+        # https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#components).
+        narrowings=(
+            Narrowing(
+                (("workload", ("statefulset",)),),
+                _DNS_LABEL,
+                "is not a DNS-1123 label, which a StatefulSet's name must be (no '.', at most "
+                "63 characters)",
+            ),
+        ),
+        specific_prompts=(
+            SpecificPrompt(
+                (_HELM,),
+                "Name of the workload the Helm chart creates, as the chart names it (its "
+                "{chart_kinds})",
+            ),
+            SpecificPrompt(
+                (), "Name of the {workload_kind} in the cluster (a Kustomize namePrefix included)"
+            ),
+        ),
     ),
     Rule(
         "app_label_selector",
@@ -413,16 +503,6 @@ RULES: tuple[Rule, ...] = (
     ),
     _choice("gitops", "what deploys the service from Git, if anything", deciding=True),
     Rule(
-        "gitops_app",
-        "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
-        "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', e.g. example.guestbook), "
-        "at most 253 characters; checked only with Argo CD or Flux",
-        example="payments-api",
-        pattern=_DNS_SUBDOMAIN,
-        max_length=_OBJECT_NAME_MAX,
-        only_when=(("gitops", ("argocd", "flux")),),
-    ),
-    Rule(
         "gitops_kind",
         "the kind of the Flux object that deploys the service: kustomization or helmrelease; "
         "a helm workload needs helmrelease (a Helm release is helm-controller's only through "
@@ -449,12 +529,29 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        "gitops_app",
+        "the Argo CD Application or Flux Kustomization/HelmRelease that deploys the service: "
+        "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', e.g. example.guestbook), "
+        "at most 253 characters; checked only with Argo CD or Flux",
+        example="payments-api",
+        pattern=_DNS_SUBDOMAIN,
+        max_length=_OBJECT_NAME_MAX,
+        only_when=(_GITOPS,),
+        # Under Flux, gitops_kind (asked before it) says which kind the object is.
+        specific_prompts=(
+            SpecificPrompt((_GITOPS,), "Name of the {gitops_object} that deploys the service"),
+        ),
+    ),
+    Rule(
         "flux_namespace",
         "the namespace of the Flux objects (DNS-1123 label); checked only with Flux",
         example="flux-system",
         pattern=_DNS_LABEL,
         max_length=63,
         only_when=(_FLUX,),
+        specific_prompts=(
+            SpecificPrompt((_FLUX,), "Namespace of the {gitops_object} {gitops_app}"),
+        ),
     ),
     Rule(
         "helm_release",
@@ -466,6 +563,50 @@ RULES: tuple[Rule, ...] = (
         pattern=_DNS_SUBDOMAIN,
         max_length=53,
         only_when=(_HELM,),
+        specific_prompts=(
+            # helm-controller's own name for a HelmRelease's release
+            # (https://fluxcd.io/flux/components/helm/helmreleases/#release-name).
+            SpecificPrompt(
+                (_FLUX,),
+                "Name of the Helm release the {gitops_object} {gitops_app} installs, used as "
+                "given (the default is helm-controller's own name for it)",
+            ),
+            # Argo CD renders a chart with `helm template` and installs no Helm release; the
+            # Application names the release it renders with in spec.source.helm.releaseName
+            # (https://argo-cd.readthedocs.io/en/stable/user-guide/helm/).
+            SpecificPrompt(
+                (_ARGOCD,),
+                "Release name the {gitops_object} {gitops_app} renders the Helm chart with (its "
+                "spec.source.helm.releaseName; Argo CD installs no Helm release), used as given",
+            ),
+            SpecificPrompt(
+                (_NO_GITOPS,), "Name of the Helm release in namespace {namespace}, used as given"
+            ),
+        ),
+    ),
+    Rule(
+        "chart_workload",
+        "the Deployment or StatefulSet the Helm chart creates, as deployment/<name> or "
+        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload",
+        example="deployment/payments-api",
+        pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
+        max_length=265,
+        # Pages and scripts need it too (a StatefulSet's forced rollback), not only the alerts.
+        only_when=(_HELM,),
+        specific_prompts=(
+            SpecificPrompt(
+                (_ARGOCD,),
+                "The {chart_kinds} the Helm chart of the {gitops_object} "
+                "{gitops_app} creates, as kind/name: its alerts watch it, and a StatefulSet "
+                "gets the forced rollback",
+            ),
+            SpecificPrompt(
+                (),
+                "The {chart_kinds} the Helm chart of release {helm_release} "
+                "creates, as kind/name: its alerts watch it, and a StatefulSet gets the forced "
+                "rollback",
+            ),
+        ),
     ),
     Rule(
         "rollout_timeout",
@@ -547,16 +688,6 @@ RULES += (
         pattern=_DNS_SUBDOMAIN,
         max_length=53,
         only_when=(_ALERTING,),
-    ),
-    Rule(
-        "chart_workload",
-        "the Deployment or StatefulSet the Helm chart creates, as deployment/<name> or "
-        "statefulset/<name> (name: a DNS-1123 subdomain); checked only with the helm workload",
-        example="deployment/payments-api",
-        pattern=r"(deployment|statefulset)/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?",
-        max_length=265,
-        # Pages and scripts need it too (a StatefulSet's forced rollback), not only the alerts.
-        only_when=(_HELM,),
     ),
     Rule(
         "rollouts_namespace_label",

@@ -54,9 +54,11 @@ from service_runbooks.errors import (
 from service_runbooks.rules import (
     COOKIECUTTER_JSON,
     RULES_BY_FIELD,
+    KindNames,
     Problem,
     answer_problem,
     missing_deciding,
+    prompt,
     questions,
 )
 
@@ -303,11 +305,34 @@ def applies(field: str, known: Mapping[str, object]) -> bool:
     return rule is None or rule.applies(known)
 
 
-def rules_prompt(field: str) -> str:
-    """The question cookiecutter asks for ``field`` (``__prompts__``)."""
-    from service_runbooks.rules import prompt
+def kind_names(template: Path) -> KindNames:
+    """How the tools name what the answers choose, for the prompts specific to earlier answers
+    (``rules.SpecificPrompt``), each from where it is named: a workload's kind and a GitOps
+    layer's tool from the template's engine table (``engines.jinja``'s ``workloads`` titles and
+    ``gitops_layers`` labels), the GitOps objects' kinds and a chart's workload kinds from
+    discovery's (``deployers.py``)."""
+    from service_runbooks.cookiecutter_render import template_module
+    from service_runbooks.discovery.deployers import (
+        APPLICATION,
+        CHART_WORKLOAD_KINDS,
+        HELM_RELEASE,
+        KUSTOMIZATION,
+    )
+    from service_runbooks.discovery.pages import ENGINES_MODULE
 
-    return prompt(field)
+    engines = template_module(template, ENGINES_MODULE, {})
+    return KindNames(
+        workloads={answer: str(entry["title"]) for answer, entry in engines.workloads.items()},
+        gitops_tools={
+            answer: str(layer["label"]) for answer, layer in engines.gitops_layers.items()
+        },
+        # The kind of each (group, kind, resource) record of an object a GitOps answer deploys with.
+        gitops_kinds={
+            "argocd": (APPLICATION[1],),
+            "flux": (KUSTOMIZATION[1], HELM_RELEASE[1]),
+        },
+        chart_workloads=CHART_WORKLOAD_KINDS,
+    )
 
 
 def choice_labels(field: str, options: list[str], prompts: Mapping[str, Any]) -> dict[str, str]:
@@ -396,6 +421,8 @@ class Asker:
         from cookiecutter.utils import create_env_with_context
         from rich.console import Console
 
+        from service_runbooks.template_source import TEMPLATE_ROOT
+
         self.raw: Mapping[str, Any] = context["cookiecutter"]
         self.prompts: Mapping[str, Any] = self.raw.get("__prompts__", {})
         self.env = create_env_with_context(dict(context))
@@ -404,6 +431,14 @@ class Asker:
         self.output = output
         self.derived = derived
         self.console = Console(stderr=True, highlight=False)
+        self.names = kind_names(TEMPLATE_ROOT)
+
+    def question(self, field: str, known: Mapping[str, object]) -> str:
+        """The question for ``field`` as rich shows it: specific to the answers ``known`` so
+        far (``Name of the StatefulSet in the cluster``), else cookiecutter.json's own."""
+        from rich.markup import escape
+
+        return escape(prompt(field, self.raw, known, self.names))
 
     def default(self, field: str, known: dict[str, object]) -> Any:
         """The default cookiecutter offers, rendered from the answers before it."""
@@ -483,18 +518,22 @@ class Asker:
                 return False
             self.console.print(f"[red]  {escape(repr(typed))}: answer y, n or edit[/]")
 
-    def read(self, field: str, default: Any, prefix: str) -> Any:
-        # cookiecutter's own prompts, with __prompts__' questions and choice labels:
-        # https://cookiecutter.readthedocs.io/en/stable/advanced/human_readable_prompts.html
+    def read(self, field: str, default: Any, prefix: str, known: Mapping[str, object]) -> Any:
+        # cookiecutter's own prompts, each given its question as __prompts__ gives them
+        # (https://cookiecutter.readthedocs.io/en/stable/advanced/human_readable_prompts.html),
+        # the one specific to the answers so far where its rule has one.
         from cookiecutter.prompt import read_user_variable, read_user_yes_no
 
         if isinstance(default, list):
-            return self.read_choice(field, default, prefix)
+            return self.read_choice(field, default, prefix, known)
+        question = {field: self.question(field, known)}
         if isinstance(default, bool):
-            return read_user_yes_no(field, default, self.prompts, prefix)
-        return read_user_variable(field, default, self.prompts, prefix)
+            return read_user_yes_no(field, default, question, prefix)
+        return read_user_variable(field, default, question, prefix)
 
-    def read_choice(self, field: str, options: list[str], prefix: str) -> str:
+    def read_choice(
+        self, field: str, options: list[str], prefix: str, known: Mapping[str, object]
+    ) -> str:
         """One of ``options``, typed as its number or its name (or its label): cookiecutter's
         choice prompt, which takes numbers only, with names too; a near miss (``prod``,
         ``Production``) is offered as the default, taken with Enter."""
@@ -502,7 +541,7 @@ class Asker:
         from rich.prompt import Prompt
 
         labels = choice_labels(field, options, self.prompts)
-        lines = [f"{prefix}{escape(rules_prompt(field))}"]
+        lines = [f"{prefix}{self.question(field, known)}"]
         lines += [
             f"    [bold magenta]{i}[/] - [bold]{escape(labels[option])}[/]"
             + (f" [dim]({escape(option)})[/]" if labels[option] != option else "")
@@ -537,7 +576,7 @@ class Asker:
 
         offered = default
         while True:
-            value = self.read(field, offered, prefix)
+            value = self.read(field, offered, prefix, known)
             message = self.problem(field, value, known)
             if message is None:
                 return value

@@ -13,6 +13,8 @@ the parser dispatches. Modules import their heavy dependencies inside ``run``: t
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -52,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # here, so a closed pipe is caught below, not at exit
+    except BrokenPipeError:
+        # The reader went away (``| head``): no traceback, no second error when Python flushes
+        # standard output at exit, and the status a shell gives a program SIGPIPE ends
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     problems = options.folder_problems(args)
     problems += args.problems(args, problems) + options.jobs_problems(args)

@@ -120,6 +120,45 @@ def test_a_box_with_a_variable_not_asked_for_fails(render, tmp_path: Path) -> No
     assert paste_problems(old_helm, asked_first(old_helm), stubs, tmp_path) != []
 
 
+# --- a Deployment: resumed first only when paused -------------------------------------------------
+
+DEPLOYMENT_CASES = {case: a for case, a in CASES.items() if a["workload"] == "deployment"}
+# The box before it read the pause: the resume ran whatever the state, and kubectl refuses to
+# resume a Deployment that is not paused (exit 1), so the pasted box stopped there under set -e
+# and, pasted line by line, printed an error mid-incident.
+UNCONDITIONAL_RESUME = """\
+kubectl get deployment payments-api -n production -o 'jsonpath={.spec.paused}'
+kubectl rollout resume deployment/payments-api -n production
+kubectl rollout undo deployment/payments-api -n production
+"""
+
+
+def deployment_changes(block: str, paused: bool, folder: Path, context: str) -> list[str]:
+    """The changing rollout calls the block makes (resume, undo), in order, or its problems."""
+    stubs = Stubs(folder, context)
+    stubs.env["STUB_PAUSED"] = "true" if paused else ""
+    problems = paste_problems(block, asked_first(block), stubs, folder)
+    calls = [call[2] for call in stubs.calls() if call[:2] == ["kubectl", "rollout"]]
+    return problems or [verb for verb in calls if verb in ("resume", "undo")]
+
+
+@pytest.mark.parametrize("case", list(DEPLOYMENT_CASES))
+@pytest.mark.parametrize("paused", [True, False], ids=["paused", "not-paused"])
+def test_the_deployment_box_resumes_only_a_paused_deployment(
+    render, case: str, paused: bool, tmp_path: Path
+) -> None:
+    answers = DEPLOYMENT_CASES[case]
+    first = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    changes = deployment_changes(first, paused, tmp_path, answers.get("kube_context", ""))
+    assert changes == (["resume", "undo"] if paused else ["undo"])
+
+
+def test_an_unconditional_resume_fails_on_a_deployment_not_paused(tmp_path: Path) -> None:
+    """Negative control: the old box stops at the resume of a Deployment that is not paused."""
+    changes = deployment_changes(UNCONDITIONAL_RESUME, False, tmp_path, "")
+    assert len(changes) == 1 and "is not paused" in changes[0]
+
+
 # --- an Argo Rollouts Rollout: abort, undo or both, by the state it is in -------------------------
 
 ARGO_CASES = {case: answers for case, answers in CASES.items() if case.startswith("argo-rollouts-")}

@@ -232,3 +232,30 @@ def test_an_autoscaler_the_sources_no_longer_hold_is_drift(autoscaled: Rendered)
         "objects: the pages say 'HorizontalPodAutoscaler/prod-frontend', the sources now say no "
         "HorizontalPodAutoscaler 'prod-frontend' in namespace 'shop-prod' in the manifests"
     ) in out
+
+
+def test_an_autoscaler_added_to_the_sources_is_drift(tmp_path: Path) -> None:
+    """The reverse: discovered and rendered without the base's HPA (the pages say the service
+    has no autoscaler), then the HPA added in Git: each service's hpa_name drifts, naming it,
+    though the entries never read one. Before the HPA is added, nothing drifts (the control)."""
+    repo = Path(shutil.copytree(FIXTURES / "kustomize", tmp_path / "repo"))
+    base = repo / "deploy" / "base" / "kustomization.yaml"
+    with_hpa = base.read_text(encoding="utf-8")
+    base.write_text(with_hpa.replace("  - hpa.yaml\n", ""), encoding="utf-8")
+    fleet = repo / "fleet.yaml"
+    run_cli(ROOT, "discover", repo, "--output", fleet)
+    text = fleet.read_text(encoding="utf-8")
+    assert "hpa_name" not in text.split("services:", 1)[1].split("sources:", 1)[0]
+    given = '  reviewed_on: "2026-12-01"\n  gitops: "none"\n'
+    fleet.write_text(text.replace("services:\n", f"defaults:\n{given}services:\n", 1), "utf-8")
+    run_cli(ROOT, "render", fleet, "--output", tmp_path / "out")
+    unscaled = Rendered(repo, fleet, tmp_path / "out")
+    out = unscaled.drift(check=0)
+    assert out.count(": matches the sources") == 2, out
+    base.write_text(with_hpa, encoding="utf-8")
+    out = unscaled.drift(check=1)
+    for name in ("prod-frontend", "staging-frontend"):
+        assert (
+            f"hpa_name: the pages say 'no autoscaler (hpa_name is empty)', the sources now say "
+            f"'{name}'"
+        ) in out, out

@@ -166,6 +166,10 @@ def _compare_workload(
     return differences
 
 
+# What the pages say when the answers name no autoscaler (the scaling page patches none).
+NO_AUTOSCALER = "no autoscaler (hpa_name is empty)"
+
+
 def _compare_hpa(page: PageFacts, answers: ServiceAnswers) -> list[Difference]:
     """The autoscaler the pages name (``hpa_name``; empty: none) against the one whose
     scaleTargetRef is the live workload. A named one the cluster lacks is ``_missing_objects``'."""
@@ -173,7 +177,7 @@ def _compare_hpa(page: PageFacts, answers: ServiceAnswers) -> list[Difference]:
     live = answers.answers.get("hpa_name")
     if live is None or live == named:
         return []
-    shown = named or "no autoscaler (hpa_name is empty)"
+    shown = named or NO_AUTOSCALER
     return [Difference("hpa_name", shown, repr(live), answers.sources["hpa_name"])]
 
 

@@ -28,7 +28,7 @@ from service_runbooks.cruft_state import read_cruft_state
 from service_runbooks.discovery import Discovery, discover, driftmemo
 from service_runbooks.discovery.answers import ServiceAnswers
 from service_runbooks.discovery.collect import KUSTOMIZATION_FILES
-from service_runbooks.discovery.drift import Difference, ServiceDrift
+from service_runbooks.discovery.drift import NO_AUTOSCALER, Difference, ServiceDrift
 from service_runbooks.discovery.facts import WorkloadFacts
 from service_runbooks.discovery.filecache import FileCache
 from service_runbooks.discovery.index import ObjectIndex
@@ -197,7 +197,23 @@ def compare_answers(entry: Entry, now: ServiceAnswers) -> list[Difference]:
             continue
         elif str(current) != value:
             differences.append(Difference(name, value, repr(current), where, AGAINST))
-    return differences
+    return differences + _autoscaler_added(entry, now)
+
+
+def _autoscaler_added(entry: Entry, now: ServiceAnswers) -> list[Difference]:
+    """An autoscaler the sources now give for a workload whose entry read none: the pages say
+    the service has none (the scaling page patches none and scales the workload by hand, which
+    the autoscaler undoes: it sets the replica count itself,
+    https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#how-does-a-horizontalpodautoscaler-work),
+    so it is drift too, though the entry never read it."""
+    live = now.answers.get("hpa_name")
+    if "hpa_name" in entry.sources or live is None:
+        return []
+    given = str(entry.answers.get("hpa_name") or "")
+    if str(live) == given:
+        return []
+    where = now.sources.get("hpa_name", "")
+    return [Difference("hpa_name", given or NO_AUTOSCALER, repr(live), where, AGAINST)]
 
 
 @dataclass

@@ -95,11 +95,14 @@ class Command:
 def code_blocks(markdown: str) -> list[tuple[int, str]]:
     """The shell code blocks of a page, each with the line its first line is on (1-based)."""
     blocks = []
+    counted, line = 0, 1  # lines are counted on from the last block, not from the top
     for match in SHELL_FENCE.finditer(markdown):
         indent, body = match.group(1), match.group(3)
-        first_line = markdown.count("\n", 0, match.start(3)) + 1
-        text = "".join(line.removeprefix(indent) for line in body.splitlines(keepends=True))
-        blocks.append((first_line, text))
+        line += markdown.count("\n", counted, match.start(3))
+        counted = match.start(3)
+        if indent:  # a block inside an admonition or a tab: its indentation is not the code's
+            body = "".join(part.removeprefix(indent) for part in body.splitlines(keepends=True))
+        blocks.append((line, body))
     return blocks
 
 
@@ -140,7 +143,7 @@ def logical_lines(lines: list[str]) -> Iterator[tuple[int, int, str, bool]]:
     while index < len(lines):
         first = index
         logical, index = logical_line(lines, index)
-        heredoc = HEREDOC.search(logical)
+        heredoc = HEREDOC.search(logical) if "<<" in logical else None
         if heredoc and not logical.lstrip().startswith("#"):
             while index < len(lines) and lines[index].strip() != heredoc.group(1):
                 index += 1
@@ -151,6 +154,9 @@ def logical_lines(lines: list[str]) -> Iterator[tuple[int, int, str, bool]]:
 
 def logical_line(lines: list[str], index: int) -> tuple[str, int]:
     """One logical line from lines[index]: continuations joined, quoted strings closed."""
+    line = lines[index]
+    if not line.endswith("\\") and _closed(line):  # most lines: one line is one logical line
+        return line, index + 1
     text = ""
     while index < len(lines):
         line = lines[index]

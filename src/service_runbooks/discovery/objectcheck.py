@@ -12,6 +12,7 @@ pods of its workload and of no other pod owner in its namespace.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,14 +157,23 @@ def _refs(verb: str, positionals: list[str]) -> list[tuple[str, str]]:
 
 def named_objects(command: Command, namespace: str, where: str) -> list[Named]:
     """The objects one kubectl command names (none for a command that selects by label)."""
-    argv = command.argv
-    if command.tool != OBJECT_TOOL or len(argv) < 2:
+    if command.tool != OBJECT_TOOL:
         return []
-    if _option(argv, "-l", "--selector") is not None:
-        return []
-    in_namespace = _option(argv, "-n", "--namespace") or namespace
-    if "$" in in_namespace:
-        in_namespace = namespace
+    return [
+        Named(kind, given or namespace, name, f"{where}:{command.line}")
+        for kind, given, name in _named_by(command.argv)
+    ]
+
+
+@functools.lru_cache(maxsize=16384)
+def _named_by(argv: tuple[str, ...]) -> tuple[tuple[str, str | None, str], ...]:
+    """(kind, the namespace the command gives or None, name) of each object a kubectl argv
+    names; a pure function of it, kept (a service's pages repeat their commands)."""
+    if len(argv) < 2 or _option(argv, "-l", "--selector") is not None:
+        return ()
+    in_namespace = _option(argv, "-n", "--namespace")
+    if in_namespace is not None and "$" in in_namespace:
+        in_namespace = None  # a variable: the service's own namespace, as the pages set it
     rest = list(argv[1:])
     if rest[:2] == ["argo", "rollouts"]:
         words = _positionals(tuple(rest[3:]))
@@ -177,12 +187,11 @@ def named_objects(command: Command, namespace: str, where: str) -> list[Named]:
     elif rest[0] in TYPED_VERBS or rest[0] in POD_VERBS:
         refs = _refs(rest[0], _positionals(tuple(rest[1:])))
     else:
-        return []
-    found = []
-    for resource, name in refs:
-        kind = RESOURCE_KINDS.get(resource.lower(), resource)
-        found.append(Named(kind, in_namespace, name, f"{where}:{command.line}"))
-    return found
+        return ()
+    return tuple(
+        (RESOURCE_KINDS.get(resource.lower(), resource), in_namespace, name)
+        for resource, name in refs
+    )
 
 
 def _created_names(commands: list[Command]) -> set[str]:

@@ -201,6 +201,22 @@ def test_argo_rollouts_set_image_names_the_rollout_not_the_sub_verb() -> None:
     assert [(n.kind, n.name) for n in report.missing] == [("Rollout", "checkout")]
 
 
+def test_global_flags_before_the_verb_still_name_the_object() -> None:
+    """kubectl takes its global flags before the verb too: the object is still the one named,
+    in the namespace given; flags alone name nothing (the control)."""
+    script = (
+        "kubectl -n shop rollout undo deployment/checkout\n"
+        "kubectl --context prod --namespace=shop get deploy orders -o name\n"
+        "kubectl --request-timeout 5s -n shop\n"
+    )
+    commands = parse_shell(script)
+    report = check_objects([("page.md", c) for c in commands], index_objects([]), "other", True)
+    assert [(n.kind, n.namespace, n.name) for n in report.missing] == [
+        ("Deployment", "shop", "checkout"),
+        ("Deployment", "shop", "orders"),
+    ]
+
+
 @pytest.fixture
 def autoscaled(tmp_path: Path) -> Rendered:
     """The Kustomize fixture's fleet (each overlay's Deployment with the base's HPA, named by

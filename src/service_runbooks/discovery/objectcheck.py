@@ -96,6 +96,19 @@ VALUE_FLAGS = frozenset(
 )  # fmt: skip
 
 
+# kubectl's global flags that take a value as the next word; they may come before the verb
+# (`kubectl -n NS rollout undo ...`): https://kubernetes.io/docs/reference/kubectl/kubectl/
+GLOBAL_VALUE_FLAGS = frozenset(
+    {
+        "--as", "--as-group", "--as-uid", "--cache-dir", "--certificate-authority",
+        "--client-certificate", "--client-key", "--cluster", "--context", "--kubeconfig",
+        "-n", "--namespace", "--password", "--profile", "--profile-output", "--request-timeout",
+        "-s", "--server", "--tls-server-name", "--token", "--user", "--username", "-v", "--v",
+        "--vmodule",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Named:
     """One object a command names: kind, namespace, name, and where the command is."""
@@ -174,7 +187,9 @@ def _named_by(argv: tuple[str, ...]) -> tuple[tuple[str, str | None, str], ...]:
     in_namespace = _option(argv, "-n", "--namespace")
     if in_namespace is not None and "$" in in_namespace:
         in_namespace = None  # a variable: the service's own namespace, as the pages set it
-    rest = list(argv[1:])
+    rest = _after_global_flags(argv[1:])
+    if not rest:
+        return ()
     if rest[:2] == ["argo", "rollouts"]:
         words = _positionals(tuple(rest[3:]))
         if words[:1] == ["rollout"] or rest[2:3] == ["set"]:
@@ -192,6 +207,14 @@ def _named_by(argv: tuple[str, ...]) -> tuple[tuple[str, str | None, str], ...]:
         (RESOURCE_KINDS.get(resource.lower(), resource), in_namespace, name)
         for resource, name in refs
     )
+
+
+def _after_global_flags(words: tuple[str, ...]) -> list[str]:
+    """The words from the verb on: the global flags before it skipped, with their values."""
+    index = 0
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in GLOBAL_VALUE_FLAGS else 1
+    return list(words[index:])
 
 
 def _created_names(commands: list[Command]) -> set[str]:

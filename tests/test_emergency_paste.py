@@ -43,6 +43,11 @@ def box_blocks(index: str) -> list[str]:
     return [textwrap.dedent(code) for _, code in FENCED_BASH.findall(box)]
 
 
+def first_box_block(service: Path) -> str:
+    """The first bash block of a rendered service's emergency box."""
+    return box_blocks((service / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+
+
 def quick_rollback_blocks(rollback: str) -> list[str]:
     section = rollback.split("## Quick Rollback (Emergency)", 1)[1].split("\n## ", 1)[0]
     return [code for indent, code in FENCED_BASH.findall(section) if not indent]
@@ -104,7 +109,7 @@ def test_a_box_with_a_variable_not_asked_for_fails(render, tmp_path: Path) -> No
     """Negative controls: a variable nobody asks for, and one asked for below the top (the
     Helm box before issue 25, whose reader set WORKLOAD halfway down)."""
     answers = CASES["kubectl-rollout-none"]
-    block = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    block = first_box_block(render(answers))
     stubs = stubs_for(answers, tmp_path)
     unset = block.replace("kubectl rollout undo", 'kubectl rollout undo "${WORKLOAD}"', 1)
     assert unset != block
@@ -148,7 +153,7 @@ def test_the_deployment_box_resumes_only_a_paused_deployment(
     render, case: str, paused: bool, tmp_path: Path
 ) -> None:
     answers = DEPLOYMENT_CASES[case]
-    first = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    first = first_box_block(render(answers))
     changes = deployment_changes(first, paused, tmp_path, answers.get("kube_context", ""))
     assert changes == (["resume", "undo"] if paused else ["undo"])
 
@@ -204,7 +209,7 @@ def test_the_argo_rollouts_box_does_what_the_rollouts_state_needs(
     render, case: str, state: str, tmp_path: Path
 ) -> None:
     answers = ARGO_CASES[case]
-    first = box_blocks((render(answers) / "docs" / "index.md").read_text(encoding="utf-8"))[0]
+    first = first_box_block(render(answers))
     changes = changes_in_state(first, state, tmp_path, answers.get("kube_context", ""))
     assert changes == EXPECTED_ROLLOUT_CHANGES[state]
 

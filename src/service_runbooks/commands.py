@@ -52,8 +52,9 @@ SHELL_FENCE = re.compile(r"^( *)```(bash|sh|shell)\n(.*?)^ *```", flags=re.MULTI
 _SUBSTITUTION = re.compile("\x00([0-9]+)\x00")
 # What the shell removes from a line's characters as it makes its words: quotes and escapes
 # (https://www.gnu.org/software/bash/manual/bash.html#Quote-Removal).
-_QUOTE_REMOVAL = str.maketrans("", "", "'\"\\")
-_REMOVED_BY_QUOTING = re.compile(r"['\"\\]")
+_QUOTING = "'\"\\"
+_QUOTE_REMOVAL = str.maketrans("", "", _QUOTING)
+_QUOTED_OR_ESCAPED = re.compile(f"[{re.escape(_QUOTING)}]")
 # What makes shlex (POSIX mode, punctuation_chars="|&;", commenters="#", whitespace_split) do
 # more than split on its whitespace, " \t\r\n": quotes, escapes, comments, command-ending
 # punctuation, and whitespace that is not its own (str.split splits on more than shlex does)
@@ -112,7 +113,7 @@ def may_hold(text: str, word: str) -> bool:
     if word in text:
         return True
     # Most lines have no quote or backslash: removing none changes nothing.
-    return _REMOVED_BY_QUOTING.search(text) is not None and word in text.translate(_QUOTE_REMOVAL)
+    return _QUOTED_OR_ESCAPED.search(text) is not None and word in text.translate(_QUOTE_REMOVAL)
 
 
 def parse_page(markdown: str, *, only: str | None = None) -> list[Command]:
@@ -175,9 +176,7 @@ def _closed(text: str) -> bool:
     """Whether shlex splits ``text`` without error: it fails only on an open quote or a trailing
     escape ("No closing quotation", "No escaped character": ``read_token`` in
     https://github.com/python/cpython/blob/3.11/Lib/shlex.py)."""
-    if "'" not in text and '"' not in text and "\\" not in text:
-        return True
-    return _CLOSED.fullmatch(text) is not None
+    return _QUOTED_OR_ESCAPED.search(text) is None or _CLOSED.fullmatch(text) is not None
 
 
 def _split(text: str) -> list[str]:

@@ -275,7 +275,7 @@ def build(
     plan = plan_builds(collected, limits)
     # The Kustomize builds run (kubectl, a process each) while the plain manifests are read,
     # and each build's output is read as it comes.
-    with building(plan if not plan.problems else Plan(), collected, limits, cache) as results:
+    with building(plan, collected, limits, cache) as results:
         _plain(collected, limits, built, problems)
         problems += plan.problems
         if not plan.problems:

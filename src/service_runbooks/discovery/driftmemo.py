@@ -114,7 +114,7 @@ def run_key(
 ) -> str:
     """The digest of everything a run over ``sources`` and ``output`` reads. ``pages``: each
     rendered service's pages and scripts (path shown, SHA-256 of the content) by its name, as
-    read once for their commands (namingcache.py)."""
+    read once for their commands (namingcache.py); a service not in it is not rendered."""
     entries = list(entries)
     ours = os.path.realpath(caches)
     digest = _Digest()
@@ -124,11 +124,11 @@ def run_key(
     for source in sources:
         _tree(digest, source, ours)
     for entry in entries:
-        service = output / entry.name
-        digest.text("service", entry.name, str(service.is_dir()))
-        if service.is_dir():
-            digest.file(str(service / ".cruft.json"))
-            for shown, content_digest in pages[entry.name]:
+        read = pages.get(entry.name)  # read: rendered
+        digest.text("service", entry.name, str(read is not None))
+        if read is not None:
+            digest.file(str(output / entry.name / ".cruft.json"))
+            for shown, content_digest in read:
                 digest.text(shown)
                 digest.content(content_digest)
     return digest.hexdigest()

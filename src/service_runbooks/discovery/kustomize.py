@@ -319,8 +319,9 @@ def building(
 ) -> Iterator[Iterator[BuildResult]]:
     """Start building every root of ``plan.to_build`` in parallel, each at most once per input
     digest, and hand back their results in plan order as they come: the caller reads other
-    sources meanwhile. Leaving the block early cancels the builds not started."""
-    if not plan.to_build:
+    sources meanwhile (none when the plan has problems: they are reported, nothing is built).
+    Leaving the block early cancels the builds not started."""
+    if plan.problems or not plan.to_build:
         yield iter([])
         return
     limits = limits or Limits()

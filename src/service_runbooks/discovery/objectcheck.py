@@ -83,19 +83,6 @@ TYPED_VERBS = frozenset(
 )
 SUB_VERBS = frozenset({"rollout", "set", "top"})  # kubectl rollout undo TYPE/NAME...
 POD_VERBS = frozenset({"logs", "exec", "debug", "attach", "port-forward", "cp"})  # POD or TYPE/NAME
-# kubectl flags that take a value as the next word (the rest are switches or --flag=value).
-VALUE_FLAGS = frozenset(
-    {
-        "-n", "--namespace", "-l", "--selector", "-o", "--output", "-c", "--container",
-        "--context", "--for", "--timeout", "-p", "--patch", "--type", "--replicas",
-        "--to-revision", "--image", "--copy-to", "--set-image", "--field-selector",
-        "--sort-by", "--since", "--tail", "-f", "--filename", "--revision", "--kubeconfig",
-        "--cluster", "--user", "--template", "-L", "--label-columns", "--grace-period",
-        "--current-replicas", "--min", "--max", "--cpu-percent", "--profile", "--target",
-    }
-)  # fmt: skip
-
-
 # kubectl's global flags that take a value as the next word; they may come before the verb
 # (`kubectl -n NS rollout undo ...`): https://kubernetes.io/docs/reference/kubectl/kubectl/
 GLOBAL_VALUE_FLAGS = frozenset(
@@ -105,6 +92,17 @@ GLOBAL_VALUE_FLAGS = frozenset(
         "-n", "--namespace", "--password", "--profile", "--profile-output", "--request-timeout",
         "-s", "--server", "--tls-server-name", "--token", "--user", "--username", "-v", "--v",
         "--vmodule",
+    }
+)  # fmt: skip
+# Every kubectl flag that takes a value as the next word (the rest are switches or
+# --flag=value): the global ones, and those of the verbs the pages run.
+VALUE_FLAGS = GLOBAL_VALUE_FLAGS | frozenset(
+    {
+        "-l", "--selector", "-o", "--output", "-c", "--container", "--for", "--timeout", "-p",
+        "--patch", "--type", "--replicas", "--to-revision", "--image", "--copy-to",
+        "--set-image", "--field-selector", "--sort-by", "--since", "--tail", "-f", "--filename",
+        "--revision", "--template", "-L", "--label-columns", "--grace-period",
+        "--current-replicas", "--min", "--max", "--cpu-percent", "--target",
     }
 )  # fmt: skip
 
